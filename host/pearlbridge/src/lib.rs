@@ -1,0 +1,1 @@
+//! Pearlbridge host library.

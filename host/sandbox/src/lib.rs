@@ -1,0 +1,1 @@
+//! BigCommerce and Brightpearl API simulators (see README).

@@ -1,1 +1,7 @@
-//! BigCommerce and Brightpearl API simulators (see README).
+//! BigCommerce and Brightpearl API simulators and a realistic store generator.
+//!
+//! Fidelity tags from `shared/reference` are carried into the docs: [doc] documented by the
+//! vendor, [obs] seen in recorded real traffic, [client] one public client, [unconfirmed]
+//! assumed. A reader can tell what is confirmed and what is assumed.
+
+pub mod seed;

@@ -5,3 +5,10 @@
 //! assumed. A reader can tell what is confirmed and what is assumed.
 
 pub mod seed;
+pub mod bigcommerce;
+pub mod brightpearl;
+pub mod clock;
+pub mod faults;
+pub mod generator;
+pub mod loader;
+pub mod server;

@@ -1,0 +1,1 @@
+//! brightpearl (being built)

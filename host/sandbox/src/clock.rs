@@ -1,0 +1,1 @@
+//! clock (being built)

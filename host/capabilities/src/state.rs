@@ -85,7 +85,9 @@ impl fmt::Display for Team {
 
 /// Error of [`Team::from_str`]: the text is not one of the five team names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown team {0:?} (expected finance, operations, ecommerce, customer-service or integration)")]
+#[error(
+    "unknown team {0:?} (expected finance, operations, ecommerce, customer-service or integration)"
+)]
 pub struct UnknownTeam(pub String);
 
 impl FromStr for Team {
@@ -105,4 +107,240 @@ pub struct Money {
     pub amount: Decimal,
     /// ISO 4217 code, e.g. `GBP`.
     pub currency: String,
+}
+
+impl Money {
+    /// Money of `amount` in `currency` (ISO 4217 code, stored as given).
+    pub fn new(amount: Decimal, currency: impl Into<String>) -> Self {
+        Money {
+            amount,
+            currency: currency.into(),
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+mod sqlite;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+
+/// Whose state a call touches: one client × one flow. The host builds it from the run it is
+/// executing; a flow only ever passes keys, so it cannot name another namespace. Client and
+/// flow are stored as separate columns (never concatenated with the key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Namespace {
+    /// Client folder name, e.g. `acme`.
+    pub client: String,
+    /// Flow name as pinned in `client.toml`, e.g. `orders`.
+    pub flow: String,
+}
+
+impl Namespace {
+    pub fn new(client: impl Into<String>, flow: impl Into<String>) -> Self {
+        Namespace {
+            client: client.into(),
+            flow: flow.into(),
+        }
+    }
+}
+
+impl fmt::Display for Namespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.client, self.flow)
+    }
+}
+
+/// A stored value and its version (WIT `state.entry`): version starts at 1 and grows by 1 on
+/// every write; a deleted key starts again at 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub value: String,
+    pub version: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", content = "detail", rename_all = "kebab-case")]
+pub enum RunOutcome {
+    /// The flow returned a run summary; the text is its JSON
+    /// (e.g. `{"counts":[["posted",3]],"notes":[]}`).
+    Ok(String),
+    /// The run failed as a whole (flow error, trap, deadline); the text says why and must
+    /// not contain a credential.
+    Error(String),
+}
+
+/// One run of a flow, as recorded by [`Store::run_start`] and [`Store::run_finish`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: i64,
+    pub client: String,
+    pub flow: String,
+    /// What started it, e.g. `scheduled`, `events(3)`, `replay(1)`.
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    /// `None` while the run is still going.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `None` while the run is still going.
+    pub outcome: Option<RunOutcome>,
+}
+
+/// Which runs [`Store::runs`] lists (newest first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub client: Option<String>,
+    pub flow: Option<String>,
+    /// Only runs that have not finished.
+    pub running_only: bool,
+    /// At most this many (`None`: 100).
+    pub limit: Option<u32>,
+}
+
+/// An exception as a flow raises it (WIT `types.exception`, amount already parsed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewException {
+    /// Kebab-case kind with a runbook entry, e.g. `unmapped-sku`.
+    pub kind: String,
+    /// The entity it is about, e.g. `bigcommerce:order:118`.
+    pub entity: String,
+    pub message: String,
+    pub owner: Team,
+    pub impact: Option<Money>,
+    pub retryable: bool,
+}
+
+/// A stored exception. Open while `resolved_at` is `None`; raising the same
+/// (client, flow, kind, entity) while open updates message, owner, impact, retryable and
+/// `last_seen` and adds one to `occurrences`; raising it after it was resolved opens a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRecord {
+    pub id: i64,
+    pub client: String,
+    pub flow: String,
+    pub kind: String,
+    pub entity: String,
+    pub message: String,
+    pub owner: Team,
+    pub impact: Option<Money>,
+    pub retryable: bool,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// How many times it was raised while open (1 for a new one).
+    pub occurrences: u64,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Which exceptions [`Store::exceptions`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExceptionFilter {
+    pub client: Option<String>,
+    pub flow: Option<String>,
+    pub owner: Option<Team>,
+    /// Only open (unresolved) exceptions.
+    pub open_only: bool,
+    /// At most this many (`None`: all).
+    pub limit: Option<u32>,
+}
+
+/// Why the store failed. Messages never contain stored values.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("state store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "state store {path} has schema version {found}, newer than this host knows ({known}); \
+         upgrade pearlbridge"
+    )]
+    TooNew {
+        path: String,
+        found: u32,
+        known: u32,
+    },
+    #[error("state store holds an unreadable {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("run {0} does not exist")]
+    UnknownRun(i64),
+    #[error("run {0} has already finished")]
+    RunFinished(i64),
+    #[error("invalid {what}: {detail}")]
+    Invalid { what: &'static str, detail: String },
+}
+
+/// Result of the store's operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The host's durable store. Implemented by [`SqliteStore`]; a PostgreSQL backend implements
+/// the same trait. Every method is a single atomic operation.
+pub trait Store: Send + Sync {
+    /// Read one key of `ns` (WIT `state.get`).
+    fn state_get(&self, ns: &Namespace, key: &str) -> Result<Option<Entry>>;
+    /// Write one key unconditionally; returns the new version (WIT `state.set`).
+    fn state_set(&self, ns: &Namespace, key: &str, value: &str) -> Result<u64>;
+    /// Write only when the key's version equals `expected_version` (0 = must be absent).
+    /// `Ok(Ok(new_version))` on success, `Ok(Err(current_version))` (0 when absent) when
+    /// another writer got there first (WIT `state.compare-and-swap`).
+    fn state_cas(
+        &self,
+        ns: &Namespace,
+        key: &str,
+        expected_version: u64,
+        value: &str,
+    ) -> Result<Result<u64, u64>>;
+    /// Remove one key; no-op when absent (WIT `state.delete`).
+    fn state_delete(&self, ns: &Namespace, key: &str) -> Result<()>;
+    /// Keys of `ns` starting with `prefix`, sorted by key (byte order), with values, at most
+    /// `limit` (WIT `state.list`).
+    fn state_list(&self, ns: &Namespace, prefix: &str, limit: u32)
+    -> Result<Vec<(String, String)>>;
+
+    /// Record the start of a run; returns its id.
+    fn run_start(&self, ns: &Namespace, trigger: &str) -> Result<i64>;
+    /// Record how a run ended. Errors: [`StoreError::UnknownRun`], [`StoreError::RunFinished`].
+    fn run_finish(&self, run_id: i64, outcome: &RunOutcome) -> Result<()>;
+    /// Runs matching `filter`, newest first.
+    fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>>;
+
+    /// Raise or update the open exception (kind, entity) of `ns` (WIT `report.raise`).
+    fn exception_raise(&self, ns: &Namespace, e: &NewException) -> Result<()>;
+    /// Resolve the open exception (kind, entity) of `ns`; `false` when none was open
+    /// (WIT `report.resolve`).
+    fn exception_resolve(&self, ns: &Namespace, kind: &str, entity: &str) -> Result<bool>;
+    /// Open exceptions of `ns` whose entity starts with `entity_prefix`, as (kind, entity),
+    /// sorted by entity then kind (WIT `report.open`).
+    fn exceptions_open(&self, ns: &Namespace, entity_prefix: &str)
+    -> Result<Vec<(String, String)>>;
+    /// Exceptions matching `filter`: those with a money impact first, grouped by currency
+    /// (alphabetical), largest amount first within a currency; then the rest; ties newest
+    /// (`last_seen`) first.
+    fn exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionRecord>>;
+
+    /// Append one audit line.
+    fn audit(&self, line: &AuditLine) -> Result<()>;
+    /// The latest `limit` audit lines (of `client` when given), newest first.
+    fn audit_lines(&self, client: Option<&str>, limit: u32) -> Result<Vec<AuditLine>>;
+}
+
+/// Order exceptions for listing: impact first (by currency, then amount descending), then the
+/// ones without impact; ties newest `last_seen` first, then highest id.
+pub fn sort_by_impact(list: &mut [ExceptionRecord]) {
+    list.sort_by(|a, b| {
+        let by_impact = match (&a.impact, &b.impact) {
+            (Some(x), Some(y)) => x.currency.cmp(&y.currency).then(y.amount.cmp(&x.amount)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        by_impact
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(b.id.cmp(&a.id))
+    });
 }

@@ -1,1 +1,0 @@
-//! bigcommerce (being built)

@@ -1,1 +1,0 @@
-//! brightpearl (being built)

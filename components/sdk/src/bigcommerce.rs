@@ -1,0 +1,459 @@
+//! BigCommerce models and a typed client for the endpoints the flows read
+//! (bigcommerce-api.md §3, §5, §7, §9 [doc]).
+//!
+//! Money fields of the v2 resources are kept as their 4-decimal strings (`"225.0000"`) and
+//! parsed with [`crate::money::parse`] where they are used, so an error names the entity and
+//! field. Unknown fields are ignored; missing ones take their default.
+
+use serde::{Deserialize, Serialize};
+
+use crate::capabilities::{Api, ApiError};
+use crate::http::{self, lenient_opt_u64, lenient_u64, money_text};
+use crate::types::{Request, System};
+use crate::url::encode;
+
+/// Largest v2 page (`limit`), bigcommerce-api.md §3 [doc] (archived v2 docs).
+pub const V2_MAX_LIMIT: u32 = 250;
+/// Largest v3 page for customers (`limit`), §3 [doc].
+pub const V3_MAX_LIMIT: u32 = 250;
+
+/// A billing or shipping address as it appears on a v2 order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub street_1: String,
+    pub street_2: String,
+    pub city: String,
+    pub state: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub zip: String,
+    pub country: String,
+    pub country_iso2: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// `GET /v2/orders/{id}` (bigcommerce-api.md §5 [doc]). Dates are RFC 2822 UTC strings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Order {
+    pub id: u64,
+    /// 0 for a guest.
+    pub customer_id: u64,
+    pub date_created: String,
+    pub date_modified: String,
+    pub status_id: u32,
+    pub status: String,
+    pub payment_status: String,
+    /// Display name, e.g. `Credit Card`, `Manual`, `cash`.
+    pub payment_method: String,
+    pub channel_id: u64,
+    pub order_source: String,
+    pub is_deleted: bool,
+    pub billing_address: Address,
+    pub subtotal_ex_tax: String,
+    pub subtotal_inc_tax: String,
+    pub subtotal_tax: String,
+    pub total_ex_tax: String,
+    pub total_inc_tax: String,
+    pub total_tax: String,
+    pub base_shipping_cost: String,
+    pub shipping_cost_ex_tax: String,
+    pub shipping_cost_inc_tax: String,
+    pub shipping_cost_tax: String,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub shipping_cost_tax_class_id: u64,
+    pub base_handling_cost: String,
+    pub handling_cost_ex_tax: String,
+    pub handling_cost_inc_tax: String,
+    pub handling_cost_tax: String,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub handling_cost_tax_class_id: u64,
+    pub base_wrapping_cost: String,
+    pub wrapping_cost_ex_tax: String,
+    pub wrapping_cost_inc_tax: String,
+    pub wrapping_cost_tax: String,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub wrapping_cost_tax_class_id: u64,
+    /// Manual discount.
+    pub discount_amount: String,
+    pub coupon_discount: String,
+    pub store_credit_amount: String,
+    pub gift_certificate_amount: String,
+    pub is_tax_inclusive_pricing: bool,
+    /// Display currency.
+    pub currency_code: String,
+    pub currency_exchange_rate: String,
+    /// The transactional currency the shopper paid in (bigcommerce-api.md §5 [doc]).
+    pub default_currency_code: String,
+    pub store_default_currency_code: Option<String>,
+    pub store_default_to_transactional_exchange_rate: Option<String>,
+    pub items_total: u64,
+    pub shipping_address_count: u64,
+    pub customer_message: String,
+    pub staff_notes: String,
+}
+
+/// One discount on an order product (`applied_discounts[]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AppliedDiscount {
+    /// A coupon id (number) or a rule id such as `"total-coupon"`.
+    pub id: serde_json::Value,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub amount: String,
+    pub name: String,
+    pub code: Option<String>,
+    /// `order` or `product`.
+    pub target: String,
+}
+
+/// `GET /v2/orders/{id}/products` (bigcommerce-api.md §5 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderProduct {
+    /// The order product id (used by shipments and refunds).
+    pub id: u64,
+    pub order_id: u64,
+    pub product_id: u64,
+    pub variant_id: Option<u64>,
+    /// The shipping address the line belongs to.
+    pub order_address_id: u64,
+    pub sku: String,
+    pub name: String,
+    /// `physical`, `digital` or `giftcertificate`.
+    #[serde(rename = "type")]
+    pub product_type: String,
+    pub quantity: u64,
+    pub base_price: String,
+    pub price_ex_tax: String,
+    pub price_inc_tax: String,
+    pub price_tax: String,
+    pub base_total: String,
+    pub total_ex_tax: String,
+    pub total_inc_tax: String,
+    pub total_tax: String,
+    /// Line total after every discount, tax included ("what the shopper paid").
+    pub discounted_total_inc_tax: String,
+    pub applied_discounts: Vec<AppliedDiscount>,
+    #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
+    pub parent_order_product_id: Option<u64>,
+    pub is_bundled_product: bool,
+    pub wrapping_name: String,
+    pub wrapping_cost_ex_tax: String,
+    pub wrapping_cost_inc_tax: String,
+    pub wrapping_cost_tax: String,
+}
+
+/// `GET /v2/orders/{id}/shipping_addresses` (bigcommerce-api.md §5 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShippingAddress {
+    /// The order address id.
+    pub id: u64,
+    pub order_id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub street_1: String,
+    pub street_2: String,
+    pub city: String,
+    pub state: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub zip: String,
+    pub country: String,
+    pub country_iso2: String,
+    pub phone: String,
+    pub email: String,
+    pub items_total: u64,
+    pub shipping_method: String,
+    pub base_cost: String,
+    pub cost_ex_tax: String,
+    pub cost_inc_tax: String,
+    pub cost_tax: String,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub cost_tax_class_id: u64,
+    pub shipping_zone_id: u64,
+    pub shipping_zone_name: String,
+}
+
+impl ShippingAddress {
+    /// The address fields as an [`Address`].
+    pub fn address(&self) -> Address {
+        Address {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            company: self.company.clone(),
+            street_1: self.street_1.clone(),
+            street_2: self.street_2.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            zip: self.zip.clone(),
+            country: self.country.clone(),
+            country_iso2: self.country_iso2.clone(),
+            phone: self.phone.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+/// `GET /v2/orders/{id}/coupons` (bigcommerce-api.md §5 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderCoupon {
+    pub id: u64,
+    pub coupon_id: u64,
+    pub order_id: u64,
+    pub code: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub amount: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub discount: String,
+    /// 0 per_item, 1 percentage, 2 per_total, 3 shipping, 4 free_shipping, 5 promotions.
+    #[serde(rename = "type")]
+    pub coupon_type: u32,
+}
+
+/// `GET /v2/orders/{id}/taxes?details=true` (bigcommerce-api.md §5 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderTax {
+    pub id: u64,
+    pub order_id: u64,
+    pub order_address_id: u64,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub tax_class_id: u64,
+    pub name: String,
+    /// The tax class name, e.g. `Standard`; `Automatic Tax` or `API Tax Override` when a
+    /// provider calculated it.
+    pub class: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub rate: String,
+    pub priority: u64,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub priority_amount: String,
+    /// The tax amount of this line.
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub line_amount: String,
+    /// With `details=true`: the order product the row taxes (items only).
+    #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
+    pub order_product_id: Option<u64>,
+    /// With `details=true`: `item`, `shipping`, `handling` or `gift-wrapping`.
+    pub line_item_type: String,
+}
+
+/// `GET /v3/orders/{id}/transactions` `data[]` (bigcommerce-api.md §7 [doc]). Amounts are
+/// JSON numbers (kept as their text), dates ISO 8601.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Transaction {
+    pub id: u64,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub order_id: String,
+    /// `purchase|authorization|capture|refund|void|pending|settled`.
+    pub event: String,
+    /// e.g. `credit_card`, `gift_certificate`, `store_credit`, `offline`, `custom`.
+    pub method: String,
+    #[serde(deserialize_with = "money_text::deserialize")]
+    pub amount: String,
+    pub currency: String,
+    pub gateway: String,
+    pub gateway_transaction_id: String,
+    /// `ok` or `error`.
+    pub status: String,
+    pub test: bool,
+    #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
+    pub reference_transaction_id: Option<u64>,
+    pub date_created: String,
+    pub payment_method_id: Option<String>,
+}
+
+/// `GET /v3/customers` `data[]` (bigcommerce-api.md §9 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Customer {
+    pub id: u64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub company: String,
+    pub phone: String,
+    /// 0 when the customer is in no group.
+    pub customer_group_id: u64,
+}
+
+/// One order with the sub-resources a flow needs; the same layout as the sandbox seed
+/// (`order.json`, `products.json`, `shipping_addresses.json`, `coupons.json`, `taxes.json`,
+/// `transactions.json`, `customer.json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrderBundle {
+    pub order: Order,
+    pub products: Vec<OrderProduct>,
+    pub shipping_addresses: Vec<ShippingAddress>,
+    pub coupons: Vec<OrderCoupon>,
+    pub taxes: Vec<OrderTax>,
+    pub transactions: Vec<Transaction>,
+    /// The registered customer (v3), `None` for guests.
+    pub customer: Option<Customer>,
+}
+
+#[derive(Deserialize)]
+struct V3List<T> {
+    data: Vec<T>,
+}
+
+#[derive(Deserialize)]
+struct StoreTime {
+    time: i64,
+}
+
+/// Typed BigCommerce calls over an [`Api`].
+pub struct Client<'a> {
+    api: &'a dyn Api,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(api: &'a dyn Api) -> Self {
+        Client { api }
+    }
+
+    fn get_list<T: serde::de::DeserializeOwned>(&self, path: String) -> Result<Vec<T>, ApiError> {
+        let what = format!("GET {path}");
+        let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
+        // An empty v2 page (and an order without transactions) is 204 with an empty body.
+        if resp.status == 204 || resp.body.trim().is_empty() {
+            return Ok(vec![]);
+        }
+        http::decode(&resp.body, &what)
+    }
+
+    /// `GET /v2/time`: the store's clock in Unix seconds (a cheap credentials check).
+    pub fn time(&self) -> Result<i64, ApiError> {
+        let what = "GET /v2/time";
+        let resp = http::send(self.api, Request::get(System::Bigcommerce, "/v2/time"), what)?;
+        Ok(http::decode::<StoreTime>(&resp.body, what)?.time)
+    }
+
+    /// One page of `GET /v2/orders?min_date_modified=<date>&sort=date_modified:asc&limit=&page=`.
+    /// `min_date_modified` is RFC 2822 or ISO 8601 (URL-encoded here). 204 → empty page.
+    pub fn orders_modified_since_page(&self, min_date_modified: &str, page: u32, limit: u32) -> Result<Vec<Order>, ApiError> {
+        self.get_list(format!(
+            "/v2/orders?min_date_modified={}&sort=date_modified:asc&limit={}&page={}",
+            encode(min_date_modified),
+            limit.min(V2_MAX_LIMIT),
+            page
+        ))
+    }
+
+    /// Every order modified since `min_date_modified`, paging with `limit` until a short or
+    /// 204 page; at most `max_pages` pages.
+    pub fn orders_modified_since(&self, min_date_modified: &str, limit: u32, max_pages: u32) -> Result<Vec<Order>, ApiError> {
+        let mut all = Vec::new();
+        for page in 1..=max_pages.max(1) {
+            let rows = self.orders_modified_since_page(min_date_modified, page, limit)?;
+            let short = (rows.len() as u32) < limit.min(V2_MAX_LIMIT);
+            all.extend(rows);
+            if short {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /v2/orders/{id}`; `None` on 404.
+    pub fn order(&self, id: u64) -> Result<Option<Order>, ApiError> {
+        let path = format!("/v2/orders/{id}");
+        let what = format!("GET {path}");
+        match http::send(self.api, Request::get(System::Bigcommerce, path), &what) {
+            Ok(resp) => Ok(Some(http::decode(&resp.body, &what)?)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v2/orders/{id}/products?limit=250&page=N`, all pages.
+    pub fn order_products(&self, id: u64) -> Result<Vec<OrderProduct>, ApiError> {
+        let mut all = Vec::new();
+        for page in 1..=100 {
+            let rows: Vec<OrderProduct> = self.get_list(format!("/v2/orders/{id}/products?limit={V2_MAX_LIMIT}&page={page}"))?;
+            let short = rows.len() < V2_MAX_LIMIT as usize;
+            all.extend(rows);
+            if short {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /v2/orders/{id}/shipping_addresses?limit=250`.
+    pub fn order_shipping_addresses(&self, id: u64) -> Result<Vec<ShippingAddress>, ApiError> {
+        self.get_list(format!("/v2/orders/{id}/shipping_addresses?limit={V2_MAX_LIMIT}"))
+    }
+
+    /// `GET /v2/orders/{id}/coupons?limit=250` (204 when none).
+    pub fn order_coupons(&self, id: u64) -> Result<Vec<OrderCoupon>, ApiError> {
+        self.get_list(format!("/v2/orders/{id}/coupons?limit={V2_MAX_LIMIT}"))
+    }
+
+    /// `GET /v2/orders/{id}/taxes?details=true&limit=250`.
+    pub fn order_taxes(&self, id: u64) -> Result<Vec<OrderTax>, ApiError> {
+        self.get_list(format!("/v2/orders/{id}/taxes?details=true&limit={V2_MAX_LIMIT}"))
+    }
+
+    /// `GET /v3/orders/{id}/transactions` `data` (204 when none).
+    pub fn order_transactions(&self, id: u64) -> Result<Vec<Transaction>, ApiError> {
+        let path = format!("/v3/orders/{id}/transactions");
+        let what = format!("GET {path}");
+        let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
+        if resp.status == 204 || resp.body.trim().is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(http::decode::<V3List<Transaction>>(&resp.body, &what)?.data)
+    }
+
+    /// `GET /v3/customers?id:in=<ids>&limit=250`, in chunks of 250 ids.
+    pub fn customers_by_ids(&self, ids: &[u64]) -> Result<Vec<Customer>, ApiError> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut all = Vec::new();
+        for chunk in ids.chunks(V3_MAX_LIMIT as usize) {
+            let csv = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+            let path = format!("/v3/customers?id:in={csv}&limit={V3_MAX_LIMIT}");
+            let what = format!("GET {path}");
+            let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
+            if resp.status == 204 || resp.body.trim().is_empty() {
+                continue;
+            }
+            all.extend(http::decode::<V3List<Customer>>(&resp.body, &what)?.data);
+        }
+        Ok(all)
+    }
+
+    /// The order and every sub-resource of it ([`OrderBundle`]); `None` when the order does
+    /// not exist. Costs 6 calls, 7 for a registered customer.
+    pub fn order_bundle(&self, id: u64) -> Result<Option<OrderBundle>, ApiError> {
+        let Some(order) = self.order(id)? else { return Ok(None) };
+        self.bundle_for(order).map(Some)
+    }
+
+    /// The sub-resources of an order already read (e.g. from a list page).
+    pub fn bundle_for(&self, order: Order) -> Result<OrderBundle, ApiError> {
+        let id = order.id;
+        let products = self.order_products(id)?;
+        let shipping_addresses = self.order_shipping_addresses(id)?;
+        let coupons = self.order_coupons(id)?;
+        let taxes = self.order_taxes(id)?;
+        let transactions = self.order_transactions(id)?;
+        let customer = if order.customer_id > 0 {
+            self.customers_by_ids(&[order.customer_id])?.into_iter().find(|c| c.id == order.customer_id)
+        } else {
+            None
+        };
+        Ok(OrderBundle { order, products, shipping_addresses, coupons, taxes, transactions, customer })
+    }
+}

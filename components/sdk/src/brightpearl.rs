@@ -1,0 +1,467 @@
+//! Brightpearl models and a typed client for the endpoints the flows use
+//! (brightpearl-api.md §3–§7 [doc]/[obs]). Request bodies serialise with Brightpearl's own
+//! field names (camelCase, `ref`); `None` fields are left out.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::capabilities::{Api, ApiError};
+use crate::http;
+use crate::types::{Request, System};
+use crate::url::encode;
+
+/// `{"response": ...}`: the success envelope (§3.1 [doc]). Failures are
+/// `{"errors":[{"code","message"}]}` and surface as [`ApiError::Status`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub response: T,
+}
+
+/// An address on a sales order or a `POST /contact-service/postal-address` body (§4.1, §6
+/// [doc]). Lines map street / suburb / city / state. `countryIsoCode` carries BigCommerce's
+/// 2-letter code (whether Brightpearl accepts 2 as well as 3 letters is [unconfirmed]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostalAddress {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_full_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company_name: Option<String>,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub address_line3: String,
+    pub address_line4: String,
+    pub postal_code: String,
+    pub country_iso_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub telephone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// `customer` of a sales order: the contact id (required) and an address override.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesOrderCustomer {
+    pub id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<PostalAddress>,
+}
+
+/// `currency` of a sales order (§4.1 [doc]/[obs]); `exchangeRate` is a decimal string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCurrency {
+    pub code: String,
+    pub fixed_exchange_rate: bool,
+    pub exchange_rate: String,
+}
+
+/// `delivery` of a sales order (§4.1 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<PostalAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_method_id: Option<u64>,
+}
+
+/// One order row of a sales order (§4.1 [doc]): `productId` or `name` (free-text row),
+/// `quantity` as a string, `net` = row total ex tax, `tax` = row tax (both ≤ 4 dp),
+/// `taxCode`, `nominalCode`, `externalRef`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesOrderRow {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub quantity: String,
+    pub tax_code: String,
+    pub net: String,
+    pub tax: String,
+    pub nominal_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+}
+
+/// `POST /order-service/sales-order` body: header and rows in one atomic call (§4.1 [doc]).
+/// `externalRef` + `installedIntegrationInstanceId` form a unique key server-side [doc].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesOrder {
+    pub customer: SalesOrderCustomer,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub external_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed_integration_instance_id: Option<u64>,
+    /// ISO 8601.
+    pub placed_on: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_date: Option<String>,
+    pub status_id: u64,
+    pub channel_id: u64,
+    pub warehouse_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_list_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_mode_code: Option<String>,
+    pub currency: OrderCurrency,
+    pub delivery: Delivery,
+    pub rows: Vec<SalesOrderRow>,
+}
+
+/// `postAddressIds` of a contact: address ids by type `DEF`, `BIL`, `DEL` (§6 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PostAddressIds {
+    #[serde(rename = "DEF")]
+    pub def: u64,
+    #[serde(rename = "BIL")]
+    pub bil: u64,
+    #[serde(rename = "DEL")]
+    pub del: u64,
+}
+
+/// One e-mail address of a contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactEmail {
+    pub email: String,
+}
+
+/// `communication` of a contact: e-mails by type (`PRI`), telephones by type (`PRI`, `MOB`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Communication {
+    pub emails: BTreeMap<String, ContactEmail>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub telephones: BTreeMap<String, String>,
+}
+
+/// `organisation` of a contact (company name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Organisation {
+    pub name: String,
+}
+
+/// `relationshipToAccount` of a contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelationshipToAccount {
+    pub is_supplier: bool,
+    pub is_staff: bool,
+}
+
+/// `marketingDetails` of a contact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MarketingDetails {
+    pub is_receive_email_newsletter: bool,
+}
+
+/// `financialDetails` of a contact (price list; where it sits on POST is [unconfirmed], GET
+/// returns it here [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinancialDetails {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub price_list_id: Option<u64>,
+}
+
+/// `POST /contact-service/contact` body (§6 [doc]/[obs]). First and last name ≤ 32 chars.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactCreate {
+    pub first_name: String,
+    pub last_name: String,
+    pub post_address_ids: PostAddressIds,
+    pub communication: Communication,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<Organisation>,
+    pub relationship_to_account: RelationshipToAccount,
+    pub marketing_details: MarketingDetails,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub financial_details: Option<FinancialDetails>,
+}
+
+/// The part of `GET /contact-service/contact/{id}` the flows read (§6 [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Contact {
+    pub contact_id: u64,
+    pub first_name: String,
+    pub last_name: String,
+    pub financial_details: FinancialDetails,
+}
+
+/// `paymentType` of a customer payment (§5 [doc]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PaymentType {
+    /// Money in, pays a sales order.
+    Receipt,
+    /// Money out, refunds a sales credit.
+    Payment,
+    /// An authorisation (needs `amountAuthorized` and `authorizationExpiry`).
+    Auth,
+    /// Captures an AUTH with the same `transactionCode`.
+    Capture,
+    Void,
+}
+
+/// `POST /accounting-service/customer-payment` body (§5 [doc]). (`transactionRef`,
+/// `paymentMethodCode`) is unique server-side. Amounts are decimal strings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerPayment {
+    pub transaction_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_code: Option<String>,
+    pub payment_method_code: String,
+    pub payment_type: PaymentType,
+    pub order_id: u64,
+    pub currency_iso_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange_rate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_authorized: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_paid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_expiry: Option<String>,
+    /// ISO 8601.
+    pub payment_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal_ref: Option<String>,
+}
+
+/// One column of a search response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchColumn {
+    pub name: String,
+}
+
+/// `metaData` of a search response (§3.3 [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchMetaData {
+    pub more_pages_available: bool,
+    pub results_available: u64,
+    pub results_returned: u64,
+    pub first_result: u64,
+    pub last_result: u64,
+    pub columns: Vec<SearchColumn>,
+}
+
+/// The `response` of a `…-search` call: positional `results` rows to be zipped with
+/// `metaData.columns` (§3.3 [obs]; columns differ between accounts, never index by position).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SearchResponse {
+    pub meta_data: SearchMetaData,
+    pub results: Vec<Vec<serde_json::Value>>,
+}
+
+/// One search result row keyed by column name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchRow(pub BTreeMap<String, serde_json::Value>);
+
+impl SearchRow {
+    /// An integer column (number or numeric string).
+    pub fn u64(&self, column: &str) -> Option<u64> {
+        match self.0.get(column)? {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A text column (numbers are given as their text).
+    pub fn str(&self, column: &str) -> Option<String> {
+        match self.0.get(column)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl SearchResponse {
+    /// The result rows keyed by column name.
+    pub fn rows(&self) -> Vec<SearchRow> {
+        self.results
+            .iter()
+            .map(|r| {
+                SearchRow(
+                    self.meta_data.columns.iter().zip(r.iter()).map(|(c, v)| (c.name.clone(), v.clone())).collect(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A contact found by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactMatch {
+    pub contact_id: u64,
+    pub primary_email: String,
+}
+
+/// A customer payment found by search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentMatch {
+    pub payment_id: u64,
+    pub order_id: u64,
+    pub transaction_ref: String,
+    pub payment_method_code: String,
+    pub payment_type: String,
+}
+
+/// Typed Brightpearl calls over an [`Api`].
+pub struct Client<'a> {
+    api: &'a dyn Api,
+}
+
+impl<'a> Client<'a> {
+    pub fn new(api: &'a dyn Api) -> Self {
+        Client { api }
+    }
+
+    fn search(&self, path: String) -> Result<SearchResponse, ApiError> {
+        let what = format!("GET {path}");
+        let resp = http::send(self.api, Request::get(System::Brightpearl, path), &what)?;
+        Ok(http::decode::<Envelope<SearchResponse>>(&resp.body, &what)?.response)
+    }
+
+    /// Every page of a search (`pageSize=500`, `firstResult` from 1), at most 20 pages.
+    fn search_all(&self, base: &str) -> Result<Vec<SearchRow>, ApiError> {
+        let mut rows = Vec::new();
+        let mut first = 1u64;
+        for _ in 0..20 {
+            let sep = if base.contains('?') { '&' } else { '?' };
+            let page = self.search(format!("{base}{sep}pageSize={}&firstResult={first}", crate::idset::SEARCH_PAGE_SIZE))?;
+            let got = page.results.len() as u64;
+            rows.extend(page.rows());
+            if !page.meta_data.more_pages_available || got == 0 {
+                break;
+            }
+            first = page.meta_data.last_result.max(first + got - 1) + 1;
+        }
+        Ok(rows)
+    }
+
+    fn create<B: Serialize>(&self, path: &str, body: &B) -> Result<u64, ApiError> {
+        let what = format!("POST {path}");
+        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode { what: what.clone(), message: e.to_string() })?;
+        let resp = http::send(self.api, Request::post(System::Brightpearl, path, json), &what)?;
+        Ok(http::decode::<Envelope<u64>>(&resp.body, &what)?.response)
+    }
+
+    /// `GET /contact-service/contact-search?primaryEmail=<email>`: contacts whose primary
+    /// e-mail equals `email` (case-insensitive; the filter is a text search, §6 [obs]),
+    /// lowest contact id first (duplicates exist [obs]).
+    pub fn contacts_by_email(&self, email: &str) -> Result<Vec<ContactMatch>, ApiError> {
+        let rows = self.search_all(&format!("/contact-service/contact-search?primaryEmail={}", encode(email)))?;
+        let mut found: Vec<ContactMatch> = rows
+            .iter()
+            .filter_map(|r| {
+                let primary = r.str("primaryEmail")?;
+                let contact_id = r.u64("contactId")?;
+                primary.trim().eq_ignore_ascii_case(email.trim()).then_some(ContactMatch { contact_id, primary_email: primary })
+            })
+            .collect();
+        found.sort_by_key(|c| c.contact_id);
+        Ok(found)
+    }
+
+    /// `GET /contact-service/contact/{id}`; `None` when absent (200 `[]` or 404).
+    pub fn contact(&self, id: u64) -> Result<Option<Contact>, ApiError> {
+        let path = format!("/contact-service/contact/{id}");
+        let what = format!("GET {path}");
+        match http::send(self.api, Request::get(System::Brightpearl, path), &what) {
+            Ok(resp) => Ok(http::decode::<Envelope<Vec<Contact>>>(&resp.body, &what)?.response.into_iter().find(|c| c.contact_id == id)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /contact-service/postal-address` → the new address id.
+    pub fn create_postal_address(&self, address: &PostalAddress) -> Result<u64, ApiError> {
+        self.create("/contact-service/postal-address", address)
+    }
+
+    /// `POST /contact-service/contact` → the new contact id.
+    pub fn create_contact(&self, contact: &ContactCreate) -> Result<u64, ApiError> {
+        self.create("/contact-service/contact", contact)
+    }
+
+    /// `GET /product-service/product-search?SKU=<sku>`: product ids whose `SKU` equals `sku`
+    /// exactly (§7 [obs]).
+    pub fn products_by_sku(&self, sku: &str) -> Result<Vec<u64>, ApiError> {
+        let rows = self.search_all(&format!("/product-service/product-search?SKU={}", encode(sku)))?;
+        let mut ids: Vec<u64> = rows.iter().filter(|r| r.str("SKU").as_deref() == Some(sku)).filter_map(|r| r.u64("productId")).collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Product ids for several SKUs. The `SKU` filter is a single STRING value (§3.3 [obs];
+    /// no documented list form), so this is one search per SKU; SKUs without a product are
+    /// absent from the map; when several products share a SKU the lowest id wins.
+    pub fn products_by_skus(&self, skus: &[String]) -> Result<BTreeMap<String, u64>, ApiError> {
+        let mut out = BTreeMap::new();
+        for sku in skus {
+            if out.contains_key(sku) {
+                continue;
+            }
+            if let Some(id) = self.products_by_sku(sku)?.first() {
+                out.insert(sku.clone(), *id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `POST /order-service/sales-order` → the new sales order id.
+    pub fn create_sales_order(&self, order: &SalesOrder) -> Result<u64, ApiError> {
+        self.create("/order-service/sales-order", order)
+    }
+
+    /// `GET /order-service/order-search?orderTypeId=1&externalRef=<ref>` → sales order ids
+    /// (column `orderId`) carrying that external reference (§3.3 [doc]).
+    pub fn sales_orders_by_external_ref(&self, external_ref: &str) -> Result<Vec<u64>, ApiError> {
+        let rows = self.search_all(&format!("/order-service/order-search?orderTypeId=1&externalRef={}", encode(external_ref)))?;
+        let mut ids: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.str("externalRef").map(|e| e == external_ref).unwrap_or(true))
+            .filter_map(|r| r.u64("orderId"))
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// `POST /accounting-service/customer-payment` → the new payment id.
+    pub fn create_customer_payment(&self, payment: &CustomerPayment) -> Result<u64, ApiError> {
+        self.create("/accounting-service/customer-payment", payment)
+    }
+
+    /// `GET /accounting-service/customer-payment-search?transactionRef=<ref>` (§3.3 [doc]).
+    pub fn payments_by_transaction_ref(&self, transaction_ref: &str) -> Result<Vec<PaymentMatch>, ApiError> {
+        let rows = self.search_all(&format!("/accounting-service/customer-payment-search?transactionRef={}", encode(transaction_ref)))?;
+        Ok(rows
+            .iter()
+            .filter(|r| r.str("transactionRef").as_deref() == Some(transaction_ref))
+            .filter_map(|r| {
+                Some(PaymentMatch {
+                    payment_id: r.u64("paymentId")?,
+                    order_id: r.u64("orderId").unwrap_or(0),
+                    transaction_ref: transaction_ref.to_string(),
+                    payment_method_code: r.str("paymentMethodCode").unwrap_or_default(),
+                    payment_type: r.str("paymentType").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}

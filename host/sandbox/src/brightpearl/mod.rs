@@ -1,0 +1,467 @@
+//! Brightpearl API simulator (issue #3), following `shared/reference/brightpearl-api.md`.
+//!
+//! Serves `/public-api/{account}/{service}-service/...` **[doc]** and the sandbox admin API under
+//! `/_sandbox/brightpearl/...`. Every API request goes through, in order:
+//! 1. **Auth** **[doc]**: system app (`brightpearl-app-ref` + `brightpearl-account-token`) or
+//!    OAuth (`Authorization: Bearer {token}` + `brightpearl-dev-ref`), the token being
+//!    [`BrightpearlConfig::account_token`]. Failure → 401 with a **string** `response` **[obs]**:
+//!    `Not authenticated. You must provide a valid authentication token.` (missing/wrong
+//!    credentials or account) or `Invalid instance token: …` (wrong bearer token).
+//!    Not counted against the cap.
+//! 2. **Rate limit** ([`ratelimit`]): N per minute on the simulated clock; over it → 503
+//!    `{"response":"You have sent too many requests. Please wait before sending another request"}`
+//!    **[client]**, not processed.
+//! 3. **Faults** ([`crate::faults`]): latency, a status (error envelope, not processed), a
+//!    dropped connection before processing, or processing then a dropped connection.
+//! 4. The endpoint ([`api`]), then webhooks for what happened ([`webhooks`]).
+//!
+//! Every response carries `Ruid` **[obs]**, `brightpearl-requests-remaining` and
+//! `brightpearl-next-throttle-period` (simulated ms) **[doc]/[obs]**; OAuth responses carry
+//! `brightpearl-installed-integration-instance-id` when configured **[obs]**.
+
+pub mod api;
+pub mod model;
+pub mod ratelimit;
+pub mod search;
+pub mod state;
+pub mod webhooks;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State as AxState};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use self::model::{ApiError, codes};
+use self::ratelimit::{RateHeaders, RateLimiter};
+use self::state::State;
+pub use self::webhooks::WebhookDelivery;
+use crate::clock::Clock;
+use crate::faults::{FaultKind, FaultRule, Faults, dropped_connection};
+use crate::seed::BrightpearlSeed;
+
+/// 401 body for missing or wrong credentials **[obs]**.
+pub const NOT_AUTHENTICATED: &str = "Not authenticated. You must provide a valid authentication token.";
+/// 503 body when the per-minute cap is exceeded **[client]** (JAVA fixture).
+pub const TOO_MANY_REQUESTS: &str = "You have sent too many requests. Please wait before sending another request";
+
+/// One simulated Brightpearl account.
+#[derive(Clone, Debug)]
+pub struct BrightpearlConfig {
+    /// Account code in `/public-api/{account}/…`.
+    pub account: String,
+    /// `brightpearl-app-ref` a system app must send.
+    pub app_ref: String,
+    /// `brightpearl-account-token` (system app) or the OAuth bearer token.
+    pub account_token: String,
+    /// Requests per minute per account (Brightpearl: 200 **[doc]**).
+    pub requests_per_minute: u32,
+    /// Refuse a sales credit whose parent order is not invoiced (rule from §10; error **[unconfirmed]**).
+    pub sales_credit_requires_invoice: bool,
+    /// Sent as `brightpearl-installed-integration-instance-id` on OAuth responses **[obs]**.
+    pub installed_integration_instance_id: Option<i64>,
+}
+
+impl Default for BrightpearlConfig {
+    fn default() -> Self {
+        BrightpearlConfig {
+            account: "pearlbridge".into(),
+            app_ref: "pearlbridge-sync".into(),
+            account_token: "sandbox-brightpearl-token".into(),
+            requests_per_minute: 200,
+            sales_credit_requires_invoice: true,
+            installed_integration_instance_id: None,
+        }
+    }
+}
+
+/// The simulator. Create with [`BrightpearlSim::new`], serve [`BrightpearlSim::router`].
+pub struct BrightpearlSim {
+    cfg: BrightpearlConfig,
+    clock: Clock,
+    faults: Faults,
+    state: Mutex<State>,
+    limiter: Mutex<RateLimiter>,
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    deliveries: Arc<Mutex<Vec<WebhookDelivery>>>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for BrightpearlSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrightpearlSim").field("account", &self.cfg.account).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthMode {
+    System,
+    OAuth,
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl BrightpearlSim {
+    pub fn new(cfg: BrightpearlConfig, seed: BrightpearlSeed, clock: Clock, faults: Faults) -> Arc<Self> {
+        Arc::new(BrightpearlSim {
+            limiter: Mutex::new(RateLimiter::new(cfg.requests_per_minute)),
+            cfg,
+            clock,
+            faults,
+            state: Mutex::new(State::new(seed)),
+            requests: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            deliveries: Arc::new(Mutex::new(Vec::new())),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    pub fn config(&self) -> &BrightpearlConfig {
+        &self.cfg
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// `/public-api/{account}/…` (the API) and `/_sandbox/brightpearl/…` (admin, no auth, not
+    /// rate limited).
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/public-api/{account}/{*rest}", any(api_entry))
+            .route("/_sandbox/brightpearl/sales-orders", get(admin_sales_orders))
+            .route("/_sandbox/brightpearl/customer-payments", get(admin_payments))
+            .route("/_sandbox/brightpearl/contacts", get(admin_contacts))
+            .route("/_sandbox/brightpearl/stock", post(admin_stock))
+            .route("/_sandbox/brightpearl/goods-out-notes", post(admin_create_gon))
+            .route("/_sandbox/brightpearl/goods-out-notes/{id}/ship", post(admin_ship_gon))
+            .route("/_sandbox/brightpearl/orders/{id}/invoice", post(admin_invoice))
+            .route("/_sandbox/brightpearl/stats", get(admin_stats))
+            .route("/_sandbox/brightpearl/faults", put(admin_faults))
+            .route("/_sandbox/brightpearl/webhook-deliveries", get(admin_deliveries))
+            .with_state(self.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("brightpearl state lock")
+    }
+
+    fn raise(&self, st: &State, events: &[state::Event]) {
+        let calls = webhooks::calls_for(st, &self.cfg.account, events);
+        webhooks::dispatch(calls, self.http.clone(), self.clock.clone(), self.deliveries.clone());
+    }
+
+    // ------------------------------------------------------------------ scripting API
+
+    /// All sales orders and credits as `GET /order-service/order/{idSet}` returns them.
+    pub fn sales_orders(&self) -> Vec<Value> {
+        let st = self.lock();
+        st.orders.values().map(|o| api::order_json(&st, o)).collect()
+    }
+
+    /// All customer payments as objects keyed by the `customer-payment-search` column names,
+    /// plus `exchangeRate` and `journalRef` as posted.
+    pub fn customer_payments(&self) -> Vec<Value> {
+        let st = self.lock();
+        st.payments
+            .values()
+            .map(|p| {
+                let row = State::payment_search_row(p);
+                let mut m: serde_json::Map<String, Value> =
+                    api::PAYMENT_COLUMNS.iter().zip(row).map(|(c, v)| (c.name.to_string(), v)).collect();
+                m.insert("exchangeRate".into(), json!(p.exchange_rate.map(|d| d.to_string())));
+                m.insert("journalRef".into(), json!(p.journal_ref));
+                Value::Object(m)
+            })
+            .collect()
+    }
+
+    /// All contacts as `GET /contact-service/contact/{idSet}` returns them.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.lock().contacts.values().cloned().collect()
+    }
+
+    /// Sets a product's on-hand quantity in a warehouse (inStock = on_hand + allocated);
+    /// raises `product.modified.on-hand-modified`.
+    pub fn set_stock(&self, product_id: i64, warehouse_id: i64, on_hand: i64) {
+        let mut st = self.lock();
+        let ev = st.set_stock(product_id, warehouse_id, on_hand, self.clock.now());
+        self.raise(&st, &[ev]);
+    }
+
+    /// Creates a goods-out note for `rows` (order row id, quantity) of a sales order, like
+    /// `POST /warehouse-service/order/{id}/goods-note/goods-out`. Returns the note id.
+    pub fn try_create_goods_out_note(&self, order_id: i64, warehouse_id: i64, rows: Vec<(i64, i64)>) -> Result<i64, String> {
+        let body = json!({"warehouses": [{"warehouseId": warehouse_id,
+            "products": rows.iter().map(|(r, q)| json!({"salesOrderRowId": r, "quantity": q})).collect::<Vec<_>>()}]});
+        let mut st = self.lock();
+        let (ids, events) = st.create_goods_out_notes(order_id, &body, self.clock.now()).map_err(|e| e.message)?;
+        self.raise(&st, &events);
+        Ok(ids[0])
+    }
+
+    /// [`Self::try_create_goods_out_note`]; panics with the validation message on bad input.
+    pub fn create_goods_out_note(&self, order_id: i64, warehouse_id: i64, rows: Vec<(i64, i64)>) -> i64 {
+        self.try_create_goods_out_note(order_id, warehouse_id, rows).unwrap_or_else(|e| panic!("create_goods_out_note: {e}"))
+    }
+
+    /// Ships a goods-out note with a tracking reference (`shipping.reference`) and optionally a
+    /// shipping method; raises `goods-out-note.modified.shipped` and friends.
+    pub fn try_ship_goods_out_note(&self, gon_id: i64, shipping_method_id: Option<i64>, tracking_reference: &str) -> Result<(), String> {
+        let mut st = self.lock();
+        let events = st.ship_goods_out_note(gon_id, shipping_method_id, Some(tracking_reference), self.clock.now()).map_err(|e| e.message)?;
+        self.raise(&st, &events);
+        Ok(())
+    }
+
+    /// [`Self::try_ship_goods_out_note`]; panics on an unknown or already shipped note.
+    pub fn ship_goods_out_note(&self, gon_id: i64, shipping_method_id: Option<i64>, tracking_reference: &str) {
+        self.try_ship_goods_out_note(gon_id, shipping_method_id, tracking_reference).unwrap_or_else(|e| panic!("ship_goods_out_note: {e}"))
+    }
+
+    /// Invoices a sales order like `POST /order-service/sales-order/{id}/close`.
+    pub fn try_invoice_order(&self, order_id: i64) -> Result<(), String> {
+        self.lock().close(order_id, "SO", &json!({}), self.clock.now()).map_err(|e| e.message)
+    }
+
+    /// [`Self::try_invoice_order`]; panics on an unknown or already invoiced order.
+    pub fn invoice_order(&self, order_id: i64) {
+        self.try_invoice_order(order_id).unwrap_or_else(|e| panic!("invoice_order: {e}"))
+    }
+
+    /// Registers webhooks to `uri` for `goods-out-note.modified.shipped`, `sales-order.created`
+    /// and `product.modified.on-hand-modified` with the reference's JSON body template,
+    /// `idSetAccepted: true`, `qualityOfService: 1` (as a sync app would, §11).
+    pub fn subscribe_callback(&self, uri: &str) -> Vec<i64> {
+        let body_template = r#"{"accountCode":"${account-code}","resourceType":"${resource-type}","id":"${resource-id}","lifecycleEvent":"${lifecycle-event}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}"#;
+        let mut st = self.lock();
+        ["goods-out-note.modified.shipped", "sales-order.created", "product.modified.on-hand-modified"]
+            .iter()
+            .map(|ev| {
+                st.register_webhook(&json!({"subscribeTo": ev, "httpMethod": "POST", "uriTemplate": uri,
+                    "bodyTemplate": body_template, "contentType": "application/json", "idSetAccepted": true, "qualityOfService": 1}))
+                    .expect("built-in webhook registration is valid")
+            })
+            .collect()
+    }
+
+    /// Webhook calls made so far (completed deliveries, in completion order).
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.deliveries.lock().expect("webhook log").clone()
+    }
+
+    /// API requests received with valid credentials (throttled ones included).
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Requests refused with 503 "too many requests".
+    pub fn throttled_count(&self) -> u64 {
+        self.throttled.load(Ordering::SeqCst)
+    }
+
+    // ------------------------------------------------------------------ pipeline
+
+    fn authenticate(&self, account: &str, h: &HeaderMap) -> Result<AuthMode, &'static str> {
+        if let Some(auth) = header(h, "authorization") {
+            let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).unwrap_or("").trim();
+            if header(h, "brightpearl-dev-ref").is_none() || account != self.cfg.account {
+                return Err(NOT_AUTHENTICATED);
+            }
+            if token != self.cfg.account_token {
+                return Err("Invalid instance token: the bearer token is not valid for this account");
+            }
+            return Ok(AuthMode::OAuth);
+        }
+        let ok = account == self.cfg.account
+            && header(h, "brightpearl-app-ref") == Some(self.cfg.app_ref.as_str())
+            && header(h, "brightpearl-account-token") == Some(self.cfg.account_token.as_str());
+        if ok { Ok(AuthMode::System) } else { Err(NOT_AUTHENTICATED) }
+    }
+
+    fn finish(&self, status: StatusCode, body: &Value, rate: RateHeaders, ruid: &str, mode: Option<AuthMode>) -> Response {
+        let mut resp = (status, body.to_string()).into_response();
+        let h = resp.headers_mut();
+        h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+        h.insert(HeaderName::from_static("ruid"), HeaderValue::from_str(ruid).expect("uuid text"));
+        h.insert(HeaderName::from_static("brightpearl-requests-remaining"), HeaderValue::from(rate.remaining));
+        h.insert(HeaderName::from_static("brightpearl-next-throttle-period"), HeaderValue::from(rate.next_throttle_period_ms));
+        if mode == Some(AuthMode::OAuth) {
+            if let Some(id) = self.cfg.installed_integration_instance_id {
+                h.insert(HeaderName::from_static("brightpearl-installed-integration-instance-id"), HeaderValue::from(id));
+            }
+        }
+        resp
+    }
+}
+
+async fn api_entry(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    Path((account, rest)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/{rest}");
+    let ruid = sim.lock().ruid();
+    let mode = match sim.authenticate(&account, &headers) {
+        Ok(m) => m,
+        Err(msg) => {
+            let rate = sim.limiter.lock().expect("limiter").peek(sim.clock.elapsed_ms());
+            return sim.finish(StatusCode::UNAUTHORIZED, &json!({ "response": msg }), rate, &ruid, None);
+        }
+    };
+    sim.requests.fetch_add(1, Ordering::SeqCst);
+    let acquired = sim.limiter.lock().expect("limiter").acquire(sim.clock.elapsed_ms());
+    let rate = match acquired {
+        Ok(r) => r,
+        Err(r) => {
+            sim.throttled.fetch_add(1, Ordering::SeqCst);
+            return sim.finish(StatusCode::SERVICE_UNAVAILABLE, &json!({ "response": TOO_MANY_REQUESTS }), r, &ruid, Some(mode));
+        }
+    };
+    let mut commit_then_drop = false;
+    match sim.faults.decide(method.as_str(), &path) {
+        None => {}
+        Some(FaultKind::Latency { ms }) => sim.clock.sleep_simulated(ms).await,
+        Some(FaultKind::Status { status }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let err = ApiError::new(status, "CMNC-500", format!("Simulated fault: HTTP {}", status.as_u16()));
+            return sim.finish(status, &err.reply().1, rate, &ruid, Some(mode));
+        }
+        Some(FaultKind::DropBeforeProcessing) => return dropped_connection(),
+        Some(FaultKind::CommitThenDrop) => commit_then_drop = true,
+    }
+    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let parsed = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let err = ApiError::bad(codes::MISSING_BODY, format!("The request body is not valid JSON: {e}"));
+                return sim.finish(err.status, &err.reply().1, rate, &ruid, Some(mode));
+            }
+        }
+    };
+    let outcome = {
+        let mut st = sim.lock();
+        let now = sim.clock.now();
+        let out = api::handle(&mut st, &method, &path, &query, parsed.as_ref(), now, sim.cfg.sales_credit_requires_invoice);
+        sim.raise(&st, &out.events);
+        out
+    };
+    if commit_then_drop {
+        return dropped_connection();
+    }
+    sim.finish(outcome.reply.0, &outcome.reply.1, rate, &ruid, Some(mode))
+}
+
+// ---------------------------------------------------------------------- admin endpoints
+
+fn admin_error(msg: String) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": msg }))).into_response()
+}
+
+async fn admin_sales_orders(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
+    axum::Json(sim.sales_orders()).into_response()
+}
+
+async fn admin_payments(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
+    axum::Json(sim.customer_payments()).into_response()
+}
+
+async fn admin_contacts(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
+    axum::Json(sim.contacts()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StockBody {
+    product_id: i64,
+    warehouse_id: i64,
+    on_hand: i64,
+}
+
+/// `POST /_sandbox/brightpearl/stock {"productId","warehouseId","onHand"}` → 204.
+async fn admin_stock(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<StockBody>) -> Response {
+    sim.set_stock(b.product_id, b.warehouse_id, b.on_hand);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GonRowBody {
+    order_row_id: i64,
+    quantity: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GonBody {
+    order_id: i64,
+    warehouse_id: i64,
+    rows: Vec<GonRowBody>,
+}
+
+/// `POST /_sandbox/brightpearl/goods-out-notes {"orderId","warehouseId","rows":[{"orderRowId","quantity"}]}` → `{"id": n}`.
+async fn admin_create_gon(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<GonBody>) -> Response {
+    match sim.try_create_goods_out_note(b.order_id, b.warehouse_id, b.rows.iter().map(|r| (r.order_row_id, r.quantity)).collect()) {
+        Ok(id) => axum::Json(json!({ "id": id })).into_response(),
+        Err(e) => admin_error(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ShipBody {
+    shipping_method_id: Option<i64>,
+    #[serde(default)]
+    tracking_reference: String,
+}
+
+/// `POST /_sandbox/brightpearl/goods-out-notes/{id}/ship {"shippingMethodId","trackingReference"}` → 204.
+async fn admin_ship_gon(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Path<i64>, axum::Json(b): axum::Json<ShipBody>) -> Response {
+    match sim.try_ship_goods_out_note(id, b.shipping_method_id, &b.tracking_reference) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => admin_error(e),
+    }
+}
+
+/// `POST /_sandbox/brightpearl/orders/{id}/invoice` → 204.
+async fn admin_invoice(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Path<i64>) -> Response {
+    match sim.try_invoice_order(id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => admin_error(e),
+    }
+}
+
+/// `GET /_sandbox/brightpearl/stats` → `{"requestCount","throttledCount"}`.
+async fn admin_stats(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
+    axum::Json(json!({"requestCount": sim.request_count(), "throttledCount": sim.throttled_count()})).into_response()
+}
+
+/// `PUT /_sandbox/brightpearl/faults [FaultRule…]` → 204 (replaces the rules).
+async fn admin_faults(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(rules): axum::Json<Vec<FaultRule>>) -> Response {
+    sim.faults.set_rules(rules);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_sandbox/brightpearl/webhook-deliveries` → the deliveries made so far.
+async fn admin_deliveries(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
+    axum::Json(sim.webhook_deliveries()).into_response()
+}

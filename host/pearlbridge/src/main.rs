@@ -1,1 +1,240 @@
-fn main() {}
+//! `pearlbridge`: the reference host's command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use clap::{Parser, Subcommand};
+use pearlbridge::bindings::Trigger;
+use pearlbridge::check::check_clients;
+use pearlbridge::host::{Host, HostConfig, default_data_dir, summary_json};
+use pearlbridge_capabilities::clients::load_clients;
+
+#[derive(Parser)]
+#[command(name = "pearlbridge", version, about = "BigCommerce ⇄ Brightpearl integration flows as WebAssembly components")]
+struct Cli {
+    /// Data folder (state store, component store, compile cache) [env: PEARLBRIDGE_DATA; default .pearlbridge]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Secrets file (TOML `name = "value"`, readable by its owner only), besides PEARLBRIDGE_SECRET_* variables.
+    #[arg(long, global = true)]
+    secrets_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate every client: TOML, secrets, pinned components and sha256, flow mappings.
+    Check {
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+    },
+    /// Manage the component store.
+    Components {
+        #[command(subcommand)]
+        command: ComponentsCommand,
+    },
+    /// Run flows.
+    Flow {
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ComponentsCommand {
+    /// Store built components under their name@version (from describe()) and sha256.
+    Add { files: Vec<PathBuf> },
+    /// List stored versions and the clients that pin each.
+    List {
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+    },
+    /// Show a component file's package, version, imports and exports.
+    Inspect { file: PathBuf },
+    /// Remove a stored version (refused while a client pins it).
+    Remove {
+        /// name@version
+        id: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FlowCommand {
+    /// Run one client's flow once.
+    Run {
+        client: String,
+        flow: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Replay these entity references (e.g. bigcommerce:order:118) instead of a scheduled sweep.
+        #[arg(long)]
+        replay: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn host(cli: &Cli) -> anyhow::Result<Host> {
+    let mut cfg = HostConfig::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
+    cfg.secrets_file = cli.secrets_file.clone();
+    Host::open(cfg)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Check { clients } => {
+            let host = host(&cli)?;
+            let (ok, problems) = check_clients(&host, clients).await;
+            for p in &problems {
+                println!("{p}");
+            }
+            if problems.is_empty() {
+                println!("{} client(s) checked, no problems", ok.len());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("{} problem(s)", problems.len());
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Components { command } => {
+            let host = host(&cli)?;
+            match command {
+                ComponentsCommand::Add { files } => {
+                    for f in files {
+                        let c = host.components.add(&host.runtime, f).await?;
+                        println!("{} sha256 {} ({})", c.id(), c.sha256, c.path.display());
+                    }
+                }
+                ComponentsCommand::List { clients } => {
+                    let (parsed, _) = load_clients(clients);
+                    for c in host.components.list()? {
+                        let pinned: Vec<String> = parsed
+                            .iter()
+                            .filter(|cl| {
+                                cl.flows.values().any(|p| {
+                                    p.component_name == c.name && p.component_version == c.version
+                                })
+                            })
+                            .map(|cl| cl.name.clone())
+                            .collect();
+                        println!(
+                            "{:<24} sha256 {}  pinned by: {}",
+                            c.id(),
+                            c.sha256,
+                            if pinned.is_empty() { "-".to_string() } else { pinned.join(", ") }
+                        );
+                    }
+                }
+                ComponentsCommand::Inspect { file } => {
+                    let loaded = host.runtime.load(file)?;
+                    let info = host.runtime.describe(&loaded).await?;
+                    println!("file:     {}", file.display());
+                    println!("sha256:   {}", loaded.sha256);
+                    println!("package:  {}", pearlbridge::runtime::FLOW_WORLD);
+                    println!("flow:     {}@{}", info.name, info.version);
+                    println!("triggers: {}", info.triggers.join(", "));
+                    if !info.event_scopes.is_empty() {
+                        println!("events:   {}", info.event_scopes.join(", "));
+                    }
+                    if let Some(s) = &info.default_schedule {
+                        println!("schedule: every {s}");
+                    }
+                    println!("imports:");
+                    for i in &loaded.imports {
+                        println!("  {i}");
+                    }
+                    println!("exports:");
+                    for e in &loaded.exports {
+                        println!("  {e}");
+                    }
+                }
+                ComponentsCommand::Remove { id, clients } => {
+                    let (name, version) = id.split_once('@').ok_or_else(|| anyhow!("expected name@version, got `{id}`"))?;
+                    let (parsed, _) = load_clients(clients);
+                    let pinned: Vec<String> = parsed
+                        .iter()
+                        .filter(|cl| cl.flows.values().any(|p| p.component_name == name && p.component_version == version))
+                        .map(|cl| cl.name.clone())
+                        .collect();
+                    host.components.remove(name, version, &pinned)?;
+                    println!("removed {id}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flow { command } => match command {
+            FlowCommand::Run { client, flow, clients, replay, json } => {
+                let mut host = host(&cli)?;
+                let dir = clients.join(client);
+                let config = pearlbridge_capabilities::clients::load_client(&dir).map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+                    )
+                })?;
+                host.add_client(config);
+                let trigger = if replay.is_empty() { Trigger::Scheduled } else { Trigger::Replay(replay.clone()) };
+                let report = host.run_flow(client, flow, trigger).await.context("the run could not start")?;
+                if *json {
+                    let v = serde_json::json!({
+                        "run_id": report.run_id,
+                        "client": report.client,
+                        "flow": report.flow,
+                        "component": report.component,
+                        "summary": report.outcome.as_ref().ok().map(summary_json),
+                        "error": report.outcome.as_ref().err(),
+                        "exceptions_raised": report.journal.raised.len(),
+                        "exceptions_resolved": report.journal.resolved.len(),
+                    });
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else {
+                    println!("run {} of {}/{} ({})", report.run_id, report.client, report.flow, report.component);
+                    match &report.outcome {
+                        Ok(s) => {
+                            for (k, v) in &s.counts {
+                                println!("  {k}: {v}");
+                            }
+                            for n in &s.notes {
+                                println!("  note: {n}");
+                            }
+                        }
+                        Err(e) => println!("  failed: {e}"),
+                    }
+                    println!(
+                        "  exceptions raised: {}, resolved: {}",
+                        report.journal.raised.len(),
+                        report.journal.resolved.len()
+                    );
+                }
+                Ok(if report.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

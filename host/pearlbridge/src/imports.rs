@@ -1,0 +1,253 @@
+//! The `pearlbridge:flow` imports, bound to one client × flow for one run.
+//!
+//! Security assumption: everything a flow can reach goes through [`RunCapabilities`], which
+//! holds only this client's connections and this client × flow's state namespace. A flow
+//! names neither a client nor a namespace, so it cannot reach another client's data.
+//! Internal failures of the host (state store errors) trap the run with [`HostFailure`];
+//! business problems are the flow's to report.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use pearlbridge_capabilities::connections::{self, ApiRequest, Connection};
+use pearlbridge_capabilities::state::{Money as StoredMoney, Namespace, NewException, Store, Team as StoredTeam};
+use rust_decimal::Decimal;
+
+use crate::bindings::pearlbridge::flow::{api, config, report, state, types};
+use crate::bindings::{Exception, Level, Method, Request, Response, SendError, System, Team};
+use crate::runtime::RunState;
+
+/// What one run may use: this client's connections, this client × flow's state, its
+/// mapping section and the run's deadline.
+pub struct RunCapabilities {
+    pub client: String,
+    pub flow: String,
+    pub bigcommerce: Option<Arc<Connection>>,
+    pub brightpearl: Option<Arc<Connection>>,
+    pub store: Arc<dyn Store>,
+    /// The flow's mapping section as JSON (an object).
+    pub config_json: String,
+    /// Waits for rate limits never go past this instant.
+    pub deadline: tokio::time::Instant,
+}
+
+impl RunCapabilities {
+    fn ns(&self) -> Namespace {
+        Namespace { client: self.client.clone(), flow: self.flow.clone() }
+    }
+}
+
+/// What a run reported besides its summary.
+#[derive(Debug, Default, Clone)]
+pub struct RunJournal {
+    /// Exceptions raised, in order.
+    pub raised: Vec<Exception>,
+    /// (kind, entity) pairs resolved.
+    pub resolved: Vec<(String, String)>,
+    /// Log lines.
+    pub logs: Vec<(Level, String)>,
+    /// Last progress report: done of total.
+    pub progress: Option<(u64, Option<u64>)>,
+    /// API calls the flow made, per system (bigcommerce, brightpearl).
+    pub api_calls: (u64, u64),
+}
+
+/// A failure of the host itself during a run (not the flow's fault); traps the run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HostFailure(pub String);
+
+fn caps(s: &mut RunState) -> wasmtime::Result<&RunCapabilities> {
+    s.caps.as_ref().ok_or_else(|| {
+        wasmtime::Error::new(HostFailure(
+            "host imports are not available during describe() and check-config()".into(),
+        ))
+    })
+}
+
+fn host_failure(what: &str, e: impl std::fmt::Display) -> wasmtime::Error {
+    wasmtime::Error::new(HostFailure(format!("{what}: {e}")))
+}
+
+impl types::Host for RunState {}
+
+impl api::Host for RunState {
+    async fn send(&mut self, req: Request) -> wasmtime::Result<Result<Response, SendError>> {
+        let c = caps(self)?;
+        let (conn, system) = match req.system {
+            System::Bigcommerce => (c.bigcommerce.clone(), connections::System::BigCommerce),
+            System::Brightpearl => (c.brightpearl.clone(), connections::System::Brightpearl),
+        };
+        let Some(conn) = conn else {
+            let name = match req.system {
+                System::Bigcommerce => "bigcommerce",
+                System::Brightpearl => "brightpearl",
+            };
+            return Ok(Err(SendError::Denied(format!(
+                "client `{}` has no {name} connection configured",
+                c.client
+            ))));
+        };
+        let flow = c.flow.clone();
+        let deadline = c.deadline;
+        let method = match req.method {
+            Method::Get => connections::Method::Get,
+            Method::Post => connections::Method::Post,
+            Method::Put => connections::Method::Put,
+            Method::Patch => connections::Method::Patch,
+            Method::Delete => connections::Method::Delete,
+        };
+        let api_req = ApiRequest { system, method, path: req.path, body: req.body, headers: req.headers };
+        match req.system {
+            System::Bigcommerce => self.journal.api_calls.0 += 1,
+            System::Brightpearl => self.journal.api_calls.1 += 1,
+        }
+        let out = conn.send(&flow, api_req, deadline).await;
+        Ok(match out {
+            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Err(e) => Err(match e {
+                connections::SendError::Throttled { reset_ms } => SendError::Throttled(reset_ms),
+                connections::SendError::Timeout => SendError::Timeout,
+                connections::SendError::OutcomeUnknown => SendError::OutcomeUnknown,
+                connections::SendError::Denied(m) => SendError::Denied(m),
+                connections::SendError::Transport(m) => SendError::Transport(m),
+            }),
+        })
+    }
+}
+
+impl state::Host for RunState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Option<state::Entry>> {
+        let c = caps(self)?;
+        let e = c.store.state_get(&c.ns(), &key).map_err(|e| host_failure("state.get", e))?;
+        Ok(e.map(|e| state::Entry { value: e.value, version: e.version }))
+    }
+
+    async fn set(&mut self, key: String, value: String) -> wasmtime::Result<u64> {
+        let c = caps(self)?;
+        c.store.state_set(&c.ns(), &key, &value).map_err(|e| host_failure("state.set", e))
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected_version: u64,
+        value: String,
+    ) -> wasmtime::Result<Result<u64, state::Conflict>> {
+        let c = caps(self)?;
+        let r = c
+            .store
+            .state_cas(&c.ns(), &key, expected_version, &value)
+            .map_err(|e| host_failure("state.compare-and-swap", e))?;
+        Ok(r.map_err(|current_version| state::Conflict { current_version }))
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        let c = caps(self)?;
+        c.store.state_delete(&c.ns(), &key).map_err(|e| host_failure("state.delete", e))
+    }
+
+    async fn entries(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Vec<(String, String)>> {
+        let c = caps(self)?;
+        c.store.state_list(&c.ns(), &prefix, limit).map_err(|e| host_failure("state.entries", e))
+    }
+}
+
+impl config::Host for RunState {
+    async fn get(&mut self) -> wasmtime::Result<String> {
+        Ok(caps(self)?.config_json.clone())
+    }
+}
+
+/// Check an exception from a flow: kebab-case kind, an entity, a decimal impact.
+fn to_stored(e: &Exception) -> Result<NewException, String> {
+    let kebab = !e.kind.is_empty()
+        && e.kind.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+    if !kebab {
+        return Err(format!("report.raise: exception kind `{}` must be kebab-case", e.kind));
+    }
+    if e.entity.trim().is_empty() {
+        return Err(format!("report.raise: exception `{}` has no entity", e.kind));
+    }
+    let impact = match &e.impact {
+        None => None,
+        Some(m) => {
+            let amount = Decimal::from_str(m.amount.trim()).map_err(|_| {
+                format!(
+                    "report.raise: exception `{}` on `{}`: impact amount `{}` is not a decimal",
+                    e.kind, e.entity, m.amount
+                )
+            })?;
+            if m.currency.len() != 3 || !m.currency.chars().all(|c| c.is_ascii_uppercase()) {
+                return Err(format!(
+                    "report.raise: exception `{}` on `{}`: impact currency `{}` is not an ISO 4217 code",
+                    e.kind, e.entity, m.currency
+                ));
+            }
+            Some(StoredMoney { amount, currency: m.currency.clone() })
+        }
+    };
+    let owner = match e.owner {
+        Team::Finance => StoredTeam::Finance,
+        Team::Operations => StoredTeam::Operations,
+        Team::Ecommerce => StoredTeam::Ecommerce,
+        Team::CustomerService => StoredTeam::CustomerService,
+        Team::Integration => StoredTeam::Integration,
+    };
+    Ok(NewException {
+        kind: e.kind.clone(),
+        entity: e.entity.clone(),
+        message: e.message.clone(),
+        owner,
+        impact,
+        retryable: e.retryable,
+    })
+}
+
+impl report::Host for RunState {
+    async fn raise(&mut self, e: Exception) -> wasmtime::Result<()> {
+        let c = caps(self)?;
+        let stored = to_stored(&e).map_err(|m| wasmtime::Error::msg(m))?;
+        c.store.exception_raise(&c.ns(), &stored).map_err(|err| host_failure("report.raise", err))?;
+        self.journal.raised.push(e);
+        Ok(())
+    }
+
+    async fn resolve(&mut self, kind: String, entity: String) -> wasmtime::Result<()> {
+        let c = caps(self)?;
+        let was_open = c
+            .store
+            .exception_resolve(&c.ns(), &kind, &entity)
+            .map_err(|err| host_failure("report.resolve", err))?;
+        if was_open {
+            self.journal.resolved.push((kind, entity));
+        }
+        Ok(())
+    }
+
+    async fn open(&mut self, entity_prefix: String) -> wasmtime::Result<Vec<(String, String)>> {
+        let c = caps(self)?;
+        c.store.exceptions_open(&c.ns(), &entity_prefix).map_err(|err| host_failure("report.open", err))
+    }
+
+    async fn progress(&mut self, done: u64, total: Option<u64>) -> wasmtime::Result<()> {
+        caps(self)?;
+        self.journal.progress = Some((done, total));
+        Ok(())
+    }
+
+    async fn log(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
+        let c = caps(self)?;
+        let (client, flow) = (c.client.clone(), c.flow.clone());
+        match level {
+            Level::Debug => tracing::debug!(client, flow, "{message}"),
+            Level::Info => tracing::info!(client, flow, "{message}"),
+            Level::Warn => tracing::warn!(client, flow, "{message}"),
+            Level::Error => tracing::error!(client, flow, "{message}"),
+        }
+        if self.journal.logs.len() < 10_000 {
+            self.journal.logs.push((level, message));
+        }
+        Ok(())
+    }
+}

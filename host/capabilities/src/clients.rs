@@ -257,19 +257,19 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
     for (key, value) in doc.iter() {
         match key.get_ref().as_ref() {
             "connections" => {
-                let Some(table) = cx.table(&value, "connections") else {
+                let Some(table) = cx.table(value, "connections") else {
                     continue;
                 };
                 for (ck, cv) in table.iter() {
                     let path = format!("connections.{}", ck.get_ref());
                     match ck.get_ref().as_ref() {
                         "bigcommerce" => {
-                            if let Some(t) = cx.table(&cv, &path) {
+                            if let Some(t) = cx.table(cv, &path) {
                                 config.bigcommerce = cx.bigcommerce(t, &path, ck.span());
                             }
                         }
                         "brightpearl" => {
-                            if let Some(t) = cx.table(&cv, &path) {
+                            if let Some(t) = cx.table(cv, &path) {
                                 config.brightpearl = cx.brightpearl(t, &path, ck.span());
                             }
                         }
@@ -282,7 +282,7 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
                 }
             }
             "flows" => {
-                let Some(table) = cx.table(&value, "flows") else {
+                let Some(table) = cx.table(value, "flows") else {
                     continue;
                 };
                 for (fk, fv) in table.iter() {
@@ -297,10 +297,10 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
                                 .into(),
                         );
                     }
-                    if let Some(t) = cx.table(&fv, &path) {
-                        if let Some(pin) = cx.flow(t, &path, fk.span()) {
-                            config.flows.insert(flow, pin);
-                        }
+                    if let Some(t) = cx.table(fv, &path)
+                        && let Some(pin) = cx.flow(t, &path, fk.span())
+                    {
+                        config.flows.insert(flow, pin);
                     }
                 }
             }
@@ -652,7 +652,7 @@ impl Cx<'_> {
         let mapping = match t.get("mapping") {
             None => Some(serde_json::Value::Object(Default::default())),
             Some(v) => match v.get_ref() {
-                DeValue::Table(_) => self.to_json(v, &format!("{path}.mapping")),
+                DeValue::Table(_) => self.json_of(v, &format!("{path}.mapping")),
                 other => {
                     self.at(
                         v.span(),
@@ -675,7 +675,7 @@ impl Cx<'_> {
 
     /// TOML → JSON for mappings: tables → objects, arrays → arrays, integers and finite floats
     /// → numbers, dates and times → strings in TOML form.
-    fn to_json(&mut self, v: &Spanned<DeValue<'_>>, path: &str) -> Option<serde_json::Value> {
+    fn json_of(&mut self, v: &Spanned<DeValue<'_>>, path: &str) -> Option<serde_json::Value> {
         use serde_json::Value as J;
         Some(match v.get_ref() {
             DeValue::String(s) => J::String(s.to_string()),
@@ -712,7 +712,7 @@ impl Cx<'_> {
                 let mut out = Vec::with_capacity(items.len());
                 let mut ok = true;
                 for (i, item) in items.iter().enumerate() {
-                    match self.to_json(item, &format!("{path}[{i}]")) {
+                    match self.json_of(item, &format!("{path}[{i}]")) {
                         Some(j) => out.push(j),
                         None => ok = false,
                     }
@@ -726,7 +726,7 @@ impl Cx<'_> {
                 let mut out = serde_json::Map::new();
                 let mut ok = true;
                 for (k, item) in t.iter() {
-                    match self.to_json(item, &format!("{path}.{}", k.get_ref())) {
+                    match self.json_of(item, &format!("{path}.{}", k.get_ref())) {
                         Some(j) => {
                             out.insert(k.get_ref().to_string(), j);
                         }
@@ -804,14 +804,12 @@ fn split_component(s: &str) -> Option<(&str, &str)> {
     if parts.len() != 3 || !parts.iter().all(numeric) {
         return None;
     }
-    if let Some(pre) = pre {
-        if pre.is_empty()
-            || !pre.split('.').all(|id| {
-                !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
-        {
-            return None;
-        }
+    if let Some(pre) = pre
+        && !pre
+            .split('.')
+            .all(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return None;
     }
     Some((name, version))
 }

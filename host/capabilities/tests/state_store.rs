@@ -535,3 +535,52 @@ fn money_is_stored_as_decimal_text() {
         ("text", "0.1000", "GBP")
     );
 }
+
+#[test]
+fn compare_and_swap_is_atomic_across_threads_and_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    // Two handles on one file stand in for two host processes.
+    let stores = [
+        Arc::new(SqliteStore::open(&path).unwrap()),
+        Arc::new(SqliteStore::open(&path).unwrap()),
+    ];
+    let a = ns("acme", "orders");
+    let mut threads = Vec::new();
+    for t in 0..6 {
+        let s = Arc::clone(&stores[t % 2]);
+        let a = a.clone();
+        threads.push(std::thread::spawn(move || {
+            let mut conflicts = 0u32;
+            for _ in 0..25 {
+                loop {
+                    let (n, v) = match s.state_get(&a, "counter").unwrap() {
+                        Some(e) => (e.value.parse::<u64>().unwrap(), e.version),
+                        None => (0, 0),
+                    };
+                    match s.state_cas(&a, "counter", v, &(n + 1).to_string()).unwrap() {
+                        Ok(new_version) => {
+                            assert_eq!(new_version, v + 1);
+                            break;
+                        }
+                        Err(current) => {
+                            assert!(current > v);
+                            conflicts += 1;
+                        }
+                    }
+                }
+            }
+            conflicts
+        }));
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(
+        stores[1].state_get(&a, "counter").unwrap(),
+        Some(Entry {
+            value: "150".into(),
+            version: 150
+        })
+    );
+}

@@ -118,8 +118,9 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
                             _ => return err(&f("adjustments"), "amount must be zero or negative".into()),
                         }
                     }
-                    raw += unit * Decimal::from(q) + adj;
-                    raw_tax += unit_tax * Decimal::from(q);
+                    // Line amounts are kept to 4 dp like all BigCommerce money [doc].
+                    raw += (unit * Decimal::from(q)).round_dp(4) + adj;
+                    raw_tax += (unit_tax * Decimal::from(q)).round_dp(4);
                     c.adjustment += adj;
                     if kind == "PRODUCT" {
                         c.quantities.push((item_id, q));
@@ -166,7 +167,7 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
     let order_total = dec(&rec.order, "total_inc_tax").unwrap_or_default();
     let remaining = order_total - refunded;
     if c.total > remaining {
-        return err("items", format!("the refund of {} exceeds the {} left to refund", c.total, remaining.round_dp(2)));
+        return err("items", format!("the refund of {} exceeds the {} left to refund", fmt2(c.total), fmt2(remaining)));
     }
     if c.total <= Decimal::ZERO {
         return err("items", "the refund amount must be greater than 0".into());
@@ -199,6 +200,13 @@ fn gateway(rec: &OrderRec) -> Option<String> {
         .find(|t| matches!(text(t, "event"), "purchase" | "capture" | "authorization") && text(t, "status") != "error")
         .map(|t| text(t, "gateway").to_string())
         .filter(|g| !g.is_empty())
+}
+
+/// `12.5` → `"12.50"` for messages.
+fn fmt2(d: Decimal) -> String {
+    let mut d = d.round_dp(2);
+    d.rescale(2);
+    d.to_string()
 }
 
 fn errors_obj(errs: &[(String, String)]) -> Value {
@@ -285,7 +293,7 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
         }
     }
     if paid.round_dp(2) != expected {
-        return refund_422(&format!("The payment amount {paid} does not match the refund amount {expected}"));
+        return refund_422(&format!("The payment amount {} does not match the refund amount {}", fmt2(paid), fmt2(expected)));
     }
 
     let refund_id = st.next_refund_id;

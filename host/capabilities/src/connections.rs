@@ -11,7 +11,8 @@
 //! - 429 (both systems) and a Brightpearl 503 whose body says "too many requests": every caller
 //!   of the connection waits for the reset, then the request is sent again — reads and writes,
 //!   since the server did not process it.
-//! - GET: 500/502/503/504, timeouts and transport errors are retried with exponential backoff
+//! - GET: 500/502/503/504 (except a Brightpearl 500 with an `errors` array, e.g. `CMNC-018`
+//!   for a bad filter, which fails the same way every time), timeouts and transport errors are retried with exponential backoff
 //!   and jitter, up to [`RetryPolicy::max_attempts`]; then the last response (or `Timeout` /
 //!   `Transport`) is returned.
 //! - POST/PUT/PATCH/DELETE: retried only when the request never left (connect failed). A write
@@ -666,10 +667,11 @@ impl Connection {
                     }
                     return Next::AfterThrottle;
                 }
-                if !write && rules::is_retryable_status(resp.status) {
-                    if let Some(delay) = self.retry_delay(failures, deadline) {
-                        return Next::Backoff(delay);
-                    }
+                if !write
+                    && rules::is_worth_repeating(self.system, resp.status, &resp.body)
+                    && let Some(delay) = self.retry_delay(failures, deadline)
+                {
+                    return Next::Backoff(delay);
                 }
                 Next::Return(Ok(resp), "ok")
             }

@@ -32,11 +32,9 @@ impl State {
             }
             self.blocked_until = None;
         }
-        if let Some(reset) = self.window_reset {
-            if reset <= now {
-                self.window_reset = None;
-                self.left = None;
-            }
+        if self.window_reset.is_some_and(|reset| reset <= now) {
+            self.window_reset = None;
+            self.left = None;
         }
         match (self.left, self.window_reset) {
             (Some(0), Some(reset)) => Some(reset),

@@ -167,6 +167,23 @@ pub fn is_retryable_status(status: u16) -> bool {
     matches!(status, 500 | 502 | 503 | 504)
 }
 
+/// Whether a GET that got `status` and `body` is worth repeating: a retryable status
+/// ([`is_retryable_status`]) that is not a Brightpearl application error. Brightpearl answers
+/// an unparsable filter with 500 and an `errors` array (`CMNC-018`), which fails the same way
+/// every time (brightpearl-api.md §3.2 and gotcha 11 [obs]).
+pub fn is_worth_repeating(system: System, status: u16, body: &str) -> bool {
+    is_retryable_status(status) && !(system == System::Brightpearl && has_error_codes(body))
+}
+
+/// Whether a Brightpearl body is `{"errors":[{"code":...}, ...]}` with at least one code.
+fn has_error_codes(body: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| {
+        v.get("errors")?
+            .as_array()
+            .map(|errors| errors.iter().any(|e| e.get("code").is_some_and(|c| c.is_string())))
+    }) == Some(true)
+}
+
 /// Whether the method changes data on the server (only retried when it was not processed).
 pub fn is_write(method: Method) -> bool {
     !matches!(method, Method::Get)
@@ -302,6 +319,20 @@ mod tests {
             [500, 501, 502, 503, 504, 505].map(is_retryable_status),
             [true, false, true, true, true, false]
         );
+    }
+
+    #[test]
+    fn brightpearl_filter_errors_are_not_repeated() {
+        let cmnc = r#"{"errors":[{"code":"CMNC-018","message":"BAD PARAM cannot be parsed as: INTEGER"}]}"#;
+        assert!(!is_worth_repeating(System::Brightpearl, 500, cmnc));
+        assert!(is_worth_repeating(System::BigCommerce, 500, cmnc));
+        assert!(is_worth_repeating(System::Brightpearl, 500, "Internal Server Error"));
+        assert!(is_worth_repeating(
+            System::Brightpearl,
+            503,
+            r#"{"response":"maintenance"}"#
+        ));
+        assert!(!is_worth_repeating(System::Brightpearl, 400, "{}"));
     }
 
     #[test]

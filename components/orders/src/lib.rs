@@ -1,1 +1,55 @@
-//! Orders flow (being built).
+//! Orders flow: BigCommerce orders become Brightpearl sales orders with their contacts and
+//! customer payments, each order posted individually, once.
+//!
+//! - [`config`]: `OrdersConfig` (the client's `[flows.orders.mapping]`) and `check-config`;
+//! - [`mapping`]: the business rules as plain functions ([`mapping::map_order`],
+//!   [`mapping::map_payments`]);
+//! - [`run`]: the thin shell over the host capabilities.
+
+pub mod config;
+pub mod mapping;
+pub mod run;
+
+use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;
+use pearlbridge_sdk::bindings::pearlbridge::flow::types as wit;
+use pearlbridge_sdk::host::{HostApi, HostReport, HostState};
+use pearlbridge_sdk::types::{FlowError, FlowInfo, Trigger};
+
+pub use config::OrdersConfig;
+pub use mapping::{Lookups, MappedOrder, MappingProblem, map_order, map_payments};
+
+/// The flow's self-description: name `orders`, this crate's version, every trigger, the
+/// `store/order/*` webhook scope and a default schedule of 5 minutes.
+pub fn describe() -> FlowInfo {
+    FlowInfo {
+        name: "orders".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        triggers: vec!["scheduled".into(), "events".into(), "replay".into()],
+        event_scopes: vec!["store/order/*".into()],
+        default_schedule: Some("5m".into()),
+    }
+}
+
+/// The component.
+pub struct OrdersFlow;
+
+impl Guest for OrdersFlow {
+    fn describe() -> wit::FlowInfo {
+        describe().into()
+    }
+
+    fn check_config(config: String) -> Vec<wit::ConfigProblem> {
+        config::check(&config).into_iter().map(Into::into).collect()
+    }
+
+    fn run(trigger: wit::Trigger) -> Result<wit::RunSummary, wit::FlowError> {
+        let cfg = config::parse(&pearlbridge_sdk::host::config_json()).map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
+        let trigger: Trigger = trigger.into();
+        run::run(&trigger, &cfg, &HostApi, &HostState, &HostReport).map(Into::into).map_err(Into::into)
+    }
+}
+
+// The export names (`pearlbridge:flow/runner@1.0.0#run`) only make sense in a component; a
+// native cdylib's linker version script cannot carry them.
+#[cfg(target_arch = "wasm32")]
+pearlbridge_sdk::export_flow!(OrdersFlow);

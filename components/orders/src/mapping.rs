@@ -1,0 +1,593 @@
+//! The business rules: a BigCommerce order (with its sub-resources) becomes one Brightpearl
+//! sales order and its customer payments. Plain functions, no I/O.
+//!
+//! Every problem of an order is found in one pass ([`map_order`] returns them all); the
+//! caller holds the order and raises one exception per problem kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pearlbridge_sdk::bigcommerce::{Address, Order, OrderBundle, Transaction};
+use pearlbridge_sdk::brightpearl::{
+    CustomerPayment, Delivery, OrderCurrency, PaymentType, PostalAddress, SalesOrder, SalesOrderCustomer, SalesOrderRow,
+};
+use pearlbridge_sdk::dates::Timestamp;
+use pearlbridge_sdk::money;
+use pearlbridge_sdk::types::Team;
+use rust_decimal::Decimal;
+
+use crate::config::{DiscountMode, OrdersConfig, PaymentMethodMapping, RoundingMode};
+
+/// Exception kinds raised by this flow (each has a runbook entry).
+pub mod kinds {
+    pub const UNMAPPED_SKU: &str = "unmapped-sku";
+    pub const UNMAPPED_PAYMENT_METHOD: &str = "unmapped-payment-method";
+    pub const UNMAPPED_SHIPPING_METHOD: &str = "unmapped-shipping-method";
+    pub const UNMAPPED_TAX_CLASS: &str = "unmapped-tax-class";
+    pub const UNMAPPED_CUSTOMER_GROUP: &str = "unmapped-customer-group";
+    pub const ORDER_TOTAL_VARIANCE: &str = "order-total-variance";
+    pub const INVALID_ORDER_DATA: &str = "invalid-order-data";
+    pub const PRICE_LIST_MISMATCH: &str = "price-list-mismatch";
+    pub const ORDER_REJECTED: &str = "order-rejected";
+    pub const ORDER_POST_FAILED: &str = "order-post-failed";
+    pub const PAYMENT_REJECTED: &str = "payment-rejected";
+
+    /// The kinds that hold an order when [`super::map_order`] finds them.
+    pub const HOLDING: &[&str] = &[
+        UNMAPPED_SKU,
+        UNMAPPED_PAYMENT_METHOD,
+        UNMAPPED_SHIPPING_METHOD,
+        UNMAPPED_TAX_CLASS,
+        UNMAPPED_CUSTOMER_GROUP,
+        ORDER_TOTAL_VARIANCE,
+        INVALID_ORDER_DATA,
+        ORDER_REJECTED,
+    ];
+}
+
+/// The entity reference of a BigCommerce order: `bigcommerce:order:<id>`.
+pub fn order_entity(id: u64) -> String {
+    format!("bigcommerce:order:{id}")
+}
+
+/// What [`map_order`] needs from Brightpearl besides the order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Lookups {
+    /// SKU → Brightpearl product id (SKUs without a product are absent).
+    pub products: BTreeMap<String, u64>,
+    /// The Brightpearl contact of the customer (0 while it is not known yet: problems never
+    /// depend on it).
+    pub contact_id: u64,
+}
+
+/// One reason an order cannot be posted. Problems of the same kind are merged into one
+/// (exceptions are keyed by kind and entity).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappingProblem {
+    pub kind: &'static str,
+    pub owner: Team,
+    /// Names the order and the field or value.
+    pub message: String,
+    /// Money at stake in the order currency: the order total, or the difference for
+    /// `order-total-variance`.
+    pub impact: Decimal,
+    pub currency: String,
+}
+
+/// A mapped order, ready to post.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedOrder {
+    /// `POST /order-service/sales-order` body.
+    pub sales_order: SalesOrder,
+    /// `POST /accounting-service/customer-payment` bodies with `orderId` 0: set the sales
+    /// order id before posting ([`MappedOrder::payments_for`]).
+    pub payments: Vec<CustomerPayment>,
+    /// BigCommerce `total_inc_tax` = the sum of the rows' net + tax.
+    pub total: Decimal,
+    /// The rounding row's amount, when one was added.
+    pub rounding: Option<Decimal>,
+    /// Price list the BigCommerce customer group maps to (B2B), if any.
+    pub price_list_id: Option<u64>,
+}
+
+impl MappedOrder {
+    /// The payments with `orderId` set to the Brightpearl sales order id.
+    pub fn payments_for(&self, sales_order_id: u64) -> Vec<CustomerPayment> {
+        self.payments.iter().cloned().map(|mut p| {
+            p.order_id = sales_order_id;
+            p
+        }).collect()
+    }
+}
+
+/// Sum of a sales order's rows (net + tax) as decimals.
+pub fn sales_order_total(order: &SalesOrder) -> Decimal {
+    order
+        .rows
+        .iter()
+        .map(|r| r.net.parse::<Decimal>().unwrap_or_default() + r.tax.parse::<Decimal>().unwrap_or_default())
+        .sum()
+}
+
+struct Problems {
+    list: Vec<MappingProblem>,
+    total: Decimal,
+    currency: String,
+}
+
+impl Problems {
+    fn add(&mut self, kind: &'static str, owner: Team, message: String) {
+        if let Some(p) = self.list.iter_mut().find(|p| p.kind == kind) {
+            if !p.message.contains(&message) {
+                p.message.push_str("; ");
+                p.message.push_str(&message);
+            }
+        } else {
+            self.list.push(MappingProblem { kind, owner, message, impact: self.total, currency: self.currency.clone() });
+        }
+    }
+}
+
+/// The currency of the order's amounts (the transactional currency, bigcommerce-api.md §5)
+/// and the exchange rate from the store's default currency.
+pub fn order_currency(order: &Order) -> (String, String) {
+    let code = if order.default_currency_code.trim().is_empty() { order.currency_code.clone() } else { order.default_currency_code.clone() };
+    let rate = order
+        .store_default_to_transactional_exchange_rate
+        .as_deref()
+        .and_then(|r| r.trim().parse::<Decimal>().ok())
+        .filter(|r| !r.is_zero())
+        .unwrap_or(Decimal::ONE)
+        .normalize();
+    (code, rate.to_string())
+}
+
+/// A BigCommerce address as a Brightpearl postal address (street, suburb, city, state).
+pub fn postal_address(a: &Address) -> PostalAddress {
+    let full = format!("{} {}", a.first_name.trim(), a.last_name.trim()).trim().to_string();
+    let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
+    PostalAddress {
+        address_full_name: opt(&full),
+        company_name: opt(&a.company),
+        address_line1: a.street_1.trim().to_string(),
+        address_line2: a.street_2.trim().to_string(),
+        address_line3: a.city.trim().to_string(),
+        address_line4: a.state.trim().to_string(),
+        postal_code: a.zip.trim().to_string(),
+        country_iso_code: a.country_iso2.trim().to_string(),
+        telephone: opt(&a.phone),
+        email: opt(&a.email),
+    }
+}
+
+/// The price list of the order's customer: `Ok(None)` for guests, group 0 and retail groups
+/// (then `default_price_list_id`), `Ok(Some(id))` for a mapped B2B group, `Err(group)` for a
+/// group without a price list.
+pub fn customer_price_list(bundle: &OrderBundle, cfg: &OrdersConfig) -> Result<Option<u64>, u64> {
+    let group = bundle.customer.as_ref().map(|c| c.customer_group_id).unwrap_or(0);
+    if bundle.order.customer_id == 0 || group == 0 || cfg.retail_groups.contains(&group) {
+        return Ok(cfg.default_price_list_id);
+    }
+    cfg.customer_groups.get(&group.to_string()).copied().map(Some).ok_or(group)
+}
+
+/// Placed-on date of the order as ISO 8601 UTC (`date_created` is RFC 2822).
+pub fn placed_on(order: &Order) -> Option<String> {
+    Timestamp::parse_rfc2822(&order.date_created).ok().map(|t| t.to_iso8601())
+}
+
+#[derive(Default)]
+struct TaxLine {
+    amount: Decimal,
+    classes: Vec<String>,
+}
+
+fn row(name: Option<String>, product_id: Option<u64>, quantity: String, tax_code: String, net: Decimal, tax: Decimal, nominal: &str, external_ref: Option<String>, dp: u32) -> SalesOrderRow {
+    SalesOrderRow {
+        product_id,
+        name,
+        quantity,
+        tax_code,
+        net: money::format(net, dp),
+        tax: money::format(tax, dp),
+        nominal_code: nominal.to_string(),
+        external_ref,
+    }
+}
+
+/// Map one order. `Err` lists every problem found (at most one per kind, the messages of
+/// the same kind joined), so the order can be held with all of them at once.
+///
+/// Rules (README "Mapping rules"): product rows carry BigCommerce's own line values (tax
+/// from `taxes?details=true` `line_amount`, net = `discounted_total_inc_tax` − tax, or full
+/// price plus discount rows in `rows` mode), `externalRef` = the order product id; one
+/// shipping row per shipping address with a cost; handling and wrapping rows; the rows add
+/// up to `total_inc_tax` exactly, a difference within tolerance becoming a rounding row.
+pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) -> Result<MappedOrder, Vec<MappingProblem>> {
+    let order = &bundle.order;
+    let entity = order_entity(order.id);
+    let (currency, rate) = order_currency(order);
+    let dp = cfg.rounding.row_decimal_places;
+    let mut p = Problems { list: vec![], total: Decimal::ZERO, currency: currency.clone() };
+    let mut invalid = Vec::new();
+    let mut m = |field: String, value: &str| -> Decimal {
+        money::parse(&entity, &field, value).unwrap_or_else(|e| {
+            invalid.push(e.to_string());
+            Decimal::ZERO
+        })
+    };
+    let total = m("total_inc_tax".into(), &order.total_inc_tax);
+    let handling_inc = m("handling_cost_inc_tax".into(), &order.handling_cost_inc_tax);
+    let handling_tax = m("handling_cost_tax".into(), &order.handling_cost_tax);
+    let wrapping_inc = m("wrapping_cost_inc_tax".into(), &order.wrapping_cost_inc_tax);
+    let wrapping_tax = m("wrapping_cost_tax".into(), &order.wrapping_cost_tax);
+    p.total = total;
+
+    // Tax rows by what they tax.
+    let mut item_tax: BTreeMap<u64, TaxLine> = BTreeMap::new();
+    let mut shipping_tax: BTreeMap<u64, TaxLine> = BTreeMap::new();
+    let mut handling_tax_rows = TaxLine::default();
+    let mut wrapping_tax_rows = TaxLine::default();
+    let mut taxes = bundle.taxes.clone();
+    taxes.sort_by_key(|t| (t.priority, t.id));
+    for (i, t) in taxes.iter().enumerate() {
+        let amount = m(format!("taxes[{i}].line_amount"), &t.line_amount);
+        let line = match t.line_item_type.as_str() {
+            "item" => item_tax.entry(t.order_product_id.unwrap_or(0)).or_default(),
+            "shipping" => shipping_tax.entry(t.order_address_id).or_default(),
+            "handling" => &mut handling_tax_rows,
+            "gift-wrapping" => &mut wrapping_tax_rows,
+            _ => continue,
+        };
+        line.amount += amount;
+        if !line.classes.contains(&t.class) {
+            line.classes.push(t.class.clone());
+        }
+    }
+    let mut tax_problems: Vec<String> = Vec::new();
+    let mut tax_code = |line: Option<&TaxLine>, tax: Decimal, what: &str| -> String {
+        match line.and_then(|l| l.classes.first()) {
+            Some(class) => match cfg.tax_codes.get(class) {
+                Some(code) => code.clone(),
+                None => {
+                    tax_problems.push(format!("tax class {class:?} ({what}) has no tax code in tax_codes"));
+                    String::new()
+                }
+            },
+            None if tax.is_zero() => cfg.no_tax_code.clone(),
+            None => {
+                tax_problems.push(format!("{what} has tax {tax} but no tax row naming its tax class"));
+                String::new()
+            }
+        }
+    };
+
+    // Product rows.
+    let mut rows = Vec::new();
+    let mut unknown_skus = Vec::new();
+    let mut discounts: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut discount_names: Vec<String> = bundle.coupons.iter().map(|c| c.code.clone()).filter(|c| !c.is_empty()).collect();
+    for (i, line) in bundle.products.iter().enumerate() {
+        if line.is_bundled_product || line.parent_order_product_id.is_some() {
+            continue; // bundle children: the parent row carries the price
+        }
+        let product_id = lookups.products.get(&line.sku).copied();
+        if line.sku.trim().is_empty() || product_id.is_none() {
+            let sku = if line.sku.trim().is_empty() { format!("(no SKU) {:?}", line.name) } else { line.sku.clone() };
+            unknown_skus.push(format!("{sku} (order product {})", line.id));
+        }
+        let full_inc = m(format!("products[{i}].total_inc_tax"), &line.total_inc_tax);
+        let full_tax = m(format!("products[{i}].total_tax"), &line.total_tax);
+        let paid_inc = if line.discounted_total_inc_tax.trim().is_empty() {
+            full_inc
+        } else {
+            m(format!("products[{i}].discounted_total_inc_tax"), &line.discounted_total_inc_tax)
+        };
+        let taxed = item_tax.get(&line.id);
+        let tax = taxed.map(|t| t.amount).unwrap_or(Decimal::ZERO);
+        let what = format!("order product {} ({})", line.id, line.sku);
+        let code = tax_code(taxed, if taxed.is_some() { tax } else { full_tax }, &what);
+        let (net, row_tax) = match cfg.discount_mode {
+            DiscountMode::Distributed => (paid_inc - tax, tax),
+            DiscountMode::Rows => {
+                let disc_inc = full_inc - paid_inc;
+                let disc_tax = full_tax - tax;
+                if !disc_inc.is_zero() || !disc_tax.is_zero() {
+                    let e = discounts.entry(code.clone()).or_default();
+                    e.0 += disc_inc - disc_tax;
+                    e.1 += disc_tax;
+                    for d in &line.applied_discounts {
+                        let label = d.code.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| d.name.clone());
+                        if !label.is_empty() && !discount_names.contains(&label) {
+                            discount_names.push(label);
+                        }
+                    }
+                }
+                (full_inc - full_tax, full_tax)
+            }
+        };
+        rows.push(row(None, product_id, line.quantity.to_string(), code, net, row_tax, &cfg.nominal_codes.sales, Some(line.id.to_string()), dp));
+    }
+    if !unknown_skus.is_empty() {
+        p.add(
+            kinds::UNMAPPED_SKU,
+            Team::Ecommerce,
+            format!("{entity}: no Brightpearl product with SKU {}", unknown_skus.join(", ")),
+        );
+    }
+    for (code, (net, tax)) in &discounts {
+        let name = if discount_names.is_empty() { "Discount".to_string() } else { format!("Discount: {}", discount_names.join(", ")) };
+        rows.push(row(Some(name), None, "1".into(), code.clone(), -*net, -*tax, &cfg.nominal_codes.discount, None, dp));
+    }
+
+    // Shipping rows, one per shipping address with a cost.
+    let mut addresses = bundle.shipping_addresses.clone();
+    addresses.sort_by_key(|a| a.id);
+    let mut shipping_method_id = None;
+    let mut unmapped_methods = Vec::new();
+    for (i, a) in addresses.iter().enumerate() {
+        let method = cfg.shipping_methods.get(&a.shipping_method).copied();
+        if method.is_none() {
+            unmapped_methods.push(format!("{:?} (shipping address {})", a.shipping_method, a.id));
+        }
+        if i == 0 {
+            shipping_method_id = method;
+        }
+        let inc = m(format!("shipping_addresses[{i}].cost_inc_tax"), &a.cost_inc_tax);
+        let tax = m(format!("shipping_addresses[{i}].cost_tax"), &a.cost_tax);
+        if inc.is_zero() && tax.is_zero() {
+            continue;
+        }
+        let code = tax_code(shipping_tax.get(&a.id), tax, &format!("shipping to address {}", a.id));
+        let name = if addresses.len() > 1 {
+            format!("Shipping: {} (address {}, {})", a.shipping_method, a.id, a.city)
+        } else {
+            format!("Shipping: {}", a.shipping_method)
+        };
+        rows.push(row(Some(name), None, "1".into(), code, inc - tax, tax, &cfg.nominal_codes.shipping, None, dp));
+    }
+    if !unmapped_methods.is_empty() {
+        p.add(
+            kinds::UNMAPPED_SHIPPING_METHOD,
+            Team::Operations,
+            format!("{entity}: shipping method {} has no Brightpearl shipping method in shipping_methods", unmapped_methods.join(", ")),
+        );
+    }
+    if !handling_inc.is_zero() || !handling_tax.is_zero() {
+        let code = tax_code(Some(&handling_tax_rows).filter(|t| !t.classes.is_empty()), handling_tax, "handling");
+        rows.push(row(Some("Handling".into()), None, "1".into(), code, handling_inc - handling_tax, handling_tax, &cfg.nominal_codes.handling, None, dp));
+    }
+    if !wrapping_inc.is_zero() || !wrapping_tax.is_zero() {
+        let code = tax_code(Some(&wrapping_tax_rows).filter(|t| !t.classes.is_empty()), wrapping_tax, "gift wrapping");
+        rows.push(row(Some("Gift wrapping".into()), None, "1".into(), code, wrapping_inc - wrapping_tax, wrapping_tax, &cfg.nominal_codes.wrapping, None, dp));
+    }
+    for t in tax_problems {
+        p.add(kinds::UNMAPPED_TAX_CLASS, Team::Finance, format!("{entity}: {t}"));
+    }
+
+    // Customer group → price list.
+    let price_list_id = match customer_price_list(bundle, cfg) {
+        Ok(id) => id,
+        Err(group) => {
+            p.add(
+                kinds::UNMAPPED_CUSTOMER_GROUP,
+                Team::Ecommerce,
+                format!("{entity}: customer {} is in customer group {group}, which has no price list in customer_groups", order.customer_id),
+            );
+            None
+        }
+    };
+
+    // Payments.
+    let payments = match map_payments(order, &bundle.transactions, cfg) {
+        Ok(ps) => ps,
+        Err(msgs) => {
+            for msg in msgs {
+                p.add(kinds::UNMAPPED_PAYMENT_METHOD, Team::Finance, format!("{entity}: {msg}"));
+            }
+            vec![]
+        }
+    };
+
+    // Totals: the rows must add up to total_inc_tax exactly.
+    let rows_total: Decimal = rows
+        .iter()
+        .map(|r| r.net.parse::<Decimal>().unwrap_or_default() + r.tax.parse::<Decimal>().unwrap_or_default())
+        .sum();
+    let diff = total - rows_total;
+    let mut rounding = None;
+    if !diff.is_zero() {
+        if cfg.rounding.mode == RoundingMode::RoundingRow && diff.abs() <= cfg.rounding.tolerance {
+            let places = diff.normalize().scale().max(dp).min(4);
+            rows.push(SalesOrderRow {
+                product_id: None,
+                name: Some("Rounding".into()),
+                quantity: "1".into(),
+                tax_code: cfg.no_tax_code.clone(),
+                net: money::format(diff, places),
+                tax: money::format(Decimal::ZERO, dp),
+                nominal_code: cfg.nominal_codes.rounding.clone(),
+                external_ref: None,
+            });
+            rounding = Some(diff);
+        } else if p.list.iter().all(|x| x.kind != kinds::UNMAPPED_SKU && x.kind != kinds::UNMAPPED_TAX_CLASS) {
+            // (A variance is only meaningful once every row could be valued.)
+            p.list.push(MappingProblem {
+                kind: kinds::ORDER_TOTAL_VARIANCE,
+                owner: Team::Finance,
+                message: format!(
+                    "{entity}: the rows add up to {rows_total} {currency} but total_inc_tax is {total}: a difference of {diff} beyond the tolerance of {}",
+                    cfg.rounding.tolerance
+                ),
+                impact: diff.abs(),
+                currency: currency.clone(),
+            });
+        }
+    }
+    for msg in invalid {
+        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, msg);
+    }
+    if order.billing_address.email.trim().is_empty() {
+        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, format!("{entity}: field `billing_address.email` is empty: the Brightpearl contact is found by e-mail"));
+    }
+    let placed = placed_on(order);
+    if placed.is_none() {
+        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, format!("{entity}: field `date_created` is not an RFC 2822 date: {:?}", order.date_created));
+    }
+    if !p.list.is_empty() {
+        return Err(p.list);
+    }
+
+    let first_address = addresses.first();
+    let country = first_address.map(|a| a.country_iso2.clone()).unwrap_or_else(|| order.billing_address.country_iso2.clone());
+    let warehouse_id = cfg.warehouse.by_country.get(&country).copied().unwrap_or(cfg.warehouse.default);
+    let sales_order = SalesOrder {
+        customer: SalesOrderCustomer { id: lookups.contact_id, address: Some(postal_address(&order.billing_address)) },
+        reference: format!("{}{}", cfg.ref_prefix, order.id),
+        external_ref: order.id.to_string(),
+        installed_integration_instance_id: cfg.installed_integration_instance_id,
+        placed_on: placed.unwrap_or_default(),
+        tax_date: None,
+        status_id: cfg.order_status_id,
+        channel_id: cfg.channel_id,
+        warehouse_id,
+        price_list_id,
+        price_mode_code: None,
+        currency: OrderCurrency { code: currency, fixed_exchange_rate: true, exchange_rate: rate },
+        delivery: Delivery {
+            date: None,
+            address: first_address.map(|a| postal_address(&a.address())),
+            shipping_method_id,
+        },
+        rows,
+    };
+    Ok(MappedOrder { sales_order, payments, total, rounding, price_list_id })
+}
+
+fn lookup_method<'a>(cfg: &'a OrdersConfig, keys: &[&str]) -> Option<&'a PaymentMethodMapping> {
+    keys.iter().filter(|k| !k.trim().is_empty()).find_map(|k| cfg.payment_methods.get(*k))
+}
+
+fn payment(
+    order: &Order,
+    method: &PaymentMethodMapping,
+    payment_type: PaymentType,
+    transaction_ref: String,
+    transaction_code: Option<String>,
+    amount: Decimal,
+    currency: &str,
+    rate: &str,
+    date: String,
+) -> CustomerPayment {
+    let amount = money::format(amount, 2);
+    let (authorized, paid) = if payment_type == PaymentType::Auth { (Some(amount), None) } else { (None, Some(amount)) };
+    CustomerPayment {
+        transaction_ref,
+        transaction_code,
+        payment_method_code: method.code.clone(),
+        payment_type,
+        order_id: 0,
+        currency_iso_code: currency.to_string(),
+        exchange_rate: Some(rate.to_string()),
+        amount_authorized: authorized,
+        amount_paid: paid,
+        authorization_expiry: None,
+        payment_date: date,
+        journal_ref: Some(format!("BigCommerce order {} (bank {})", order.id, method.bank_nominal_code)),
+    }
+}
+
+/// The customer payments of an order (with `orderId` 0), or every unmapped method.
+///
+/// - gift certificate and store credit parts (`gift_certificate_amount`,
+///   `store_credit_amount`) are RECEIPTs of their own (`transactionRef`
+///   `bc-order-<id>-gift-certificate` / `-store-credit`);
+/// - transactions with status `ok`: `purchase` → RECEIPT, `authorization` → AUTH (expiry =
+///   date + `authorization_expiry_days`), `capture` → CAPTURE; `transactionRef` =
+///   `bc-txn-<transaction id>`, `transactionCode` = `bc-txn-<authorisation id>` for AUTH and
+///   CAPTURE (brightpearl-api.md §5 [doc]); gift-certificate and store-credit transactions are
+///   skipped (counted above), refunds and voids belong to the refunds flow;
+/// - an order paid (`payment_status` `paid`/`captured`) without transactions gets one RECEIPT
+///   of the rest (`bc-order-<id>-payment`);
+/// - orders whose `payment_method` is an on-account method get no card/manual payment.
+///
+/// The method is looked up by the transaction `gateway`, then its `method`, then the order's
+/// `payment_method`.
+pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersConfig) -> Result<Vec<CustomerPayment>, Vec<String>> {
+    let entity = order_entity(order.id);
+    let (currency, rate) = order_currency(order);
+    let placed = placed_on(order).unwrap_or_default();
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let parse = |field: &str, v: &str| money::parse(&entity, field, v).unwrap_or(Decimal::ZERO);
+    let gift = parse("gift_certificate_amount", &order.gift_certificate_amount);
+    let credit = parse("store_credit_amount", &order.store_credit_amount);
+    for (amount, mapping, label, suffix) in [
+        (gift, &cfg.gift_certificate, "gift certificate", "gift-certificate"),
+        (credit, &cfg.store_credit, "store credit", "store-credit"),
+    ] {
+        if amount > Decimal::ZERO {
+            match mapping {
+                Some(m) => out.push(payment(order, m, PaymentType::Receipt, format!("bc-order-{}-{suffix}", order.id), None, amount, &currency, &rate, placed.clone())),
+                None => problems.push(format!("the {label} payment of {amount} {currency} has no payment method (set `{}`)", suffix.replace('-', "_"))),
+            }
+        }
+    }
+    if cfg.on_account_methods.iter().any(|m| m == &order.payment_method) {
+        return if problems.is_empty() { Ok(out) } else { Err(problems) };
+    }
+    let mut txns: Vec<&Transaction> = transactions
+        .iter()
+        .filter(|t| t.status == "ok" && !matches!(t.method.as_str(), "gift_certificate" | "store_credit"))
+        .filter(|t| matches!(t.event.as_str(), "purchase" | "authorization" | "capture"))
+        .collect();
+    txns.sort_by_key(|t| t.id);
+    let auth_ids: Vec<u64> = txns.iter().filter(|t| t.event == "authorization").map(|t| t.id).collect();
+    for t in &txns {
+        let Some(method) = lookup_method(cfg, &[&t.gateway, &t.method, &order.payment_method]) else {
+            problems.push(format!(
+                "payment gateway {:?} (transaction {}, order payment method {:?}) has no entry in payment_methods",
+                t.gateway, t.id, order.payment_method
+            ));
+            continue;
+        };
+        let amount = money::parse(&entity, &format!("transactions[{}].amount", t.id), &t.amount).unwrap_or(Decimal::ZERO);
+        let date = Timestamp::parse_iso8601(&t.date_created).map(|d| d.to_iso8601()).unwrap_or_else(|_| placed.clone());
+        let txn_currency = if t.currency.is_empty() { currency.clone() } else { t.currency.clone() };
+        let reference = format!("bc-txn-{}", t.id);
+        match t.event.as_str() {
+            "purchase" => out.push(payment(order, method, PaymentType::Receipt, reference, None, amount, &txn_currency, &rate, date)),
+            "authorization" => {
+                let mut p = payment(order, method, PaymentType::Auth, reference.clone(), Some(reference), amount, &txn_currency, &rate, date.clone());
+                p.authorization_expiry = Timestamp::parse_iso8601(&date).ok().map(|d| d.plus_seconds(cfg.authorization_expiry_days * 86400).to_iso8601());
+                out.push(p);
+            }
+            _ => {
+                let auth = t.reference_transaction_id.or_else(|| (auth_ids.len() == 1).then(|| auth_ids[0])).unwrap_or(t.id);
+                out.push(payment(order, method, PaymentType::Capture, reference, Some(format!("bc-txn-{auth}")), amount, &txn_currency, &rate, date));
+            }
+        }
+    }
+    let paid_status = matches!(order.payment_status.as_str(), "paid" | "captured");
+    if txns.is_empty() && paid_status {
+        let total = parse("total_inc_tax", &order.total_inc_tax);
+        let rest = total - gift - credit;
+        if rest > Decimal::ZERO {
+            match lookup_method(cfg, &[&order.payment_method]) {
+                Some(m) => out.push(payment(order, m, PaymentType::Receipt, format!("bc-order-{}-payment", order.id), None, rest, &currency, &rate, placed.clone())),
+                None => problems.push(format!("payment method {:?} has no entry in payment_methods", order.payment_method)),
+            }
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(problems) }
+}
+
+/// The distinct SKUs of an order's product lines (bundle children excluded).
+pub fn order_skus(bundle: &OrderBundle) -> Vec<String> {
+    let set: BTreeSet<String> = bundle
+        .products
+        .iter()
+        .filter(|l| !l.is_bundled_product && l.parent_order_product_id.is_none() && !l.sku.trim().is_empty())
+        .map(|l| l.sku.clone())
+        .collect();
+    set.into_iter().collect()
+}

@@ -234,3 +234,13 @@ fn some_orders_carry_the_four_decimal_rounding_case() {
     assert!(cases.iter().any(|(_, p, _)| p == "3.3333"), "{cases:?}");
     assert!(cases.iter().any(|(_, p, _)| p == "0.8325"), "{cases:?}");
 }
+
+#[test]
+fn the_reconciler_accepts_the_hand_written_example_orders() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/orders");
+    let orders = pearlbridge_sandbox::loader::load_bigcommerce_orders(&dir).unwrap();
+    assert_eq!(orders.len(), 2);
+    for b in &orders {
+        assert_eq!(reconcile(b), Ok(()));
+    }
+}

@@ -31,7 +31,10 @@ async fn transactions_list_and_204() {
     assert_eq!((r.status, r.body.is_none()), (204, true));
     let r = api.get("/v3/orders/999/transactions").await;
     assert_eq!(r.status, 404);
-    assert_eq!(r.json(), &json!({"status": 404, "title": "The requested resource was not found.", "type": TYPE, "errors": {}}));
+    assert_eq!(
+        r.json(),
+        &json!({"status": 404, "title": "The requested resource was not found.", "type": TYPE, "errors": {}})
+    );
 }
 
 #[tokio::test]
@@ -41,7 +44,12 @@ async fn quote_then_refund_then_read_back() {
         {"item_type": "PRODUCT", "item_id": 1001, "quantity": 1, "reason": "Damaged"},
         {"item_type": "SHIPPING", "item_id": 5001, "amount": 5.5}
     ]);
-    let q = api.post("/v3/orders/100/payment_actions/refund_quotes", json!({"items": items})).await;
+    let q = api
+        .post(
+            "/v3/orders/100/payment_actions/refund_quotes",
+            json!({"items": items}),
+        )
+        .await;
     assert_eq!(q.status, 201);
     assert_eq!(
         q.json(),
@@ -88,7 +96,10 @@ async fn quote_then_refund_then_read_back() {
     assert_eq!(o.json()["status_id"], 14);
     assert_eq!(o.json()["status"], "Partially Refunded");
     assert_eq!(o.json()["payment_status"], "partially refunded");
-    assert_eq!(api.get("/v2/orders/100/products").await.json()[0]["quantity_refunded"], 1);
+    assert_eq!(
+        api.get("/v2/orders/100/products").await.json()[0]["quantity_refunded"],
+        1
+    );
     let t = api.get("/v3/orders/100/transactions").await;
     assert_eq!(t.json()["data"][1]["event"], "refund");
     assert_eq!(t.json()["data"][1]["amount"], 38.5);
@@ -97,24 +108,51 @@ async fn quote_then_refund_then_read_back() {
     // Read back: per order, store-wide since a date, one by id.
     let r = api.get("/v3/orders/100/payment_actions/refunds").await;
     assert_eq!(r.json()["data"], json!([refund]));
-    let r = api.get("/v3/orders/payment_actions/refunds?created:min=2020-01-01T00%3A00%3A00%2B00%3A00").await;
+    let r = api
+        .get("/v3/orders/payment_actions/refunds?created:min=2020-01-01T00%3A00%3A00%2B00%3A00")
+        .await;
     assert_eq!(r.json()["data"], json!([refund]));
     assert_eq!(r.json()["meta"]["pagination"]["total"], 1);
-    let later = (api.clock.now() + chrono::Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let r = api.get(&format!("/v3/orders/payment_actions/refunds?created:min={}", later.replace('+', "%2B"))).await;
+    let later =
+        (api.clock.now() + chrono::Duration::seconds(1)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let r = api
+        .get(&format!(
+            "/v3/orders/payment_actions/refunds?created:min={}",
+            later.replace('+', "%2B")
+        ))
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["data"], json!([]));
     assert_eq!(r.json()["meta"]["pagination"]["total_pages"], 0);
-    let r = api.get("/v3/orders/payment_actions/refunds?created:min=yesterday").await;
+    let r = api
+        .get("/v3/orders/payment_actions/refunds?created:min=yesterday")
+        .await;
     assert_eq!(r.status, 422);
-    assert_eq!(r.json()["errors"], json!({"created:min": "must be an RFC 3339 date-time"}));
-    assert_eq!(api.get("/v3/orders/payment_actions/refunds?order_id:in=102").await.json()["data"], json!([]));
-    assert_eq!(api.get("/v3/orders/payment_actions/refunds/1").await.json(), &json!({"data": refund, "meta": {}}));
-    assert_eq!(api.get("/v3/orders/payment_actions/refunds/2").await.status, 404);
+    assert_eq!(
+        r.json()["errors"],
+        json!({"created:min": "must be an RFC 3339 date-time"})
+    );
+    assert_eq!(
+        api.get("/v3/orders/payment_actions/refunds?order_id:in=102")
+            .await
+            .json()["data"],
+        json!([])
+    );
+    assert_eq!(
+        api.get("/v3/orders/payment_actions/refunds/1").await.json(),
+        &json!({"data": refund, "meta": {}})
+    );
+    assert_eq!(
+        api.get("/v3/orders/payment_actions/refunds/2").await.status,
+        404
+    );
 
     // More than is left: 422 on the quote. Then the rest, offline: Refunded (4).
     let q = api
-        .post("/v3/orders/100/payment_actions/refund_quotes", json!({"items": [{"item_type": "ORDER", "item_id": 100, "amount": 200}]}))
+        .post(
+            "/v3/orders/100/payment_actions/refund_quotes",
+            json!({"items": [{"item_type": "ORDER", "item_id": 100, "amount": 200}]}),
+        )
         .await;
     assert_eq!(q.status, 422);
     assert_eq!(
@@ -123,15 +161,26 @@ async fn quote_then_refund_then_read_back() {
                 "errors": {"items": "the refund of 200.00 exceeds the 71.50 left to refund"}})
     );
     let r = api
-        .post("/v3/orders/100/payment_actions/refunds",
-              json!({"items": [{"item_type": "ORDER", "item_id": 100, "amount": 71.5}],
-                     "payments": [{"provider_id": "custom", "amount": 71.5, "offline": true}]}))
+        .post(
+            "/v3/orders/100/payment_actions/refunds",
+            json!({"items": [{"item_type": "ORDER", "item_id": 100, "amount": 71.5}],
+                     "payments": [{"provider_id": "custom", "amount": 71.5, "offline": true}]}),
+        )
         .await;
     assert_eq!(r.status, 201);
-    assert_eq!(r.json()["data"]["payments"], json!([{"id": 2, "provider_id": "custom", "amount": 71.5, "offline": true,
-                                                     "is_declined": false, "declined_message": ""}]));
+    assert_eq!(
+        r.json()["data"]["payments"],
+        json!([{"id": 2, "provider_id": "custom", "amount": 71.5, "offline": true,
+                                                     "is_declined": false, "declined_message": ""}])
+    );
     let o = api.get("/v2/orders/100").await;
-    assert_eq!((o.json()["status_id"].clone(), o.json()["payment_status"].clone()), (json!(4), json!("refunded")));
+    assert_eq!(
+        (
+            o.json()["status_id"].clone(),
+            o.json()["payment_status"].clone()
+        ),
+        (json!(4), json!("refunded"))
+    );
 }
 
 #[tokio::test]
@@ -144,38 +193,66 @@ async fn refund_rules_guest_store_credit_rounding_override() {
                      "payments": [{"provider_id": "storecredit", "amount": 33.0, "offline": false}]}))
         .await;
     assert_eq!(r.status, 422);
-    assert_eq!(r.json()["data"][0]["title"], "A guest order cannot be refunded to store credit");
+    assert_eq!(
+        r.json()["data"][0]["title"],
+        "A guest order cannot be refunded to store credit"
+    );
     // Unknown provider, quantity over what was ordered.
     let r = api
-        .post("/v3/orders/102/payment_actions/refunds",
-              json!({"items": [{"item_type": "PRODUCT", "item_id": 1021, "quantity": 1}],
-                     "payments": [{"provider_id": "paypal", "amount": 33.0}]}))
+        .post(
+            "/v3/orders/102/payment_actions/refunds",
+            json!({"items": [{"item_type": "PRODUCT", "item_id": 1021, "quantity": 1}],
+                     "payments": [{"provider_id": "paypal", "amount": 33.0}]}),
+        )
         .await;
-    assert_eq!(r.json()["data"][0]["title"], "Payment provider 'paypal' is not available for this order");
+    assert_eq!(
+        r.json()["data"][0]["title"],
+        "Payment provider 'paypal' is not available for this order"
+    );
     let q = api
-        .post("/v3/orders/102/payment_actions/refund_quotes", json!({"items": [{"item_type": "PRODUCT", "item_id": 1021, "quantity": 2}]}))
+        .post(
+            "/v3/orders/102/payment_actions/refund_quotes",
+            json!({"items": [{"item_type": "PRODUCT", "item_id": 1021, "quantity": 2}]}),
+        )
         .await;
-    assert_eq!(q.json()["errors"], json!({"items[0].quantity": "only 1 left to refund"}));
+    assert_eq!(
+        q.json()["errors"],
+        json!({"items[0].quantity": "only 1 left to refund"})
+    );
     // Rounding: 10.00 paid for 3 units, refund 1 → 3.33 with rounding -0.0033.
     let mut p = order_product(0, 0, 0, "R", 3, "2.7778", "3.3333");
     p["discounted_total_inc_tax"] = json!("10.0000");
     p["total_tax"] = json!("0.0000");
     let mut o = order_json(0, 11, "", 0);
     o["total_inc_tax"] = json!("10.0000");
-    let id = api.sim.create_order(BigCommerceOrderBundle { order: o, products: vec![p], shipping_addresses: vec![shipping_address(0, 0)], ..Default::default() });
+    let id = api.sim.create_order(BigCommerceOrderBundle {
+        order: o,
+        products: vec![p],
+        shipping_addresses: vec![shipping_address(0, 0)],
+        ..Default::default()
+    });
     let opid = api.sim.order_products(id)[0]["id"].as_i64().unwrap();
     let q = api
-        .post(&format!("/v3/orders/{id}/payment_actions/refund_quotes"), json!({"items": [{"item_type": "PRODUCT", "item_id": opid, "quantity": 1}]}))
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refund_quotes"),
+            json!({"items": [{"item_type": "PRODUCT", "item_id": opid, "quantity": 1}]}),
+        )
         .await;
     assert_eq!(q.json()["data"]["total_refund_amount"], 3.33);
     assert_eq!(q.json()["data"]["rounding"], -0.0033);
-    assert_eq!(q.json()["data"]["refund_methods"].as_array().unwrap().len(), 1, "guest, no gateway: custom only");
+    assert_eq!(
+        q.json()["data"]["refund_methods"].as_array().unwrap().len(),
+        1,
+        "guest, no gateway: custom only"
+    );
     // Merchant override: the payments must match the override total.
     let r = api
-        .post(&format!("/v3/orders/{id}/payment_actions/refunds"),
-              json!({"items": [{"item_type": "PRODUCT", "item_id": opid, "quantity": 1}],
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refunds"),
+            json!({"items": [{"item_type": "PRODUCT", "item_id": opid, "quantity": 1}],
                      "merchant_calculated_override": {"total_amount": 3.0, "total_tax": 0},
-                     "payments": [{"provider_id": "custom", "amount": 3.0, "offline": true}]}))
+                     "payments": [{"provider_id": "custom", "amount": 3.0, "offline": true}]}),
+        )
         .await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json()["data"]["total_amount"], 3);
@@ -193,5 +270,10 @@ async fn refund_rules_guest_store_credit_rounding_override() {
     let body: serde_json::Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
     assert_eq!(body, json!({"id": 2}));
     assert_eq!(api.get("/v2/orders/102").await.json()["status_id"], 14);
-    assert_eq!(api.get("/v3/orders/102/payment_actions/refunds").await.json()["data"][0]["total_amount"], 10.0);
+    assert_eq!(
+        api.get("/v3/orders/102/payment_actions/refunds")
+            .await
+            .json()["data"][0]["total_amount"],
+        10.0
+    );
 }

@@ -45,11 +45,21 @@ async fn exact_headers_count_down_then_429_then_refresh() {
     assert_eq!(r4.status, 429);
     assert_eq!(quota_headers(&r4), h("30000", "23500", "3", "0"));
     assert_eq!(r4.header("x-retry-after"), Some("24"));
-    assert_eq!(r4.json(), &json!([{"status": 429, "message": "Too many requests. Retry after the window resets."}]));
+    assert_eq!(
+        r4.json(),
+        &json!([{"status": 429, "message": "Too many requests. Retry after the window resets."}])
+    );
     let r5 = api.get("/v3/catalog/products").await;
     assert_eq!(r5.status, 429);
-    assert_eq!(r5.json()["title"], "Too many requests. Retry after the window resets.");
-    assert_eq!(api.sim.order(100).unwrap()["status_id"], 11, "the throttled PUT was not processed");
+    assert_eq!(
+        r5.json()["title"],
+        "Too many requests. Retry after the window resets."
+    );
+    assert_eq!(
+        api.sim.order(100).unwrap()["status_id"],
+        11,
+        "the throttled PUT was not processed"
+    );
     assert_eq!((api.sim.request_count(), api.sim.throttled_count()), (5, 2));
     // The next window.
     api.clock.advance_ms(23_500);
@@ -69,8 +79,17 @@ async fn scaled_window_past_the_quota() {
     for _ in 0..7 {
         let r = api.get("/v2/orders/100").await;
         statuses.push(r.status);
-        lefts.push(r.header("x-rate-limit-requests-left").unwrap().parse::<u32>().unwrap());
-        let reset: u64 = r.header("x-rate-limit-time-reset-ms").unwrap().parse().unwrap();
+        lefts.push(
+            r.header("x-rate-limit-requests-left")
+                .unwrap()
+                .parse::<u32>()
+                .unwrap(),
+        );
+        let reset: u64 = r
+            .header("x-rate-limit-time-reset-ms")
+            .unwrap()
+            .parse()
+            .unwrap();
         resets.push(reset);
         assert_eq!(r.header("x-rate-limit-requests-quota"), Some("5"));
         assert_eq!(r.header("x-rate-limit-time-window-ms"), Some("30000"));
@@ -83,7 +102,10 @@ async fn scaled_window_past_the_quota() {
     }
     assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429, 429]);
     assert_eq!(lefts, vec![4, 3, 2, 1, 0, 0, 0]);
-    assert!(resets.windows(2).all(|w| w[0] >= w[1]), "reset counts down within the window: {resets:?}");
+    assert!(
+        resets.windows(2).all(|w| w[0] >= w[1]),
+        "reset counts down within the window: {resets:?}"
+    );
     assert!(resets.iter().all(|r| *r <= 30_000 && *r > 0));
     assert_eq!(api.sim.throttled_count(), 2);
     // Wait out the reset the 429 announced: the quota is back.

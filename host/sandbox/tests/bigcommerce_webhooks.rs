@@ -28,8 +28,12 @@ async fn receiver() -> (String, Got) {
         post(move |headers: HeaderMap, body: String| {
             let g = g.clone();
             async move {
-                let secret = headers.get("x-secret").map(|v| v.to_str().unwrap().to_string());
-                g.lock().unwrap().push((secret, serde_json::from_str(&body).unwrap()));
+                let secret = headers
+                    .get("x-secret")
+                    .map(|v| v.to_str().unwrap().to_string());
+                g.lock()
+                    .unwrap()
+                    .push((secret, serde_json::from_str(&body).unwrap()));
                 ""
             }
         }),
@@ -62,26 +66,57 @@ async fn hooks_crud() {
                       "destination": "https://erp.example.com/bc", "headers": {"X-Secret": "s3cret"}, "is_active": true,
                       "created_at": now, "updated_at": now});
     assert_eq!(r.json(), &json!({"data": hook, "meta": {}}));
-    let r = api.post("/v3/hooks", json!({"scope": "store/order/*", "destination": "https://erp.example.com/bc"})).await;
+    let r = api
+        .post(
+            "/v3/hooks",
+            json!({"scope": "store/order/*", "destination": "https://erp.example.com/bc"}),
+        )
+        .await;
     assert_eq!(r.status, 422);
-    assert_eq!(r.json(), &json!({"status": 422, "title": "A hook with this scope and destination already exists.", "type": TYPE, "errors": {}}));
-    let r = api.post("/v3/hooks", json!({"scope": "orders", "destination": "http://erp.example.com:8080/bc"})).await;
+    assert_eq!(
+        r.json(),
+        &json!({"status": 422, "title": "A hook with this scope and destination already exists.", "type": TYPE, "errors": {}})
+    );
+    let r = api
+        .post(
+            "/v3/hooks",
+            json!({"scope": "orders", "destination": "http://erp.example.com:8080/bc"}),
+        )
+        .await;
     assert_eq!(
         r.json(),
         &json!({"status": 422, "title": "Input is invalid", "type": TYPE,
                 "errors": {"scope": "must be a store/... webhook scope", "destination": "must be an https URL on port 443"}})
     );
-    api.post("/v3/hooks", json!({"scope": "store/shipment/created", "destination": "https://erp.example.com/bc"})).await;
+    api.post(
+        "/v3/hooks",
+        json!({"scope": "store/shipment/created", "destination": "https://erp.example.com/bc"}),
+    )
+    .await;
     let r = api.get("/v3/hooks").await;
     assert_eq!(r.json()["meta"]["pagination"]["total"], 2);
     assert_eq!(r.json()["data"][0], hook);
-    assert_eq!(api.get("/v3/hooks?scope=store/shipment/created").await.json()["data"][0]["id"], 2);
+    assert_eq!(
+        api.get("/v3/hooks?scope=store/shipment/created")
+            .await
+            .json()["data"][0]["id"],
+        2
+    );
     api.clock.advance_ms(10_000);
     let r = api.put("/v3/hooks/1", json!({"is_active": false})).await;
     assert_eq!(r.json()["data"]["is_active"], false);
     assert_eq!(r.json()["data"]["updated_at"], now + 10);
-    assert_eq!(api.get("/v3/hooks?is_active=true").await.json()["data"].as_array().unwrap().len(), 1);
-    assert_eq!(api.get("/v3/hooks/1").await.json()["data"]["is_active"], false);
+    assert_eq!(
+        api.get("/v3/hooks?is_active=true").await.json()["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        api.get("/v3/hooks/1").await.json()["data"]["is_active"],
+        false
+    );
     let r = api.send("DELETE", "/v3/hooks/2", None).await;
     assert_eq!(r.json()["data"]["id"], 2);
     assert_eq!(api.get("/v3/hooks/2").await.status, 404);
@@ -98,43 +133,75 @@ async fn webhooks_are_posted_with_the_registered_headers() {
         .await;
     api.post("/v3/hooks", json!({"scope": "store/sku/inventory/updated", "destination": "https://erp.example.com/inv", "is_active": false}))
         .await;
-    let id = api.sim.create_order(BigCommerceOrderBundle { order: order_json(0, 11, "", 0), ..Default::default() });
+    let id = api.sim.create_order(BigCommerceOrderBundle {
+        order: order_json(0, 11, "", 0),
+        ..Default::default()
+    });
     assert_eq!(id, 103);
     let got1 = wait_for(&got, 1).await;
     let store_id = api.sim.store_id();
     assert!(store_id.parse::<u64>().is_ok());
     assert_eq!(
         got1,
-        vec![(Some("s3cret".to_string()), json!({"scope": "store/order/created", "store_id": store_id, "data": {"type": "order", "id": 103},
-            "hash": "a0d7395167e2175f69159aa1ade9ae7307d54b7b", "created_at": api.clock.now().timestamp(), "producer": format!("stores/{HASH}")}))]
+        vec![(
+            Some("s3cret".to_string()),
+            json!({"scope": "store/order/created", "store_id": store_id, "data": {"type": "order", "id": 103},
+            "hash": "a0d7395167e2175f69159aa1ade9ae7307d54b7b", "created_at": api.clock.now().timestamp(), "producer": format!("stores/{HASH}")})
+        )]
     );
     // A shipment: shipment/created to the shipment hook, order updated + statusUpdated to the order hook.
-    let r = api.post("/v2/orders/100/shipments", json!({"order_address_id": 5001, "items": [{"order_product_id": 1001, "quantity": 2}]})).await;
+    let r = api
+        .post(
+            "/v2/orders/100/shipments",
+            json!({"order_address_id": 5001, "items": [{"order_product_id": 1001, "quantity": 2}]}),
+        )
+        .await;
     assert_eq!(r.status, 201);
     let all = wait_for(&got, 4).await;
     assert_eq!(all.len(), 4);
     assert_eq!(all[1].0.as_deref(), Some("ship"));
-    assert_eq!(all[1].1["data"], json!({"type": "shipment", "id": 1, "orderId": 100}));
+    assert_eq!(
+        all[1].1["data"],
+        json!({"type": "shipment", "id": 1, "orderId": 100})
+    );
     assert_eq!(all[1].1["hash"], "64c15b1e4428c62dd3a82ae4046ebefc4b95f0a1");
     assert_eq!(all[2].1["scope"], "store/order/updated");
     assert_eq!(all[3].1["scope"], "store/order/statusUpdated");
-    assert_eq!(all[3].1["data"], json!({"type": "order", "id": 100, "status": {"previous_status_id": 11, "new_status_id": 3}}));
+    assert_eq!(
+        all[3].1["data"],
+        json!({"type": "order", "id": 100, "status": {"previous_status_id": 11, "new_status_id": 3}})
+    );
     // The inactive inventory hook gets nothing; the deliveries are logged with the callback status.
-    api.put("/v3/inventory/adjustments/absolute", json!({"items": [{"location_id": 1, "variant_id": 501, "quantity": 1}]})).await;
+    api.put(
+        "/v3/inventory/adjustments/absolute",
+        json!({"items": [{"location_id": 1, "variant_id": 501, "quantity": 1}]}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(got.lock().unwrap().len(), 4);
     let log = api.sim.webhook_deliveries();
     assert_eq!(log.len(), 4);
     assert!(log.iter().all(|d| d.status == Some(200) && d.url == url));
     // Refund webhook carries the refund id.
-    api.sim.create_refund(100, json!({"total_amount": 5.0, "total_tax": 0, "items": [], "payments": []}));
+    api.sim.create_refund(
+        100,
+        json!({"total_amount": 5.0, "total_tax": 0, "items": [], "payments": []}),
+    );
     let all = wait_for(&got, 7).await;
-    assert_eq!(all[4].1["data"], json!({"type": "order", "id": 100, "refund": {"refund_id": 1}}));
+    assert_eq!(
+        all[4].1["data"],
+        json!({"type": "order", "id": 100, "refund": {"refund_id": 1}})
+    );
     assert_eq!(all[4].1["scope"], "store/order/refund/created");
 }
 
 fn rule(method: &str, path: &str, kind: FaultKind) -> FaultRule {
-    FaultRule { method: Some(method.into()), path: path.into(), probability: 1.0, kind }
+    FaultRule {
+        method: Some(method.into()),
+        path: path.into(),
+        probability: 1.0,
+        kind,
+    }
 }
 
 #[tokio::test]
@@ -145,19 +212,36 @@ async fn faults_before_and_after_processing() {
             rule("GET", "/v2/orders/100", FaultKind::Status { status: 503 }),
             rule("GET", "/v3/catalog/*", FaultKind::Status { status: 500 }),
             rule("PUT", "/v2/orders/100", FaultKind::DropBeforeProcessing),
-            rule("POST", "/v2/orders/100/shipments", FaultKind::CommitThenDrop),
+            rule(
+                "POST",
+                "/v2/orders/100/shipments",
+                FaultKind::CommitThenDrop,
+            ),
             rule("GET", "/v2/time", FaultKind::Latency { ms: 30_000 }),
         ],
     );
     let api = start_with(seed(), Clock::scaled(60.0), faults, 1000).await;
     let r = api.get("/v2/orders/100").await;
     assert_eq!(r.status, 503);
-    assert_eq!(r.json(), &json!([{"status": 503, "message": "Service Unavailable"}]));
+    assert_eq!(
+        r.json(),
+        &json!([{"status": 503, "message": "Service Unavailable"}])
+    );
     assert!(r.header("x-rate-limit-requests-left").is_some());
     let r = api.get("/v3/catalog/products").await;
-    assert_eq!(r.json(), &json!({"status": 500, "title": "Internal Server Error", "type": TYPE, "errors": {}}));
+    assert_eq!(
+        r.json(),
+        &json!({"status": 500, "title": "Internal Server Error", "type": TYPE, "errors": {}})
+    );
     // Dropped before processing: a transport error, nothing changed.
-    let r = api.try_send("PUT", "/v2/orders/100", Some(json!({"status_id": 5})), Some(TOKEN)).await;
+    let r = api
+        .try_send(
+            "PUT",
+            "/v2/orders/100",
+            Some(json!({"status_id": 5})),
+            Some(TOKEN),
+        )
+        .await;
     assert!(r.is_err());
     assert_eq!(api.sim.order(100).unwrap()["status_id"], 11);
     // Committed then dropped: a transport error, but the shipment exists and the email went out.
@@ -172,7 +256,11 @@ async fn faults_before_and_after_processing() {
     let start = Instant::now();
     let r = api.get("/v2/time").await;
     assert_eq!(r.status, 200);
-    assert!(start.elapsed() >= Duration::from_millis(450), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        start.elapsed()
+    );
     // Unaffected paths answer normally.
     assert_eq!(api.get("/v2/orders/102").await.status, 200);
 }

@@ -22,9 +22,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use super::BigCommerceSim;
 #[allow(unused_imports)]
 use super::{InventoryLevel, WebhookDelivery};
-use super::BigCommerceSim;
 use crate::seed::BigCommerceOrderBundle;
 
 type S = State<Arc<BigCommerceSim>>;
@@ -35,10 +35,16 @@ pub(crate) fn routes() -> Router<Arc<BigCommerceSim>> {
         .route("/_sandbox/bigcommerce/orders/{id}", get(order))
         .route("/_sandbox/bigcommerce/orders/{id}/status", put(status))
         .route("/_sandbox/bigcommerce/orders/{id}/refunds", post(refund))
-        .route("/_sandbox/bigcommerce/orders/{id}/shipments", get(shipments))
+        .route(
+            "/_sandbox/bigcommerce/orders/{id}/shipments",
+            get(shipments),
+        )
         .route("/_sandbox/bigcommerce/shipment_emails", get(emails))
         .route("/_sandbox/bigcommerce/inventory", get(inventory))
-        .route("/_sandbox/bigcommerce/pricelists/{id}/records", get(records))
+        .route(
+            "/_sandbox/bigcommerce/pricelists/{id}/records",
+            get(records),
+        )
         .route("/_sandbox/bigcommerce/webhooks", get(webhooks))
         .route("/_sandbox/bigcommerce/webhook_callback", put(callback))
         .route("/_sandbox/bigcommerce/stats", get(stats))
@@ -49,18 +55,31 @@ fn not_found() -> Response {
 }
 
 async fn create_order(State(sim): S, Json(b): Json<BigCommerceOrderBundle>) -> Response {
-    (StatusCode::CREATED, Json(json!({"id": sim.create_order(b)}))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(json!({"id": sim.create_order(b)})),
+    )
+        .into_response()
 }
 
 async fn order(State(sim): S, Path(id): Path<i64>) -> Response {
-    sim.order(id).map_or_else(not_found, |o| Json(o).into_response())
+    sim.order(id)
+        .map_or_else(not_found, |o| Json(o).into_response())
 }
 
 async fn status(State(sim): S, Path(id): Path<i64>, Json(b): Json<Value>) -> Response {
     let Some(s) = b.get("status_id").and_then(Value::as_i64) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "status_id is required"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "status_id is required"})),
+        )
+            .into_response();
     };
-    if sim.update_order_status(id, s) { order(State(sim), Path(id)).await } else { not_found() }
+    if sim.update_order_status(id, s) {
+        order(State(sim), Path(id)).await
+    } else {
+        not_found()
+    }
 }
 
 async fn refund(State(sim): S, Path(id): Path<i64>, Json(b): Json<Value>) -> Response {
@@ -75,8 +94,11 @@ async fn shipments(State(sim): S, Path(id): Path<i64>) -> Response {
 }
 
 async fn emails(State(sim): S) -> Response {
-    let rows: Vec<Value> =
-        sim.shipment_emails_sent().into_iter().map(|(o, s)| json!({"order_id": o, "shipment_id": s})).collect();
+    let rows: Vec<Value> = sim
+        .shipment_emails_sent()
+        .into_iter()
+        .map(|(o, s)| json!({"order_id": o, "shipment_id": s}))
+        .collect();
     Json(rows).into_response()
 }
 
@@ -98,5 +120,6 @@ async fn callback(State(sim): S, Json(b): Json<Value>) -> Response {
 }
 
 async fn stats(State(sim): S) -> Response {
-    Json(json!({"request_count": sim.request_count(), "throttled_count": sim.throttled_count()})).into_response()
+    Json(json!({"request_count": sim.request_count(), "throttled_count": sim.throttled_count()}))
+        .into_response()
 }

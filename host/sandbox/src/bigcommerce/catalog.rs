@@ -17,15 +17,14 @@ fn strs(req: &Req, key: &str) -> Option<Vec<String>> {
 }
 
 fn includes(req: &Req, what: &str) -> bool {
-    req.q("include").is_some_and(|i| csv(i).iter().any(|x| x == what))
+    req.q("include")
+        .is_some_and(|i| csv(i).iter().any(|x| x == what))
 }
 
 fn product_view(p: &Value, with_variants: bool) -> Value {
     let mut p = p.clone();
-    if !with_variants {
-        if let Some(m) = p.as_object_mut() {
-            m.remove("variants");
-        }
+    if !with_variants && let Some(m) = p.as_object_mut() {
+        m.remove("variants");
     }
     p
 }
@@ -37,7 +36,10 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (id, ids) = match (int_filter(req, Ver::V3, "id"), int_list_filter(req, "id:in")) {
+    let (id, ids) = match (
+        int_filter(req, Ver::V3, "id"),
+        int_list_filter(req, "id:in"),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -49,9 +51,15 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
         .products
         .iter()
         .filter(|p| id.is_none_or(|i| int(p, "id") == Some(i)))
-        .filter(|p| ids.as_ref().is_none_or(|l| int(p, "id").is_some_and(|i| l.contains(&i))))
+        .filter(|p| {
+            ids.as_ref()
+                .is_none_or(|l| int(p, "id").is_some_and(|i| l.contains(&i)))
+        })
         .filter(|p| sku.is_none_or(|s| text(p, "sku") == s))
-        .filter(|p| skus.as_ref().is_none_or(|l| l.iter().any(|s| s == text(p, "sku"))))
+        .filter(|p| {
+            skus.as_ref()
+                .is_none_or(|l| l.iter().any(|s| s == text(p, "sku")))
+        })
         .filter(|p| name.is_none_or(|n| text(p, "name") == n))
         .map(|p| product_view(p, with_variants))
         .collect();
@@ -60,16 +68,25 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
 
 /// `GET /v3/catalog/products/{id}[?include=variants]` [doc]: `{data, meta: {}}`.
 pub(crate) fn product(st: &State, id: i64, req: &Req) -> Resp {
-    st.products.iter().find(|p| int(p, "id") == Some(id)).map_or_else(
-        || Resp::not_found(Ver::V3),
-        |p| Resp::ok(json!({"data": product_view(p, includes(req, "variants")), "meta": {}})),
-    )
+    st.products
+        .iter()
+        .find(|p| int(p, "id") == Some(id))
+        .map_or_else(
+            || Resp::not_found(Ver::V3),
+            |p| Resp::ok(json!({"data": product_view(p, includes(req, "variants")), "meta": {}})),
+        )
 }
 
 /// `GET /v3/catalog/products/{id}/variants` [doc]: `{data, meta{pagination}}`.
 pub(crate) fn product_variants(st: &State, id: i64, req: &Req) -> Resp {
-    let Some(p) = st.products.iter().find(|p| int(p, "id") == Some(id)) else { return Resp::not_found(Ver::V3) };
-    let variants = p.get("variants").and_then(Value::as_array).cloned().unwrap_or_default();
+    let Some(p) = st.products.iter().find(|p| int(p, "id") == Some(id)) else {
+        return Resp::not_found(Ver::V3);
+    };
+    let variants = p
+        .get("variants")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     match Paging::parse(req, Ver::V3, 50, 250) {
         Ok(pg) => pg.v3_list(&variants),
         Err(r) => r,
@@ -77,7 +94,12 @@ pub(crate) fn product_variants(st: &State, id: i64, req: &Req) -> Resp {
 }
 
 fn all_variants(st: &State) -> impl Iterator<Item = &Value> {
-    st.products.iter().flat_map(|p| p.get("variants").and_then(Value::as_array).into_iter().flatten())
+    st.products.iter().flat_map(|p| {
+        p.get("variants")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    })
 }
 
 /// `GET /v3/catalog/variants` [doc]: filters `id`, `id:in`, `sku`, `sku:in`, `product_id`,
@@ -101,11 +123,20 @@ pub(crate) fn variants(st: &State, req: &Req) -> Resp {
     let skus = strs(req, "sku:in");
     let rows: Vec<Value> = all_variants(st)
         .filter(|v| id.is_none_or(|i| int(v, "id") == Some(i)))
-        .filter(|v| ids.as_ref().is_none_or(|l| int(v, "id").is_some_and(|i| l.contains(&i))))
+        .filter(|v| {
+            ids.as_ref()
+                .is_none_or(|l| int(v, "id").is_some_and(|i| l.contains(&i)))
+        })
         .filter(|v| pid.is_none_or(|i| int(v, "product_id") == Some(i)))
-        .filter(|v| pids.as_ref().is_none_or(|l| int(v, "product_id").is_some_and(|i| l.contains(&i))))
+        .filter(|v| {
+            pids.as_ref()
+                .is_none_or(|l| int(v, "product_id").is_some_and(|i| l.contains(&i)))
+        })
         .filter(|v| sku.is_none_or(|s| text(v, "sku") == s))
-        .filter(|v| skus.as_ref().is_none_or(|l| l.iter().any(|s| s == text(v, "sku"))))
+        .filter(|v| {
+            skus.as_ref()
+                .is_none_or(|l| l.iter().any(|s| s == text(v, "sku")))
+        })
         .cloned()
         .collect();
     paging.v3_list(&rows)
@@ -116,7 +147,12 @@ fn batch_error(title: &str, errors: Value) -> Value {
 }
 
 /// Variant fields `PUT /v3/catalog/variants` may not change.
-const VARIANT_READ_ONLY: [&str; 4] = ["product_id", "calculated_price", "calculated_weight", "sku_id"];
+const VARIANT_READ_ONLY: [&str; 4] = [
+    "product_id",
+    "calculated_price",
+    "calculated_weight",
+    "sku_id",
+];
 
 /// `PUT /v3/catalog/variants` [doc]: a bare JSON array of variants with `id`, at most 50
 /// (413 beyond [doc]). Writable fields are merged; `inventory_level` is clamped to
@@ -129,7 +165,13 @@ const VARIANT_READ_ONLY: [&str; 4] = ["product_id", "calculated_price", "calcula
 pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(Value::Array(a)) => a,
-        Ok(_) => return Resp::v3_error(422, "The request body must be a JSON array of variants.", json!({})),
+        Ok(_) => {
+            return Resp::v3_error(
+                422,
+                "The request body must be a JSON array of variants.",
+                json!({}),
+            );
+        }
         Err(r) => return r,
     };
     if body.len() > 50 {
@@ -144,15 +186,27 @@ pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
     let mut errors = Vec::new();
     for (i, v) in body.iter().enumerate() {
         let Some(vid) = int(v, "id") else {
-            errors.push(batch_error("Variant id is required.", json!({ format!("[{i}].id"): "is required" })));
+            errors.push(batch_error(
+                "Variant id is required.",
+                json!({ format!("[{i}].id"): "is required" }),
+            ));
             continue;
         };
         let Some(pos) = st.variant_pos(vid) else {
-            errors.push(batch_error(&format!("Variant {vid} was not found."), json!({ format!("[{i}].id"): "not found" })));
+            errors.push(batch_error(
+                &format!("Variant {vid} was not found."),
+                json!({ format!("[{i}].id"): "not found" }),
+            ));
             continue;
         };
-        if let Some(bad) = v.as_object().and_then(|m| m.keys().find(|k| VARIANT_READ_ONLY.contains(&k.as_str()))) {
-            errors.push(batch_error(&format!("The field '{bad}' cannot be written."), json!({ format!("[{i}].{bad}"): "read-only" })));
+        if let Some(bad) = v
+            .as_object()
+            .and_then(|m| m.keys().find(|k| VARIANT_READ_ONLY.contains(&k.as_str())))
+        {
+            errors.push(batch_error(
+                &format!("The field '{bad}' cannot be written."),
+                json!({ format!("[{i}].{bad}"): "read-only" }),
+            ));
             continue;
         }
         let level = match v.get("inventory_level") {
@@ -160,7 +214,10 @@ pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
             Some(l) => match super::json::as_int(l) {
                 Some(l) => Some(l.clamp(0, MAX_LEVEL)),
                 None => {
-                    errors.push(batch_error("inventory_level must be an integer.", json!({ format!("[{i}].inventory_level"): "must be an integer" })));
+                    errors.push(batch_error(
+                        "inventory_level must be an integer.",
+                        json!({ format!("[{i}].inventory_level"): "must be an integer" }),
+                    ));
                     continue;
                 }
             },
@@ -183,18 +240,32 @@ pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
     match (data.is_empty(), errors.is_empty()) {
         (_, true) => Resp::ok(json!({"data": data, "meta": {}})),
         (true, false) => Resp::with_status(422, json!({"batch_errors": errors})),
-        (false, false) => Resp::with_status(207, json!({"data": data, "batch_errors": errors, "meta": {}})),
+        (false, false) => Resp::with_status(
+            207,
+            json!({"data": data, "batch_errors": errors, "meta": {}}),
+        ),
     }
 }
 
 /// Sets on-hand stock of a variant at a location, mirrors the default location into the catalog
 /// `inventory_level`, and fires the inventory webhook for the product's tracking mode [doc]:
 /// `store/sku/inventory/updated` (variant tracking) or `store/product/inventory/updated`.
-fn set_stock(st: &mut State, _ctx: &Ctx, pos: (usize, usize), location: i64, level: i64, method: &str) {
+fn set_stock(
+    st: &mut State,
+    _ctx: &Ctx,
+    pos: (usize, usize),
+    location: i64,
+    level: i64,
+    method: &str,
+) {
     let v = st.variant(pos).clone();
     let vid = int(&v, "id").unwrap_or(0);
     let pid = int(&st.products[pos.0], "id").unwrap_or(0);
-    let before = st.stock.get(&(vid, location)).map(|s| s.on_hand).unwrap_or(0);
+    let before = st
+        .stock
+        .get(&(vid, location))
+        .map(|s| s.on_hand)
+        .unwrap_or(0);
     let entry = st.stock.entry((vid, location)).or_insert(Stock {
         on_hand: 0,
         safety_stock: 0,
@@ -217,7 +288,11 @@ fn set_stock(st: &mut State, _ctx: &Ctx, pos: (usize, usize), location: i64, lev
             st.products[pos.0]["inventory_level"] = json!(level);
         }
     }
-    let value = if method == "absolute" { level } else { level - before };
+    let value = if method == "absolute" {
+        level
+    } else {
+        level - before
+    };
     if text(&st.products[pos.0], "inventory_tracking") == "product" {
         st.emit(
             "store/product/inventory/updated",
@@ -249,10 +324,19 @@ pub(crate) fn locations(st: &State, req: &Req) -> Resp {
     let rows: Vec<Value> = st
         .locations
         .iter()
-        .filter(|l| ids.as_ref().is_none_or(|s| int(l, "id").is_some_and(|i| s.contains(&i))))
-        .filter(|l| codes.as_ref().is_none_or(|s| s.iter().any(|c| c == text(l, "code"))))
+        .filter(|l| {
+            ids.as_ref()
+                .is_none_or(|s| int(l, "id").is_some_and(|i| s.contains(&i)))
+        })
+        .filter(|l| {
+            codes
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|c| c == text(l, "code")))
+        })
         .filter(|l| is_default.is_none_or(|d| (int(l, "id") == Some(default_id)) == d))
-        .filter(|l| active.is_none_or(|a| l.get("enabled").and_then(Value::as_bool).unwrap_or(true) == a))
+        .filter(|l| {
+            active.is_none_or(|a| l.get("enabled").and_then(Value::as_bool).unwrap_or(true) == a)
+        })
         .cloned()
         .collect();
     paging.v3_list(&rows)
@@ -292,14 +376,24 @@ pub(crate) fn inventory_items(st: &State, req: &Req) -> Resp {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let parsed = (int_list_filter(req, "variant_id:in"), int_list_filter(req, "product_id:in"), int_list_filter(req, "location_id:in"));
+    let parsed = (
+        int_list_filter(req, "variant_id:in"),
+        int_list_filter(req, "product_id:in"),
+        int_list_filter(req, "location_id:in"),
+    );
     let (vids, pids, lids) = match parsed {
         (Ok(a), Ok(b), Ok(c)) => (a, b, c),
         (Err(r), ..) | (_, Err(r), _) | (.., Err(r)) => return r,
     };
     let skus = strs(req, "sku:in");
-    let locs: Vec<&Value> =
-        st.locations.iter().filter(|l| lids.as_ref().is_none_or(|s| int(l, "id").is_some_and(|i| s.contains(&i)))).collect();
+    let locs: Vec<&Value> = st
+        .locations
+        .iter()
+        .filter(|l| {
+            lids.as_ref()
+                .is_none_or(|s| int(l, "id").is_some_and(|i| s.contains(&i)))
+        })
+        .collect();
     let rows: Vec<Value> = all_variants(st)
         .filter(|v| vids.as_ref().is_none_or(|s| int(v, "id").is_some_and(|i| s.contains(&i))))
         .filter(|v| pids.as_ref().is_none_or(|s| int(v, "product_id").is_some_and(|i| s.contains(&i))))
@@ -361,7 +455,11 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
         return Resp::v3_error(422, "Input is invalid", json!({"items": "is required"}));
     };
     if items.len() > 2000 {
-        return Resp::v3_error(413, "The request payload is too large. The maximum number of items per request is 2000.", json!({}));
+        return Resp::v3_error(
+            413,
+            "The request payload is too large. The maximum number of items per request is 2000.",
+            json!({}),
+        );
     }
     let mut errors = serde_json::Map::new();
     let mut plan = Vec::new();
@@ -372,9 +470,15 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
             errors.insert(f("location_id"), json!("must be an existing location id"));
             continue;
         };
-        let ids: Vec<&str> = ["variant_id", "sku", "product_id"].into_iter().filter(|k| it.get(*k).is_some()).collect();
+        let ids: Vec<&str> = ["variant_id", "sku", "product_id"]
+            .into_iter()
+            .filter(|k| it.get(*k).is_some())
+            .collect();
         if ids.len() != 1 {
-            errors.insert(f("variant_id"), json!("exactly one of variant_id, sku or product_id is required"));
+            errors.insert(
+                f("variant_id"),
+                json!("exactly one of variant_id, sku or product_id is required"),
+            );
             continue;
         }
         let pos = match ids[0] {
@@ -382,7 +486,10 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
             "sku" => st.variant_pos_by_sku(text(it, "sku")),
             _ => int(it, "product_id").and_then(|pid| {
                 let pi = st.products.iter().position(|p| int(p, "id") == Some(pid))?;
-                let n = st.products[pi].get("variants").and_then(Value::as_array).map_or(0, Vec::len);
+                let n = st.products[pi]
+                    .get("variants")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
                 (n == 1).then_some((pi, 0))
             }),
         };
@@ -402,7 +509,10 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
             continue;
         }
         if !absolute && !current.initialised {
-            errors.insert(f("quantity"), json!("requires absolute adjustment before relative"));
+            errors.insert(
+                f("quantity"),
+                json!("requires absolute adjustment before relative"),
+            );
             continue;
         }
         if !absolute && target < current.safety_stock {
@@ -410,7 +520,10 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
             continue;
         }
         if !seen.insert((vid, loc)) {
-            errors.insert(f("variant_id"), json!("the same item and location appear twice"));
+            errors.insert(
+                f("variant_id"),
+                json!("the same item and location appear twice"),
+            );
             continue;
         }
         plan.push((pos, loc, target));

@@ -15,7 +15,10 @@ pub(crate) fn customers(st: &State, req: &Req) -> Resp {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (ids, groups) = match (int_list_filter(req, "id:in"), int_list_filter(req, "customer_group_id:in")) {
+    let (ids, groups) = match (
+        int_list_filter(req, "id:in"),
+        int_list_filter(req, "customer_group_id:in"),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -23,9 +26,20 @@ pub(crate) fn customers(st: &State, req: &Req) -> Resp {
     let mut rows: Vec<Value> = st
         .customers
         .iter()
-        .filter(|c| ids.as_ref().is_none_or(|l| int(c, "id").is_some_and(|i| l.contains(&i))))
-        .filter(|c| groups.as_ref().is_none_or(|l| int(c, "customer_group_id").is_some_and(|i| l.contains(&i))))
-        .filter(|c| emails.as_ref().is_none_or(|l| l.iter().any(|e| e.eq_ignore_ascii_case(text(c, "email")))))
+        .filter(|c| {
+            ids.as_ref()
+                .is_none_or(|l| int(c, "id").is_some_and(|i| l.contains(&i)))
+        })
+        .filter(|c| {
+            groups
+                .as_ref()
+                .is_none_or(|l| int(c, "customer_group_id").is_some_and(|i| l.contains(&i)))
+        })
+        .filter(|c| {
+            emails
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|e| e.eq_ignore_ascii_case(text(c, "email"))))
+        })
         .cloned()
         .collect();
     rows.sort_by_key(|c| int(c, "id"));
@@ -66,7 +80,10 @@ pub(crate) fn price_list(st: &State, id: i64) -> Resp {
     st.price_lists
         .iter()
         .find(|p| int(p, "id") == Some(id))
-        .map_or_else(|| Resp::not_found(Ver::V3), |p| Resp::ok(json!({"data": p, "meta": {}})))
+        .map_or_else(
+            || Resp::not_found(Ver::V3),
+            |p| Resp::ok(json!({"data": p, "meta": {}})),
+        )
 }
 
 fn has_list(st: &State, id: i64) -> bool {
@@ -83,7 +100,10 @@ pub(crate) fn records(st: &State, id: i64, req: &Req) -> Resp {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (vids, pids) = match (int_list_filter(req, "variant_id:in"), int_list_filter(req, "product_id:in")) {
+    let (vids, pids) = match (
+        int_list_filter(req, "variant_id:in"),
+        int_list_filter(req, "product_id:in"),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -95,12 +115,30 @@ pub(crate) fn records(st: &State, id: i64, req: &Req) -> Resp {
         .price_list_records
         .iter()
         .filter(|r| int(r, "price_list_id") == Some(id))
-        .filter(|r| vids.as_ref().is_none_or(|l| int(r, "variant_id").is_some_and(|i| l.contains(&i))))
-        .filter(|r| pids.as_ref().is_none_or(|l| int(r, "product_id").is_some_and(|i| l.contains(&i))))
+        .filter(|r| {
+            vids.as_ref()
+                .is_none_or(|l| int(r, "variant_id").is_some_and(|i| l.contains(&i)))
+        })
+        .filter(|r| {
+            pids.as_ref()
+                .is_none_or(|l| int(r, "product_id").is_some_and(|i| l.contains(&i)))
+        })
         .filter(|r| sku.is_none_or(|s| record_sku(st, r) == s))
-        .filter(|r| skus.as_ref().is_none_or(|l| l.iter().any(|s| *s == record_sku(st, r))))
-        .filter(|r| currency.as_ref().is_none_or(|c| text(r, "currency").eq_ignore_ascii_case(c)))
-        .filter(|r| currencies.as_ref().is_none_or(|l| l.iter().any(|c| text(r, "currency").eq_ignore_ascii_case(c))))
+        .filter(|r| {
+            skus.as_ref()
+                .is_none_or(|l| l.iter().any(|s| *s == record_sku(st, r)))
+        })
+        .filter(|r| {
+            currency
+                .as_ref()
+                .is_none_or(|c| text(r, "currency").eq_ignore_ascii_case(c))
+        })
+        .filter(|r| {
+            currencies.as_ref().is_none_or(|l| {
+                l.iter()
+                    .any(|c| text(r, "currency").eq_ignore_ascii_case(c))
+            })
+        })
         .cloned()
         .collect();
     paging.v3_list(&rows)
@@ -133,18 +171,31 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
     }
     let body = match req.json(Ver::V3) {
         Ok(Value::Array(a)) => a,
-        Ok(_) => return Resp::v3_error(422, "The request body must be a JSON array of price records.", json!({})),
+        Ok(_) => {
+            return Resp::v3_error(
+                422,
+                "The request body must be a JSON array of price records.",
+                json!({}),
+            );
+        }
         Err(r) => return r,
     };
     if body.len() > 1000 {
-        return Resp::v3_error(413, "The request payload is too large. The maximum number of records per request is 1000.", json!({}));
+        return Resp::v3_error(
+            413,
+            "The request payload is too large. The maximum number of records per request is 1000.",
+            json!({}),
+        );
     }
     let mut errors = Vec::new();
     let mut written = 0usize;
     for rec in &body {
         let currency = text(rec, "currency").to_lowercase();
         let mut field_errors = serde_json::Map::new();
-        let pos = match (int(rec, "variant_id"), rec.get("sku").and_then(Value::as_str)) {
+        let pos = match (
+            int(rec, "variant_id"),
+            rec.get("sku").and_then(Value::as_str),
+        ) {
             (Some(v), _) => st.variant_pos(v).or_else(|| {
                 field_errors.insert("variant_id".into(), json!("variant not found"));
                 None
@@ -159,7 +210,10 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
             }
         };
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
-            field_errors.insert("currency".into(), json!("must be an ISO 4217 currency code"));
+            field_errors.insert(
+                "currency".into(),
+                json!("must be an ISO 4217 currency code"),
+            );
         }
         let mut prices = Vec::new();
         for f in PRICE_FIELDS {
@@ -168,7 +222,10 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
                 Some(v) => match as_dec(v).filter(|d| *d >= Decimal::ZERO) {
                     Some(d) => prices.push((f, d)),
                     None => {
-                        field_errors.insert(f.into(), json!("must be a number greater than or equal to 0"));
+                        field_errors.insert(
+                            f.into(),
+                            json!("must be a number greater than or equal to 0"),
+                        );
                     }
                 },
             }
@@ -176,10 +233,15 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
         let vid = pos.and_then(|p| int(st.variant(p), "id"));
         let existing = vid.and_then(|v| {
             st.price_list_records.iter().position(|r| {
-                int(r, "price_list_id") == Some(id) && int(r, "variant_id") == Some(v) && text(r, "currency").eq_ignore_ascii_case(&currency)
+                int(r, "price_list_id") == Some(id)
+                    && int(r, "variant_id") == Some(v)
+                    && text(r, "currency").eq_ignore_ascii_case(&currency)
             })
         });
-        if existing.is_none() && !prices.iter().any(|(f, _)| *f == "price") && !field_errors.contains_key("price") {
+        if existing.is_none()
+            && !prices.iter().any(|(f, _)| *f == "price")
+            && !field_errors.contains_key("price")
+        {
             field_errors.insert("price".into(), json!("is required for a new record"));
         }
         if !field_errors.is_empty() {
@@ -194,8 +256,10 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
         let now = iso(ctx.now);
         let mut record = match existing {
             Some(i) => st.price_list_records[i].clone(),
-            None => json!({"price_list_id": id, "variant_id": int(&v, "id"), "product_id": int(&v, "product_id"),
-                           "sku": text(&v, "sku"), "currency": currency, "date_created": now}),
+            None => {
+                json!({"price_list_id": id, "variant_id": int(&v, "id"), "product_id": int(&v, "product_id"),
+                           "sku": text(&v, "sku"), "currency": currency, "date_created": now})
+            }
         };
         for (f, d) in &prices {
             record[*f] = number(*d);
@@ -203,7 +267,9 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
         if let Some(t) = rec.get("bulk_pricing_tiers") {
             record["bulk_pricing_tiers"] = t.clone();
         }
-        let calculated = as_dec(&record["sale_price"]).filter(|s| *s > Decimal::ZERO).or_else(|| as_dec(&record["price"]));
+        let calculated = as_dec(&record["sale_price"])
+            .filter(|s| *s > Decimal::ZERO)
+            .or_else(|| as_dec(&record["price"]));
         record["calculated_price"] = calculated.map(number).unwrap_or(Value::Null);
         record["date_modified"] = json!(now);
         match existing {
@@ -215,7 +281,10 @@ pub(crate) fn upsert_records(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> R
     match (written, errors.is_empty()) {
         (_, true) => Resp::ok(json!({"data": {}, "meta": {}})),
         (0, false) => Resp::with_status(422, json!({"batch_errors": errors})),
-        (_, false) => Resp::with_status(207, json!({"batch_errors": errors, "meta": {"success": written, "failed": errors.len(), "total": body.len()}})),
+        (_, false) => Resp::with_status(
+            207,
+            json!({"batch_errors": errors, "meta": {"success": written, "failed": errors.len(), "total": body.len()}}),
+        ),
     }
 }
 
@@ -246,7 +315,11 @@ fn assignment_filter(req: &Req) -> Result<Filter, Resp> {
             conds.push((key.to_string(), l));
         }
     }
-    Ok(Box::new(move |a: &Value| conds.iter().all(|(k, l)| int(a, k).is_some_and(|v| l.contains(&v)))))
+    Ok(Box::new(move |a: &Value| {
+        conds
+            .iter()
+            .all(|(k, l)| int(a, k).is_some_and(|v| l.contains(&v)))
+    }))
 }
 
 /// `POST /v3/pricelists/assignments` [doc]: a batch of at most 25 `{price_list_id,
@@ -255,16 +328,29 @@ fn assignment_filter(req: &Req) -> Result<Filter, Resp> {
 pub(crate) fn create_assignments(st: &mut State, req: &Req) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(Value::Array(a)) => a,
-        Ok(_) => return Resp::v3_error(422, "The request body must be a JSON array of assignments.", json!({})),
+        Ok(_) => {
+            return Resp::v3_error(
+                422,
+                "The request body must be a JSON array of assignments.",
+                json!({}),
+            );
+        }
         Err(r) => return r,
     };
     if body.len() > 25 {
-        return Resp::v3_error(413, "The request payload is too large. The maximum number of assignments per request is 25.", json!({}));
+        return Resp::v3_error(
+            413,
+            "The request payload is too large. The maximum number of assignments per request is 25.",
+            json!({}),
+        );
     }
     let mut errors = serde_json::Map::new();
     for (i, a) in body.iter().enumerate() {
         if !int(a, "price_list_id").is_some_and(|p| has_list(st, p)) {
-            errors.insert(format!("[{i}].price_list_id"), json!("must be an existing price list id"));
+            errors.insert(
+                format!("[{i}].price_list_id"),
+                json!("must be an existing price list id"),
+            );
         }
     }
     if !errors.is_empty() {
@@ -272,7 +358,11 @@ pub(crate) fn create_assignments(st: &mut State, req: &Req) -> Resp {
     }
     let mut out = Vec::new();
     for a in body {
-        out.push(upsert_assignment(st, int(&a, "price_list_id").unwrap_or(0), &a));
+        out.push(upsert_assignment(
+            st,
+            int(&a, "price_list_id").unwrap_or(0),
+            &a,
+        ));
     }
     Resp::ok(json!({"data": out, "meta": {}}))
 }

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::json as jsonx;
 
 /// The `type` URL BigCommerce puts in v3 error bodies [doc].
-pub(crate) const ERROR_TYPE: &str = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes";
+pub(crate) const ERROR_TYPE: &str =
+    "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes";
 
 /// One API request after routing: method, path after `/stores/{hash}`, decoded query pairs, body.
 pub(crate) struct Req {
@@ -22,14 +23,21 @@ pub(crate) struct Req {
 impl Req {
     /// The first value of query parameter `key`.
     pub fn q(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The JSON body, or a 400 in the envelope of `ver`.
     pub fn json(&self, ver: Ver) -> Result<Value, Resp> {
         serde_json::from_slice(&self.body).map_err(|e| match ver {
             Ver::V2 => Resp::v2_error(400, &format!("The request body is not valid JSON: {e}")),
-            Ver::V3 => Resp::v3_error(400, "Input is invalid", json!({"body": format!("not valid JSON: {e}")})),
+            Ver::V3 => Resp::v3_error(
+                400,
+                "Input is invalid",
+                json!({"body": format!("not valid JSON: {e}")}),
+            ),
         })
     }
 }
@@ -50,25 +58,45 @@ pub(crate) struct Resp {
 
 impl Resp {
     pub fn ok(body: Value) -> Resp {
-        Resp { status: 200, body: Some(body) }
+        Resp {
+            status: 200,
+            body: Some(body),
+        }
     }
     pub fn created(body: Value) -> Resp {
-        Resp { status: 201, body: Some(body) }
+        Resp {
+            status: 201,
+            body: Some(body),
+        }
     }
     pub fn with_status(status: u16, body: Value) -> Resp {
-        Resp { status, body: Some(body) }
+        Resp {
+            status,
+            body: Some(body),
+        }
     }
     /// `204 No Content` with an empty body (empty v2 page [obs], delete).
     pub fn no_content() -> Resp {
-        Resp { status: 204, body: None }
+        Resp {
+            status: 204,
+            body: None,
+        }
     }
     /// v2 error envelope `[{"status", "message"}]` [doc].
     pub fn v2_error(status: u16, message: &str) -> Resp {
-        Resp { status, body: Some(json!([{"status": status, "message": message}])) }
+        Resp {
+            status,
+            body: Some(json!([{"status": status, "message": message}])),
+        }
     }
     /// v3 error envelope `{"status", "title", "type", "errors"}` [doc].
     pub fn v3_error(status: u16, title: &str, errors: Value) -> Resp {
-        Resp { status, body: Some(json!({"status": status, "title": title, "type": ERROR_TYPE, "errors": errors})) }
+        Resp {
+            status,
+            body: Some(
+                json!({"status": status, "title": title, "type": ERROR_TYPE, "errors": errors}),
+            ),
+        }
     }
     /// 404 in the envelope of `ver`. Messages are [unconfirmed]: the reference does not quote them.
     pub fn not_found(ver: Ver) -> Resp {
@@ -99,21 +127,40 @@ impl Paging {
     /// spec; the status for exceeding it is [unconfirmed]). Non-numeric values answer 400/422.
     pub fn parse(req: &Req, ver: Ver, default_limit: usize, max: usize) -> Result<Paging, Resp> {
         let bad = |field: &str| match ver {
-            Ver::V2 => Resp::v2_error(400, &format!("The field '{field}' is not valid for this resource.")),
-            Ver::V3 => Resp::v3_error(422, "Input is invalid", json!({ field: "must be a positive integer" })),
+            Ver::V2 => Resp::v2_error(
+                400,
+                &format!("The field '{field}' is not valid for this resource."),
+            ),
+            Ver::V3 => Resp::v3_error(
+                422,
+                "Input is invalid",
+                json!({ field: "must be a positive integer" }),
+            ),
         };
         let page = match req.q("page") {
             None => 1,
-            Some(p) => p.parse::<usize>().ok().filter(|p| *p >= 1).ok_or_else(|| bad("page"))?,
+            Some(p) => p
+                .parse::<usize>()
+                .ok()
+                .filter(|p| *p >= 1)
+                .ok_or_else(|| bad("page"))?,
         };
         let limit = match req.q("limit") {
             None => default_limit,
-            Some(l) => l.parse::<usize>().ok().filter(|l| *l >= 1).ok_or_else(|| bad("limit"))?,
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|l| *l >= 1)
+                .ok_or_else(|| bad("limit"))?,
         };
         if limit > max {
             return Err(match ver {
                 Ver::V2 => Resp::v2_error(413, &format!("The limit may not exceed {max}.")),
-                Ver::V3 => Resp::v3_error(422, "Input is invalid", json!({"limit": format!("must be at most {max}")})),
+                Ver::V3 => Resp::v3_error(
+                    422,
+                    "Input is invalid",
+                    json!({"limit": format!("must be at most {max}")}),
+                ),
             });
         }
         Ok(Paging { page, limit })
@@ -121,7 +168,12 @@ impl Paging {
 
     /// The slice of `items` on this page.
     pub fn slice<T: Clone>(&self, items: &[T]) -> Vec<T> {
-        items.iter().skip((self.page - 1) * self.limit).take(self.limit).cloned().collect()
+        items
+            .iter()
+            .skip((self.page - 1) * self.limit)
+            .take(self.limit)
+            .cloned()
+            .collect()
     }
 
     /// v3 `meta.pagination` for `total` items [doc]: `{total, count, per_page, current_page,
@@ -154,7 +206,11 @@ impl Paging {
     /// A v2 list body: a bare array, or 204 with no body when the page is empty [obs].
     pub fn v2_list(&self, items: &[Value]) -> Resp {
         let data = self.slice(items);
-        if data.is_empty() { Resp::no_content() } else { Resp::ok(Value::Array(data)) }
+        if data.is_empty() {
+            Resp::no_content()
+        } else {
+            Resp::ok(Value::Array(data))
+        }
     }
 }
 
@@ -162,9 +218,13 @@ impl Paging {
 pub(crate) fn int_list_filter(req: &Req, key: &str) -> Result<Option<Vec<i64>>, Resp> {
     match req.q(key) {
         None => Ok(None),
-        Some(s) => jsonx::csv_ints(s)
-            .map(Some)
-            .ok_or_else(|| Resp::v3_error(422, "Input is invalid", json!({ key: "must be a list of integers" }))),
+        Some(s) => jsonx::csv_ints(s).map(Some).ok_or_else(|| {
+            Resp::v3_error(
+                422,
+                "Input is invalid",
+                json!({ key: "must be a list of integers" }),
+            )
+        }),
     }
 }
 
@@ -173,8 +233,15 @@ pub(crate) fn int_filter(req: &Req, ver: Ver, key: &str) -> Result<Option<i64>, 
     match req.q(key) {
         None => Ok(None),
         Some(s) => s.trim().parse().map(Some).map_err(|_| match ver {
-            Ver::V2 => Resp::v2_error(400, &format!("The field '{key}' is not valid for this resource.")),
-            Ver::V3 => Resp::v3_error(422, "Input is invalid", json!({ key: "must be an integer" })),
+            Ver::V2 => Resp::v2_error(
+                400,
+                &format!("The field '{key}' is not valid for this resource."),
+            ),
+            Ver::V3 => Resp::v3_error(
+                422,
+                "Input is invalid",
+                json!({ key: "must be an integer" }),
+            ),
         }),
     }
 }

@@ -57,9 +57,10 @@ pub(crate) fn number(d: Decimal) -> Value {
     serde_json::from_str(&d.normalize().to_string()).unwrap_or(Value::Null)
 }
 
-/// v2 date: RFC 2822 in UTC, e.g. `Thu, 20 Apr 2017 15:32:00 +0000` [doc].
+/// v2 date: RFC 2822 in UTC with a two-digit day, e.g. `Tue, 05 Mar 2024 15:32:00 +0000`
+/// [doc] (chrono's `to_rfc2822` would write `5 Mar`; BigCommerce pads the day [obs]).
 pub(crate) fn rfc2822(t: DateTime<Utc>) -> String {
-    t.to_rfc2822()
+    t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
 /// v3 date: RFC 3339 / ISO 8601 UTC with a `Z`, e.g. `2017-04-20T15:32:00Z` [doc].
@@ -83,7 +84,10 @@ pub(crate) fn parse_any_date(v: &Value) -> Option<DateTime<Utc>> {
 
 /// Comma-separated filter values (`id:in=1,2,3`).
 pub(crate) fn csv(s: &str) -> Vec<String> {
-    s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    s.split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// Comma-separated integer filter values; `None` if any is not an integer.
@@ -105,7 +109,12 @@ pub(crate) fn sha1_hex(data: &[u8]) -> String {
     for chunk in msg.chunks(64) {
         let mut w = [0u32; 80];
         for i in 0..16 {
-            w[i] = u32::from_be_bytes([chunk[4 * i], chunk[4 * i + 1], chunk[4 * i + 2], chunk[4 * i + 3]]);
+            w[i] = u32::from_be_bytes([
+                chunk[4 * i],
+                chunk[4 * i + 1],
+                chunk[4 * i + 2],
+                chunk[4 * i + 3],
+            ]);
         }
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
@@ -118,7 +127,12 @@ pub(crate) fn sha1_hex(data: &[u8]) -> String {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
                 _ => (b ^ c ^ d, 0xCA62C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -146,11 +160,16 @@ mod tests {
 
     #[test]
     fn money_and_dates() {
-        assert_eq!(money4(Decimal::new(125, 1)), Value::String("12.5000".into()));
+        assert_eq!(
+            money4(Decimal::new(125, 1)),
+            Value::String("12.5000".into())
+        );
         assert_eq!(number(Decimal::new(1250, 2)).to_string(), "12.5");
         let t = parse_v2_date("Thu, 20 Apr 2017 11:32:00 -0400").unwrap();
         assert_eq!(rfc2822(t), "Thu, 20 Apr 2017 15:32:00 +0000");
         assert_eq!(parse_v2_date("2017-04-20T11:32:00.000-04:00"), Some(t));
         assert_eq!(iso(t), "2017-04-20T15:32:00Z");
+        let t = parse_v2_date("2024-03-05T09:07:08Z").unwrap();
+        assert_eq!(rfc2822(t), "Tue, 05 Mar 2024 09:07:08 +0000");
     }
 }

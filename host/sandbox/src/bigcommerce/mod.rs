@@ -65,7 +65,11 @@ pub struct BigCommerceConfig {
 impl BigCommerceConfig {
     /// A Standard/Plus store (quota 150 per 30 s [doc]).
     pub fn new(store_hash: impl Into<String>, token: impl Into<String>) -> Self {
-        BigCommerceConfig { store_hash: store_hash.into(), token: token.into(), quota_per_30s: 150 }
+        BigCommerceConfig {
+            store_hash: store_hash.into(),
+            token: token.into(),
+            quota_per_30s: 150,
+        }
     }
 }
 
@@ -130,7 +134,12 @@ pub struct BigCommerceSim {
 
 impl BigCommerceSim {
     /// A store loaded from `seed` (orders read back exactly as seeded).
-    pub fn new(cfg: BigCommerceConfig, seed: BigCommerceSeed, clock: Clock, faults: Faults) -> Arc<Self> {
+    pub fn new(
+        cfg: BigCommerceConfig,
+        seed: BigCommerceSeed,
+        clock: Clock,
+        faults: Faults,
+    ) -> Arc<Self> {
         Arc::new(BigCommerceSim {
             cfg,
             clock,
@@ -210,7 +219,9 @@ impl BigCommerceSim {
     }
 
     fn deliver(&self, hooks: Vec<(i64, BTreeMap<String, String>, Value)>) {
-        let Some(url) = self.callback.lock().expect("callback lock").clone() else { return };
+        let Some(url) = self.callback.lock().expect("callback lock").clone() else {
+            return;
+        };
         if hooks.is_empty() {
             return;
         }
@@ -227,7 +238,13 @@ impl BigCommerceSim {
         let tx = queue.as_ref().expect("queue");
         let mut log = self.deliveries.lock().expect("deliveries lock");
         for (hook_id, headers, payload) in hooks {
-            let d = WebhookDelivery { hook_id, url: url.clone(), headers, payload, status: None };
+            let d = WebhookDelivery {
+                hook_id,
+                url: url.clone(),
+                headers,
+                payload,
+                status: None,
+            };
             log.push(d.clone());
             let _ = tx.send((log.len() - 1, d));
         }
@@ -264,25 +281,37 @@ impl BigCommerceSim {
     pub fn order(&self, id: i64) -> Option<Value> {
         let ctx = self.ctx();
         let st = self.state.lock().expect("state lock");
-        st.orders.get(&id).map(|r| orders::with_links(&r.order, &ctx))
+        st.orders
+            .get(&id)
+            .map(|r| orders::with_links(&r.order, &ctx))
     }
 
     /// The order's shipments as `GET /v2/orders/{id}/shipments` returns them.
     pub fn shipments(&self, order_id: i64) -> Vec<Value> {
         let st = self.state.lock().expect("state lock");
-        st.orders.get(&order_id).map(|r| r.shipments.clone()).unwrap_or_default()
+        st.orders
+            .get(&order_id)
+            .map(|r| r.shipments.clone())
+            .unwrap_or_default()
     }
 
     /// The order products as `GET /v2/orders/{id}/products` returns them.
     pub fn order_products(&self, order_id: i64) -> Vec<Value> {
         let st = self.state.lock().expect("state lock");
-        st.orders.get(&order_id).map(|r| r.products.clone()).unwrap_or_default()
+        st.orders
+            .get(&order_id)
+            .map(|r| r.products.clone())
+            .unwrap_or_default()
     }
 
     /// `(order_id, shipment_id)` of every customer shipment email sent, in order (§6: creating a
     /// shipment emails the customer [doc]).
     pub fn shipment_emails_sent(&self) -> Vec<(i64, i64)> {
-        self.state.lock().expect("state lock").shipment_emails.clone()
+        self.state
+            .lock()
+            .expect("state lock")
+            .shipment_emails
+            .clone()
     }
 
     /// Every variant's stock at every location that has a record.
@@ -293,13 +322,21 @@ impl BigCommerceSim {
     /// The records of a price list as stored.
     pub fn price_list_records(&self, price_list_id: i64) -> Vec<Value> {
         let st = self.state.lock().expect("state lock");
-        st.price_list_records.iter().filter(|r| json::int(r, "price_list_id") == Some(price_list_id)).cloned().collect()
+        st.price_list_records
+            .iter()
+            .filter(|r| json::int(r, "price_list_id") == Some(price_list_id))
+            .cloned()
+            .collect()
     }
 
     /// The refunds of an order (v3 refund JSON).
     pub fn refunds(&self, order_id: i64) -> Vec<Value> {
         let st = self.state.lock().expect("state lock");
-        st.refunds.iter().filter(|r| json::int(r, "order_id") == Some(order_id)).cloned().collect()
+        st.refunds
+            .iter()
+            .filter(|r| json::int(r, "order_id") == Some(order_id))
+            .cloned()
+            .collect()
     }
 
     /// The registered hooks (`/v3/hooks` objects).
@@ -314,23 +351,61 @@ impl BigCommerceSim {
 
     // ---- request pipeline ----
 
-    async fn handle(&self, hash: &str, rest: &str, method: Method, uri: &Uri, headers: &HeaderMap, body: Bytes) -> Response {
+    async fn handle(
+        &self,
+        hash: &str,
+        rest: &str,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Response {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let path = format!("/{}", rest.trim_end_matches('/'));
-        let ver = if path.starts_with("/v3") { Ver::V3 } else { Ver::V2 };
-        let token_ok = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) == Some(self.cfg.token.as_str());
+        let ver = if path.starts_with("/v3") {
+            Ver::V3
+        } else {
+            Ver::V2
+        };
+        let token_ok = headers.get("x-auth-token").and_then(|v| v.to_str().ok())
+            == Some(self.cfg.token.as_str());
         let elapsed = self.clock.elapsed_ms();
         if !token_ok {
-            let rate = self.state.lock().expect("state lock").rate.peek(elapsed, self.cfg.quota_per_30s);
+            let rate = self
+                .state
+                .lock()
+                .expect("state lock")
+                .rate
+                .peek(elapsed, self.cfg.quota_per_30s);
             // 401 bodies are [unconfirmed]; the status is [doc].
-            return respond(Resp::error(ver, 401, "No valid credential found in the X-Auth-Token header."), &rate);
+            return respond(
+                Resp::error(
+                    ver,
+                    401,
+                    "No valid credential found in the X-Auth-Token header.",
+                ),
+                &rate,
+            );
         }
-        let rate = self.state.lock().expect("state lock").rate.take(elapsed, self.cfg.quota_per_30s);
+        let rate = self
+            .state
+            .lock()
+            .expect("state lock")
+            .rate
+            .take(elapsed, self.cfg.quota_per_30s);
         if !rate.allowed {
             self.throttled.fetch_add(1, Ordering::SeqCst);
             // Body text [unconfirmed]; status and headers [doc].
-            let mut r = respond(Resp::error(ver, 429, "Too many requests. Retry after the window resets."), &rate);
-            r.headers_mut().insert("x-retry-after", HeaderValue::from(rate.retry_after_s()));
+            let mut r = respond(
+                Resp::error(
+                    ver,
+                    429,
+                    "Too many requests. Retry after the window resets.",
+                ),
+                &rate,
+            );
+            r.headers_mut()
+                .insert("x-retry-after", HeaderValue::from(rate.retry_after_s()));
             return r;
         }
         if hash != self.cfg.store_hash {
@@ -341,7 +416,11 @@ impl BigCommerceSim {
             None => {}
             Some(FaultKind::Latency { ms }) => self.clock.sleep_simulated(ms).await,
             Some(FaultKind::Status { status }) => {
-                let msg = if status == 503 { "Service Unavailable" } else { "Internal Server Error" };
+                let msg = if status == 503 {
+                    "Service Unavailable"
+                } else {
+                    "Internal Server Error"
+                };
                 return respond(Resp::error(ver, status, msg), &rate);
             }
             Some(FaultKind::DropBeforeProcessing) => return dropped_connection(),
@@ -349,9 +428,18 @@ impl BigCommerceSim {
         }
         let query = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
             Ok(Query(q)) => q,
-            Err(_) => return respond(Resp::error(ver, 400, "The query string is not valid."), &rate),
+            Err(_) => {
+                return respond(
+                    Resp::error(ver, 400, "The query string is not valid."),
+                    &rate,
+                );
+            }
         };
-        let req = Req { method, query, body: body.to_vec() };
+        let req = Req {
+            method,
+            query,
+            body: body.to_vec(),
+        };
         let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let resp = self.with_state(|st, ctx| route(st, ctx, &segs, &req));
         if commit_then_drop {
@@ -374,14 +462,23 @@ async fn api_handler(
 
 /// Turns a [`Resp`] into an HTTP response with the rate-limit headers (§2 [doc]).
 fn respond(r: Resp, rate: &RateDecision) -> Response {
-    let status = axum::http::StatusCode::from_u16(r.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let status = axum::http::StatusCode::from_u16(r.status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = match r.body {
-        Some(b) => (status, [("content-type", "application/json")], b.to_string()).into_response(),
+        Some(b) => (
+            status,
+            [("content-type", "application/json")],
+            b.to_string(),
+        )
+            .into_response(),
         None => status.into_response(),
     };
     let h = resp.headers_mut();
     h.insert("x-rate-limit-time-window-ms", HeaderValue::from(WINDOW_MS));
-    h.insert("x-rate-limit-time-reset-ms", HeaderValue::from(rate.reset_ms));
+    h.insert(
+        "x-rate-limit-time-reset-ms",
+        HeaderValue::from(rate.reset_ms),
+    );
     h.insert("x-rate-limit-requests-quota", HeaderValue::from(rate.quota));
     h.insert("x-rate-limit-requests-left", HeaderValue::from(rate.left));
     resp
@@ -395,22 +492,38 @@ fn id_of(s: &str) -> Option<i64> {
 fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
     use Method as M;
     let m = &req.method;
-    let ver = if segs.first() == Some(&"v3") { Ver::V3 } else { Ver::V2 };
+    let ver = if segs.first() == Some(&"v3") {
+        Ver::V3
+    } else {
+        Ver::V2
+    };
     let nf = || Resp::not_found(ver);
     match segs {
         ["v2", "time"] if m == M::GET => Resp::ok(json!({"time": ctx.now.timestamp()})),
         // v2 orders (§3, §5, §6)
         ["v2", "orders"] if m == M::GET => orders::list(st, ctx, req),
         ["v2", "orders", "count"] if m == M::GET => orders::count(st),
-        ["v2", "orders", id] if m == M::GET => id_of(id).map_or_else(nf, |id| orders::get(st, ctx, id)),
-        ["v2", "orders", id] if m == M::PUT => id_of(id).map_or_else(nf, |id| orders::update(st, ctx, id, req)),
-        ["v2", "orders", id, "products"] if m == M::GET => id_of(id).map_or_else(nf, |id| orders::products(st, id, req)),
+        ["v2", "orders", id] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| orders::get(st, ctx, id))
+        }
+        ["v2", "orders", id] if m == M::PUT => {
+            id_of(id).map_or_else(nf, |id| orders::update(st, ctx, id, req))
+        }
+        ["v2", "orders", id, "products"] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| orders::products(st, id, req))
+        }
         ["v2", "orders", id, "shipping_addresses"] if m == M::GET => {
             id_of(id).map_or_else(nf, |id| orders::shipping_addresses(st, id, req))
         }
-        ["v2", "orders", id, "coupons"] if m == M::GET => id_of(id).map_or_else(nf, |id| orders::coupons(st, id, req)),
-        ["v2", "orders", id, "taxes"] if m == M::GET => id_of(id).map_or_else(nf, |id| orders::taxes(st, id, req)),
-        ["v2", "orders", id, "shipments"] if m == M::GET => id_of(id).map_or_else(nf, |id| orders::shipments(st, id, req)),
+        ["v2", "orders", id, "coupons"] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| orders::coupons(st, id, req))
+        }
+        ["v2", "orders", id, "taxes"] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| orders::taxes(st, id, req))
+        }
+        ["v2", "orders", id, "shipments"] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| orders::shipments(st, id, req))
+        }
         ["v2", "orders", id, "shipments"] if m == M::POST => {
             id_of(id).map_or_else(nf, |id| orders::create_shipment(st, ctx, id, req))
         }
@@ -424,9 +537,13 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         // v2 customer groups (§9)
         ["v2", "customer_groups"] if m == M::GET => customers::groups(st, req),
         ["v2", "customer_groups", "count"] if m == M::GET => customers::group_count(st),
-        ["v2", "customer_groups", id] if m == M::GET => id_of(id).map_or_else(nf, |id| customers::group(st, id)),
+        ["v2", "customer_groups", id] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| customers::group(st, id))
+        }
         // v3 orders: transactions, refunds (§7)
-        ["v3", "orders", "payment_actions", "refunds"] if m == M::GET => payments::list_refunds(st, req),
+        ["v3", "orders", "payment_actions", "refunds"] if m == M::GET => {
+            payments::list_refunds(st, req)
+        }
         ["v3", "orders", "payment_actions", "refunds", rid] if m == M::GET => {
             id_of(rid).map_or_else(nf, |rid| payments::get_refund(st, rid))
         }
@@ -444,7 +561,9 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         }
         // v3 catalog (§8)
         ["v3", "catalog", "products"] if m == M::GET => catalog::products(st, req),
-        ["v3", "catalog", "products", id] if m == M::GET => id_of(id).map_or_else(nf, |id| catalog::product(st, id, req)),
+        ["v3", "catalog", "products", id] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| catalog::product(st, id, req))
+        }
         ["v3", "catalog", "products", id, "variants"] if m == M::GET => {
             id_of(id).map_or_else(nf, |id| catalog::product_variants(st, id, req))
         }
@@ -456,16 +575,26 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
             id_of(id).map_or_else(nf, |id| catalog::location_items(st, id, req))
         }
         ["v3", "inventory", "items"] if m == M::GET => catalog::inventory_items(st, req),
-        ["v3", "inventory", "adjustments", "absolute"] if m == M::PUT => catalog::adjust(st, ctx, req, true),
-        ["v3", "inventory", "adjustments", "relative"] if m == M::POST => catalog::adjust(st, ctx, req, false),
+        ["v3", "inventory", "adjustments", "absolute"] if m == M::PUT => {
+            catalog::adjust(st, ctx, req, true)
+        }
+        ["v3", "inventory", "adjustments", "relative"] if m == M::POST => {
+            catalog::adjust(st, ctx, req, false)
+        }
         // v3 customers (§9)
         ["v3", "customers"] if m == M::GET => customers::customers(st, req),
         // v3 price lists (§9)
         ["v3", "pricelists"] if m == M::GET => customers::price_lists(st, req),
         ["v3", "pricelists", "assignments"] if m == M::GET => customers::assignments(st, req),
-        ["v3", "pricelists", "assignments"] if m == M::POST => customers::create_assignments(st, req),
-        ["v3", "pricelists", "assignments"] if m == M::DELETE => customers::delete_assignments(st, req),
-        ["v3", "pricelists", id] if m == M::GET => id_of(id).map_or_else(nf, |id| customers::price_list(st, id)),
+        ["v3", "pricelists", "assignments"] if m == M::POST => {
+            customers::create_assignments(st, req)
+        }
+        ["v3", "pricelists", "assignments"] if m == M::DELETE => {
+            customers::delete_assignments(st, req)
+        }
+        ["v3", "pricelists", id] if m == M::GET => {
+            id_of(id).map_or_else(nf, |id| customers::price_list(st, id))
+        }
         ["v3", "pricelists", id, "records"] if m == M::GET => {
             id_of(id).map_or_else(nf, |id| customers::records(st, id, req))
         }
@@ -479,8 +608,12 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         ["v3", "hooks"] if m == M::GET => webhooks::list(st, req),
         ["v3", "hooks"] if m == M::POST => webhooks::create(st, ctx, req),
         ["v3", "hooks", id] if m == M::GET => id_of(id).map_or_else(nf, |id| webhooks::get(st, id)),
-        ["v3", "hooks", id] if m == M::PUT => id_of(id).map_or_else(nf, |id| webhooks::update(st, ctx, id, req)),
-        ["v3", "hooks", id] if m == M::DELETE => id_of(id).map_or_else(nf, |id| webhooks::delete(st, id)),
+        ["v3", "hooks", id] if m == M::PUT => {
+            id_of(id).map_or_else(nf, |id| webhooks::update(st, ctx, id, req))
+        }
+        ["v3", "hooks", id] if m == M::DELETE => {
+            id_of(id).map_or_else(nf, |id| webhooks::delete(st, id))
+        }
         _ => nf(),
     }
 }

@@ -53,7 +53,10 @@ pub(crate) fn with_links(order: &Value, ctx: &Ctx) -> Value {
 
 fn bad_field(field: &str) -> Resp {
     // Wording from bigcommerce/api #121 [obs].
-    Resp::v2_error(400, &format!("The field '{field}' is not valid for this resource."))
+    Resp::v2_error(
+        400,
+        &format!("The field '{field}' is not valid for this resource."),
+    )
 }
 
 /// `GET /v2/orders` [doc] (§3): filters `min_id`, `max_id`, `customer_id`, `email`, `status_id`,
@@ -78,7 +81,12 @@ pub(crate) fn list(st: &State, ctx: &Ctx, req: &Req) -> Resp {
         }
     }
     let mut dates = BTreeMap::new();
-    for key in ["min_date_created", "max_date_created", "min_date_modified", "max_date_modified"] {
+    for key in [
+        "min_date_created",
+        "max_date_created",
+        "min_date_modified",
+        "max_date_modified",
+    ] {
         if let Some(s) = req.q(key) {
             match parse_v2_date(s) {
                 Some(d) => {
@@ -92,8 +100,16 @@ pub(crate) fn list(st: &State, ctx: &Ctx, req: &Req) -> Resp {
         None => ("id".to_string(), false),
         Some(s) => {
             let (f, dir) = s.split_once(':').unwrap_or((s, "asc"));
-            let ok_field = ["id", "customer_id", "date_created", "date_modified", "status_id", "channel_id", "external_id"]
-                .contains(&f);
+            let ok_field = [
+                "id",
+                "customer_id",
+                "date_created",
+                "date_modified",
+                "status_id",
+                "channel_id",
+                "external_id",
+            ]
+            .contains(&f);
             if !ok_field || !(dir == "asc" || dir == "desc") {
                 return bad_field("sort");
             }
@@ -114,16 +130,25 @@ pub(crate) fn list(st: &State, ctx: &Ctx, req: &Req) -> Resp {
                 None if status == 0 => return false,
                 _ => {}
             }
-            if ints.get("min_id").is_some_and(|m| id < *m) || ints.get("max_id").is_some_and(|m| id > *m) {
+            if ints.get("min_id").is_some_and(|m| id < *m)
+                || ints.get("max_id").is_some_and(|m| id > *m)
+            {
                 return false;
             }
-            if ints.get("customer_id").is_some_and(|c| int(o, "customer_id") != Some(*c)) {
+            if ints
+                .get("customer_id")
+                .is_some_and(|c| int(o, "customer_id") != Some(*c))
+            {
                 return false;
             }
-            if ints.get("channel_id").is_some_and(|c| int(o, "channel_id").unwrap_or(1) != *c) {
+            if ints
+                .get("channel_id")
+                .is_some_and(|c| int(o, "channel_id").unwrap_or(1) != *c)
+            {
                 return false;
             }
-            if email.is_some_and(|e| !text(&o["billing_address"], "email").eq_ignore_ascii_case(e)) {
+            if email.is_some_and(|e| !text(&o["billing_address"], "email").eq_ignore_ascii_case(e))
+            {
                 return false;
             }
             if external.is_some_and(|e| text(o, "external_order_id") != e) {
@@ -132,9 +157,14 @@ pub(crate) fn list(st: &State, ctx: &Ctx, req: &Req) -> Resp {
             let created = parse_any_date(&o["date_created"]);
             let modified = parse_any_date(&o["date_modified"]);
             for (key, bound) in &dates {
-                let v = if key.ends_with("created") { created } else { modified };
+                let v = if key.ends_with("created") {
+                    created
+                } else {
+                    modified
+                };
                 let Some(v) = v else { return false };
-                if (key.starts_with("min") && v < *bound) || (key.starts_with("max") && v > *bound) {
+                if (key.starts_with("min") && v < *bound) || (key.starts_with("max") && v > *bound)
+                {
                     return false;
                 }
             }
@@ -152,7 +182,9 @@ pub(crate) fn list(st: &State, ctx: &Ctx, req: &Req) -> Resp {
 
 fn compare_by(a: &Value, b: &Value, field: &str) -> Ordering {
     match field {
-        "date_created" | "date_modified" => parse_any_date(&a[field]).cmp(&parse_any_date(&b[field])),
+        "date_created" | "date_modified" => {
+            parse_any_date(&a[field]).cmp(&parse_any_date(&b[field]))
+        }
         "external_id" => text(a, field).cmp(text(b, field)),
         _ => int(a, field).cmp(&int(b, field)),
     }
@@ -165,7 +197,11 @@ pub(crate) fn count(st: &State) -> Resp {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let n = st.orders.values().filter(|r| int(&r.order, "status_id") == Some(i as i64)).count();
+            let n = st
+                .orders
+                .values()
+                .filter(|r| int(&r.order, "status_id") == Some(i as i64))
+                .count();
             json!({"id": i, "name": name, "system_label": name, "custom_label": name,
                    "system_description": name, "count": n, "sort_order": i})
         })
@@ -184,8 +220,14 @@ pub(crate) fn get(st: &State, ctx: &Ctx, id: i64) -> Resp {
 
 /// Fields `PUT /v2/orders/{id}` accepts in the sandbox. Writing read-only fields answers 400
 /// "cannot be written to" [doc]; other writable fields of the real API are not simulated.
-const WRITABLE: [&str; 6] =
-    ["status_id", "staff_notes", "customer_message", "external_order_id", "payment_method", "payment_provider_id"];
+const WRITABLE: [&str; 6] = [
+    "status_id",
+    "staff_notes",
+    "customer_message",
+    "external_order_id",
+    "payment_method",
+    "payment_provider_id",
+];
 const READ_ONLY: [&str; 12] = [
     "id",
     "status",
@@ -215,10 +257,18 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Resp {
     };
     for key in body.keys() {
         if READ_ONLY.contains(&key.as_str()) {
-            return Resp::v2_error(400, &format!("The field '{key}' cannot be written to. Please remove it from your request before trying again."));
+            return Resp::v2_error(
+                400,
+                &format!(
+                    "The field '{key}' cannot be written to. Please remove it from your request before trying again."
+                ),
+            );
         }
         if !WRITABLE.contains(&key.as_str()) {
-            return Resp::v2_error(400, &format!("The field '{key}' is not supported by the sandbox."));
+            return Resp::v2_error(
+                400,
+                &format!("The field '{key}' is not supported by the sandbox."),
+            );
         }
     }
     let new_status = match body.get("status_id") {
@@ -255,7 +305,9 @@ pub(crate) fn set_status(st: &mut State, ctx: &Ctx, id: i64, status_id: i64) -> 
     if !(0..=14).contains(&status_id) {
         return false;
     }
-    let Some(rec) = st.orders.get_mut(&id) else { return false };
+    let Some(rec) = st.orders.get_mut(&id) else {
+        return false;
+    };
     let previous = set_status_fields(rec, ctx, status_id);
     st.emit("store/order/updated", json!({"type": "order", "id": id}));
     if previous != status_id {
@@ -277,7 +329,9 @@ pub(crate) fn set_status_fields(rec: &mut OrderRec, ctx: &Ctx, status_id: i64) -
 }
 
 fn sub_list(st: &State, id: i64, req: &Req, pick: impl Fn(&OrderRec) -> &Vec<Value>) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V2);
+    };
     match Paging::parse(req, Ver::V2, 50, 250) {
         Ok(p) => p.v2_list(pick(rec)),
         Err(r) => r,
@@ -304,7 +358,9 @@ pub(crate) fn coupons(st: &State, id: i64, req: &Req) -> Resp {
 /// stored (with `order_product_id`, `line_item_type`); without it those two fields are left
 /// out [doc]. (The real API may also merge rows without details [unconfirmed].) 204 when none.
 pub(crate) fn taxes(st: &State, id: i64, req: &Req) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V2);
+    };
     let paging = match Paging::parse(req, Ver::V2, 50, 250) {
         Ok(p) => p,
         Err(r) => return r,
@@ -315,11 +371,9 @@ pub(crate) fn taxes(st: &State, id: i64, req: &Req) -> Resp {
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            if !details {
-                if let Some(m) = t.as_object_mut() {
-                    m.remove("order_product_id");
-                    m.remove("line_item_type");
-                }
+            if !details && let Some(m) = t.as_object_mut() {
+                m.remove("order_product_id");
+                m.remove("line_item_type");
             }
             t
         })
@@ -369,11 +423,19 @@ fn generated_link(provider: &str, carrier: &str, number: &str, custom: &str) -> 
     }
     match provider {
         "ups" | "upsready" => return format!("https://www.ups.com/track?tracknum={number}"),
-        "usps" | "endicia" => return format!("https://tools.usps.com/go/TrackConfirmAction?tLabels={number}"),
+        "usps" | "endicia" => {
+            return format!("https://tools.usps.com/go/TrackConfirmAction?tLabels={number}");
+        }
         "fedex" => return format!("https://www.fedex.com/fedextrack/?trknbr={number}"),
-        "royalmail" => return format!("https://www.royalmail.com/track-your-item#/tracking-results/{number}"),
+        "royalmail" => {
+            return format!("https://www.royalmail.com/track-your-item#/tracking-results/{number}");
+        }
         "auspost" => return format!("https://auspost.com.au/mypost/track/#/details/{number}"),
-        "canadapost" => return format!("https://www.canadapost-postescanada.ca/track-reperez/en#/search?searchFor={number}"),
+        "canadapost" => {
+            return format!(
+                "https://www.canadapost-postescanada.ca/track-reperez/en#/search?searchFor={number}"
+            );
+        }
         _ => {}
     }
     if !carrier.is_empty() {
@@ -406,7 +468,10 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
         Err(r) => return r,
     };
     let Some(address_id) = int(&body, "order_address_id") else {
-        return Resp::v2_error(400, "The required field 'order_address_id' was not supplied.");
+        return Resp::v2_error(
+            400,
+            "The required field 'order_address_id' was not supplied.",
+        );
     };
     let items = match body.get("items").and_then(Value::as_array) {
         Some(i) if !i.is_empty() => i.clone(),
@@ -414,11 +479,17 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
     };
     let tracking_number = text(&body, "tracking_number").to_string();
     if tracking_number.chars().count() > 50 {
-        return Resp::v2_error(400, "The field 'tracking_number' must be 50 characters or fewer.");
+        return Resp::v2_error(
+            400,
+            "The field 'tracking_number' must be 50 characters or fewer.",
+        );
     }
     let tracking_link = text(&body, "tracking_link").to_string();
     if tracking_link.chars().count() > 500 {
-        return Resp::v2_error(400, "The field 'tracking_link' must be 500 characters or fewer.");
+        return Resp::v2_error(
+            400,
+            "The field 'tracking_link' must be 500 characters or fewer.",
+        );
     }
     let provider = text(&body, "shipping_provider").to_string();
     let provider_name = match PROVIDERS.iter().find(|(k, _)| *k == provider) {
@@ -429,18 +500,32 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
     let carrier = text(&body, "tracking_carrier").to_string();
 
     let rec = st.orders.get(&id).expect("checked");
-    let Some(address) = rec.shipping_addresses.iter().find(|a| int(a, "id") == Some(address_id)).cloned() else {
-        return Resp::v2_error(400, &format!("The order address {address_id} does not belong to order {id}."));
+    let Some(address) = rec
+        .shipping_addresses
+        .iter()
+        .find(|a| int(a, "id") == Some(address_id))
+        .cloned()
+    else {
+        return Resp::v2_error(
+            400,
+            &format!("The order address {address_id} does not belong to order {id}."),
+        );
     };
     // Quantities per order product, summed over repeated lines.
     let mut wanted: BTreeMap<i64, i64> = BTreeMap::new();
     let mut order_of_lines = Vec::new();
     for it in &items {
         let (Some(opid), Some(q)) = (int(it, "order_product_id"), int(it, "quantity")) else {
-            return Resp::v2_error(400, "Each item needs an integer 'order_product_id' and 'quantity'.");
+            return Resp::v2_error(
+                400,
+                "Each item needs an integer 'order_product_id' and 'quantity'.",
+            );
         };
         if q <= 0 {
-            return Resp::v2_error(400, &format!("The quantity for order product {opid} must be greater than 0."));
+            return Resp::v2_error(
+                400,
+                &format!("The quantity for order product {opid} must be greater than 0."),
+            );
         }
         if !wanted.contains_key(&opid) {
             order_of_lines.push(opid);
@@ -451,18 +536,26 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
     for opid in &order_of_lines {
         let q = wanted[opid];
         let Some(p) = rec.products.iter().find(|p| int(p, "id") == Some(*opid)) else {
-            return Resp::v2_error(400, &format!("The order product {opid} does not belong to order {id}."));
+            return Resp::v2_error(
+                400,
+                &format!("The order product {opid} does not belong to order {id}."),
+            );
         };
-        if let Some(a) = int(p, "order_address_id") {
-            if a != address_id {
-                return Resp::v2_error(400, &format!("The order product {opid} does not belong to order address {address_id}."));
-            }
+        if let Some(a) = int(p, "order_address_id")
+            && a != address_id
+        {
+            return Resp::v2_error(
+                400,
+                &format!("The order product {opid} does not belong to order address {address_id}."),
+            );
         }
         let left = int(p, "quantity").unwrap_or(0) - int(p, "quantity_shipped").unwrap_or(0);
         if q > left {
             return Resp::v2_error(
                 400,
-                &format!("The quantity specified for order product {opid} is greater than the quantity left to ship ({left})."),
+                &format!(
+                    "The quantity specified for order product {opid} is greater than the quantity left to ship ({left})."
+                ),
             );
         }
         shipped_items.push(json!({"order_product_id": opid, "product_id": int(p, "product_id").unwrap_or(0), "quantity": q}));
@@ -492,8 +585,18 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
     let previous = set_status_fields(rec, ctx, new_status);
     let mut shipping_address = serde_json::Map::new();
     for k in [
-        "first_name", "last_name", "company", "street_1", "street_2", "city", "state", "zip", "country",
-        "country_iso2", "phone", "email",
+        "first_name",
+        "last_name",
+        "company",
+        "street_1",
+        "street_2",
+        "city",
+        "state",
+        "zip",
+        "country",
+        "country_iso2",
+        "phone",
+        "email",
     ] {
         shipping_address.insert(k.to_string(), address.get(k).cloned().unwrap_or(json!("")));
     }
@@ -518,7 +621,10 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
     });
     rec.shipments.push(shipment.clone());
     st.shipment_emails.push((id, sid));
-    st.emit("store/shipment/created", json!({"type": "shipment", "id": sid, "orderId": id}));
+    st.emit(
+        "store/shipment/created",
+        json!({"type": "shipment", "id": sid, "orderId": id}),
+    );
     st.emit("store/order/updated", json!({"type": "order", "id": id}));
     if previous != new_status {
         st.emit(

@@ -18,7 +18,9 @@ use super::state::{OrderRec, State};
 /// `GET /v3/orders/{id}/transactions` [doc]: `{data, meta{pagination}}`; 204 when the order has
 /// no transactions [doc]; 404 for an unknown order.
 pub(crate) fn transactions(st: &State, id: i64, req: &Req) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V3) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V3);
+    };
     if rec.transactions.is_empty() {
         return Resp::no_content();
     }
@@ -49,12 +51,20 @@ pub(crate) struct RefundCalc {
 
 /// Already refunded on an order (sum of its refunds' `total_amount`).
 pub(crate) fn refunded_so_far(st: &State, order_id: i64) -> Decimal {
-    st.refunds.iter().filter(|r| int(r, "order_id") == Some(order_id)).filter_map(|r| dec(r, "total_amount")).sum()
+    st.refunds
+        .iter()
+        .filter(|r| int(r, "order_id") == Some(order_id))
+        .filter_map(|r| dec(r, "total_amount"))
+        .sum()
 }
 
 /// Prices `body` (`{items:[...]}` or `{tax_adjustment_amount}`) against the order. Errors are
 /// `field → message` pairs for the 422 body.
-pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> Result<RefundCalc, Vec<(String, String)>> {
+pub(crate) fn price_refund(
+    rec: &OrderRec,
+    refunded: Decimal,
+    body: &Value,
+) -> Result<RefundCalc, Vec<(String, String)>> {
     let order_id = int(&rec.order, "id").unwrap_or(0);
     let err = |f: &str, m: String| Err(vec![(f.to_string(), m)]);
     let mut c = RefundCalc {
@@ -75,19 +85,29 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
         raw = a;
         raw_tax = a;
     } else {
-        let Some(items) = body.get("items").and_then(Value::as_array).filter(|i| !i.is_empty()) else {
+        let Some(items) = body
+            .get("items")
+            .and_then(Value::as_array)
+            .filter(|i| !i.is_empty())
+        else {
             return err("items", "items or tax_adjustment_amount is required".into());
         };
         for (i, it) in items.iter().enumerate() {
             let f = |k: &str| format!("items[{i}].{k}");
             let kind = text(it, "item_type");
-            let Some(item_id) = int(it, "item_id") else { return err(&f("item_id"), "is required".into()) };
+            let Some(item_id) = int(it, "item_id") else {
+                return err(&f("item_id"), "is required".into());
+            };
             let reason = text(it, "reason");
             let mut row = json!({"item_type": kind, "item_id": item_id, "reason": reason});
             match kind {
                 "PRODUCT" | "GIFT_WRAPPING" => {
-                    let Some(p) = rec.products.iter().find(|p| int(p, "id") == Some(item_id)) else {
-                        return err(&f("item_id"), format!("order product {item_id} is not on order {order_id}"));
+                    let Some(p) = rec.products.iter().find(|p| int(p, "id") == Some(item_id))
+                    else {
+                        return err(
+                            &f("item_id"),
+                            format!("order product {item_id} is not on order {order_id}"),
+                        );
                     };
                     let ordered = int(p, "quantity").unwrap_or(0);
                     let left = ordered - int(p, "quantity_refunded").unwrap_or(0);
@@ -104,18 +124,32 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
                         }
                     };
                     let (unit, unit_tax) = if kind == "PRODUCT" {
-                        let tax = dec(p, "total_tax").map(|t| t / Decimal::from(ordered.max(1))).unwrap_or_default();
+                        let tax = dec(p, "total_tax")
+                            .map(|t| t / Decimal::from(ordered.max(1)))
+                            .unwrap_or_default();
                         (per_unit("discounted_total_inc_tax", "price_inc_tax"), tax)
                     } else {
-                        let w = dec(p, "wrapping_cost_inc_tax").unwrap_or_default() / Decimal::from(ordered.max(1));
-                        let wt = dec(p, "wrapping_cost_tax").unwrap_or_default() / Decimal::from(ordered.max(1));
+                        let w = dec(p, "wrapping_cost_inc_tax").unwrap_or_default()
+                            / Decimal::from(ordered.max(1));
+                        let wt = dec(p, "wrapping_cost_tax").unwrap_or_default()
+                            / Decimal::from(ordered.max(1));
                         (w, wt)
                     };
                     let mut adj = Decimal::ZERO;
-                    for a in it.get("adjustments").and_then(Value::as_array).into_iter().flatten() {
+                    for a in it
+                        .get("adjustments")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
                         match dec(a, "amount") {
                             Some(x) if x <= Decimal::ZERO => adj += x,
-                            _ => return err(&f("adjustments"), "amount must be zero or negative".into()),
+                            _ => {
+                                return err(
+                                    &f("adjustments"),
+                                    "amount must be zero or negative".into(),
+                                );
+                            }
                         }
                     }
                     // Line amounts are kept to 4 dp like all BigCommerce money [doc].
@@ -137,13 +171,30 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
                     };
                     match kind {
                         "SHIPPING" | "HANDLING" => {
-                            let Some(a) = rec.shipping_addresses.iter().find(|a| int(a, "id") == Some(item_id)) else {
-                                return err(&f("item_id"), format!("order address {item_id} is not on order {order_id}"));
+                            let Some(a) = rec
+                                .shipping_addresses
+                                .iter()
+                                .find(|a| int(a, "id") == Some(item_id))
+                            else {
+                                return err(
+                                    &f("item_id"),
+                                    format!("order address {item_id} is not on order {order_id}"),
+                                );
                             };
-                            let key = if kind == "SHIPPING" { "cost_inc_tax" } else { "handling_cost_inc_tax" };
+                            let key = if kind == "SHIPPING" {
+                                "cost_inc_tax"
+                            } else {
+                                "handling_cost_inc_tax"
+                            };
                             let max = dec(a, key).unwrap_or_default();
                             if amount > max {
-                                return err(&f("amount"), format!("exceeds the refundable {} of {max}", kind.to_lowercase()));
+                                return err(
+                                    &f("amount"),
+                                    format!(
+                                        "exceeds the refundable {} of {max}",
+                                        kind.to_lowercase()
+                                    ),
+                                );
                             }
                         }
                         "ORDER" if item_id != order_id => {
@@ -156,7 +207,12 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
                     raw += amount;
                     row["requested_amount"] = number(amount);
                 }
-                other => return err(&f("item_type"), format!("'{other}' is not a refundable item type")),
+                other => {
+                    return err(
+                        &f("item_type"),
+                        format!("'{other}' is not a refundable item type"),
+                    );
+                }
             }
             c.items.push(row);
         }
@@ -167,7 +223,14 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
     let order_total = dec(&rec.order, "total_inc_tax").unwrap_or_default();
     let remaining = order_total - refunded;
     if c.total > remaining {
-        return err("items", format!("the refund of {} exceeds the {} left to refund", fmt2(c.total), fmt2(remaining)));
+        return err(
+            "items",
+            format!(
+                "the refund of {} exceeds the {} left to refund",
+                fmt2(c.total),
+                fmt2(remaining)
+            ),
+        );
     }
     if c.total <= Decimal::ZERO {
         return err("items", "the refund amount must be greater than 0".into());
@@ -181,15 +244,19 @@ pub(crate) fn price_refund(rec: &OrderRec, refunded: Decimal, body: &Value) -> R
 fn refund_methods(rec: &OrderRec, amount: Decimal) -> Vec<Value> {
     let mut options = Vec::new();
     if let Some(gw) = gateway(rec) {
-        options.push(json!([{"provider_id": gw, "provider_description": gw, "amount": number(amount),
-            "offline": false, "offline_provider": false, "offline_reason": ""}]));
+        options.push(
+            json!([{"provider_id": gw, "provider_description": gw, "amount": number(amount),
+            "offline": false, "offline_provider": false, "offline_reason": ""}]),
+        );
     }
     if int(&rec.order, "customer_id").unwrap_or(0) != 0 {
         options.push(json!([{"provider_id": "storecredit", "provider_description": "Store Credit", "amount": number(amount),
             "offline": false, "offline_provider": false, "offline_reason": ""}]));
     }
-    options.push(json!([{"provider_id": "custom", "provider_description": "Custom", "amount": number(amount),
-        "offline": true, "offline_provider": true, "offline_reason": ""}]));
+    options.push(
+        json!([{"provider_id": "custom", "provider_description": "Custom", "amount": number(amount),
+        "offline": true, "offline_provider": true, "offline_reason": ""}]),
+    );
     options
 }
 
@@ -197,7 +264,10 @@ fn refund_methods(rec: &OrderRec, amount: Decimal) -> Vec<Value> {
 fn gateway(rec: &OrderRec) -> Option<String> {
     rec.transactions
         .iter()
-        .find(|t| matches!(text(t, "event"), "purchase" | "capture" | "authorization") && text(t, "status") != "error")
+        .find(|t| {
+            matches!(text(t, "event"), "purchase" | "capture" | "authorization")
+                && text(t, "status") != "error"
+        })
         .map(|t| text(t, "gateway").to_string())
         .filter(|g| !g.is_empty())
 }
@@ -218,7 +288,9 @@ fn errors_obj(errs: &[(String, String)]) -> Value {
 /// adjustment, tax_inclusive, refund_methods:[[{provider_id, provider_description, amount,
 /// offline, offline_provider, offline_reason}]]}}`; 422 v3 error on invalid items.
 pub(crate) fn refund_quote(st: &State, id: i64, req: &Req) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V3) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V3);
+    };
     let body = match req.json(Ver::V3) {
         Ok(b) => b,
         Err(r) => return r,
@@ -240,7 +312,10 @@ pub(crate) fn refund_quote(st: &State, id: i64, req: &Req) -> Resp {
 
 /// The create-refund 422 body `{"data":[{status, title, type}]}` [doc].
 fn refund_422(title: &str) -> Resp {
-    Resp::with_status(422, json!({"data": [{"status": 422, "title": title, "type": ERROR_TYPE}]}))
+    Resp::with_status(
+        422,
+        json!({"data": [{"status": 422, "title": title, "type": ERROR_TYPE}]}),
+    )
 }
 
 /// `POST /v3/orders/{id}/payment_actions/refunds` [doc] (§7). Body `{items, payments:[{provider_id,
@@ -255,7 +330,9 @@ fn refund_422(title: &str) -> Resp {
 /// each online payment adds a `refund` transaction; webhooks `store/order/refund/created`
 /// (`data.refund.refund_id`), `store/order/updated`, `store/order/statusUpdated`.
 pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V3) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V3);
+    };
     let body = match req.json(Ver::V3) {
         Ok(b) => b,
         Err(r) => return r,
@@ -272,7 +349,11 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
         },
         None => (calc.total, calc.tax),
     };
-    let Some(payments) = body.get("payments").and_then(Value::as_array).filter(|p| !p.is_empty()) else {
+    let Some(payments) = body
+        .get("payments")
+        .and_then(Value::as_array)
+        .filter(|p| !p.is_empty())
+    else {
         return refund_422("payments is required");
     };
     let gw = gateway(rec);
@@ -280,9 +361,12 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
     let mut paid = Decimal::ZERO;
     for p in payments {
         let provider = text(p, "provider_id");
-        let known = provider == "custom" || provider == "storecredit" || gw.as_deref() == Some(provider);
+        let known =
+            provider == "custom" || provider == "storecredit" || gw.as_deref() == Some(provider);
         if !known {
-            return refund_422(&format!("Payment provider '{provider}' is not available for this order"));
+            return refund_422(&format!(
+                "Payment provider '{provider}' is not available for this order"
+            ));
         }
         if provider == "storecredit" && guest {
             return refund_422("A guest order cannot be refunded to store credit");
@@ -293,7 +377,11 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
         }
     }
     if paid.round_dp(2) != expected {
-        return refund_422(&format!("The payment amount {} does not match the refund amount {}", fmt2(paid), fmt2(expected)));
+        return refund_422(&format!(
+            "The payment amount {} does not match the refund amount {}",
+            fmt2(paid),
+            fmt2(expected)
+        ));
     }
 
     let refund_id = st.next_refund_id;
@@ -340,17 +428,31 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
         "payments": payment_rows,
     });
     st.refunds.push(refund.clone());
-    st.orders.get_mut(&id).expect("checked").transactions.extend(new_transactions);
+    st.orders
+        .get_mut(&id)
+        .expect("checked")
+        .transactions
+        .extend(new_transactions);
     apply_refund_effects(st, ctx, id, refund_id, &calc.quantities);
     Resp::created(json!({"data": refund, "meta": {}}))
 }
 
 /// Quantities, refund status and webhooks after a refund was stored.
-fn apply_refund_effects(st: &mut State, ctx: &Ctx, id: i64, refund_id: i64, quantities: &[(i64, i64)]) {
+fn apply_refund_effects(
+    st: &mut State,
+    ctx: &Ctx,
+    id: i64,
+    refund_id: i64,
+    quantities: &[(i64, i64)],
+) {
     let refunded = refunded_so_far(st, id);
     let rec = st.orders.get_mut(&id).expect("order exists");
     for (opid, q) in quantities {
-        if let Some(p) = rec.products.iter_mut().find(|p| int(p, "id") == Some(*opid)) {
+        if let Some(p) = rec
+            .products
+            .iter_mut()
+            .find(|p| int(p, "id") == Some(*opid))
+        {
             let done = int(p, "quantity_refunded").unwrap_or(0) + q;
             p["quantity_refunded"] = json!(done);
             p["is_refunded"] = json!(done >= int(p, "quantity").unwrap_or(0));
@@ -358,9 +460,16 @@ fn apply_refund_effects(st: &mut State, ctx: &Ctx, id: i64, refund_id: i64, quan
     }
     let full = refunded >= dec(&rec.order, "total_inc_tax").unwrap_or_default();
     let status = if full { 4 } else { 14 };
-    rec.order["payment_status"] = json!(if full { "refunded" } else { "partially refunded" });
+    rec.order["payment_status"] = json!(if full {
+        "refunded"
+    } else {
+        "partially refunded"
+    });
     let previous = set_status_fields(rec, ctx, status);
-    st.emit("store/order/refund/created", json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}));
+    st.emit(
+        "store/order/refund/created",
+        json!({"type": "order", "id": id, "refund": {"refund_id": refund_id}}),
+    );
     st.emit("store/order/updated", json!({"type": "order", "id": id}));
     if previous != status {
         st.emit(
@@ -372,7 +481,12 @@ fn apply_refund_effects(st: &mut State, ctx: &Ctx, id: i64, refund_id: i64, quan
 
 /// A refund made in the control panel (scripting): stores `refund` (v3 refund shape) with `id`,
 /// `order_id`, `created` filled in when absent, then applies the same effects as the API.
-pub(crate) fn scripted_refund(st: &mut State, ctx: &Ctx, order_id: i64, mut refund: Value) -> Option<i64> {
+pub(crate) fn scripted_refund(
+    st: &mut State,
+    ctx: &Ctx,
+    order_id: i64,
+    mut refund: Value,
+) -> Option<i64> {
     if !st.orders.contains_key(&order_id) || !refund.is_object() {
         return None;
     }
@@ -411,7 +525,11 @@ fn refund_list(st: &State, req: &Req, order: Option<i64>) -> Resp {
             match DateTime::parse_from_rfc3339(s.trim()) {
                 Ok(d) => bounds.push((key, d.with_timezone(&chrono::Utc))),
                 Err(_) => {
-                    return Resp::v3_error(422, "Input is invalid", json!({ key: "must be an RFC 3339 date-time" }));
+                    return Resp::v3_error(
+                        422,
+                        "Input is invalid",
+                        json!({ key: "must be an RFC 3339 date-time" }),
+                    );
                 }
             }
         }
@@ -428,8 +546,15 @@ fn refund_list(st: &State, req: &Req, order: Option<i64>) -> Resp {
         .refunds
         .iter()
         .filter(|r| order.is_none_or(|o| int(r, "order_id") == Some(o)))
-        .filter(|r| order_ids.as_ref().is_none_or(|l| int(r, "order_id").is_some_and(|o| l.contains(&o))))
-        .filter(|r| ids.as_ref().is_none_or(|l| int(r, "id").is_some_and(|o| l.contains(&o))))
+        .filter(|r| {
+            order_ids
+                .as_ref()
+                .is_none_or(|l| int(r, "order_id").is_some_and(|o| l.contains(&o)))
+        })
+        .filter(|r| {
+            ids.as_ref()
+                .is_none_or(|l| int(r, "id").is_some_and(|o| l.contains(&o)))
+        })
         .filter(|r| {
             let created = json::parse_any_date(&r["created"]);
             bounds.iter().all(|(k, b)| match created {
@@ -468,5 +593,8 @@ pub(crate) fn get_refund(st: &State, rid: i64) -> Resp {
     st.refunds
         .iter()
         .find(|r| int(r, "id") == Some(rid))
-        .map_or_else(|| Resp::not_found(Ver::V3), |r| Resp::ok(json!({"data": r, "meta": {}})))
+        .map_or_else(
+            || Resp::not_found(Ver::V3),
+            |r| Resp::ok(json!({"data": r, "meta": {}})),
+        )
 }

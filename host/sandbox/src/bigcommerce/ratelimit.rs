@@ -42,17 +42,32 @@ impl RateWindow {
         self.roll(elapsed_ms);
         let reset_ms = WINDOW_MS - elapsed_ms % WINDOW_MS;
         if self.used >= quota {
-            return RateDecision { allowed: false, quota, left: 0, reset_ms };
+            return RateDecision {
+                allowed: false,
+                quota,
+                left: 0,
+                reset_ms,
+            };
         }
         self.used += 1;
-        RateDecision { allowed: true, quota, left: quota - self.used, reset_ms }
+        RateDecision {
+            allowed: true,
+            quota,
+            left: quota - self.used,
+            reset_ms,
+        }
     }
 
     /// The current values without counting a request (for 401 answers).
     pub fn peek(&mut self, elapsed_ms: u64, quota: u32) -> RateDecision {
         self.roll(elapsed_ms);
         let reset_ms = WINDOW_MS - elapsed_ms % WINDOW_MS;
-        RateDecision { allowed: true, quota, left: quota.saturating_sub(self.used), reset_ms }
+        RateDecision {
+            allowed: true,
+            quota,
+            left: quota.saturating_sub(self.used),
+            reset_ms,
+        }
     }
 
     fn roll(&mut self, elapsed_ms: u64) {
@@ -71,11 +86,43 @@ mod tests {
     #[test]
     fn counts_down_then_refuses_then_refreshes() {
         let mut w = RateWindow::default();
-        assert_eq!(w.take(1_000, 2), RateDecision { allowed: true, quota: 2, left: 1, reset_ms: 29_000 });
-        assert_eq!(w.take(2_500, 2), RateDecision { allowed: true, quota: 2, left: 0, reset_ms: 27_500 });
+        assert_eq!(
+            w.take(1_000, 2),
+            RateDecision {
+                allowed: true,
+                quota: 2,
+                left: 1,
+                reset_ms: 29_000
+            }
+        );
+        assert_eq!(
+            w.take(2_500, 2),
+            RateDecision {
+                allowed: true,
+                quota: 2,
+                left: 0,
+                reset_ms: 27_500
+            }
+        );
         let d = w.take(29_001, 2);
-        assert_eq!(d, RateDecision { allowed: false, quota: 2, left: 0, reset_ms: 999 });
+        assert_eq!(
+            d,
+            RateDecision {
+                allowed: false,
+                quota: 2,
+                left: 0,
+                reset_ms: 999
+            }
+        );
         assert_eq!(d.retry_after_s(), 1);
-        assert_eq!(w.take(30_000, 2), RateDecision { allowed: true, quota: 2, left: 1, reset_ms: 30_000 });
+        assert_eq!(
+            w.take(30_000, 2),
+            RateDecision {
+                allowed: true,
+                quota: 2,
+                left: 1,
+                reset_ms: 30_000
+            }
+        );
     }
 }

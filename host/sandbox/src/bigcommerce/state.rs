@@ -96,7 +96,12 @@ impl State {
         st.next_refund_payment_id = st
             .refunds
             .iter()
-            .flat_map(|r| r.get("payments").and_then(Value::as_array).cloned().unwrap_or_default())
+            .flat_map(|r| {
+                r.get("payments")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .filter_map(|p| int(&p, "id"))
             .max()
             .unwrap_or(0)
@@ -110,7 +115,12 @@ impl State {
         st.next_transaction_id = 1;
         let default_location = st.default_location_id();
         for p in &st.products {
-            for v in p.get("variants").and_then(Value::as_array).into_iter().flatten() {
+            for v in p
+                .get("variants")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(vid) = int(v, "id") {
                     let level = int(v, "inventory_level").unwrap_or(0);
                     let warning = int(v, "inventory_warning_level").unwrap_or(0);
@@ -179,10 +189,10 @@ impl State {
                     self.next_order_product_id += 1;
                 }
                 p["order_id"] = json!(id);
-                if p.get("order_address_id").is_none() {
-                    if let Some(a) = first_address {
-                        p["order_address_id"] = json!(a);
-                    }
+                if p.get("order_address_id").is_none()
+                    && let Some(a) = first_address
+                {
+                    p["order_address_id"] = json!(a);
                 }
             }
             for c in rec.coupons.iter_mut().chain(rec.taxes.iter_mut()) {
@@ -190,14 +200,15 @@ impl State {
             }
         }
         self.next_order_product_id = self.next_order_product_id.max(max_id(&rec.products) + 1);
-        self.next_order_address_id = self.next_order_address_id.max(max_id(&rec.shipping_addresses) + 1);
+        self.next_order_address_id = self
+            .next_order_address_id
+            .max(max_id(&rec.shipping_addresses) + 1);
         self.next_transaction_id = self.next_transaction_id.max(max_id(&rec.transactions) + 1);
-        if let Some(c) = b.customer {
-            if let Some(cid) = int(&c, "id") {
-                if !self.customers.iter().any(|x| int(x, "id") == Some(cid)) {
-                    self.customers.push(c);
-                }
-            }
+        if let Some(c) = b.customer
+            && let Some(cid) = int(&c, "id")
+            && !self.customers.iter().any(|x| int(x, "id") == Some(cid))
+        {
+            self.customers.push(c);
         }
         self.orders.insert(id, rec);
         id
@@ -206,26 +217,41 @@ impl State {
     /// The default inventory location: the one with `is_default: true`, else id 1 when it
     /// exists, else the first; 1 when there are none ("normally id 1" [doc] §8).
     pub fn default_location_id(&self) -> i64 {
-        if let Some(l) = self.locations.iter().find(|l| l.get("is_default") == Some(&Value::Bool(true))) {
+        if let Some(l) = self
+            .locations
+            .iter()
+            .find(|l| l.get("is_default") == Some(&Value::Bool(true)))
+        {
             return int(l, "id").unwrap_or(1);
         }
         if self.locations.iter().any(|l| int(l, "id") == Some(1)) {
             return 1;
         }
-        self.locations.first().and_then(|l| int(l, "id")).unwrap_or(1)
+        self.locations
+            .first()
+            .and_then(|l| int(l, "id"))
+            .unwrap_or(1)
     }
 
     /// `(product index, variant index)` of variant `id`.
     pub fn variant_pos(&self, id: i64) -> Option<(usize, usize)> {
         self.products.iter().enumerate().find_map(|(pi, p)| {
-            p.get("variants")?.as_array()?.iter().position(|v| int(v, "id") == Some(id)).map(|vi| (pi, vi))
+            p.get("variants")?
+                .as_array()?
+                .iter()
+                .position(|v| int(v, "id") == Some(id))
+                .map(|vi| (pi, vi))
         })
     }
 
     /// `(product index, variant index)` of the variant whose `sku` is `sku`.
     pub fn variant_pos_by_sku(&self, sku: &str) -> Option<(usize, usize)> {
         self.products.iter().enumerate().find_map(|(pi, p)| {
-            p.get("variants")?.as_array()?.iter().position(|v| text(v, "sku") == sku).map(|vi| (pi, vi))
+            p.get("variants")?
+                .as_array()?
+                .iter()
+                .position(|v| text(v, "sku") == sku)
+                .map(|vi| (pi, vi))
         })
     }
 
@@ -241,6 +267,9 @@ impl State {
 
     /// Queues a webhook event (delivered after the request to every matching hook).
     pub fn emit(&mut self, scope: &str, data: Value) {
-        self.events.push(Event { scope: scope.to_string(), data });
+        self.events.push(Event {
+            scope: scope.to_string(),
+            data,
+        });
     }
 }

@@ -33,17 +33,27 @@ pub(crate) fn payload(e: &Event, ctx: &Ctx) -> Value {
 }
 
 /// `(hook id, custom headers, payload)` for each active hook matching each event.
-pub(crate) fn payloads(hooks: &[Value], events: &[Event], ctx: &Ctx) -> Vec<(i64, BTreeMap<String, String>, Value)> {
+pub(crate) fn payloads(
+    hooks: &[Value],
+    events: &[Event],
+    ctx: &Ctx,
+) -> Vec<(i64, BTreeMap<String, String>, Value)> {
     let mut out = Vec::new();
     for e in events {
         for h in hooks {
-            if h.get("is_active") != Some(&Value::Bool(true)) || !scope_matches(text(h, "scope"), &e.scope) {
+            if h.get("is_active") != Some(&Value::Bool(true))
+                || !scope_matches(text(h, "scope"), &e.scope)
+            {
                 continue;
             }
             let headers = h
                 .get("headers")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
                 .unwrap_or_default();
             out.push((int(h, "id").unwrap_or(0), headers, payload(e, ctx)));
         }
@@ -58,7 +68,10 @@ pub(crate) async fn delivery_worker(
 ) {
     let client = reqwest::Client::new();
     while let Some((index, d)) = rx.recv().await {
-        let mut rb = client.post(&d.url).header("content-type", "application/json").body(d.payload.to_string());
+        let mut rb = client
+            .post(&d.url)
+            .header("content-type", "application/json")
+            .body(d.payload.to_string());
         for (k, v) in &d.headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -68,7 +81,9 @@ pub(crate) async fn delivery_worker(
                     entry.status = Some(resp.status().as_u16());
                 }
             }
-            Err(e) => tracing::warn!(url = %d.url, error = %e, "bigcommerce sandbox: webhook delivery failed"),
+            Err(e) => {
+                tracing::warn!(url = %d.url, error = %e, "bigcommerce sandbox: webhook delivery failed")
+            }
         }
     }
 }
@@ -86,7 +101,10 @@ pub(crate) fn list(st: &State, req: &Req) -> Resp {
         .iter()
         .filter(|h| active.is_none_or(|a| h.get("is_active") == Some(&Value::Bool(a))))
         .filter(|h| req.q("scope").is_none_or(|s| text(h, "scope") == s))
-        .filter(|h| req.q("destination").is_none_or(|d| text(h, "destination") == d))
+        .filter(|h| {
+            req.q("destination")
+                .is_none_or(|d| text(h, "destination") == d)
+        })
         .cloned()
         .collect();
     paging.v3_list(&rows)
@@ -97,12 +115,17 @@ pub(crate) fn get(st: &State, id: i64) -> Resp {
     st.hooks
         .iter()
         .find(|h| int(h, "id") == Some(id))
-        .map_or_else(|| Resp::not_found(Ver::V3), |h| Resp::ok(json!({"data": h, "meta": {}})))
+        .map_or_else(
+            || Resp::not_found(Ver::V3),
+            |h| Resp::ok(json!({"data": h, "meta": {}})),
+        )
 }
 
 /// https on port 443 only [doc].
 fn valid_destination(d: &str) -> bool {
-    let Some(rest) = d.strip_prefix("https://") else { return false };
+    let Some(rest) = d.strip_prefix("https://") else {
+        return false;
+    };
     let host = rest.split('/').next().unwrap_or("");
     !host.is_empty() && host.split_once(':').is_none_or(|(_, port)| port == "443")
 }
@@ -121,16 +144,24 @@ fn check_fields(body: &Value, creating: bool) -> serde_json::Map<String, Value> 
         None if !creating => {}
         Some(Value::String(d)) if valid_destination(d) => {}
         _ => {
-            errors.insert("destination".into(), json!("must be an https URL on port 443"));
+            errors.insert(
+                "destination".into(),
+                json!("must be an https URL on port 443"),
+            );
         }
     }
     if body.get("is_active").is_some_and(|a| !a.is_boolean()) {
         errors.insert("is_active".into(), json!("must be a boolean"));
     }
     if let Some(h) = body.get("headers") {
-        let ok = h.is_null() || h.as_object().is_some_and(|m| m.values().all(Value::is_string));
+        let ok = h.is_null()
+            || h.as_object()
+                .is_some_and(|m| m.values().all(Value::is_string));
         if !ok {
-            errors.insert("headers".into(), json!("must be an object of string values"));
+            errors.insert(
+                "headers".into(),
+                json!("must be an object of string values"),
+            );
         }
     }
     errors
@@ -152,10 +183,24 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
     }
     let scope = text(&body, "scope");
     let destination = text(&body, "destination");
-    if st.hooks.iter().any(|h| text(h, "scope") == scope && text(h, "destination") == destination) {
-        return Resp::v3_error(422, "A hook with this scope and destination already exists.", json!({}));
+    if st
+        .hooks
+        .iter()
+        .any(|h| text(h, "scope") == scope && text(h, "destination") == destination)
+    {
+        return Resp::v3_error(
+            422,
+            "A hook with this scope and destination already exists.",
+            json!({}),
+        );
     }
-    if st.hooks.iter().filter(|h| text(h, "scope") == scope).count() >= 10 {
+    if st
+        .hooks
+        .iter()
+        .filter(|h| text(h, "scope") == scope)
+        .count()
+        >= 10
+    {
         return Resp::v3_error(422, "At most 10 hooks per scope are allowed.", json!({}));
     }
     let id = st.next_hook_id;
@@ -179,7 +224,9 @@ pub(crate) fn create(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
 /// `PUT /v3/hooks/{id}` [doc]: changes `scope`, `destination`, `is_active`, `headers`
 /// (e.g. reactivation with `{"is_active": true}` [doc]); 200 `{data, meta}`.
 pub(crate) fn update(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Resp {
-    let Some(i) = st.hooks.iter().position(|h| int(h, "id") == Some(id)) else { return Resp::not_found(Ver::V3) };
+    let Some(i) = st.hooks.iter().position(|h| int(h, "id") == Some(id)) else {
+        return Resp::not_found(Ver::V3);
+    };
     let body = match req.json(Ver::V3) {
         Ok(b) if b.is_object() => b,
         Ok(_) => return Resp::v3_error(422, "The request body must be a JSON object.", json!({})),
@@ -192,7 +239,11 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Resp {
     let hook = &mut st.hooks[i];
     for k in ["scope", "destination", "is_active", "headers"] {
         if let Some(v) = body.get(k) {
-            hook[k] = if k == "headers" && v.is_null() { json!({}) } else { v.clone() };
+            hook[k] = if k == "headers" && v.is_null() {
+                json!({})
+            } else {
+                v.clone()
+            };
         }
     }
     hook["updated_at"] = json!(ctx.now.timestamp());
@@ -201,7 +252,9 @@ pub(crate) fn update(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Resp {
 
 /// `DELETE /v3/hooks/{id}` [doc]: 200 with the deleted hook `{data, meta}` [unconfirmed body].
 pub(crate) fn delete(st: &mut State, id: i64) -> Resp {
-    let Some(i) = st.hooks.iter().position(|h| int(h, "id") == Some(id)) else { return Resp::not_found(Ver::V3) };
+    let Some(i) = st.hooks.iter().position(|h| int(h, "id") == Some(id)) else {
+        return Resp::not_found(Ver::V3);
+    };
     let hook = st.hooks.remove(i);
     Resp::ok(json!({"data": hook, "meta": {}}))
 }

@@ -22,6 +22,11 @@ pub struct Api {
     pub clock: Clock,
 }
 
+/// A v2 date as BigCommerce writes it: RFC 2822, UTC, two-digit day.
+pub fn rfc2822(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}
+
 /// One response: status, headers, body (`None` when empty).
 pub struct Res {
     pub status: u16,
@@ -39,14 +44,24 @@ impl Res {
 }
 
 pub async fn start_with(seed: BigCommerceSeed, clock: Clock, faults: Faults, quota: u32) -> Api {
-    let cfg = BigCommerceConfig { store_hash: HASH.into(), token: TOKEN.into(), quota_per_30s: quota };
+    let cfg = BigCommerceConfig {
+        store_hash: HASH.into(),
+        token: TOKEN.into(),
+        quota_per_30s: quota,
+    };
     let sim = BigCommerceSim::new(cfg, seed, clock.clone(), faults);
     let app = sim.router();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let root = format!("http://{addr}");
-    Api { base: format!("{root}/stores/{HASH}"), root, client: reqwest::Client::new(), sim, clock }
+    Api {
+        base: format!("{root}/stores/{HASH}"),
+        root,
+        client: reqwest::Client::new(),
+        sim,
+        clock,
+    }
 }
 
 pub async fn start(seed: BigCommerceSeed) -> Api {
@@ -55,24 +70,45 @@ pub async fn start(seed: BigCommerceSeed) -> Api {
 
 impl Api {
     pub async fn send(&self, method: &str, path: &str, body: Option<Value>) -> Res {
-        self.try_send(method, path, body, Some(TOKEN)).await.expect("request completes")
+        self.try_send(method, path, body, Some(TOKEN))
+            .await
+            .expect("request completes")
     }
 
-    pub async fn try_send(&self, method: &str, path: &str, body: Option<Value>, token: Option<&str>) -> reqwest::Result<Res> {
+    pub async fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> reqwest::Result<Res> {
         let url = format!("{}{}", self.base, path);
-        let mut rb = self.client.request(method.parse().unwrap(), url).header("accept", "application/json");
+        let mut rb = self
+            .client
+            .request(method.parse().unwrap(), url)
+            .header("accept", "application/json");
         if let Some(t) = token {
             rb = rb.header("x-auth-token", t);
         }
         if let Some(b) = body {
-            rb = rb.header("content-type", "application/json").body(b.to_string());
+            rb = rb
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let resp = rb.send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await?;
-        let body = if text.is_empty() { None } else { Some(serde_json::from_str(&text).expect("JSON body")) };
-        Ok(Res { status, headers, body })
+        let body = if text.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str(&text).expect("JSON body"))
+        };
+        Ok(Res {
+            status,
+            headers,
+            body,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Res {
@@ -175,7 +211,15 @@ pub fn order_json(id: i64, status_id: i64, modified: &str, customer_id: i64) -> 
 }
 
 /// An order product row (§5) for order `order_id`.
-pub fn order_product(id: i64, order_id: i64, address_id: i64, sku: &str, qty: i64, unit_ex: &str, unit_inc: &str) -> Value {
+pub fn order_product(
+    id: i64,
+    order_id: i64,
+    address_id: i64,
+    sku: &str,
+    qty: i64,
+    unit_ex: &str,
+    unit_inc: &str,
+) -> Value {
     let ex: rust_decimal::Decimal = unit_ex.parse().unwrap();
     let inc: rust_decimal::Decimal = unit_inc.parse().unwrap();
     let q = rust_decimal::Decimal::from(qty);
@@ -250,10 +294,12 @@ pub fn bundle_100() -> BigCommerceOrderBundle {
                    "line_item_type": "item", "sales_tax_id": 1, "order_pickup_method_id": 0}),
         ],
         transactions: vec![transaction(9001, 100, 110.0)],
-        customer: Some(json!({"id": 7, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
+        customer: Some(
+            json!({"id": 7, "email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace",
                               "company": "", "phone": "", "customer_group_id": 2, "notes": "", "tax_exempt_category": "",
                               "date_created": "2023-01-01T00:00:00Z", "date_modified": "2023-01-01T00:00:00Z",
-                              "accepts_product_review_abandoned_cart_emails": false, "channel_ids": [1]})),
+                              "accepts_product_review_abandoned_cart_emails": false, "channel_ids": [1]}),
+        ),
     }
 }
 
@@ -279,7 +325,9 @@ pub fn seed() -> BigCommerceSeed {
     let mut o101 = bundle_100();
     o101.order = order_json(101, 0, "Wed, 06 Mar 2024 09:00:00 +0000", 0);
     o101.order["status"] = json!("Incomplete");
-    o101.products = vec![order_product(1011, 101, 5011, "SKU-A", 1, "30.0000", "33.0000")];
+    o101.products = vec![order_product(
+        1011, 101, 5011, "SKU-A", 1, "30.0000", "33.0000",
+    )];
     o101.shipping_addresses = vec![shipping_address(5011, 101)];
     o101.taxes = vec![];
     o101.transactions = vec![];
@@ -289,17 +337,23 @@ pub fn seed() -> BigCommerceSeed {
     for k in ["products", "shipping_addresses", "coupons"] {
         o102.order.as_object_mut().unwrap().remove(k);
     }
-    o102.products = vec![order_product(1021, 102, 5021, "SKU-B", 1, "30.0000", "33.0000")];
+    o102.products = vec![order_product(
+        1021, 102, 5021, "SKU-B", 1, "30.0000", "33.0000",
+    )];
     o102.shipping_addresses = vec![shipping_address(5021, 102)];
-    o102.coupons = vec![json!({"id": 3, "coupon_id": 12, "order_id": 102, "code": "SPRING10", "amount": "10.0000",
-                               "type": 1, "discount": "3.3000"})];
+    o102.coupons = vec![
+        json!({"id": 3, "coupon_id": 12, "order_id": 102, "code": "SPRING10", "amount": "10.0000",
+                               "type": 1, "discount": "3.3000"}),
+    ];
     o102.taxes = vec![];
     o102.transactions = vec![];
     o102.customer = None;
     BigCommerceSeed {
         orders: vec![bundle_100(), o101, o102],
-        customers: vec![json!({"id": 8, "email": "bob@example.com", "first_name": "Bob", "last_name": "B",
-                               "customer_group_id": 3})],
+        customers: vec![
+            json!({"id": 8, "email": "bob@example.com", "first_name": "Bob", "last_name": "B",
+                               "customer_group_id": 3}),
+        ],
         customer_groups: vec![
             json!({"id": 2, "name": "Retail", "is_default": true, "category_access": {"type": "all"}, "discount_rules": [],
                    "is_group_for_guests": false, "date_created": "2023-01-01T00:00:00Z", "date_modified": "2023-01-01T00:00:00Z"}),
@@ -307,7 +361,12 @@ pub fn seed() -> BigCommerceSeed {
                    "is_group_for_guests": false, "date_created": "2023-01-01T00:00:00Z", "date_modified": "2023-01-01T00:00:00Z"}),
         ],
         products: vec![
-            catalog_product(77, "BASE-77", "variant", &[(501, "SKU-A", 10), (502, "SKU-B", 4)]),
+            catalog_product(
+                77,
+                "BASE-77",
+                "variant",
+                &[(501, "SKU-A", 10), (502, "SKU-B", 4)],
+            ),
             catalog_product(78, "SKU-C", "product", &[(601, "SKU-C", 7)]),
         ],
         locations: vec![
@@ -318,13 +377,19 @@ pub fn seed() -> BigCommerceSeed {
                    "type_id": "PHYSICAL", "enabled": true, "storefront_visibility": false, "time_zone": "Europe/London",
                    "created_at": "2023-01-01T00:00:00Z", "updated_at": "2023-01-01T00:00:00Z"}),
         ],
-        price_lists: vec![json!({"id": 1, "name": "Trade", "active": true, "date_created": "2023-01-01T00:00:00Z",
-                                 "date_modified": "2023-01-01T00:00:00Z"})],
-        price_list_records: vec![json!({"price_list_id": 1, "variant_id": 501, "product_id": 77, "currency": "gbp",
+        price_lists: vec![
+            json!({"id": 1, "name": "Trade", "active": true, "date_created": "2023-01-01T00:00:00Z",
+                                 "date_modified": "2023-01-01T00:00:00Z"}),
+        ],
+        price_list_records: vec![
+            json!({"price_list_id": 1, "variant_id": 501, "product_id": 77, "currency": "gbp",
                                         "price": 25.0, "sale_price": null, "retail_price": null, "map_price": null,
                                         "calculated_price": 25.0, "date_created": "2023-01-01T00:00:00Z",
-                                        "date_modified": "2023-01-01T00:00:00Z"})],
-        price_list_assignments: vec![json!({"id": 1, "price_list_id": 1, "customer_group_id": 3, "channel_id": 1})],
+                                        "date_modified": "2023-01-01T00:00:00Z"}),
+        ],
+        price_list_assignments: vec![
+            json!({"id": 1, "price_list_id": 1, "customer_group_id": 3, "channel_id": 1}),
+        ],
         refunds: vec![],
     }
 }

@@ -179,6 +179,7 @@ pub fn placed_on(order: &Order) -> Option<String> {
 struct TaxLine {
     amount: Decimal,
     classes: Vec<String>,
+    rate: Decimal,
 }
 
 fn row(name: Option<String>, product_id: Option<u64>, quantity: String, tax_code: String, net: Decimal, tax: Decimal, nominal: &str, external_ref: Option<String>, dp: u32) -> SalesOrderRow {
@@ -239,17 +240,20 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             _ => continue,
         };
         line.amount += amount;
+        if line.classes.is_empty() {
+            line.rate = t.rate.trim().parse::<Decimal>().unwrap_or_default();
+        }
         if !line.classes.contains(&t.class) {
             line.classes.push(t.class.clone());
         }
     }
     let mut tax_problems: Vec<String> = Vec::new();
     let mut tax_code = |line: Option<&TaxLine>, tax: Decimal, what: &str| -> String {
-        match line.and_then(|l| l.classes.first()) {
-            Some(class) => match cfg.tax_codes.get(class) {
+        match line.and_then(|l| l.classes.first().map(|c| (c, l.rate.normalize()))) {
+            Some((class, rate)) => match cfg.tax_codes.get(&format!("{class}@{rate}")).or_else(|| cfg.tax_codes.get(class)) {
                 Some(code) => code.clone(),
                 None => {
-                    tax_problems.push(format!("tax class {class:?} ({what}) has no tax code in tax_codes"));
+                    tax_problems.push(format!("tax class {class:?} at {rate}% ({what}) has no tax code in tax_codes (key {class:?} or \"{class}@{rate}\")"));
                     String::new()
                 }
             },
@@ -286,14 +290,17 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         let tax = taxed.map(|t| t.amount).unwrap_or(Decimal::ZERO);
         let what = format!("order product {} ({})", line.id, line.sku);
         let code = tax_code(taxed, if taxed.is_some() { tax } else { full_tax }, &what);
+        // Each row is valued from its gross (tax included) rounded to the row precision, so
+        // net + tax = the line's gross; the tax is BigCommerce's own amount, rounded.
+        let r = |d: Decimal| money::round(d, dp);
         let (net, row_tax) = match cfg.discount_mode {
-            DiscountMode::Distributed => (paid_inc - tax, tax),
+            DiscountMode::Distributed => (r(paid_inc) - r(tax), r(tax)),
             DiscountMode::Rows => {
-                let disc_inc = full_inc - paid_inc;
-                let disc_tax = full_tax - tax;
-                if !disc_inc.is_zero() || !disc_tax.is_zero() {
+                let disc_gross = r(full_inc) - r(paid_inc);
+                let disc_tax = r(full_tax) - r(tax);
+                if !disc_gross.is_zero() || !disc_tax.is_zero() {
                     let e = discounts.entry(code.clone()).or_default();
-                    e.0 += disc_inc - disc_tax;
+                    e.0 += disc_gross - disc_tax;
                     e.1 += disc_tax;
                     for d in &line.applied_discounts {
                         let label = d.code.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| d.name.clone());
@@ -302,7 +309,7 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
                         }
                     }
                 }
-                (full_inc - full_tax, full_tax)
+                (r(full_inc) - r(full_tax), r(full_tax))
             }
         };
         rows.push(row(None, product_id, line.quantity.to_string(), code, net, row_tax, &cfg.nominal_codes.sales, Some(line.id.to_string()), dp));
@@ -343,7 +350,7 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         } else {
             format!("Shipping: {}", a.shipping_method)
         };
-        rows.push(row(Some(name), None, "1".into(), code, inc - tax, tax, &cfg.nominal_codes.shipping, None, dp));
+        rows.push(row(Some(name), None, "1".into(), code, money::round(inc, dp) - money::round(tax, dp), money::round(tax, dp), &cfg.nominal_codes.shipping, None, dp));
     }
     if !unmapped_methods.is_empty() {
         p.add(
@@ -354,11 +361,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     }
     if !handling_inc.is_zero() || !handling_tax.is_zero() {
         let code = tax_code(Some(&handling_tax_rows).filter(|t| !t.classes.is_empty()), handling_tax, "handling");
-        rows.push(row(Some("Handling".into()), None, "1".into(), code, handling_inc - handling_tax, handling_tax, &cfg.nominal_codes.handling, None, dp));
+        rows.push(row(Some("Handling".into()), None, "1".into(), code, money::round(handling_inc, dp) - money::round(handling_tax, dp), money::round(handling_tax, dp), &cfg.nominal_codes.handling, None, dp));
     }
     if !wrapping_inc.is_zero() || !wrapping_tax.is_zero() {
         let code = tax_code(Some(&wrapping_tax_rows).filter(|t| !t.classes.is_empty()), wrapping_tax, "gift wrapping");
-        rows.push(row(Some("Gift wrapping".into()), None, "1".into(), code, wrapping_inc - wrapping_tax, wrapping_tax, &cfg.nominal_codes.wrapping, None, dp));
+        rows.push(row(Some("Gift wrapping".into()), None, "1".into(), code, money::round(wrapping_inc, dp) - money::round(wrapping_tax, dp), money::round(wrapping_tax, dp), &cfg.nominal_codes.wrapping, None, dp));
     }
     for t in tax_problems {
         p.add(kinds::UNMAPPED_TAX_CLASS, Team::Finance, format!("{entity}: {t}"));

@@ -1,0 +1,144 @@
+//! Each hand-written BigCommerce order fixture (`fixtures/<name>.json`: the order and its
+//! sub-resources in the API's shapes) mapped with `fixtures/config.json` must give exactly
+//! the Brightpearl request bodies in `fixtures/<name>.expected.json` (sales order and customer
+//! payments, or the problems that hold it), and rows that add up to `total_inc_tax` to the
+//! penny.
+
+use std::collections::BTreeMap;
+
+use orders::config::{self, DiscountMode, OrdersConfig};
+use orders::mapping::{self, Lookups};
+use pearlbridge_sdk::bigcommerce::OrderBundle;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+const SALES_ORDER_ID: u64 = 123456;
+const CONTACT_ID: u64 = 2045;
+
+fn dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures").to_string()
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/{name}", dir())).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn config() -> OrdersConfig {
+    config::parse(&read("config.json")).expect("fixtures/config.json is valid")
+}
+
+fn lookups() -> Lookups {
+    let products: BTreeMap<String, u64> = serde_json::from_str(&read("products.json")).unwrap();
+    Lookups { products, contact_id: CONTACT_ID }
+}
+
+fn dec(v: &Value) -> Decimal {
+    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+}
+
+/// Map fixture `name` (with `mode`) and compare with `<name><suffix>.expected.json`.
+fn check(name: &str, mode: DiscountMode, suffix: &str) {
+    let bundle: OrderBundle = serde_json::from_str(&read(&format!("{name}.json"))).expect("fixture decodes");
+    let expected: Value = serde_json::from_str(&read(&format!("{name}{suffix}.expected.json"))).unwrap();
+    let mut cfg = config();
+    cfg.discount_mode = mode;
+    match mapping::map_order(&bundle, &cfg, &lookups()) {
+        Ok(mapped) => {
+            assert!(expected.get("problems").is_none(), "{name}: expected to be held, but it mapped");
+            let so = serde_json::to_value(&mapped.sales_order).unwrap();
+            assert_eq!(so, expected["sales_order"], "{name}: sales order body");
+            let payments = serde_json::to_value(mapped.payments_for(SALES_ORDER_ID)).unwrap();
+            assert_eq!(payments, expected["payments"], "{name}: customer payment bodies");
+            // Totals to the penny: the rows (net + tax) add up to BigCommerce's total_inc_tax.
+            let total: Decimal = bundle.order.total_inc_tax.parse().unwrap();
+            let rows: Decimal = so["rows"].as_array().unwrap().iter().map(|r| dec(&r["net"]) + dec(&r["tax"])).sum();
+            assert_eq!(rows, total, "{name}: rows add up to total_inc_tax");
+            assert_eq!(rows, dec(&expected["rows_total"]), "{name}: expected rows total");
+            assert_eq!(mapped.total, dec(&expected["total_inc_tax"]));
+            assert_eq!(mapped.rounding.map(|d| d.to_string()), expected["rounding"].as_str().map(String::from), "{name}: rounding");
+        }
+        Err(problems) => {
+            let got: Vec<Value> = problems
+                .iter()
+                .map(|p| json!({"kind": p.kind, "message": p.message, "impact": p.impact.to_string(), "currency": p.currency}))
+                .collect();
+            assert_eq!(Value::Array(got), expected["problems"], "{name}: problems");
+        }
+    }
+}
+
+macro_rules! fixture {
+    ($test:ident, $name:literal) => {
+        #[test]
+        fn $test() {
+            check($name, DiscountMode::Distributed, "");
+        }
+    };
+}
+
+fixture!(tax_exclusive_card, "tax_exclusive_card");
+fixture!(tax_inclusive_card, "tax_inclusive_card");
+fixture!(several_tax_classes, "several_tax_classes");
+fixture!(coupon_and_automatic_discount_distributed, "coupon_and_automatic_discount");
+fixture!(free_shipping, "free_shipping");
+fixture!(other_currency_eur, "other_currency_eur");
+fixture!(gift_certificate_and_card, "gift_certificate_and_card");
+fixture!(store_credit, "store_credit");
+fixture!(guest_paypal, "guest_paypal");
+fixture!(b2b_customer_group, "b2b_customer_group");
+fixture!(several_shipping_addresses, "several_shipping_addresses");
+fixture!(unknown_sku, "unknown_sku");
+fixture!(rounding_four_decimals, "rounding_four_decimals");
+fixture!(authorised_then_captured, "authorised_then_captured");
+fixture!(handling_and_wrapping, "handling_and_wrapping");
+fixture!(several_problems_found_in_one_pass, "several_problems");
+fixture!(total_variance_beyond_tolerance, "total_variance");
+
+#[test]
+fn coupon_and_automatic_discount_as_discount_rows() {
+    check("coupon_and_automatic_discount", DiscountMode::Rows, ".rows");
+}
+
+#[test]
+fn discount_modes_give_the_same_total() {
+    let bundle: OrderBundle = serde_json::from_str(&read("coupon_and_automatic_discount.json")).unwrap();
+    let mut cfg = config();
+    let distributed = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
+    cfg.discount_mode = DiscountMode::Rows;
+    let rows = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
+    assert_eq!(mapping::sales_order_total(&distributed.sales_order), Decimal::new(3380, 2));
+    assert_eq!(mapping::sales_order_total(&rows.sales_order), Decimal::new(3380, 2));
+    assert_eq!(rows.sales_order.rows.len(), distributed.sales_order.rows.len() + 1);
+}
+
+#[test]
+fn hold_mode_holds_even_a_sub_tolerance_difference() {
+    let bundle: OrderBundle = serde_json::from_str(&read("rounding_four_decimals.json")).unwrap();
+    let mut cfg = config();
+    cfg.rounding.mode = config::RoundingMode::Hold;
+    let problems = mapping::map_order(&bundle, &cfg, &lookups()).unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].kind, "order-total-variance");
+    assert_eq!(problems[0].impact, "0.0001".parse::<Decimal>().unwrap());
+}
+
+#[test]
+fn four_decimal_rows_need_no_rounding_row() {
+    let bundle: OrderBundle = serde_json::from_str(&read("rounding_four_decimals.json")).unwrap();
+    let mut cfg = config();
+    cfg.rounding.row_decimal_places = 4;
+    let mapped = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
+    assert_eq!(mapped.rounding, None);
+    let sticker = &mapped.sales_order.rows[0];
+    assert_eq!((sticker.net.as_str(), sticker.tax.as_str()), ("9.9999", "2.0000"));
+    assert_eq!(mapping::sales_order_total(&mapped.sales_order).to_string(), "26.9999");
+}
+
+#[test]
+fn a_bad_money_string_names_the_entity_and_field() {
+    let mut bundle: OrderBundle = serde_json::from_str(&read("tax_exclusive_card.json")).unwrap();
+    bundle.products[1].total_tax = "1,50".into();
+    let problems = mapping::map_order(&bundle, &config(), &lookups()).unwrap_err();
+    let invalid = problems.iter().find(|p| p.kind == "invalid-order-data").expect("invalid-order-data");
+    assert_eq!(invalid.message, "bigcommerce:order:100231: field `products[1].total_tax` is not a decimal amount: \"1,50\"");
+}

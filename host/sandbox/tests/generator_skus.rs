@@ -157,7 +157,13 @@ fn order_products_point_at_real_catalog_variants_and_prices_exist_per_price_list
     assert_eq!(trade["quantityPrice"]["1"], "0.8325");
     // Availability is keyed by Brightpearl product id with onHand = inStock − allocated.
     for (id, a) in &s.seed.brightpearl.availability {
-        assert!(s.seed.brightpearl.products.iter().any(|p| p["id"].to_string() == *id));
+        assert!(
+            s.seed
+                .brightpearl
+                .products
+                .iter()
+                .any(|p| p["id"].as_i64().unwrap().to_string() == *id)
+        );
         let t = &a["total"];
         assert_eq!(
             t["onHand"].as_i64().unwrap(),

@@ -151,7 +151,7 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
     let (mut gateway, mut gift, mut credit) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for t in &b.transactions {
         let a = n(&t["amount"], &format!("order {id} transaction {}", t["id"]));
-        if t["currency"] != o["currency_code"] || t["order_id"] != Value::from(id.to_string()) {
+        if t["currency"] != o["currency_code"] || t["order_id"].as_str() != Some(id.to_string().as_str()) {
             return Err(format!(
                 "order {id}: transaction {} currency/order_id mismatch",
                 t["id"]

@@ -324,11 +324,7 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             }
             Opts::KidsSize => {
                 for s in KIDS_SIZES {
-                    combos.push(vec![(
-                        "Size".into(),
-                        s.to_string(),
-                        s.replace('-', "").replace('Y', ""),
-                    )]);
+                    combos.push(vec![("Size".into(), s.to_string(), s.replace(['-', 'Y'], ""))]);
                 }
             }
             Opts::ColourSize => {

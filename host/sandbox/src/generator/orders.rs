@@ -17,9 +17,9 @@
 //!   `discount_amount` = Σ automatic (no `code`) line discounts and `coupon_discount` = Σ coupon
 //!   line discounts. A line's discounted tax is `total_tax − round2(Σ discounts × rate/(100+rate))`;
 //!   that is its `item` tax row's `line_amount`, and `discounted_total_inc_tax = total_inc_tax − Σ discounts`.
-//! * Order: `subtotal_* = Σ line total_*` (before discounts); `total_inc_tax = subtotal_inc_tax
-//!   + shipping_cost_inc_tax + handling_cost_inc_tax + wrapping_cost_inc_tax − discount_amount −
-//!   coupon_discount`; `total_tax = Σ tax rows' line_amount`; `total_ex_tax = total_inc_tax − total_tax`.
+//! * Order: `subtotal_* = Σ line total_*` (before discounts);
+//!   `total_inc_tax = subtotal_inc_tax + shipping_cost_inc_tax + handling_cost_inc_tax +
+//!   wrapping_cost_inc_tax − discount_amount − coupon_discount`; `total_tax = Σ tax rows' line_amount`; `total_ex_tax = total_inc_tax − total_tax`.
 //! * Payments: `gift_certificate_amount` and `store_credit_amount` are tenders, not discounts.
 //!   The gateway transactions that take money (`event` purchase, capture or pending with
 //!   `status` ok, `method` neither gift_certificate nor store_credit) plus those two amounts
@@ -516,11 +516,13 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         if !b2b && rng.random_bool(0.06) {
             gift = total_inc.min(convert(Decimal::from([10, 20, 25, 50][rng.random_range(0..4)]), cur));
         }
-        if let Some(k) = registered {
-            if credit_left[k] > Decimal::ZERO && cur.code == GBP.code && rng.random_bool(0.7) {
-                credit = (total_inc - gift).min(credit_left[k]);
-                credit_left[k] -= credit;
-            }
+        if let Some(k) = registered
+            && credit_left[k] > Decimal::ZERO
+            && cur.code == GBP.code
+            && rng.random_bool(0.7)
+        {
+            credit = (total_inc - gift).min(credit_left[k]);
+            credit_left[k] -= credit;
         }
         let remainder = total_inc - gift - credit;
         let gateway: Option<PaymentMethod> = if remainder <= Decimal::ZERO {

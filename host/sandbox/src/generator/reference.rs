@@ -365,9 +365,12 @@ pub fn bp_tax_codes() -> Vec<Value> {
     ]
 }
 
+/// (id, code, name, type id, bank, discount, default tax code) of a nominal code.
+type NominalRow = (i64, &'static str, &'static str, i64, bool, bool, Option<&'static str>);
+
 /// `GET /accounting-service/nominal-code` objects ([obs] shape).
 pub fn bp_nominal_codes() -> Vec<Value> {
-    let rows: [(i64, &str, &str, i64, bool, bool, Option<&str>); 14] = [
+    let rows: [NominalRow; 14] = [
         (1, "1001", "Stock", 1, false, false, None),
         (2, "1100", "Debtors control account", 1, false, false, None),
         (3, "1200", "Bank current account", 1, true, false, None),

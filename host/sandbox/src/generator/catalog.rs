@@ -61,6 +61,21 @@ pub struct Catalog {
     pub near_match_skus: Vec<(String, String)>,
 }
 
+/// A BigCommerce product before its variants' stock is known.
+struct ProductDraft {
+    product_id: i64,
+    name: String,
+    base_sku: String,
+    template: &'static Template,
+    retail_inc: Decimal,
+    cost: Decimal,
+    first_variant_id: i64,
+    /// (option display name, BigCommerce option id).
+    option_ids: Vec<(String, i64)>,
+    /// No options: one base variant, stock tracked on the product.
+    simple: bool,
+}
+
 enum Opts {
     None,
     Colour,
@@ -81,7 +96,7 @@ struct Template {
     weight: &'static str,
 }
 
-const TEMPLATES: [Template; 16] = [
+static TEMPLATES: [Template; 16] = [
     Template {
         prefix: "TLT",
         name: "Beeswax Tealight",
@@ -411,17 +426,17 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
                 pack: if i == 0 { 4 } else { 1 },
             });
         }
-        bc_products.push((
+        bc_products.push(ProductDraft {
             product_id,
             name,
             base_sku,
-            t,
+            template: t,
             retail_inc,
             cost,
             first_variant_id,
             option_ids,
-            combos.is_empty() || combos[0].is_empty(),
-        ));
+            simple: combos.is_empty() || combos[0].is_empty(),
+        });
     }
 
     // Plant gaps and near-matches among products other than the tealight.
@@ -514,7 +529,18 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
 
     // BigCommerce v3 products with variants.
     let mut products_json = Vec::new();
-    for (product_id, name, base_sku, t, retail_inc, cost, first_variant_id, option_ids, simple) in &bc_products {
+    for draft in &bc_products {
+        let ProductDraft {
+            product_id,
+            name,
+            base_sku,
+            template: t,
+            retail_inc,
+            cost,
+            first_variant_id,
+            option_ids,
+            simple,
+        } = draft;
         let mine: Vec<(usize, &Variant)> = variants
             .iter()
             .enumerate()

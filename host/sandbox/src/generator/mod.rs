@@ -63,7 +63,7 @@ pub struct GeneratedStore {
 
 /// What the generator planted, so tests and the demo can check outcomes and write a matching
 /// client mapping.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoreFacts {
     /// SKUs sold on BigCommerce with no Brightpearl product (planted gaps).
     pub unknown_skus: Vec<String>,

@@ -30,7 +30,7 @@
 use super::Rng;
 use super::catalog::{Catalog, Variant};
 use super::money::{Split, merge, money4, round2, split_total, split_unit, v2, v3};
-use super::people::{Address, People, Person, currency_for, random_address, random_country};
+use super::people::{Address, People, Person, currency_for, random_country};
 use super::reference::{
     self, CLASS_SHIPPING, CLASS_WRAPPING, Currency, GBP, GROUP_RETAIL, PAY_BANK, PAY_CREDIT, PAY_GIFT, PAY_PAYPAL,
     PAY_STRIPE, PaymentMethod, SHIP_DHL_EU, SHIP_DHL_WW, SHIP_DPD, SHIP_FREE, SHIP_PALLET, SHIP_RM48, SHIP_RMSD,
@@ -422,8 +422,7 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
             let (p, addr, m) = if a == 0 {
                 (person.clone(), person.address.clone(), method)
             } else {
-                let mut gift = people.person(rng, iso2, false);
-                gift.address = random_address(rng, iso2);
+                let gift = people.person(rng, iso2, false);
                 let m = if method.bp_id == SHIP_FREE.bp_id || iso2 != "GB" {
                     method
                 } else {
@@ -742,8 +741,7 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         let modified = rfc2822(at + Duration::minutes(3));
         let manual = b2b && rng.random_bool(0.3);
         let items_total: u32 = lines.iter().map(|l| l.qty).sum();
-        let mut billing = address_json(&person, &person.address);
-        billing.insert("email".into(), Value::from(person.email.clone()));
+        let billing = address_json(&person, &person.address);
         let mut order = json!({
             "id": order_id, "customer_id": customer_id,
             "date_created": created, "date_modified": modified, "date_shipped": "",

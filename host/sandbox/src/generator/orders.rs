@@ -19,13 +19,24 @@
 //!   that is its `item` tax row's `line_amount`, and `discounted_total_inc_tax = total_inc_tax − Σ discounts`.
 //! * Order: `subtotal_* = Σ line total_*` (before discounts);
 //!   `total_inc_tax = subtotal_inc_tax + shipping_cost_inc_tax + handling_cost_inc_tax +
-//!   wrapping_cost_inc_tax − discount_amount − coupon_discount`; `total_tax = Σ tax rows' line_amount`; `total_ex_tax = total_inc_tax − total_tax`.
+//!   wrapping_cost_inc_tax − discount_amount − coupon_discount`;
+//!   `total_tax = Σ tax rows' line_amount`; `total_ex_tax = total_inc_tax − total_tax`.
 //! * Payments: `gift_certificate_amount` and `store_credit_amount` are tenders, not discounts.
 //!   The gateway transactions that take money (`event` purchase, capture or pending with
 //!   `status` ok, `method` neither gift_certificate nor store_credit) plus those two amounts
 //!   equal `total_inc_tax`; gift certificate and store credit also appear as their own v3
 //!   transactions whose amounts equal the order fields. An authorization followed by its
 //!   capture counts once (the capture).
+//!
+//! These conventions are the generator's own, chosen to be consistent; how BigCommerce itself
+//! allocates discounts and tax across lines is not in `reference/` [unconfirmed].
+//!
+//! # Planted scenarios (order index `i` from 0, order id `100 + i`)
+//! * `i % 40 == 5`: the tealight rounding case (4.00 inc VAT × 3 → unit 3.3333 ex, line tax 2.00
+//!   where per-unit rounding gives 2.01; or trade 0.8325 ex × 4k, line tax rounded once).
+//! * `i % 20 == 7`: a line with a planted unknown SKU; `i % 20 == 13`: a near-match SKU line.
+//! * Statuses: ~91% Awaiting Fulfillment (11), ~5% Pending (1, bank deposit, `pending`
+//!   transaction), ~4% Cancelled (5, payment still captured).
 
 use super::Rng;
 use super::catalog::{Catalog, Variant};

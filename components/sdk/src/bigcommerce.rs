@@ -261,7 +261,8 @@ pub struct Transaction {
     pub amount: String,
     pub currency: String,
     pub gateway: String,
-    pub gateway_transaction_id: String,
+    /// `null` for gift certificates, store credit and offline methods.
+    pub gateway_transaction_id: Option<String>,
     /// `ok` or `error`.
     pub status: String,
     pub test: bool,

@@ -309,6 +309,8 @@ pub struct ConnectionStats {
 
 #[derive(Debug, Default)]
 struct Counters {
+    /// `f64` bits of the server's clock scale (see [`Connection::set_server_time_scale`]).
+    server_time_scale: AtomicU64,
     calls: AtomicU64,
     throttled: AtomicU64,
     retries: AtomicU64,
@@ -460,6 +462,25 @@ impl Connection {
     }
 
     /// Counters since the connection was created.
+    /// For a server whose clock runs `scale` times faster than real time (the sandbox's
+    /// time-scale option): its reset times (ms on its clock) are divided by `scale` before
+    /// waiting. Real servers are 1.0, the default.
+    pub fn set_server_time_scale(&self, scale: f64) {
+        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
+        self.counters.server_time_scale.store(scale.to_bits(), Ordering::Relaxed);
+    }
+
+    /// The rate headers of a response, with reset times in real milliseconds.
+    fn rate_headers(&self, headers: &[(String, String)]) -> rules::RateHeaders {
+        let mut rate = rules::rate_headers(self.system, headers);
+        let bits = self.counters.server_time_scale.load(Ordering::Relaxed);
+        let scale = if bits == 0 { 1.0 } else { f64::from_bits(bits) };
+        if scale != 1.0 {
+            rate.reset_ms = rate.reset_ms.map(|ms| (ms as f64 / scale).ceil() as u64);
+        }
+        rate
+    }
+
     pub fn stats(&self) -> ConnectionStats {
         let c = &self.counters;
         ConnectionStats {
@@ -649,11 +670,11 @@ impl Connection {
         let write = rules::is_write(req.method);
         match result {
             Attempt::Answered(resp) => {
-                self.limiter.observe(rules::rate_headers(self.system, &resp.headers));
+                self.limiter.observe(self.rate_headers(&resp.headers));
                 if rules::is_throttle(resp.status, &resp.body) {
                     bump(&self.counters.throttled, 1);
                     *throttles += 1;
-                    let rate = rules::rate_headers(self.system, &resp.headers);
+                    let rate = self.rate_headers(&resp.headers);
                     // No reset header: the platform itself is under load (bigcommerce-api.md §2);
                     // wait the backoff for this throttle count, at least a second.
                     let reset = match rate.reset_ms {

@@ -299,3 +299,38 @@ impl Secrets {
             .collect()
     }
 }
+
+/// Secrets held in memory, e.g. the sandbox's generated tokens in `pearlbridge demo`.
+/// Debug output lists names only.
+#[derive(Default)]
+pub struct MemorySecrets {
+    values: std::collections::BTreeMap<String, Secret>,
+}
+
+impl fmt::Debug for MemorySecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemorySecrets").field("names", &self.values.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl MemorySecrets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add (or replace) a secret.
+    pub fn insert(&mut self, name: impl Into<String>, value: Secret) -> &mut Self {
+        self.values.insert(name.into(), value);
+        self
+    }
+}
+
+impl SecretProvider for MemorySecrets {
+    fn get(&self, name: &str) -> Result<Option<Secret>, SecretError> {
+        Ok(self.values.get(name).cloned())
+    }
+
+    fn describe(&self) -> String {
+        "secrets held in memory".into()
+    }
+}

@@ -33,6 +33,9 @@ pub struct HostConfig {
     /// Per-attempt HTTP timeout of connections.
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// How many times faster than real time the servers' clocks run: 1.0 for real
+    /// servers; the sandbox's time scale in `demo` and tests.
+    pub server_time_scale: f64,
 }
 
 impl HostConfig {
@@ -44,6 +47,7 @@ impl HostConfig {
             secrets_file: None,
             request_timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            server_time_scale: 1.0,
         }
     }
 }
@@ -182,6 +186,7 @@ impl Host {
             },
             Arc::new(StoreAudit(self.store.clone())),
         )?;
+        conn.set_server_time_scale(self.config.server_time_scale);
         self.connections.insert(conn.clone());
         Ok(Some(conn))
     }

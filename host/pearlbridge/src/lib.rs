@@ -15,3 +15,4 @@ pub mod runtime;
 pub mod check;
 pub mod components;
 pub mod host;
+pub mod demo;

@@ -35,6 +35,43 @@ enum Command {
         #[command(subcommand)]
         command: ComponentsCommand,
     },
+    /// Run every flow against the built-in sandbox with a generated store and report.
+    Demo {
+        /// Generated orders.
+        #[arg(long, default_value_t = 300)]
+        orders: usize,
+        /// Generator seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// BigCommerce orders in the API's own JSON, one folder per order.
+        #[arg(long)]
+        orders_from: Option<PathBuf>,
+        /// The Brightpearl account's reference data and products (Brightpearl's own shapes).
+        #[arg(long)]
+        brightpearl_from: Option<PathBuf>,
+        /// A client file whose flow mappings replace the demo's own.
+        #[arg(long)]
+        client: Option<PathBuf>,
+        /// Folder of built components.
+        #[arg(long, default_value = "target/components")]
+        components: PathBuf,
+        /// The sandbox clock (and its rate limits) runs this many times faster than real time.
+        #[arg(long, default_value_t = 20.0)]
+        time_scale: f64,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the BigCommerce and Brightpearl simulators on loopback until stopped; prints one JSON line first.
+    Sandbox {
+        /// Generated orders.
+        #[arg(long, default_value_t = 50)]
+        orders: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+    },
     /// Run flows.
     Flow {
         #[command(subcommand)]
@@ -165,6 +202,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("removed {id}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { orders, seed, orders_from, brightpearl_from, client, components, time_scale, json } => {
+            let opts = pearlbridge::demo::DemoOptions {
+                orders: *orders,
+                seed: *seed,
+                orders_from: orders_from.clone(),
+                brightpearl_from: brightpearl_from.clone(),
+                client_file: client.clone(),
+                components_dir: components.clone(),
+                time_scale: *time_scale,
+                data_dir: cli.data_dir.clone(),
+            };
+            let report = pearlbridge::demo::run_demo(&opts).await?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", pearlbridge::demo::render_text(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox { orders, seed, time_scale } => {
+            use pearlbridge_sandbox::generator::{GeneratorOptions, generate};
+            use pearlbridge_sandbox::server::{Sandbox, SandboxConfig};
+            let store = generate(&GeneratorOptions { seed: *seed, orders: *orders, ..GeneratorOptions::default() });
+            let sandbox =
+                Sandbox::start(SandboxConfig { seed: store.seed, time_scale: *time_scale, ..SandboxConfig::default() })
+                    .await?;
+            println!("{}", serde_json::to_string(&sandbox.info)?);
+            tokio::signal::ctrl_c().await?;
+            sandbox.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Flow { command } => match command {

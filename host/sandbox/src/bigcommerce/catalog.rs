@@ -21,6 +21,20 @@ fn includes(req: &Req, what: &str) -> bool {
         .is_some_and(|i| csv(i).iter().any(|x| x == what))
 }
 
+/// `include_fields=` keeps only the listed fields (and `id`); `exclude_fields=` drops the listed
+/// ones (never `id`) [doc] (§3).
+fn trim_fields(mut v: Value, req: &Req) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        if let Some(keep) = req.q("include_fields").map(csv) {
+            m.retain(|k, _| k == "id" || k == "variants" || keep.iter().any(|f| f == k));
+        }
+        if let Some(drop) = req.q("exclude_fields").map(csv) {
+            m.retain(|k, _| k == "id" || !drop.iter().any(|f| f == k));
+        }
+    }
+    v
+}
+
 fn product_view(p: &Value, with_variants: bool) -> Value {
     let mut p = p.clone();
     if !with_variants && let Some(m) = p.as_object_mut() {
@@ -30,7 +44,8 @@ fn product_view(p: &Value, with_variants: bool) -> Value {
 }
 
 /// `GET /v3/catalog/products` [doc]: filters `id`, `id:in`, `sku`, `sku:in` (base SKU only
-/// [doc]), `name`; `include=variants`; `page`, `limit` (≤ 250 [doc]); `{data, meta{pagination}}`.
+/// [doc]), `name`; `include=variants`; `include_fields` / `exclude_fields`; `page`, `limit`
+/// (≤ 250 [doc]); `{data, meta{pagination}}`.
 pub(crate) fn products(st: &State, req: &Req) -> Resp {
     let paging = match Paging::parse(req, Ver::V3, 50, 250) {
         Ok(p) => p,
@@ -61,7 +76,7 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
                 .is_none_or(|l| l.iter().any(|s| s == text(p, "sku")))
         })
         .filter(|p| name.is_none_or(|n| text(p, "name") == n))
-        .map(|p| product_view(p, with_variants))
+        .map(|p| trim_fields(product_view(p, with_variants), req))
         .collect();
     paging.v3_list(&rows)
 }
@@ -103,7 +118,7 @@ fn all_variants(st: &State) -> impl Iterator<Item = &Value> {
 }
 
 /// `GET /v3/catalog/variants` [doc]: filters `id`, `id:in`, `sku`, `sku:in`, `product_id`,
-/// `product_id:in`; `{data, meta{pagination}}`.
+/// `product_id:in`; `include_fields` / `exclude_fields`; `{data, meta{pagination}}`.
 pub(crate) fn variants(st: &State, req: &Req) -> Resp {
     let paging = match Paging::parse(req, Ver::V3, 50, 250) {
         Ok(p) => p,
@@ -137,7 +152,7 @@ pub(crate) fn variants(st: &State, req: &Req) -> Resp {
             skus.as_ref()
                 .is_none_or(|l| l.iter().any(|s| s == text(v, "sku")))
         })
-        .cloned()
+        .map(|v| trim_fields(v.clone(), req))
         .collect();
     paging.v3_list(&rows)
 }

@@ -91,8 +91,12 @@ pub struct WebhookDelivery {
     pub headers: BTreeMap<String, String>,
     /// `{scope, store_id, data, hash, created_at, producer}` [doc] (§10).
     pub payload: Value,
-    /// HTTP status the callback answered; `None` while pending or when the POST failed.
+    /// HTTP status of the latest attempt; `None` while pending or when the POST failed.
     pub status: Option<u16>,
+    /// POSTs made so far (1 + retries). A non-2xx answer or a failed POST is retried after
+    /// 60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400 and 86400 simulated seconds [doc]
+    /// (§10); the hook is not deactivated by the sandbox [unconfirmed: ~48 h in the real API].
+    pub attempts: u32,
 }
 
 /// Stock of one variant at one inventory location (for scripting/assertions).
@@ -232,7 +236,7 @@ impl BigCommerceSim {
                 return;
             };
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            rt.spawn(webhooks::delivery_worker(rx, self.deliveries.clone()));
+            rt.spawn(webhooks::delivery_worker(rx, self.deliveries.clone(), self.clock.clone()));
             *queue = Some(tx);
         }
         let tx = queue.as_ref().expect("queue");
@@ -244,6 +248,7 @@ impl BigCommerceSim {
                 headers,
                 payload,
                 status: None,
+                attempts: 0,
             };
             log.push(d.clone());
             let _ = tx.send((log.len() - 1, d));
@@ -534,6 +539,16 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
             (Some(id), Some(sid)) => orders::shipment(st, id, sid),
             _ => nf(),
         },
+        ["v2", "orders", id, "shipments", sid] if m == M::PUT => match (id_of(id), id_of(sid)) {
+            (Some(id), Some(sid)) => orders::update_shipment(st, id, sid, req),
+            _ => nf(),
+        },
+        ["v2", "orders", id, "shipments", sid] if m == M::DELETE => match (id_of(id), id_of(sid)) {
+            (Some(id), Some(sid)) => orders::delete_shipment(st, ctx, id, sid),
+            _ => nf(),
+        },
+        ["v2", "order_statuses"] if m == M::GET => orders::statuses(),
+        ["v2", "order_statuses", sid] if m == M::GET => id_of(sid).map_or_else(nf, orders::status),
         // v2 customer groups (§9)
         ["v2", "customer_groups"] if m == M::GET => customers::groups(st, req),
         ["v2", "customer_groups", "count"] if m == M::GET => customers::group_count(st),
@@ -607,6 +622,8 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         // v3 hooks (§10)
         ["v3", "hooks"] if m == M::GET => webhooks::list(st, req),
         ["v3", "hooks"] if m == M::POST => webhooks::create(st, ctx, req),
+        ["v3", "hooks", "admin"] if m == M::GET => webhooks::admin(st),
+        ["v3", "hooks", "admin"] if m == M::PUT => webhooks::set_admin(st, req),
         ["v3", "hooks", id] if m == M::GET => id_of(id).map_or_else(nf, |id| webhooks::get(st, id)),
         ["v3", "hooks", id] if m == M::PUT => {
             id_of(id).map_or_else(nf, |id| webhooks::update(st, ctx, id, req))

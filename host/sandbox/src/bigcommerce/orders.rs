@@ -415,6 +415,15 @@ const PROVIDERS: [(&str, &str); 10] = [
     ("shipperhq", "ShipperHQ"),
 ];
 
+/// `shipping_provider_display_name` for a documented provider, or `carrier_{id}` as is.
+fn provider_display_name(provider: &str) -> Option<String> {
+    match PROVIDERS.iter().find(|(k, _)| *k == provider) {
+        Some((_, name)) => Some(name.to_string()),
+        None if provider.starts_with("carrier_") => Some(provider.to_string()),
+        None => None,
+    }
+}
+
 /// `generated_tracking_link` (§6 [doc]: provider + number or carrier + number make a link, a
 /// custom `tracking_link` leaves it empty). The link URLs themselves are [unconfirmed].
 fn generated_link(provider: &str, carrier: &str, number: &str, custom: &str) -> String {
@@ -492,10 +501,8 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
         );
     }
     let provider = text(&body, "shipping_provider").to_string();
-    let provider_name = match PROVIDERS.iter().find(|(k, _)| *k == provider) {
-        Some((_, name)) => name.to_string(),
-        None if provider.starts_with("carrier_") => provider.clone(),
-        None => return bad_field("shipping_provider"),
+    let Some(provider_name) = provider_display_name(&provider) else {
+        return bad_field("shipping_provider");
     };
     let carrier = text(&body, "tracking_carrier").to_string();
 
@@ -633,4 +640,112 @@ pub(crate) fn create_shipment(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> 
         );
     }
     Resp::created(shipment)
+}
+
+/// Shipment fields `PUT /v2/orders/{id}/shipments/{shipment_id}` may change [doc] (§6).
+const SHIPMENT_WRITABLE: [&str; 7] = [
+    "tracking_number",
+    "shipping_provider",
+    "tracking_carrier",
+    "tracking_link",
+    "shipping_method",
+    "comments",
+    "order_address_id",
+];
+
+/// `PUT /v2/orders/{id}/shipments/{shipment_id}` [doc]: changes tracking, provider, carrier,
+/// link, method, comments and `order_address_id`, **not items** (400 [doc]; delete and
+/// recreate instead). Recomputes the provider display name and generated link; fires
+/// `store/shipment/updated`. 200 with the shipment.
+pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> Resp {
+    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(pos) = rec.shipments.iter().position(|s| int(s, "id") == Some(sid)) else {
+        return Resp::not_found(Ver::V2);
+    };
+    let body = match req.json(Ver::V2) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Resp::v2_error(400, "The request body must be a JSON object."),
+        Err(r) => return r,
+    };
+    for key in body.keys() {
+        if !SHIPMENT_WRITABLE.contains(&key.as_str()) {
+            return Resp::v2_error(
+                400,
+                &format!("The field '{key}' cannot be written to. Please remove it from your request before trying again."),
+            );
+        }
+    }
+    if let Some(a) = body.get("order_address_id") {
+        let ok = json::as_int(a).is_some_and(|a| rec.shipping_addresses.iter().any(|x| int(x, "id") == Some(a)));
+        if !ok {
+            return bad_field("order_address_id");
+        }
+    }
+    let mut shipment = rec.shipments[pos].clone();
+    for (k, v) in &body {
+        shipment[k.as_str()] = v.clone();
+    }
+    let provider = text(&shipment, "shipping_provider").to_string();
+    let Some(provider_name) = provider_display_name(&provider) else {
+        return bad_field("shipping_provider");
+    };
+    if text(&shipment, "tracking_number").chars().count() > 50 {
+        return Resp::v2_error(400, "The field 'tracking_number' must be 50 characters or fewer.");
+    }
+    shipment["shipping_provider_display_name"] = json!(provider_name);
+    shipment["generated_tracking_link"] = json!(generated_link(
+        &provider,
+        text(&shipment, "tracking_carrier"),
+        text(&shipment, "tracking_number"),
+        text(&shipment, "tracking_link"),
+    ));
+    st.orders.get_mut(&id).expect("checked").shipments[pos] = shipment.clone();
+    st.emit("store/shipment/updated", json!({"type": "shipment", "id": sid, "orderId": id}));
+    Resp::ok(shipment)
+}
+
+/// `DELETE /v2/orders/{id}/shipments/{shipment_id}` [doc]: 204. The order keeps its shipped
+/// status [doc]; the quantities become shippable again so the shipment can be recreated
+/// [unconfirmed]. Fires `store/shipment/deleted`.
+pub(crate) fn delete_shipment(st: &mut State, ctx: &Ctx, id: i64, sid: i64) -> Resp {
+    let Some(rec) = st.orders.get_mut(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(pos) = rec.shipments.iter().position(|s| int(s, "id") == Some(sid)) else {
+        return Resp::not_found(Ver::V2);
+    };
+    let shipment = rec.shipments.remove(pos);
+    let address_id = int(&shipment, "order_address_id");
+    let mut total = 0;
+    for it in shipment["items"].as_array().into_iter().flatten() {
+        let (Some(opid), Some(q)) = (int(it, "order_product_id"), int(it, "quantity")) else { continue };
+        total += q;
+        if let Some(p) = rec.products.iter_mut().find(|p| int(p, "id") == Some(opid)) {
+            p["quantity_shipped"] = json!((int(p, "quantity_shipped").unwrap_or(0) - q).max(0));
+        }
+    }
+    for a in rec.shipping_addresses.iter_mut().filter(|a| int(a, "id") == address_id) {
+        a["items_shipped"] = json!((int(a, "items_shipped").unwrap_or(0) - total).max(0));
+    }
+    rec.order["items_shipped"] = json!((int(&rec.order, "items_shipped").unwrap_or(0) - total).max(0));
+    rec.order["date_modified"] = json!(rfc2822(ctx.now));
+    st.emit("store/shipment/deleted", json!({"type": "shipment", "id": sid, "orderId": id}));
+    Resp::no_content()
+}
+
+fn status_json(id: usize) -> Value {
+    let name = STATUSES[id];
+    json!({"id": id, "name": name, "system_label": name, "custom_label": name, "system_description": name, "order": id})
+}
+
+/// `GET /v2/order_statuses` [doc] (§4): `[{id, name, system_label, custom_label,
+/// system_description, order}]`; the descriptions are the labels here [unconfirmed].
+pub(crate) fn statuses() -> Resp {
+    Resp::ok(Value::Array((0..STATUSES.len()).map(status_json).collect()))
+}
+
+/// `GET /v2/order_statuses/{status_id}` [doc].
+pub(crate) fn status(id: i64) -> Resp {
+    match usize::try_from(id).ok().filter(|i| *i < STATUSES.len()) {
+        Some(i) => Resp::ok(status_json(i)),
+        None => Resp::not_found(Ver::V2),
+    }
 }

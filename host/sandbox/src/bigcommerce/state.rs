@@ -57,6 +57,8 @@ pub(crate) struct State {
     pub assignments: Vec<Value>,
     pub refunds: Vec<Value>,
     pub hooks: Vec<Value>,
+    /// `PUT /v3/hooks/admin` emails.
+    pub hook_admin_emails: Vec<String>,
     /// `(order_id, shipment_id)` for every shipment whose customer email went out.
     pub shipment_emails: Vec<(i64, i64)>,
     /// Events produced by the current request, drained after it.

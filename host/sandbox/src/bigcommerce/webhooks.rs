@@ -9,6 +9,7 @@ use super::http::{Paging, Req, Resp, Ver};
 use super::json::{int, sha1_hex, text};
 use super::state::{Event, State};
 use super::{Ctx, WebhookDelivery};
+use crate::clock::Clock;
 
 /// Whether hook scope `hook` covers event `event` (`store/order/*` covers every
 /// `store/order/...` event [doc]).
@@ -61,31 +62,84 @@ pub(crate) fn payloads(
     out
 }
 
-/// POSTs queued deliveries one at a time, in order, recording the callback's status.
+/// Retry delays after a failed delivery, in simulated seconds [doc] (§10).
+pub const RETRY_SCHEDULE_S: [u64; 11] = [60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400, 86400];
+
+type Log = Arc<Mutex<Vec<WebhookDelivery>>>;
+
+/// One POST; records the status and attempt count. True when the callback answered 2xx.
+async fn attempt(client: &reqwest::Client, log: &Log, index: usize, d: &WebhookDelivery) -> bool {
+    let mut rb = client.post(&d.url).header("content-type", "application/json").body(d.payload.to_string());
+    for (k, v) in &d.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    let status = match rb.send().await {
+        Ok(resp) => Some(resp.status().as_u16()),
+        Err(e) => {
+            tracing::warn!(url = %d.url, error = %e, "bigcommerce sandbox: webhook delivery failed");
+            None
+        }
+    };
+    if let Some(entry) = log.lock().expect("deliveries lock").get_mut(index) {
+        entry.status = status;
+        entry.attempts += 1;
+    }
+    status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// POSTs queued deliveries one at a time, in order; a failed one is retried on the documented
+/// schedule (on the simulated clock) in the background, so later events are not held up.
 pub(crate) async fn delivery_worker(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<(usize, WebhookDelivery)>,
-    log: Arc<Mutex<Vec<WebhookDelivery>>>,
+    log: Log,
+    clock: Clock,
 ) {
     let client = reqwest::Client::new();
     while let Some((index, d)) = rx.recv().await {
-        let mut rb = client
-            .post(&d.url)
-            .header("content-type", "application/json")
-            .body(d.payload.to_string());
-        for (k, v) in &d.headers {
-            rb = rb.header(k.as_str(), v.as_str());
+        if attempt(&client, &log, index, &d).await {
+            continue;
         }
-        match rb.send().await {
-            Ok(resp) => {
-                if let Some(entry) = log.lock().expect("deliveries lock").get_mut(index) {
-                    entry.status = Some(resp.status().as_u16());
+        let (client, log, clock) = (client.clone(), log.clone(), clock.clone());
+        tokio::spawn(async move {
+            for delay in RETRY_SCHEDULE_S {
+                clock.sleep_simulated(delay * 1000).await;
+                if attempt(&client, &log, index, &d).await {
+                    return;
                 }
             }
-            Err(e) => {
-                tracing::warn!(url = %d.url, error = %e, "bigcommerce sandbox: webhook delivery failed")
-            }
-        }
+        });
     }
+}
+
+/// `GET /v3/hooks/admin` [doc]: `emails`, `hooks_list[{..., status: active|inactive}]`,
+/// `blocked_domains` (always empty: the sandbox does not blocklist). Wrapped as
+/// `{data, meta: {}}` [unconfirmed].
+pub(crate) fn admin(st: &State) -> Resp {
+    let hooks: Vec<Value> = st
+        .hooks
+        .iter()
+        .map(|h| {
+            let mut h = h.clone();
+            let active = h.get("is_active") == Some(&Value::Bool(true));
+            h["status"] = json!(if active { "active" } else { "inactive" });
+            h
+        })
+        .collect();
+    Resp::ok(json!({"data": {"emails": st.hook_admin_emails, "hooks_list": hooks, "blocked_domains": []}, "meta": {}}))
+}
+
+/// `PUT /v3/hooks/admin {"emails": [...]}` [doc]: sets the deactivation-notice addresses;
+/// answers like the GET [unconfirmed].
+pub(crate) fn set_admin(st: &mut State, req: &Req) -> Resp {
+    let body = match req.json(Ver::V3) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(emails) = body.get("emails").and_then(Value::as_array).filter(|e| e.iter().all(Value::is_string)) else {
+        return Resp::v3_error(422, "Input is invalid", json!({"emails": "must be an array of strings"}));
+    };
+    st.hook_admin_emails = emails.iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+    admin(st)
 }
 
 /// `GET /v3/hooks` [doc]: the calling client's hooks; filters `is_active`, `scope`,

@@ -1,0 +1,494 @@
+//! `pearlbridge demo`: start the sandbox with a generated store (or an integration team's
+//! own exported data), write a demo client, run every flow that exists in a realistic
+//! order, and report per-flow counts, exceptions by money impact, API calls and throttles,
+//! and a reconciliation of BigCommerce against Brightpearl order totals.
+//!
+//! Dry runs on real data: `--orders-from DIR` (BigCommerce orders in the API's own JSON, one
+//! folder per order), `--brightpearl-from FILE` (the Brightpearl account's reference data and
+//! products), `--client FILE` (a client file whose mappings replace the demo's own).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow};
+use pearlbridge_capabilities::clients::load_client;
+use pearlbridge_capabilities::connections::System;
+use pearlbridge_capabilities::secrets::{MemorySecrets, Secret, Secrets};
+use pearlbridge_capabilities::state::ExceptionFilter;
+use pearlbridge_sandbox::generator::{GeneratorOptions, StoreFacts, generate};
+use pearlbridge_sandbox::seed::StoreSeed;
+use pearlbridge_sandbox::server::{Sandbox, SandboxConfig};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::bindings::Trigger;
+use crate::host::{Host, HostConfig, RunReport};
+
+/// Flows the demo runs, in order, with the component file each comes from.
+pub const DEMO_FLOWS: &[&str] = &["orders"];
+
+/// Demo settings.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Generated orders (ignored with `orders_from`).
+    pub orders: usize,
+    pub seed: u64,
+    pub orders_from: Option<PathBuf>,
+    pub brightpearl_from: Option<PathBuf>,
+    pub client_file: Option<PathBuf>,
+    /// Folder with the built components (`<flow>.wasm`).
+    pub components_dir: PathBuf,
+    /// The sandbox clock runs this many times faster than real time (rate limits included).
+    pub time_scale: f64,
+    /// Data folder; a temporary one when `None`.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            orders: 300,
+            seed: 7,
+            orders_from: None,
+            brightpearl_from: None,
+            client_file: None,
+            components_dir: PathBuf::from("target/components"),
+            time_scale: 20.0,
+            data_dir: None,
+        }
+    }
+}
+
+/// The store the demo runs against: seed, and what the generator planted (generated stores).
+fn build_seed(opts: &DemoOptions) -> anyhow::Result<(StoreSeed, Option<StoreFacts>)> {
+    let generated = generate(&GeneratorOptions { seed: opts.seed, orders: opts.orders, ..GeneratorOptions::default() });
+    let mut seed = generated.seed;
+    let mut facts = Some(generated.facts);
+    if let Some(dir) = &opts.orders_from {
+        let bundles = pearlbridge_sandbox::loader::load_bigcommerce_orders(dir)?;
+        seed.bigcommerce.customers = bundles.iter().filter_map(|b| b.customer.clone()).collect();
+        seed.bigcommerce.orders = bundles;
+        facts = None;
+    }
+    if let Some(file) = &opts.brightpearl_from {
+        seed.brightpearl = pearlbridge_sandbox::loader::load_brightpearl(file)?;
+        facts = None;
+    }
+    Ok((seed, facts))
+}
+
+fn s(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn dec(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::String(s) => Decimal::from_str(s.trim()).ok(),
+        Value::Number(n) => Decimal::from_str(&n.to_string()).ok(),
+        _ => None,
+    }
+}
+
+/// The demo client's `[flows.orders.mapping]`: from what the generator planted, or, for an
+/// exported account, matched by name and tax rate (what cannot be matched is left out, so
+/// the affected orders are held with exceptions that say what to map).
+pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
+    let bp = &seed.brightpearl;
+    let nominal = |wanted: &str, fallback: &str| -> String {
+        bp.nominal_codes
+            .iter()
+            .find(|n| s(n, "name").eq_ignore_ascii_case(wanted))
+            .map(|n| s(n, "code"))
+            .unwrap_or_else(|| fallback.to_string())
+    };
+    let order_status_id = bp
+        .order_statuses
+        .iter()
+        .filter(|st| s(st, "orderTypeCode") == "SO")
+        .find(|st| s(st, "name").to_lowercase().contains("new"))
+        .or_else(|| bp.order_statuses.iter().find(|st| s(st, "orderTypeCode") == "SO"))
+        .and_then(|st| st.get("statusId").and_then(Value::as_u64))
+        .unwrap_or(1);
+    let warehouse = bp.warehouses.first().and_then(|w| w.get("id").and_then(Value::as_u64)).unwrap_or(1);
+    let zero_code = bp
+        .tax_codes
+        .iter()
+        .find(|t| dec(t.get("rate").unwrap_or(&Value::Null)).is_none_or(|r| r.is_zero()))
+        .map(|t| s(t, "code"))
+        .unwrap_or_else(|| "T0".into());
+
+    let mut tax_codes = serde_json::Map::new();
+    let mut payment_methods = serde_json::Map::new();
+    let mut shipping_methods = serde_json::Map::new();
+    let mut customer_groups = serde_json::Map::new();
+    let mut retail_groups: Vec<u64> = vec![];
+    let mut gift = None;
+    let mut credit = None;
+    let channel_id;
+    match facts {
+        Some(f) => {
+            channel_id = f.channel_id as u64;
+            for (_, name, code) in &f.tax_classes {
+                tax_codes.insert(name.clone(), json!(code));
+            }
+            for (gateway, code, nominal_code) in &f.payment_methods {
+                let m = json!({"code": code, "bank_nominal_code": nominal_code});
+                match code.as_str() {
+                    "GIFTCERT" => gift = Some(m),
+                    "STORECREDIT" => credit = Some(m),
+                    _ => {
+                        payment_methods.insert(gateway.clone(), m);
+                    }
+                }
+            }
+            for (name, id) in &f.shipping_methods {
+                shipping_methods.insert(name.clone(), json!(id));
+            }
+            let mapped: BTreeSet<i64> = f.customer_groups.iter().map(|(g, _)| *g).collect();
+            for (group, list) in &f.customer_groups {
+                customer_groups.insert(group.to_string(), json!(list));
+            }
+            for g in &seed.bigcommerce.customer_groups {
+                if let Some(id) = g.get("id").and_then(Value::as_i64) {
+                    if !mapped.contains(&id) {
+                        retail_groups.push(id as u64);
+                    }
+                }
+            }
+        }
+        None => {
+            channel_id = bp.channels.iter().rev().find_map(|c| c.get("id").and_then(Value::as_u64)).unwrap_or(1);
+            // Tax classes by rate: each class name seen on the orders' tax rows goes to the
+            // Brightpearl tax code with the same rate.
+            for o in &seed.bigcommerce.orders {
+                for t in &o.taxes {
+                    let (class, rate) = (s(t, "class"), t.get("rate").and_then(dec));
+                    let Some(rate) = rate else { continue };
+                    if let Some(code) = bp.tax_codes.iter().find(|c| c.get("rate").and_then(dec) == Some(rate)) {
+                        tax_codes.insert(class, json!(s(code, "code")));
+                    }
+                }
+                for tx in &o.transactions {
+                    let gateway = s(tx, "gateway");
+                    let found = bp.payment_methods.iter().find(|m| {
+                        let (n, c) = (s(m, "name").to_lowercase(), s(m, "code").to_lowercase());
+                        !gateway.is_empty() && (n.contains(&gateway.to_lowercase()) || c == gateway.to_lowercase())
+                    });
+                    if let Some(m) = found {
+                        let bank = m
+                            .pointer("/bankAccounts/0/bankAccountNominalCode")
+                            .map(|v| s(&json!({"v": v}), "v"))
+                            .unwrap_or_else(|| "1200".into());
+                        payment_methods.insert(gateway, json!({"code": s(m, "code"), "bank_nominal_code": bank}));
+                    }
+                }
+                for a in &o.shipping_addresses {
+                    let name = s(a, "shipping_method");
+                    if let Some(m) = bp.shipping_methods.iter().find(|m| s(m, "name").eq_ignore_ascii_case(&name)) {
+                        shipping_methods.insert(name, json!(m.get("id").cloned().unwrap_or(Value::Null)));
+                    }
+                }
+            }
+        }
+    }
+    let mut mapping = json!({
+        "statuses": [11],
+        "channel_id": channel_id,
+        "order_status_id": order_status_id,
+        "warehouse": {"default": warehouse},
+        "nominal_codes": {
+            "sales": nominal("Sales", "4000"),
+            "shipping": nominal("Carriage on sales", "4040"),
+            "handling": nominal("Carriage on sales", "4040"),
+            "wrapping": nominal("Sales", "4000"),
+            "discount": nominal("Discounts allowed", "4009"),
+            "rounding": nominal("Rounding differences", "4900"),
+        },
+        "tax_codes": tax_codes,
+        "no_tax_code": zero_code,
+        "payment_methods": payment_methods,
+        "shipping_methods": shipping_methods,
+        "customer_groups": customer_groups,
+        "retail_groups": retail_groups,
+        "sweep": {"initial_lookback_hours": 24 * 365 * 5},
+    });
+    if let Some(g) = gift {
+        mapping["gift_certificate"] = g;
+    }
+    if let Some(c) = credit {
+        mapping["store_credit"] = c;
+    }
+    mapping
+}
+
+/// Render `client.toml` for the sandbox connections and the given flow pins + mappings.
+fn client_toml(sandbox: &Sandbox, pins: &[(String, String, String, Value)]) -> anyhow::Result<String> {
+    let bc = &sandbox.info.bigcommerce;
+    let bp = &sandbox.info.brightpearl;
+    let mut doc = toml::Table::new();
+    let conn: toml::Table = toml::from_str(&format!(
+        r#"[bigcommerce]
+store_hash = "{}"
+api_base = "{}"
+token_secret = "demo_bc_token"
+
+[brightpearl]
+account = "{}"
+api_base = "{}"
+auth = "system"
+app_ref = "{}"
+token_secret = "demo_bp_token"
+"#,
+        bc.store_hash, bc.base_url, bp.account, bp.base_url, bp.app_ref
+    ))?;
+    doc.insert("connections".into(), toml::Value::Table(conn));
+    let mut flows = toml::Table::new();
+    for (flow, component, sha256, mapping) in pins {
+        let mut t = toml::Table::new();
+        t.insert("component".into(), toml::Value::String(component.clone()));
+        t.insert("sha256".into(), toml::Value::String(sha256.clone()));
+        let m: toml::Value = toml::Value::try_from(mapping).context("mapping to TOML")?;
+        t.insert("mapping".into(), m);
+        flows.insert(flow.clone(), toml::Value::Table(t));
+    }
+    doc.insert("flows".into(), toml::Value::Table(flows));
+    Ok(format!(
+        "# Written by `pearlbridge demo` for its sandbox. Secrets are held in memory by the demo.\n{}",
+        toml::to_string(&doc)?
+    ))
+}
+
+/// The mapping sections of a user-supplied client file (`--client FILE`), by flow.
+fn client_file_mappings(file: &Path) -> anyhow::Result<BTreeMap<String, Value>> {
+    let dir = tempfile::tempdir()?;
+    let client_dir = dir.path().join("supplied");
+    std::fs::create_dir_all(&client_dir)?;
+    std::fs::copy(file, client_dir.join("client.toml")).with_context(|| format!("reading {}", file.display()))?;
+    let c = load_client(&client_dir).map_err(|problems| {
+        anyhow!(
+            "{}",
+            problems
+                .iter()
+                .map(|p| p.to_string().replace(&client_dir.join("client.toml").display().to_string(), &file.display().to_string()))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    Ok(c.flows.into_iter().map(|(k, v)| (k, v.mapping)).collect())
+}
+
+/// Run the demo and return its report (see [`render_text`] for the text form).
+pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    let (seed, facts) = build_seed(opts)?;
+    let bc_orders: Vec<Value> = seed.bigcommerce.orders.iter().map(|b| b.order.clone()).collect();
+    let mapping = match &opts.client_file {
+        Some(f) => client_file_mappings(f)?
+            .remove("orders")
+            .ok_or_else(|| anyhow!("{}: has no [flows.orders.mapping]", f.display()))?,
+        None => orders_mapping(&seed, facts.as_ref()),
+    };
+    let statuses: BTreeSet<u64> = mapping["statuses"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+
+    let sandbox = Sandbox::start(SandboxConfig { seed, time_scale: opts.time_scale, ..SandboxConfig::default() }).await?;
+
+    let tmp = tempfile::tempdir()?;
+    let data_dir = opts.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
+    let mut cfg = HostConfig::new(&data_dir);
+    cfg.server_time_scale = opts.time_scale;
+    cfg.runtime.deadline = Duration::from_secs(600);
+    let mut host = Host::open(cfg)?;
+    let mut secrets = MemorySecrets::new();
+    secrets.insert("demo_bc_token", Secret::new(sandbox.info.bigcommerce.token.clone()));
+    secrets.insert("demo_bp_token", Secret::new(sandbox.info.brightpearl.token.clone()));
+    host.set_secrets(Secrets::new(vec![Box::new(secrets)]));
+
+    let mut pins = vec![];
+    for flow in DEMO_FLOWS {
+        let file = opts.components_dir.join(format!("{flow}.wasm"));
+        let stored = host
+            .components
+            .add(&host.runtime, &file)
+            .await
+            .with_context(|| format!("storing the {flow} component (build it with `./dev build`)"))?;
+        pins.push((flow.to_string(), stored.id(), stored.sha256.clone(), mapping.clone()));
+    }
+    let client_dir = data_dir.join("clients").join("demo");
+    std::fs::create_dir_all(&client_dir)?;
+    std::fs::write(client_dir.join("client.toml"), client_toml(&sandbox, &pins)?)?;
+    let client = load_client(&client_dir).map_err(|p| anyhow!("demo client: {:?}", p))?;
+    host.add_client(client);
+
+    // Orders: sweep until a run has nothing left to post.
+    let mut runs: Vec<RunReport> = vec![];
+    for _ in 0..5 {
+        let r = host.run_flow("demo", "orders", Trigger::Scheduled).await?;
+        if let Err(e) = &r.outcome {
+            return Err(anyhow!("orders run failed: {e}"));
+        }
+        let progress = r.count("posted") + r.count("pending_retry") + r.count("payments_posted");
+        runs.push(r);
+        if progress == 0 || runs.last().is_some_and(|r| r.count("pending_retry") == 0 && r.count("posted") == 0) {
+            break;
+        }
+        if runs.last().is_some_and(|r| r.count("pending_retry") == 0) && runs.len() >= 2 {
+            break;
+        }
+    }
+    let sum = |name: &str| runs.iter().map(|r| r.count(name)).sum::<u64>();
+    let last = runs.last();
+    let orders_summary = json!({
+        "runs": runs.len(),
+        "posted": sum("posted"),
+        "held": last.map(|r| r.count("held")).unwrap_or(0),
+        "payments_posted": sum("payments_posted"),
+        "rounding_rows": sum("rounding_rows"),
+        "pending_retry": last.map(|r| r.count("pending_retry")).unwrap_or(0),
+        "notes": runs.iter().flat_map(|r| r.outcome.as_ref().map(|s| s.notes.clone()).unwrap_or_default()).collect::<Vec<_>>(),
+    });
+
+    // Reconciliation: every posted order's Brightpearl total against BigCommerce's.
+    let bp_orders = sandbox.brightpearl.sales_orders();
+    let mut by_ref: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for o in &bp_orders {
+        by_ref.entry(s(o, "externalRef")).or_default().push(o);
+    }
+    let (mut checked, mut mismatched, mut duplicated, mut missing) = (0u64, vec![], 0u64, 0u64);
+    let open_entities: BTreeSet<String> = host
+        .store
+        .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
+        .into_iter()
+        .map(|e| e.entity)
+        .collect();
+    for o in &bc_orders {
+        let id = s(o, "id");
+        let in_scope = o.get("status_id").and_then(Value::as_u64).is_some_and(|st| statuses.contains(&st));
+        let Some(found) = by_ref.get(&id) else {
+            if in_scope && !open_entities.contains(&format!("bigcommerce:order:{id}")) {
+                missing += 1;
+            }
+            continue;
+        };
+        if found.len() > 1 {
+            duplicated += 1;
+        }
+        checked += 1;
+        let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
+        let bp_total: Decimal = found[0]
+            .get("orderRows")
+            .and_then(Value::as_object)
+            .map(|rows| {
+                rows.values()
+                    .map(|r| {
+                        r.pointer("/rowValue/rowNet/value").and_then(dec).unwrap_or_default()
+                            + r.pointer("/rowValue/rowTax/value").and_then(dec).unwrap_or_default()
+                    })
+                    .sum()
+            })
+            .unwrap_or_default();
+        if bp_total != bc_total {
+            mismatched.push(json!({"order": id, "bigcommerce": bc_total.to_string(), "brightpearl": bp_total.to_string()}));
+        }
+    }
+
+    let exceptions: Vec<Value> = host
+        .store
+        .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "kind": e.kind,
+                "owner": e.owner.as_str(),
+                "entity": e.entity,
+                "message": e.message,
+                "impact": e.impact.map(|m| json!({"amount": m.amount.to_string(), "currency": m.currency})),
+            })
+        })
+        .collect();
+    let stats = |sys| host.connection_stats("demo", sys).unwrap_or_default();
+    let (bc, bp) = (stats(System::BigCommerce), stats(System::Brightpearl));
+    let posted = orders_summary["posted"].as_u64().unwrap_or(0);
+    let report = json!({
+        "store": {
+            "orders": bc_orders.len(),
+            "seed": if opts.orders_from.is_none() { json!(opts.seed) } else { Value::Null },
+            "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
+            "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
+        },
+        "flows": { "orders": orders_summary },
+        "exceptions": exceptions,
+        "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
+        "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
+        "brightpearl_calls_per_posted_order": if posted > 0 { json!(format!("{:.2}", bp.calls as f64 / posted as f64)) } else { Value::Null },
+        "reconciliation": { "orders": {
+            "checked": checked,
+            "mismatched": mismatched.len(),
+            "mismatches": mismatched,
+            "duplicated": duplicated,
+            "missing": missing,
+        }},
+        "time_scale": opts.time_scale,
+        "elapsed_ms": started.elapsed().as_millis() as u64,
+    });
+    sandbox.shutdown().await;
+    drop(host);
+    drop(tmp);
+    Ok(report)
+}
+
+/// The report as text for a person.
+pub fn render_text(r: &Value) -> String {
+    let mut out = String::new();
+    let o = &r["flows"]["orders"];
+    out.push_str(&format!(
+        "Pearlbridge demo — {} BigCommerce orders in the sandbox (clock ×{})\n\n",
+        r["store"]["orders"], r["time_scale"]
+    ));
+    out.push_str(&format!(
+        "orders   posted {}  held {}  customer payments {}  rounding rows {}  pending retry {}  ({} runs)\n",
+        o["posted"], o["held"], o["payments_posted"], o["rounding_rows"], o["pending_retry"], o["runs"]
+    ));
+    let ex = r["exceptions"].as_array().cloned().unwrap_or_default();
+    out.push_str(&format!("\nexceptions (open, by money impact): {}\n", ex.len()));
+    let mut by_kind: BTreeMap<(String, String), (u64, BTreeMap<String, Decimal>)> = BTreeMap::new();
+    for e in &ex {
+        let k = by_kind.entry((s(e, "kind"), s(e, "owner"))).or_default();
+        k.0 += 1;
+        if let (Some(a), Some(c)) = (e["impact"].get("amount").and_then(dec), e["impact"].get("currency").and_then(Value::as_str)) {
+            *k.1.entry(c.to_string()).or_default() += a;
+        }
+    }
+    for ((kind, owner), (n, money)) in &by_kind {
+        let m: Vec<String> = money.iter().map(|(c, a)| format!("{a} {c}")).collect();
+        out.push_str(&format!("  {kind:<28} owner {owner:<16} {n:>4}  impact {}\n", m.join(" + ")));
+    }
+    for e in ex.iter().take(5) {
+        out.push_str(&format!(
+            "    {:>10} {:<3}  {}\n",
+            e["impact"]["amount"].as_str().unwrap_or("-"),
+            e["impact"]["currency"].as_str().unwrap_or(""),
+            s(e, "message")
+        ));
+    }
+    out.push_str(&format!(
+        "\nAPI calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {})\n",
+        r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"], r["brightpearl_calls_per_posted_order"]
+    ));
+    out.push_str(&format!(
+        "throttled      BigCommerce {}  Brightpearl {}\n",
+        r["throttled"]["bigcommerce"], r["throttled"]["brightpearl"]
+    ));
+    let rec = &r["reconciliation"]["orders"];
+    out.push_str(&format!(
+        "reconciliation {} posted orders checked, {} totals mismatched, {} duplicated, {} missing\n",
+        rec["checked"], rec["mismatched"], rec["duplicated"], rec["missing"]
+    ));
+    out.push_str(&format!("elapsed        {} ms\n", r["elapsed_ms"]));
+    out
+}

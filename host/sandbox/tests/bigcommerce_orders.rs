@@ -375,3 +375,77 @@ async fn shipments_validate_quantities_and_drive_the_status() {
     assert_eq!(api.sim.shipment_emails_sent(), vec![(100, 1), (100, 2)]);
     assert_eq!(api.sim.shipments(100).len(), 2);
 }
+
+#[tokio::test]
+async fn shipment_update_delete_and_order_statuses() {
+    let api = api().await;
+    let r = api
+        .post(
+            "/v2/orders/100/shipments",
+            json!({"order_address_id": 5001, "items": [{"order_product_id": 1001, "quantity": 2}, {"order_product_id": 1002, "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    assert_eq!(api.sim.order(100).unwrap()["status_id"], 2);
+    let r = api
+        .put(
+            "/v2/orders/100/shipments/1",
+            json!({"tracking_number": "1Z42", "shipping_provider": "ups"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["tracking_number"], "1Z42");
+    assert_eq!(r.json()["shipping_provider_display_name"], "UPS");
+    assert_eq!(
+        r.json()["generated_tracking_link"],
+        "https://www.ups.com/track?tracknum=1Z42"
+    );
+    assert_eq!(
+        r.json()["items"],
+        json!([{"order_product_id": 1001, "product_id": 77, "quantity": 2}, {"order_product_id": 1002, "product_id": 77, "quantity": 1}])
+    );
+    let r = api
+        .put("/v2/orders/100/shipments/1", json!({"items": []}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json(),
+        &json!([{"status": 400, "message": "The field 'items' cannot be written to. Please remove it from your request before trying again."}])
+    );
+    assert_eq!(
+        api.put("/v2/orders/100/shipments/9", json!({"comments": "x"}))
+            .await
+            .status,
+        404
+    );
+    let r = api.send("DELETE", "/v2/orders/100/shipments/1", None).await;
+    assert_eq!((r.status, r.body.is_none()), (204, true));
+    let o = api.sim.order(100).unwrap();
+    assert_eq!(
+        (o["status_id"].clone(), o["items_shipped"].clone()),
+        (json!(2), json!(0)),
+        "status stays Shipped"
+    );
+    assert_eq!(api.get("/v2/orders/100/shipments").await.status, 204);
+    // The items can be shipped again.
+    let r = api
+        .post(
+            "/v2/orders/100/shipments",
+            json!({"order_address_id": 5001, "items": [{"order_product_id": 1001, "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!((r.status, r.json()["id"].clone()), (201, json!(2)));
+
+    let r = api.get("/v2/order_statuses").await;
+    assert_eq!(r.json().as_array().unwrap().len(), 15);
+    assert_eq!(
+        r.json()[14],
+        json!({"id": 14, "name": "Partially Refunded", "system_label": "Partially Refunded", "custom_label": "Partially Refunded",
+               "system_description": "Partially Refunded", "order": 14})
+    );
+    assert_eq!(
+        api.get("/v2/order_statuses/3").await.json()["name"],
+        "Partially Shipped"
+    );
+    assert_eq!(api.get("/v2/order_statuses/15").await.status, 404);
+}

@@ -117,6 +117,24 @@ async fn hooks_crud() {
         api.get("/v3/hooks/1").await.json()["data"]["is_active"],
         false
     );
+    let r = api.get("/v3/hooks/admin").await;
+    let mut listed = hook.clone();
+    listed["is_active"] = json!(false);
+    listed["updated_at"] = json!(now + 10);
+    listed["status"] = json!("inactive");
+    assert_eq!(r.json()["data"]["hooks_list"][0], listed);
+    assert_eq!(r.json()["data"]["hooks_list"][1]["status"], "active");
+    assert_eq!(r.json()["data"]["blocked_domains"], json!([]));
+    let r = api
+        .put("/v3/hooks/admin", json!({"emails": ["ops@example.com"]}))
+        .await;
+    assert_eq!(r.json()["data"]["emails"], json!(["ops@example.com"]));
+    assert_eq!(
+        api.put("/v3/hooks/admin", json!({"emails": "ops"}))
+            .await
+            .status,
+        422
+    );
     let r = api.send("DELETE", "/v3/hooks/2", None).await;
     assert_eq!(r.json()["data"]["id"], 2);
     assert_eq!(api.get("/v3/hooks/2").await.status, 404);
@@ -263,4 +281,70 @@ async fn faults_before_and_after_processing() {
     );
     // Unaffected paths answer normally.
     assert_eq!(api.get("/v2/orders/102").await.status, 200);
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_on_the_documented_schedule() {
+    // 600 simulated ms per real ms: the 60 s and 180 s retries come after 0.1 s and 0.3 s.
+    let clock = Clock::scaled(600.0);
+    let api = start_with(seed(), clock.clone(), Faults::none(), 1000).await;
+    let calls: Arc<Mutex<Vec<(u64, Value)>>> = Arc::new(Mutex::new(Vec::new()));
+    let c = calls.clone();
+    let ck = clock.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |body: String| {
+            let c = c.clone();
+            let ck = ck.clone();
+            async move {
+                let mut calls = c.lock().unwrap();
+                calls.push((ck.elapsed_ms(), serde_json::from_str(&body).unwrap()));
+                // Fail the first two attempts.
+                if calls.len() <= 2 {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    api.sim
+        .set_webhook_callback(Some(format!("http://{addr}/hook")));
+    api.post(
+        "/v3/hooks",
+        json!({"scope": "store/order/statusUpdated", "destination": "https://erp.example.com/bc"}),
+    )
+    .await;
+    assert!(api.sim.update_order_status(100, 9));
+    let start = Instant::now();
+    while api
+        .sim
+        .webhook_deliveries()
+        .first()
+        .is_none_or(|d| d.status != Some(200))
+        && start.elapsed() < Duration::from_secs(5)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls.iter().all(|(_, p)| p == &calls[0].1),
+        "the same payload (same hash) each time"
+    );
+    assert_eq!(
+        calls[0].1["data"]["status"],
+        json!({"previous_status_id": 11, "new_status_id": 9})
+    );
+    let gaps: Vec<u64> = calls.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    assert!(gaps[0] >= 60_000 && gaps[0] < 180_000, "{gaps:?}");
+    assert!(gaps[1] >= 180_000 && gaps[1] < 300_000, "{gaps:?}");
+    let log = api.sim.webhook_deliveries();
+    assert_eq!(
+        (log.len(), log[0].attempts, log[0].status),
+        (1, 3, Some(200))
+    );
 }

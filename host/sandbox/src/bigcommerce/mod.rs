@@ -236,7 +236,11 @@ impl BigCommerceSim {
                 return;
             };
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            rt.spawn(webhooks::delivery_worker(rx, self.deliveries.clone(), self.clock.clone()));
+            rt.spawn(webhooks::delivery_worker(
+                rx,
+                self.deliveries.clone(),
+                self.clock.clone(),
+            ));
             *queue = Some(tx);
         }
         let tx = queue.as_ref().expect("queue");

@@ -658,7 +658,9 @@ const SHIPMENT_WRITABLE: [&str; 7] = [
 /// recreate instead). Recomputes the provider display name and generated link; fires
 /// `store/shipment/updated`. 200 with the shipment.
 pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> Resp {
-    let Some(rec) = st.orders.get(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V2);
+    };
     let Some(pos) = rec.shipments.iter().position(|s| int(s, "id") == Some(sid)) else {
         return Resp::not_found(Ver::V2);
     };
@@ -671,12 +673,18 @@ pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> R
         if !SHIPMENT_WRITABLE.contains(&key.as_str()) {
             return Resp::v2_error(
                 400,
-                &format!("The field '{key}' cannot be written to. Please remove it from your request before trying again."),
+                &format!(
+                    "The field '{key}' cannot be written to. Please remove it from your request before trying again."
+                ),
             );
         }
     }
     if let Some(a) = body.get("order_address_id") {
-        let ok = json::as_int(a).is_some_and(|a| rec.shipping_addresses.iter().any(|x| int(x, "id") == Some(a)));
+        let ok = json::as_int(a).is_some_and(|a| {
+            rec.shipping_addresses
+                .iter()
+                .any(|x| int(x, "id") == Some(a))
+        });
         if !ok {
             return bad_field("order_address_id");
         }
@@ -690,7 +698,10 @@ pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> R
         return bad_field("shipping_provider");
     };
     if text(&shipment, "tracking_number").chars().count() > 50 {
-        return Resp::v2_error(400, "The field 'tracking_number' must be 50 characters or fewer.");
+        return Resp::v2_error(
+            400,
+            "The field 'tracking_number' must be 50 characters or fewer.",
+        );
     }
     shipment["shipping_provider_display_name"] = json!(provider_name);
     shipment["generated_tracking_link"] = json!(generated_link(
@@ -700,7 +711,10 @@ pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> R
         text(&shipment, "tracking_link"),
     ));
     st.orders.get_mut(&id).expect("checked").shipments[pos] = shipment.clone();
-    st.emit("store/shipment/updated", json!({"type": "shipment", "id": sid, "orderId": id}));
+    st.emit(
+        "store/shipment/updated",
+        json!({"type": "shipment", "id": sid, "orderId": id}),
+    );
     Resp::ok(shipment)
 }
 
@@ -708,7 +722,9 @@ pub(crate) fn update_shipment(st: &mut State, id: i64, sid: i64, req: &Req) -> R
 /// status [doc]; the quantities become shippable again so the shipment can be recreated
 /// [unconfirmed]. Fires `store/shipment/deleted`.
 pub(crate) fn delete_shipment(st: &mut State, ctx: &Ctx, id: i64, sid: i64) -> Resp {
-    let Some(rec) = st.orders.get_mut(&id) else { return Resp::not_found(Ver::V2) };
+    let Some(rec) = st.orders.get_mut(&id) else {
+        return Resp::not_found(Ver::V2);
+    };
     let Some(pos) = rec.shipments.iter().position(|s| int(s, "id") == Some(sid)) else {
         return Resp::not_found(Ver::V2);
     };
@@ -716,18 +732,28 @@ pub(crate) fn delete_shipment(st: &mut State, ctx: &Ctx, id: i64, sid: i64) -> R
     let address_id = int(&shipment, "order_address_id");
     let mut total = 0;
     for it in shipment["items"].as_array().into_iter().flatten() {
-        let (Some(opid), Some(q)) = (int(it, "order_product_id"), int(it, "quantity")) else { continue };
+        let (Some(opid), Some(q)) = (int(it, "order_product_id"), int(it, "quantity")) else {
+            continue;
+        };
         total += q;
         if let Some(p) = rec.products.iter_mut().find(|p| int(p, "id") == Some(opid)) {
             p["quantity_shipped"] = json!((int(p, "quantity_shipped").unwrap_or(0) - q).max(0));
         }
     }
-    for a in rec.shipping_addresses.iter_mut().filter(|a| int(a, "id") == address_id) {
+    for a in rec
+        .shipping_addresses
+        .iter_mut()
+        .filter(|a| int(a, "id") == address_id)
+    {
         a["items_shipped"] = json!((int(a, "items_shipped").unwrap_or(0) - total).max(0));
     }
-    rec.order["items_shipped"] = json!((int(&rec.order, "items_shipped").unwrap_or(0) - total).max(0));
+    rec.order["items_shipped"] =
+        json!((int(&rec.order, "items_shipped").unwrap_or(0) - total).max(0));
     rec.order["date_modified"] = json!(rfc2822(ctx.now));
-    st.emit("store/shipment/deleted", json!({"type": "shipment", "id": sid, "orderId": id}));
+    st.emit(
+        "store/shipment/deleted",
+        json!({"type": "shipment", "id": sid, "orderId": id}),
+    );
     Resp::no_content()
 }
 

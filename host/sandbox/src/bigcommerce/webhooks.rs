@@ -63,13 +63,18 @@ pub(crate) fn payloads(
 }
 
 /// Retry delays after a failed delivery, in simulated seconds [doc] (§10).
-pub const RETRY_SCHEDULE_S: [u64; 11] = [60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400, 86400];
+pub const RETRY_SCHEDULE_S: [u64; 11] = [
+    60, 180, 300, 600, 900, 1800, 3600, 7200, 21600, 50400, 86400,
+];
 
 type Log = Arc<Mutex<Vec<WebhookDelivery>>>;
 
 /// One POST; records the status and attempt count. True when the callback answered 2xx.
 async fn attempt(client: &reqwest::Client, log: &Log, index: usize, d: &WebhookDelivery) -> bool {
-    let mut rb = client.post(&d.url).header("content-type", "application/json").body(d.payload.to_string());
+    let mut rb = client
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .body(d.payload.to_string());
     for (k, v) in &d.headers {
         rb = rb.header(k.as_str(), v.as_str());
     }
@@ -125,7 +130,9 @@ pub(crate) fn admin(st: &State) -> Resp {
             h
         })
         .collect();
-    Resp::ok(json!({"data": {"emails": st.hook_admin_emails, "hooks_list": hooks, "blocked_domains": []}, "meta": {}}))
+    Resp::ok(
+        json!({"data": {"emails": st.hook_admin_emails, "hooks_list": hooks, "blocked_domains": []}, "meta": {}}),
+    )
 }
 
 /// `PUT /v3/hooks/admin {"emails": [...]}` [doc]: sets the deactivation-notice addresses;
@@ -135,10 +142,21 @@ pub(crate) fn set_admin(st: &mut State, req: &Req) -> Resp {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let Some(emails) = body.get("emails").and_then(Value::as_array).filter(|e| e.iter().all(Value::is_string)) else {
-        return Resp::v3_error(422, "Input is invalid", json!({"emails": "must be an array of strings"}));
+    let Some(emails) = body
+        .get("emails")
+        .and_then(Value::as_array)
+        .filter(|e| e.iter().all(Value::is_string))
+    else {
+        return Resp::v3_error(
+            422,
+            "Input is invalid",
+            json!({"emails": "must be an array of strings"}),
+        );
     };
-    st.hook_admin_emails = emails.iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+    st.hook_admin_emails = emails
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect();
     admin(st)
 }
 

@@ -87,7 +87,11 @@ pub struct Rounding {
 
 impl Default for Rounding {
     fn default() -> Self {
-        Rounding { tolerance: Decimal::new(2, 2), mode: RoundingMode::RoundingRow, row_decimal_places: 2 }
+        Rounding {
+            tolerance: Decimal::new(2, 2),
+            mode: RoundingMode::RoundingRow,
+            row_decimal_places: 2,
+        }
     }
 }
 
@@ -105,7 +109,11 @@ pub struct Sweep {
 
 impl Default for Sweep {
     fn default() -> Self {
-        Sweep { overlap_minutes: 10, initial_lookback_hours: 24, max_pages: 40 }
+        Sweep {
+            overlap_minutes: 10,
+            initial_lookback_hours: 24,
+            max_pages: 40,
+        }
     }
 }
 
@@ -206,8 +214,16 @@ const KNOWN_KEYS: &[&str] = &[
     "authorization_expiry_days",
     "retry_exception_after",
 ];
-const REQUIRED_KEYS: &[&str] =
-    &["statuses", "channel_id", "order_status_id", "warehouse", "nominal_codes", "tax_codes", "no_tax_code", "shipping_methods"];
+const REQUIRED_KEYS: &[&str] = &[
+    "statuses",
+    "channel_id",
+    "order_status_id",
+    "warehouse",
+    "nominal_codes",
+    "tax_codes",
+    "no_tax_code",
+    "shipping_methods",
+];
 
 struct Checker {
     problems: Vec<ConfigProblem>,
@@ -215,7 +231,10 @@ struct Checker {
 
 impl Checker {
     fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(ConfigProblem { path: path.into(), message: message.into() });
+        self.problems.push(ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        });
     }
 
     fn typed<T: DeserializeOwned>(&mut self, path: &str, v: &Value) -> Option<T> {
@@ -283,10 +302,18 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
     let mut c = Checker { problems: vec![] };
     let root: Value = match serde_json::from_str(json) {
         Ok(v) => v,
-        Err(e) => return Err(vec![ConfigProblem { path: String::new(), message: format!("not JSON: {e}") }]),
+        Err(e) => {
+            return Err(vec![ConfigProblem {
+                path: String::new(),
+                message: format!("not JSON: {e}"),
+            }]);
+        }
     };
     let Some(obj) = root.as_object() else {
-        return Err(vec![ConfigProblem { path: String::new(), message: "the mapping section must be a table".into() }]);
+        return Err(vec![ConfigProblem {
+            path: String::new(),
+            message: "the mapping section must be a table".into(),
+        }]);
     };
     for k in obj.keys() {
         if !KNOWN_KEYS.contains(&k.as_str()) {
@@ -303,7 +330,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
             Some(list) if !list.is_empty() => {
                 for (i, s) in list.iter().enumerate() {
                     if s.as_u64().filter(|n| *n <= 14).is_none() {
-                        c.push(format!("statuses[{i}]"), format!("a BigCommerce status id 0-14 is expected; got {s}"));
+                        c.push(
+                            format!("statuses[{i}]"),
+                            format!("a BigCommerce status id 0-14 is expected; got {s}"),
+                        );
                     }
                 }
             }
@@ -404,12 +434,18 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
     if let Some(v) = obj.get("on_account_methods") {
         c.typed::<Vec<String>>("on_account_methods", v);
     }
-    if let (Some(on), Some(pm)) = (obj.get("on_account_methods").and_then(|v| v.as_array()), obj.get("payment_methods").and_then(|v| v.as_object())) {
+    if let (Some(on), Some(pm)) = (
+        obj.get("on_account_methods").and_then(|v| v.as_array()),
+        obj.get("payment_methods").and_then(|v| v.as_object()),
+    ) {
         for (i, m) in on.iter().enumerate() {
             if let Some(name) = m.as_str()
                 && pm.contains_key(name)
             {
-                c.push(format!("on_account_methods[{i}]"), format!("{name:?} is also in payment_methods; a method is either paid or on account"));
+                c.push(
+                    format!("on_account_methods[{i}]"),
+                    format!("{name:?} is also in payment_methods; a method is either paid or on account"),
+                );
             }
         }
     }
@@ -420,7 +456,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     c.id(&format!("shipping_methods.{name}"), id);
                 }
             }
-            None => c.push("shipping_methods", "a table BigCommerce shipping method → Brightpearl shipping method id"),
+            None => c.push(
+                "shipping_methods",
+                "a table BigCommerce shipping method → Brightpearl shipping method id",
+            ),
         }
     }
     if let Some(v) = obj.get("customer_groups") {
@@ -468,17 +507,17 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
             None => c.push("rounding", "a table { tolerance, mode, row_decimal_places }"),
         }
     }
-    if let Some(v) = obj.get("sweep") {
-        if let Some(s) = c.typed::<Sweep>("sweep", v) {
-            if s.overlap_minutes < 0 {
-                c.push("sweep.overlap_minutes", "must not be negative");
-            }
-            if s.initial_lookback_hours <= 0 {
-                c.push("sweep.initial_lookback_hours", "must be positive");
-            }
-            if s.max_pages == 0 {
-                c.push("sweep.max_pages", "must be positive");
-            }
+    if let Some(v) = obj.get("sweep")
+        && let Some(s) = c.typed::<Sweep>("sweep", v)
+    {
+        if s.overlap_minutes < 0 {
+            c.push("sweep.overlap_minutes", "must not be negative");
+        }
+        if s.initial_lookback_hours <= 0 {
+            c.push("sweep.initial_lookback_hours", "must be positive");
+        }
+        if s.max_pages == 0 {
+            c.push("sweep.max_pages", "must be positive");
         }
     }
     if let Some(v) = obj.get("authorization_expiry_days")
@@ -494,5 +533,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    serde_json::from_value::<OrdersConfig>(root).map_err(|e| vec![ConfigProblem { path: String::new(), message: e.to_string() }])
+    serde_json::from_value::<OrdersConfig>(root).map_err(|e| {
+        vec![ConfigProblem {
+            path: String::new(),
+            message: e.to_string(),
+        }]
+    })
 }

@@ -92,10 +92,14 @@ pub struct MappedOrder {
 impl MappedOrder {
     /// The payments with `orderId` set to the Brightpearl sales order id.
     pub fn payments_for(&self, sales_order_id: u64) -> Vec<CustomerPayment> {
-        self.payments.iter().cloned().map(|mut p| {
-            p.order_id = sales_order_id;
-            p
-        }).collect()
+        self.payments
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                p.order_id = sales_order_id;
+                p
+            })
+            .collect()
     }
 }
 
@@ -122,7 +126,13 @@ impl Problems {
                 p.message.push_str(&message);
             }
         } else {
-            self.list.push(MappingProblem { kind, owner, message, impact: self.total, currency: self.currency.clone() });
+            self.list.push(MappingProblem {
+                kind,
+                owner,
+                message,
+                impact: self.total,
+                currency: self.currency.clone(),
+            });
         }
     }
 }
@@ -130,7 +140,11 @@ impl Problems {
 /// The currency of the order's amounts (the transactional currency, bigcommerce-api.md §5)
 /// and the exchange rate from the store's default currency.
 pub fn order_currency(order: &Order) -> (String, String) {
-    let code = if order.default_currency_code.trim().is_empty() { order.currency_code.clone() } else { order.default_currency_code.clone() };
+    let code = if order.default_currency_code.trim().is_empty() {
+        order.currency_code.clone()
+    } else {
+        order.default_currency_code.clone()
+    };
     let rate = order
         .store_default_to_transactional_exchange_rate
         .as_deref()
@@ -182,17 +196,24 @@ struct TaxLine {
     rate: Decimal,
 }
 
-fn row(name: Option<String>, product_id: Option<u64>, quantity: String, tax_code: String, net: Decimal, tax: Decimal, nominal: &str, external_ref: Option<String>, dp: u32) -> SalesOrderRow {
+/// A free-text row (quantity 1) with its net and tax at `dp` places.
+fn text_row(name: String, tax_code: String, (net, tax): (Decimal, Decimal), nominal: &str, dp: u32) -> SalesOrderRow {
     SalesOrderRow {
-        product_id,
-        name,
-        quantity,
+        product_id: None,
+        name: Some(name),
+        quantity: "1".into(),
         tax_code,
         net: money::format(net, dp),
         tax: money::format(tax, dp),
         nominal_code: nominal.to_string(),
-        external_ref,
+        external_ref: None,
     }
+}
+
+/// Net and tax of a row from its gross (tax included) and tax: each rounded to `dp`, net =
+/// gross − tax, so the row adds up to the rounded gross.
+fn net_and_tax(gross: Decimal, tax: Decimal, dp: u32) -> (Decimal, Decimal) {
+    (money::round(gross, dp) - money::round(tax, dp), money::round(tax, dp))
 }
 
 /// Map one order. `Err` lists every problem found (at most one per kind, the messages of
@@ -208,7 +229,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     let entity = order_entity(order.id);
     let (currency, rate) = order_currency(order);
     let dp = cfg.rounding.row_decimal_places;
-    let mut p = Problems { list: vec![], total: Decimal::ZERO, currency: currency.clone() };
+    let mut p = Problems {
+        list: vec![],
+        total: Decimal::ZERO,
+        currency: currency.clone(),
+    };
     let mut invalid = Vec::new();
     let mut m = |field: String, value: &str| -> Decimal {
         money::parse(&entity, &field, value).unwrap_or_else(|e| {
@@ -253,7 +278,9 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             Some((class, rate)) => match cfg.tax_codes.get(&format!("{class}@{rate}")).or_else(|| cfg.tax_codes.get(class)) {
                 Some(code) => code.clone(),
                 None => {
-                    tax_problems.push(format!("tax class {class:?} at {rate}% ({what}) has no tax code in tax_codes (key {class:?} or \"{class}@{rate}\")"));
+                    tax_problems.push(format!(
+                        "tax class {class:?} at {rate}% ({what}) has no tax code in tax_codes (key {class:?} or \"{class}@{rate}\")"
+                    ));
                     String::new()
                 }
             },
@@ -276,7 +303,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         }
         let product_id = lookups.products.get(&line.sku).copied();
         if line.sku.trim().is_empty() || product_id.is_none() {
-            let sku = if line.sku.trim().is_empty() { format!("(no SKU) {:?}", line.name) } else { line.sku.clone() };
+            let sku = if line.sku.trim().is_empty() {
+                format!("(no SKU) {:?}", line.name)
+            } else {
+                line.sku.clone()
+            };
             unknown_skus.push(format!("{sku} (order product {})", line.id));
         }
         let full_inc = m(format!("products[{i}].total_inc_tax"), &line.total_inc_tax);
@@ -294,7 +325,7 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         // net + tax = the line's gross; the tax is BigCommerce's own amount, rounded.
         let r = |d: Decimal| money::round(d, dp);
         let (net, row_tax) = match cfg.discount_mode {
-            DiscountMode::Distributed => (r(paid_inc) - r(tax), r(tax)),
+            DiscountMode::Distributed => net_and_tax(paid_inc, tax, dp),
             DiscountMode::Rows => {
                 let disc_gross = r(full_inc) - r(paid_inc);
                 let disc_tax = r(full_tax) - r(tax);
@@ -309,10 +340,19 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
                         }
                     }
                 }
-                (r(full_inc) - r(full_tax), r(full_tax))
+                net_and_tax(full_inc, full_tax, dp)
             }
         };
-        rows.push(row(None, product_id, line.quantity.to_string(), code, net, row_tax, &cfg.nominal_codes.sales, Some(line.id.to_string()), dp));
+        rows.push(SalesOrderRow {
+            product_id,
+            name: None,
+            quantity: line.quantity.to_string(),
+            tax_code: code,
+            net: money::format(net, dp),
+            tax: money::format(row_tax, dp),
+            nominal_code: cfg.nominal_codes.sales.clone(),
+            external_ref: Some(line.id.to_string()),
+        });
     }
     if !unknown_skus.is_empty() {
         p.add(
@@ -322,8 +362,12 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         );
     }
     for (code, (net, tax)) in &discounts {
-        let name = if discount_names.is_empty() { "Discount".to_string() } else { format!("Discount: {}", discount_names.join(", ")) };
-        rows.push(row(Some(name), None, "1".into(), code.clone(), -*net, -*tax, &cfg.nominal_codes.discount, None, dp));
+        let name = if discount_names.is_empty() {
+            "Discount".to_string()
+        } else {
+            format!("Discount: {}", discount_names.join(", "))
+        };
+        rows.push(text_row(name, code.clone(), (-*net, -*tax), &cfg.nominal_codes.discount, dp));
     }
 
     // Shipping rows, one per shipping address with a cost.
@@ -350,22 +394,41 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         } else {
             format!("Shipping: {}", a.shipping_method)
         };
-        rows.push(row(Some(name), None, "1".into(), code, money::round(inc, dp) - money::round(tax, dp), money::round(tax, dp), &cfg.nominal_codes.shipping, None, dp));
+        rows.push(text_row(name, code, net_and_tax(inc, tax, dp), &cfg.nominal_codes.shipping, dp));
     }
     if !unmapped_methods.is_empty() {
         p.add(
             kinds::UNMAPPED_SHIPPING_METHOD,
             Team::Operations,
-            format!("{entity}: shipping method {} has no Brightpearl shipping method in shipping_methods", unmapped_methods.join(", ")),
+            format!(
+                "{entity}: shipping method {} has no Brightpearl shipping method in shipping_methods",
+                unmapped_methods.join(", ")
+            ),
         );
     }
     if !handling_inc.is_zero() || !handling_tax.is_zero() {
         let code = tax_code(Some(&handling_tax_rows).filter(|t| !t.classes.is_empty()), handling_tax, "handling");
-        rows.push(row(Some("Handling".into()), None, "1".into(), code, money::round(handling_inc, dp) - money::round(handling_tax, dp), money::round(handling_tax, dp), &cfg.nominal_codes.handling, None, dp));
+        rows.push(text_row(
+            "Handling".into(),
+            code,
+            net_and_tax(handling_inc, handling_tax, dp),
+            &cfg.nominal_codes.handling,
+            dp,
+        ));
     }
     if !wrapping_inc.is_zero() || !wrapping_tax.is_zero() {
-        let code = tax_code(Some(&wrapping_tax_rows).filter(|t| !t.classes.is_empty()), wrapping_tax, "gift wrapping");
-        rows.push(row(Some("Gift wrapping".into()), None, "1".into(), code, money::round(wrapping_inc, dp) - money::round(wrapping_tax, dp), money::round(wrapping_tax, dp), &cfg.nominal_codes.wrapping, None, dp));
+        let code = tax_code(
+            Some(&wrapping_tax_rows).filter(|t| !t.classes.is_empty()),
+            wrapping_tax,
+            "gift wrapping",
+        );
+        rows.push(text_row(
+            "Gift wrapping".into(),
+            code,
+            net_and_tax(wrapping_inc, wrapping_tax, dp),
+            &cfg.nominal_codes.wrapping,
+            dp,
+        ));
     }
     for t in tax_problems {
         p.add(kinds::UNMAPPED_TAX_CLASS, Team::Finance, format!("{entity}: {t}"));
@@ -378,7 +441,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             p.add(
                 kinds::UNMAPPED_CUSTOMER_GROUP,
                 Team::Ecommerce,
-                format!("{entity}: customer {} is in customer group {group}, which has no price list in customer_groups", order.customer_id),
+                format!(
+                    "{entity}: customer {} is in customer group {group}, which has no price list in customer_groups",
+                    order.customer_id
+                ),
             );
             None
         }
@@ -416,7 +482,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
                 external_ref: None,
             });
             rounding = Some(diff);
-        } else if p.list.iter().all(|x| x.kind != kinds::UNMAPPED_SKU && x.kind != kinds::UNMAPPED_TAX_CLASS) {
+        } else if p
+            .list
+            .iter()
+            .all(|x| x.kind != kinds::UNMAPPED_SKU && x.kind != kinds::UNMAPPED_TAX_CLASS)
+        {
             // (A variance is only meaningful once every row could be valued.)
             p.list.push(MappingProblem {
                 kind: kinds::ORDER_TOTAL_VARIANCE,
@@ -434,21 +504,34 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         p.add(kinds::INVALID_ORDER_DATA, Team::Integration, msg);
     }
     if order.billing_address.email.trim().is_empty() {
-        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, format!("{entity}: field `billing_address.email` is empty: the Brightpearl contact is found by e-mail"));
+        p.add(
+            kinds::INVALID_ORDER_DATA,
+            Team::Integration,
+            format!("{entity}: field `billing_address.email` is empty: the Brightpearl contact is found by e-mail"),
+        );
     }
     let placed = placed_on(order);
     if placed.is_none() {
-        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, format!("{entity}: field `date_created` is not an RFC 2822 date: {:?}", order.date_created));
+        p.add(
+            kinds::INVALID_ORDER_DATA,
+            Team::Integration,
+            format!("{entity}: field `date_created` is not an RFC 2822 date: {:?}", order.date_created),
+        );
     }
     if !p.list.is_empty() {
         return Err(p.list);
     }
 
     let first_address = addresses.first();
-    let country = first_address.map(|a| a.country_iso2.clone()).unwrap_or_else(|| order.billing_address.country_iso2.clone());
+    let country = first_address
+        .map(|a| a.country_iso2.clone())
+        .unwrap_or_else(|| order.billing_address.country_iso2.clone());
     let warehouse_id = cfg.warehouse.by_country.get(&country).copied().unwrap_or(cfg.warehouse.default);
     let sales_order = SalesOrder {
-        customer: SalesOrderCustomer { id: lookups.contact_id, address: Some(postal_address(&order.billing_address)) },
+        customer: SalesOrderCustomer {
+            id: lookups.contact_id,
+            address: Some(postal_address(&order.billing_address)),
+        },
         reference: format!("{}{}", cfg.ref_prefix, order.id),
         external_ref: order.id.to_string(),
         installed_integration_instance_id: cfg.installed_integration_instance_id,
@@ -459,7 +542,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         warehouse_id,
         price_list_id,
         price_mode_code: None,
-        currency: OrderCurrency { code: currency, fixed_exchange_rate: true, exchange_rate: rate },
+        currency: OrderCurrency {
+            code: currency,
+            fixed_exchange_rate: true,
+            exchange_rate: rate,
+        },
         delivery: Delivery {
             date: None,
             address: first_address.map(|a| postal_address(&a.address())),
@@ -467,38 +554,51 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         },
         rows,
     };
-    Ok(MappedOrder { sales_order, payments, total, rounding, price_list_id })
+    Ok(MappedOrder {
+        sales_order,
+        payments,
+        total,
+        rounding,
+        price_list_id,
+    })
 }
 
 fn lookup_method<'a>(cfg: &'a OrdersConfig, keys: &[&str]) -> Option<&'a PaymentMethodMapping> {
-    keys.iter().filter(|k| !k.trim().is_empty()).find_map(|k| cfg.payment_methods.get(*k))
+    keys.iter()
+        .filter(|k| !k.trim().is_empty())
+        .find_map(|k| cfg.payment_methods.get(*k))
 }
 
-fn payment(
-    order: &Order,
-    method: &PaymentMethodMapping,
+/// One customer payment to build.
+struct PaymentSpec {
     payment_type: PaymentType,
     transaction_ref: String,
     transaction_code: Option<String>,
     amount: Decimal,
-    currency: &str,
-    rate: &str,
+    currency: String,
+    /// ISO 8601.
     date: String,
-) -> CustomerPayment {
-    let amount = money::format(amount, 2);
-    let (authorized, paid) = if payment_type == PaymentType::Auth { (Some(amount), None) } else { (None, Some(amount)) };
+}
+
+fn payment(order: &Order, method: &PaymentMethodMapping, rate: &str, spec: PaymentSpec) -> CustomerPayment {
+    let amount = money::format(spec.amount, 2);
+    let (authorized, paid) = if spec.payment_type == PaymentType::Auth {
+        (Some(amount), None)
+    } else {
+        (None, Some(amount))
+    };
     CustomerPayment {
-        transaction_ref,
-        transaction_code,
+        transaction_ref: spec.transaction_ref,
+        transaction_code: spec.transaction_code,
         payment_method_code: method.code.clone(),
-        payment_type,
+        payment_type: spec.payment_type,
         order_id: 0,
-        currency_iso_code: currency.to_string(),
+        currency_iso_code: spec.currency,
         exchange_rate: Some(rate.to_string()),
         amount_authorized: authorized,
         amount_paid: paid,
         authorization_expiry: None,
-        payment_date: date,
+        payment_date: spec.date,
         journal_ref: Some(format!("BigCommerce order {} (bank {})", order.id, method.bank_nominal_code)),
     }
 }
@@ -534,8 +634,23 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
     ] {
         if amount > Decimal::ZERO {
             match mapping {
-                Some(m) => out.push(payment(order, m, PaymentType::Receipt, format!("bc-order-{}-{suffix}", order.id), None, amount, &currency, &rate, placed.clone())),
-                None => problems.push(format!("the {label} payment of {amount} {currency} has no payment method (set `{}`)", suffix.replace('-', "_"))),
+                Some(m) => out.push(payment(
+                    order,
+                    m,
+                    &rate,
+                    PaymentSpec {
+                        payment_type: PaymentType::Receipt,
+                        transaction_ref: format!("bc-order-{}-{suffix}", order.id),
+                        transaction_code: None,
+                        amount,
+                        currency: currency.clone(),
+                        date: placed.clone(),
+                    },
+                )),
+                None => problems.push(format!(
+                    "the {label} payment of {amount} {currency} has no payment method (set `{}`)",
+                    suffix.replace('-', "_")
+                )),
             }
         }
     }
@@ -558,21 +673,46 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
             continue;
         };
         let amount = money::parse(&entity, &format!("transactions[{}].amount", t.id), &t.amount).unwrap_or(Decimal::ZERO);
-        let date = Timestamp::parse_iso8601(&t.date_created).map(|d| d.to_iso8601()).unwrap_or_else(|_| placed.clone());
-        let txn_currency = if t.currency.is_empty() { currency.clone() } else { t.currency.clone() };
+        let date = Timestamp::parse_iso8601(&t.date_created)
+            .map(|d| d.to_iso8601())
+            .unwrap_or_else(|_| placed.clone());
+        let txn_currency = if t.currency.is_empty() {
+            currency.clone()
+        } else {
+            t.currency.clone()
+        };
         let reference = format!("bc-txn-{}", t.id);
-        match t.event.as_str() {
-            "purchase" => out.push(payment(order, method, PaymentType::Receipt, reference, None, amount, &txn_currency, &rate, date)),
-            "authorization" => {
-                let mut p = payment(order, method, PaymentType::Auth, reference.clone(), Some(reference), amount, &txn_currency, &rate, date.clone());
-                p.authorization_expiry = Timestamp::parse_iso8601(&date).ok().map(|d| d.plus_seconds(cfg.authorization_expiry_days * 86400).to_iso8601());
-                out.push(p);
-            }
+        let expiry = Timestamp::parse_iso8601(&date)
+            .ok()
+            .map(|d| d.plus_seconds(cfg.authorization_expiry_days * 86400).to_iso8601());
+        let (payment_type, transaction_code) = match t.event.as_str() {
+            "purchase" => (PaymentType::Receipt, None),
+            "authorization" => (PaymentType::Auth, Some(reference.clone())),
             _ => {
-                let auth = t.reference_transaction_id.or_else(|| (auth_ids.len() == 1).then(|| auth_ids[0])).unwrap_or(t.id);
-                out.push(payment(order, method, PaymentType::Capture, reference, Some(format!("bc-txn-{auth}")), amount, &txn_currency, &rate, date));
+                let auth = t
+                    .reference_transaction_id
+                    .or_else(|| (auth_ids.len() == 1).then(|| auth_ids[0]))
+                    .unwrap_or(t.id);
+                (PaymentType::Capture, Some(format!("bc-txn-{auth}")))
             }
+        };
+        let mut p = payment(
+            order,
+            method,
+            &rate,
+            PaymentSpec {
+                payment_type,
+                transaction_ref: reference,
+                transaction_code,
+                amount,
+                currency: txn_currency,
+                date,
+            },
+        );
+        if payment_type == PaymentType::Auth {
+            p.authorization_expiry = expiry;
         }
+        out.push(p);
     }
     let paid_status = matches!(order.payment_status.as_str(), "paid" | "captured");
     if txns.is_empty() && paid_status {
@@ -580,7 +720,19 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
         let rest = total - gift - credit;
         if rest > Decimal::ZERO {
             match lookup_method(cfg, &[&order.payment_method]) {
-                Some(m) => out.push(payment(order, m, PaymentType::Receipt, format!("bc-order-{}-payment", order.id), None, rest, &currency, &rate, placed.clone())),
+                Some(m) => out.push(payment(
+                    order,
+                    m,
+                    &rate,
+                    PaymentSpec {
+                        payment_type: PaymentType::Receipt,
+                        transaction_ref: format!("bc-order-{}-payment", order.id),
+                        transaction_code: None,
+                        amount: rest,
+                        currency: currency.clone(),
+                        date: placed.clone(),
+                    },
+                )),
                 None => problems.push(format!("payment method {:?} has no entry in payment_methods", order.payment_method)),
             }
         }

@@ -16,7 +16,10 @@
 use std::collections::BTreeMap;
 
 use pearlbridge_sdk::bigcommerce::{self, Order, OrderBundle};
-use pearlbridge_sdk::brightpearl::{self, Communication, ContactCreate, ContactEmail, FinancialDetails, MarketingDetails, Organisation, PostAddressIds, RelationshipToAccount};
+use pearlbridge_sdk::brightpearl::{
+    self, Communication, ContactCreate, ContactEmail, FinancialDetails, MarketingDetails, Organisation, PostAddressIds,
+    RelationshipToAccount,
+};
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::types::{Exception, FlowError, Level, Money, RunSummary, Team, Trigger};
 use pearlbridge_sdk::{Api, ApiError, Report, State, money};
@@ -86,7 +89,14 @@ struct Run<'a> {
 /// Do the work for one trigger. Per-order problems become exceptions and counters; only an
 /// unusable sweep (the order list cannot be read) fails the run.
 pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn State, report: &dyn Report) -> Result<RunSummary, FlowError> {
-    let mut r = Run { api, state, report, cfg, counts: Counts::default(), notes: vec![] };
+    let mut r = Run {
+        api,
+        state,
+        report,
+        cfg,
+        counts: Counts::default(),
+        notes: vec![],
+    };
     // Candidates: id → the order when the sweep already read it.
     let mut candidates: BTreeMap<u64, Option<Order>> = BTreeMap::new();
     let mut new_cursor = None;
@@ -100,7 +110,10 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
                     Ok(id) => {
                         candidates.insert(id, None);
                     }
-                    Err(_) => report.log(Level::Warn, &format!("event {} has a non-numeric entity id {:?}", e.scope, e.entity_id)),
+                    Err(_) => report.log(
+                        Level::Warn,
+                        &format!("event {} has a non-numeric entity id {:?}", e.scope, e.entity_id),
+                    ),
                 }
             }
         }
@@ -110,7 +123,10 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
                     Some(id) => {
                         candidates.insert(id, None);
                     }
-                    None => report.log(Level::Warn, &format!("replay: {reference:?} is not a bigcommerce:order:<id> reference")),
+                    None => report.log(
+                        Level::Warn,
+                        &format!("replay: {reference:?} is not a bigcommerce:order:<id> reference"),
+                    ),
                 }
             }
         }
@@ -205,7 +221,8 @@ impl Run<'_> {
             None => match bc.order(id)? {
                 Some(o) => o,
                 None => {
-                    self.report.log(Level::Warn, &format!("{}: not found in BigCommerce", order_entity(id)));
+                    self.report
+                        .log(Level::Warn, &format!("{}: not found in BigCommerce", order_entity(id)));
                     self.state.delete(&format!("{RETRY_PREFIX}{id}"));
                     return Ok(());
                 }
@@ -290,7 +307,10 @@ impl Run<'_> {
         let order = &bundle.order;
         let email = order.billing_address.email.trim().to_lowercase();
         let key = format!("contact:email:{email}");
-        let cached = self.state.get(&key).and_then(|e| serde_json::from_str::<CachedContact>(&e.value).ok());
+        let cached = self
+            .state
+            .get(&key)
+            .and_then(|e| serde_json::from_str::<CachedContact>(&e.value).ok());
         let contact = match cached {
             Some(c) => c,
             None => {
@@ -303,9 +323,15 @@ impl Run<'_> {
                             Some(_) => bp.contact(m.contact_id)?.and_then(|c| c.financial_details.price_list_id),
                             None => None,
                         };
-                        CachedContact { id: m.contact_id, price_list_id: pl }
+                        CachedContact {
+                            id: m.contact_id,
+                            price_list_id: pl,
+                        }
                     }
-                    None => CachedContact { id: self.create_contact(bundle, price_list)?, price_list_id: price_list },
+                    None => CachedContact {
+                        id: self.create_contact(bundle, price_list)?,
+                        price_list_id: price_list,
+                    },
                 };
                 self.state.set(&key, &serde_json::to_string(&c).unwrap_or_default());
                 c
@@ -366,14 +392,30 @@ impl Run<'_> {
         let contact = ContactCreate {
             first_name: truncate(&billing.first_name),
             last_name: truncate(&billing.last_name),
-            post_address_ids: PostAddressIds { def: billing_id, bil: billing_id, del: delivery_id },
+            post_address_ids: PostAddressIds {
+                def: billing_id,
+                bil: billing_id,
+                del: delivery_id,
+            },
             communication: Communication {
-                emails: BTreeMap::from([("PRI".to_string(), ContactEmail { email: billing.email.trim().to_lowercase() })]),
+                emails: BTreeMap::from([(
+                    "PRI".to_string(),
+                    ContactEmail {
+                        email: billing.email.trim().to_lowercase(),
+                    },
+                )]),
                 telephones,
             },
-            organisation: (!billing.company.trim().is_empty()).then(|| Organisation { name: billing.company.trim().to_string() }),
-            relationship_to_account: RelationshipToAccount { is_supplier: false, is_staff: false },
-            marketing_details: MarketingDetails { is_receive_email_newsletter: false },
+            organisation: (!billing.company.trim().is_empty()).then(|| Organisation {
+                name: billing.company.trim().to_string(),
+            }),
+            relationship_to_account: RelationshipToAccount {
+                is_supplier: false,
+                is_staff: false,
+            },
+            marketing_details: MarketingDetails {
+                is_receive_email_newsletter: false,
+            },
             financial_details: price_list.map(|id| FinancialDetails { price_list_id: Some(id) }),
         };
         bp.create_contact(&contact)
@@ -441,7 +483,10 @@ impl Run<'_> {
                 continue;
             }
             if self.state.get(&attempt_key).is_some()
-                && let Some(found) = bp.payments_by_transaction_ref(&p.transaction_ref)?.into_iter().find(|m| m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code))
+                && let Some(found) = bp
+                    .payments_by_transaction_ref(&p.transaction_ref)?
+                    .into_iter()
+                    .find(|m| m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code))
             {
                 self.link(&link_key, &attempt_key, found.payment_id);
                 continue;
@@ -472,7 +517,11 @@ impl Run<'_> {
             Err(Stop::Hold(vec![MappingProblem {
                 kind: kinds::PAYMENT_REJECTED,
                 owner: Team::Finance,
-                message: format!("{}: Brightpearl rejected customer payment {}", order_entity(id), rejected.join("; ")),
+                message: format!(
+                    "{}: Brightpearl rejected customer payment {}",
+                    order_entity(id),
+                    rejected.join("; ")
+                ),
                 impact: Decimal::ZERO,
                 currency: String::new(),
             }]))
@@ -482,7 +531,11 @@ impl Run<'_> {
     /// The order is done: resolve what it was held or pending for.
     fn clear(&mut self, id: u64) {
         let entity = order_entity(id);
-        if let Some(held) = self.state.get(&format!("{HELD_PREFIX}{id}")).and_then(|e| serde_json::from_str::<Held>(&e.value).ok()) {
+        if let Some(held) = self
+            .state
+            .get(&format!("{HELD_PREFIX}{id}"))
+            .and_then(|e| serde_json::from_str::<Held>(&e.value).ok())
+        {
             for kind in held.kinds {
                 self.report.resolve(&kind, &entity);
             }
@@ -499,16 +552,31 @@ impl Run<'_> {
     fn hold(&mut self, id: u64, problems: Vec<MappingProblem>) {
         let entity = order_entity(id);
         let key = format!("{HELD_PREFIX}{id}");
-        let before = self.state.get(&key).and_then(|e| serde_json::from_str::<Held>(&e.value).ok()).unwrap_or_default();
+        let before = self
+            .state
+            .get(&key)
+            .and_then(|e| serde_json::from_str::<Held>(&e.value).ok())
+            .unwrap_or_default();
         let now: Vec<String> = problems.iter().map(|p| p.kind.to_string()).collect();
         for p in problems {
-            let impact = (!p.impact.is_zero() && !p.currency.is_empty()).then(|| Money { amount: amount_text(p.impact), currency: p.currency.clone() });
-            self.report.raise(Exception { kind: p.kind.into(), entity: entity.clone(), message: p.message, owner: p.owner, impact, retryable: true });
+            let impact = (!p.impact.is_zero() && !p.currency.is_empty()).then(|| Money {
+                amount: amount_text(p.impact),
+                currency: p.currency.clone(),
+            });
+            self.report.raise(Exception {
+                kind: p.kind.into(),
+                entity: entity.clone(),
+                message: p.message,
+                owner: p.owner,
+                impact,
+                retryable: true,
+            });
         }
         for kind in before.kinds.iter().filter(|k| !now.contains(k)) {
             self.report.resolve(kind, &entity);
         }
-        self.state.set(&key, &serde_json::to_string(&Held { kinds: now }).unwrap_or_default());
+        self.state
+            .set(&key, &serde_json::to_string(&Held { kinds: now }).unwrap_or_default());
         if self.state.get(&format!("{RETRY_PREFIX}{id}")).is_some() {
             self.report.resolve(kinds::ORDER_POST_FAILED, &entity);
             self.state.delete(&format!("{RETRY_PREFIX}{id}"));
@@ -522,16 +590,25 @@ impl Run<'_> {
     fn pending(&mut self, id: u64, error: &ApiError) {
         let entity = order_entity(id);
         let key = format!("{RETRY_PREFIX}{id}");
-        let mut retry = self.state.get(&key).and_then(|e| serde_json::from_str::<Retry>(&e.value).ok()).unwrap_or_default();
+        let mut retry = self
+            .state
+            .get(&key)
+            .and_then(|e| serde_json::from_str::<Retry>(&e.value).ok())
+            .unwrap_or_default();
         retry.attempts += 1;
         retry.error = error.to_string();
         self.state.set(&key, &serde_json::to_string(&retry).unwrap_or_default());
-        self.report.log(Level::Warn, &format!("{entity}: pending ({} run(s)): {error}", retry.attempts));
+        self.report
+            .log(Level::Warn, &format!("{entity}: pending ({} run(s)): {error}", retry.attempts));
         if retry.attempts >= self.cfg.retry_exception_after {
             self.report.raise(Exception {
                 kind: kinds::ORDER_POST_FAILED.into(),
                 entity,
-                message: format!("{}: not posted after {} runs; last error: {error}", order_entity(id), retry.attempts),
+                message: format!(
+                    "{}: not posted after {} runs; last error: {error}",
+                    order_entity(id),
+                    retry.attempts
+                ),
                 owner: Team::Integration,
                 impact: None,
                 retryable: true,

@@ -29,7 +29,10 @@ fn config() -> OrdersConfig {
 
 fn lookups() -> Lookups {
     let products: BTreeMap<String, u64> = serde_json::from_str(&read("products.json")).unwrap();
-    Lookups { products, contact_id: CONTACT_ID }
+    Lookups {
+        products,
+        contact_id: CONTACT_ID,
+    }
 }
 
 fn dec(v: &Value) -> Decimal {
@@ -55,7 +58,11 @@ fn check(name: &str, mode: DiscountMode, suffix: &str) {
             assert_eq!(rows, total, "{name}: rows add up to total_inc_tax");
             assert_eq!(rows, dec(&expected["rows_total"]), "{name}: expected rows total");
             assert_eq!(mapped.total, dec(&expected["total_inc_tax"]));
-            assert_eq!(mapped.rounding.map(|d| d.to_string()), expected["rounding"].as_str().map(String::from), "{name}: rounding");
+            assert_eq!(
+                mapped.rounding.map(|d| d.to_string()),
+                expected["rounding"].as_str().map(String::from),
+                "{name}: rounding"
+            );
         }
         Err(problems) => {
             let got: Vec<Value> = problems
@@ -139,6 +146,12 @@ fn a_bad_money_string_names_the_entity_and_field() {
     let mut bundle: OrderBundle = serde_json::from_str(&read("tax_exclusive_card.json")).unwrap();
     bundle.products[1].total_tax = "1,50".into();
     let problems = mapping::map_order(&bundle, &config(), &lookups()).unwrap_err();
-    let invalid = problems.iter().find(|p| p.kind == "invalid-order-data").expect("invalid-order-data");
-    assert_eq!(invalid.message, "bigcommerce:order:100231: field `products[1].total_tax` is not a decimal amount: \"1,50\"");
+    let invalid = problems
+        .iter()
+        .find(|p| p.kind == "invalid-order-data")
+        .expect("invalid-order-data");
+    assert_eq!(
+        invalid.message,
+        "bigcommerce:order:100231: field `products[1].total_tax` is not a decimal amount: \"1,50\""
+    );
 }

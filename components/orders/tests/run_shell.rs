@@ -7,9 +7,9 @@ use std::rc::Rc;
 
 use orders::config::{self, OrdersConfig};
 use orders::run::run;
+use pearlbridge_sdk::State;
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
 use pearlbridge_sdk::types::{Event, Method, Request, Response, SendError, System, Team, Trigger};
-use pearlbridge_sdk::State;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -100,7 +100,10 @@ impl World {
                 }
                 ["v2", "orders", id, rest @ ..] => {
                     let Some(b) = self.orders.get(&id.parse::<u64>().unwrap()) else {
-                        return Ok(Response::new(404, r#"[{"status":404,"message":"The requested resource was not found."}]"#));
+                        return Ok(Response::new(
+                            404,
+                            r#"[{"status":404,"message":"The requested resource was not found."}]"#,
+                        ));
                     };
                     let v = match rest {
                         [] => b["order"].clone(),
@@ -110,15 +113,28 @@ impl World {
                         ["taxes"] => b["taxes"].clone(),
                         _ => return Ok(Response::new(404, "[]")),
                     };
-                    if v.as_array().is_some_and(|a| a.is_empty()) { Ok(Response::new(204, "")) } else { ok(v) }
+                    if v.as_array().is_some_and(|a| a.is_empty()) {
+                        Ok(Response::new(204, ""))
+                    } else {
+                        ok(v)
+                    }
                 }
                 ["v3", "orders", id, "transactions"] => {
                     let b = &self.orders[&id.parse::<u64>().unwrap()];
-                    if b["transactions"].as_array().unwrap().is_empty() { Ok(Response::new(204, "")) } else { ok(json!({"data": b["transactions"], "meta": {}})) }
+                    if b["transactions"].as_array().unwrap().is_empty() {
+                        Ok(Response::new(204, ""))
+                    } else {
+                        ok(json!({"data": b["transactions"], "meta": {}}))
+                    }
                 }
                 ["v3", "customers"] => {
                     let id: u64 = query(path, "id:in").unwrap().parse().unwrap();
-                    let found: Vec<Value> = self.orders.values().filter_map(|b| b.get("customer").filter(|c| c["id"].as_u64() == Some(id)).cloned()).take(1).collect();
+                    let found: Vec<Value> = self
+                        .orders
+                        .values()
+                        .filter_map(|b| b.get("customer").filter(|c| c["id"].as_u64() == Some(id)).cloned())
+                        .take(1)
+                        .collect();
                     ok(json!({"data": found, "meta": {}}))
                 }
                 _ => panic!("unexpected BigCommerce GET {path}"),
@@ -126,22 +142,41 @@ impl World {
             (System::Brightpearl, Method::Get) => match parts.as_slice() {
                 ["product-service", "product-search"] => {
                     let sku = query(path, "SKU").unwrap();
-                    let rows = self.products.get(&sku).map(|id| vec![vec![json!(id), json!(sku)]]).unwrap_or_default();
+                    let rows = self
+                        .products
+                        .get(&sku)
+                        .map(|id| vec![vec![json!(id), json!(sku)]])
+                        .unwrap_or_default();
                     Ok(search(&["productId", "SKU"], rows))
                 }
                 ["contact-service", "contact-search"] => {
                     let email = query(path, "primaryEmail").unwrap();
-                    let rows = self.contacts.iter().filter(|c| c.1.eq_ignore_ascii_case(&email)).map(|c| vec![json!(c.0), json!(c.1)]).collect();
+                    let rows = self
+                        .contacts
+                        .iter()
+                        .filter(|c| c.1.eq_ignore_ascii_case(&email))
+                        .map(|c| vec![json!(c.0), json!(c.1)])
+                        .collect();
                     Ok(search(&["contactId", "primaryEmail"], rows))
                 }
                 ["contact-service", "contact", id] => {
                     let id: u64 = id.parse().unwrap();
-                    let found: Vec<Value> = self.contacts.iter().filter(|c| c.0 == id).map(|c| json!({"contactId": c.0, "financialDetails": {"priceListId": c.2}})).collect();
+                    let found: Vec<Value> = self
+                        .contacts
+                        .iter()
+                        .filter(|c| c.0 == id)
+                        .map(|c| json!({"contactId": c.0, "financialDetails": {"priceListId": c.2}}))
+                        .collect();
                     ok(json!({"response": found}))
                 }
                 ["order-service", "order-search"] => {
                     let ext = query(path, "externalRef").unwrap();
-                    let rows = self.sales_orders.iter().filter(|(_, b)| b["externalRef"] == json!(ext)).map(|(id, _)| vec![json!(id), json!(1), json!(ext)]).collect();
+                    let rows = self
+                        .sales_orders
+                        .iter()
+                        .filter(|(_, b)| b["externalRef"] == json!(ext))
+                        .map(|(id, _)| vec![json!(id), json!(1), json!(ext)])
+                        .collect();
                     Ok(search(&["orderId", "orderTypeId", "externalRef"], rows))
                 }
                 ["accounting-service", "customer-payment-search"] => {
@@ -150,9 +185,20 @@ impl World {
                         .payments
                         .iter()
                         .filter(|(_, b)| b["transactionRef"] == json!(reference))
-                        .map(|(id, b)| vec![json!(id), b["orderId"].clone(), b["transactionRef"].clone(), b["paymentMethodCode"].clone(), b["paymentType"].clone()])
+                        .map(|(id, b)| {
+                            vec![
+                                json!(id),
+                                b["orderId"].clone(),
+                                b["transactionRef"].clone(),
+                                b["paymentMethodCode"].clone(),
+                                b["paymentType"].clone(),
+                            ]
+                        })
                         .collect();
-                    Ok(search(&["paymentId", "orderId", "transactionRef", "paymentMethodCode", "paymentType"], rows))
+                    Ok(search(
+                        &["paymentId", "orderId", "transactionRef", "paymentMethodCode", "paymentType"],
+                        rows,
+                    ))
                 }
                 _ => panic!("unexpected Brightpearl GET {path}"),
             },
@@ -174,7 +220,10 @@ impl World {
                     "/order-service/sales-order" => {
                         if !self.sales_order_failures.is_empty() {
                             let status = self.sales_order_failures.remove(0);
-                            return Ok(Response::new(status, r#"{"response":"You have sent too many requests. Please wait before sending another request"}"#));
+                            return Ok(Response::new(
+                                status,
+                                r#"{"response":"You have sent too many requests. Please wait before sending another request"}"#,
+                            ));
                         }
                         if std::mem::take(&mut self.drop_sales_order_request) {
                             return Err(SendError::OutcomeUnknown);
@@ -212,7 +261,11 @@ struct Harness {
 
 impl Harness {
     fn new(fixtures: &[&str]) -> Harness {
-        let mut world = World { store_time: 1_714_600_000, next_id: 5000, ..Default::default() };
+        let mut world = World {
+            store_time: 1_714_600_000,
+            next_id: 5000,
+            ..Default::default()
+        };
         for name in fixtures {
             let b = fixture(&format!("{name}.json"));
             world.orders.insert(b["order"]["id"].as_u64().unwrap(), b);
@@ -222,7 +275,13 @@ impl Harness {
         let world = Rc::new(RefCell::new(world));
         let w = world.clone();
         let api = FakeApi::new(move |req| w.borrow_mut().handle(req));
-        Harness { world, api, state: MemoryState::new(), report: MemoryReport::new(), cfg: config() }
+        Harness {
+            world,
+            api,
+            state: MemoryState::new(),
+            report: MemoryReport::new(),
+            cfg: config(),
+        }
     }
 
     fn run(&self, trigger: Trigger) -> pearlbridge_sdk::types::RunSummary {
@@ -261,13 +320,22 @@ fn posting_twice_posts_once() {
     // Again by replay, by webhook event and by sweep: nothing is posted twice.
     let again = h.run(replay(&[100231]));
     assert_eq!(counts(&again), vec![("already_posted", 1)]);
-    let event = Event { source: System::Bigcommerce, scope: "store/order/updated".into(), entity_id: "100231".into(), payload: "{}".into() };
+    let event = Event {
+        source: System::Bigcommerce,
+        scope: "store/order/updated".into(),
+        entity_id: "100231".into(),
+        payload: "{}".into(),
+    };
     assert_eq!(counts(&h.run(Trigger::Events(vec![event]))), vec![("already_posted", 1)]);
     assert_eq!(counts(&h.run(Trigger::Scheduled)), vec![("already_posted", 1)]);
     assert_eq!(h.world.borrow().sales_orders.len(), 1);
     assert_eq!(h.world.borrow().payments.len(), 1);
     assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 1);
-    assert_eq!(h.bp_count(Method::Get, "/order-service/order-search"), 0, "never a search before a normal first POST");
+    assert_eq!(
+        h.bp_count(Method::Get, "/order-service/order-search"),
+        0,
+        "never a search before a normal first POST"
+    );
 }
 
 #[test]
@@ -279,9 +347,16 @@ fn outcome_unknown_on_the_sales_order_post_searches_by_external_ref_and_never_po
     let world = h.world.borrow();
     assert_eq!(world.sales_orders.len(), 1);
     let so_id = world.sales_orders[0].0;
-    assert_eq!(world.payments[0].1["orderId"], json!(so_id), "the payment goes to the order found by search");
+    assert_eq!(
+        world.payments[0].1["orderId"],
+        json!(so_id),
+        "the payment goes to the order found by search"
+    );
     drop(world);
-    assert_eq!(h.bp_count(Method::Get, "/order-service/order-search?orderTypeId=1&externalRef=100231"), 1);
+    assert_eq!(
+        h.bp_count(Method::Get, "/order-service/order-search?orderTypeId=1&externalRef=100231"),
+        1
+    );
     assert_eq!(h.state.get("link:order:100231").unwrap().value, so_id.to_string());
     assert!(h.state.get("attempt:order:100231").is_none());
     h.run(Trigger::Scheduled);
@@ -318,7 +393,11 @@ fn a_crash_between_post_and_link_is_recovered_by_search() {
     assert_eq!(counts(&s), vec![("already_posted", 1)]);
     assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 0);
     assert_eq!(h.bp_count(Method::Get, "/order-service/order-search"), 1);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 0, "the payment is linked already");
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        0,
+        "the payment is linked already"
+    );
     assert_eq!(h.world.borrow().sales_orders.len(), 1);
 }
 
@@ -328,7 +407,13 @@ fn outcome_unknown_on_a_payment_searches_by_transaction_ref() {
     h.world.borrow_mut().lose_payment_response = true;
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search?transactionRef=bc-order-100237-gift-certificate"), 1);
+    assert_eq!(
+        h.bp_count(
+            Method::Get,
+            "/accounting-service/customer-payment-search?transactionRef=bc-order-100237-gift-certificate"
+        ),
+        1
+    );
     h.run(replay(&[100237]));
     assert_eq!(h.world.borrow().payments.len(), 2, "never two payments for one transaction");
     assert!(h.state.get("link:payment:bc-order-100237-gift-certificate").is_some());
@@ -342,14 +427,26 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     let s = h.run(Trigger::Scheduled);
     assert_eq!(counts(&s), vec![("held", 1)]);
     let open = h.report.open_exceptions();
-    assert_eq!(open.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), vec!["unmapped-shipping-method", "unmapped-sku"]);
+    assert_eq!(
+        open.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+        vec!["unmapped-shipping-method", "unmapped-sku"]
+    );
     let sku = open.iter().find(|e| e.kind == "unmapped-sku").unwrap();
     assert_eq!(sku.entity, "bigcommerce:order:100242");
     assert_eq!(sku.owner, Team::Ecommerce);
-    assert_eq!(sku.impact.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())), Some(("32.00", "GBP")));
+    assert_eq!(
+        sku.impact.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())),
+        Some(("32.00", "GBP"))
+    );
     assert!(sku.retryable);
-    assert_eq!(open.iter().find(|e| e.kind == "unmapped-shipping-method").unwrap().owner, Team::Operations);
-    assert_eq!(h.state.get("held:order:100242").unwrap().value, r#"{"kinds":["unmapped-sku","unmapped-shipping-method"]}"#);
+    assert_eq!(
+        open.iter().find(|e| e.kind == "unmapped-shipping-method").unwrap().owner,
+        Team::Operations
+    );
+    assert_eq!(
+        h.state.get("held:order:100242").unwrap().value,
+        r#"{"kinds":["unmapped-sku","unmapped-shipping-method"]}"#
+    );
     // Nothing is written to Brightpearl for a held order.
     assert_eq!(h.bp_count(Method::Post, "/"), 0);
 
@@ -357,7 +454,10 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     h.world.borrow_mut().products.insert("NEW-CAP-RED".into(), 1020);
     let s = h.run(Trigger::Events(vec![]));
     assert_eq!(counts(&s), vec![("held", 1)]);
-    assert_eq!(h.report.resolved(), vec![("unmapped-sku".to_string(), "bigcommerce:order:100242".to_string())]);
+    assert_eq!(
+        h.report.resolved(),
+        vec![("unmapped-sku".to_string(), "bigcommerce:order:100242".to_string())]
+    );
     assert_eq!(h.report.open_exceptions().len(), 1);
 
     // The mapping is added: the order posts by itself and its last exception resolves.
@@ -407,13 +507,19 @@ fn a_retryable_failure_leaves_the_order_pending_and_the_run_goes_on() {
     // 100231 hits a Brightpearl cap-503; the run goes on and 100239 posts.
     assert_eq!(s.count("pending_retry"), 1);
     assert_eq!(s.count("posted"), 1);
-    assert!(h.report.open_exceptions().is_empty(), "no exception before retry_exception_after runs");
+    assert!(
+        h.report.open_exceptions().is_empty(),
+        "no exception before retry_exception_after runs"
+    );
     h.world.borrow_mut().sales_order_failures = vec![503];
     let s = h.run(Trigger::Events(vec![]));
     assert_eq!(counts(&s), vec![("pending_retry", 1)]);
     let open = h.report.open_exceptions();
     assert_eq!(open.len(), 1);
-    assert_eq!((open[0].kind.as_str(), open[0].entity.as_str(), open[0].retryable), ("order-post-failed", "bigcommerce:order:100231", true));
+    assert_eq!(
+        (open[0].kind.as_str(), open[0].entity.as_str(), open[0].retryable),
+        ("order-post-failed", "bigcommerce:order:100231", true)
+    );
     let s = h.run(Trigger::Events(vec![]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
     assert!(h.report.open_exceptions().is_empty());
@@ -424,7 +530,12 @@ fn a_retryable_failure_leaves_the_order_pending_and_the_run_goes_on() {
 fn only_configured_statuses_are_posted() {
     let h = Harness::new(&["tax_exclusive_card"]);
     h.world.borrow_mut().orders.get_mut(&100231).unwrap()["order"]["status_id"] = json!(0);
-    let event = Event { source: System::Bigcommerce, scope: "store/order/created".into(), entity_id: "100231".into(), payload: "{}".into() };
+    let event = Event {
+        source: System::Bigcommerce,
+        scope: "store/order/created".into(),
+        entity_id: "100231".into(),
+        payload: "{}".into(),
+    };
     let s = h.run(Trigger::Events(vec![event]));
     assert_eq!(counts(&s), vec![("skipped_status", 1)]);
     assert_eq!(h.api.count_system(System::Brightpearl), 0);
@@ -436,13 +547,19 @@ fn the_sweep_keeps_a_cursor_with_an_overlap() {
     h.run(Trigger::Scheduled);
     // No cursor yet: store time (1_714_600_000 = 2024-05-01T21:46:40Z) minus 24 h, minus 10 min.
     let first = h.api.requests().into_iter().find(|r| r.path.starts_with("/v2/orders?")).unwrap();
-    assert_eq!(first.path, "/v2/orders?min_date_modified=Tue%2C%2030%20Apr%202024%2021%3A36%3A40%20%2B0000&sort=date_modified:asc&limit=250&page=1");
+    assert_eq!(
+        first.path,
+        "/v2/orders?min_date_modified=Tue%2C%2030%20Apr%202024%2021%3A36%3A40%20%2B0000&sort=date_modified:asc&limit=250&page=1"
+    );
     // The cursor is the newest date_modified seen (Wed, 01 May 2024 10:16:30 +0000).
     assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
     h.api.clear_log();
     h.run(Trigger::Scheduled);
     let second = h.api.requests().into_iter().find(|r| r.path.starts_with("/v2/orders?")).unwrap();
-    assert_eq!(second.path, "/v2/orders?min_date_modified=Wed%2C%2001%20May%202024%2010%3A06%3A30%20%2B0000&sort=date_modified:asc&limit=250&page=1");
+    assert_eq!(
+        second.path,
+        "/v2/orders?min_date_modified=Wed%2C%2001%20May%202024%2010%3A06%3A30%20%2B0000&sort=date_modified:asc&limit=250&page=1"
+    );
     assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/time"), 0);
 }
 
@@ -454,7 +571,9 @@ fn a_new_b2b_customer_gets_a_contact_with_its_price_list_and_addresses() {
     let world = h.world.borrow();
     assert_eq!(
         world.postal_addresses,
-        vec![json!({"addressLine1": "Unit 4, Dock Rd", "addressLine2": "", "addressLine3": "Liverpool", "addressLine4": "Merseyside", "postalCode": "L3 4BB", "countryIsoCode": "GB"})]
+        vec![
+            json!({"addressLine1": "Unit 4, Dock Rd", "addressLine2": "", "addressLine3": "Liverpool", "addressLine4": "Merseyside", "postalCode": "L3 4BB", "countryIsoCode": "GB"})
+        ]
     );
     let address_id = 5001;
     assert_eq!(
@@ -473,7 +592,10 @@ fn a_new_b2b_customer_gets_a_contact_with_its_price_list_and_addresses() {
     expected["customer"]["id"] = json!(5002);
     assert_eq!(world.sales_orders[0].1, expected);
     drop(world);
-    assert_eq!(h.state.get("contact:email:accounts@shahtrading.example").unwrap().value, r#"{"id":5002,"priceListId":5}"#);
+    assert_eq!(
+        h.state.get("contact:email:accounts@shahtrading.example").unwrap().value,
+        r#"{"id":5002,"priceListId":5}"#
+    );
 }
 
 #[test]
@@ -485,7 +607,10 @@ fn a_guest_with_a_separate_delivery_address_gets_two_postal_addresses() {
     // Billing = first shipping address, so one address; the contact is created once.
     assert_eq!(world.postal_addresses.len(), 1);
     assert_eq!(world.contact_bodies.len(), 1);
-    assert_eq!(world.contact_bodies[0]["communication"]["emails"]["PRI"]["email"], json!("jane@example.co.uk"));
+    assert_eq!(
+        world.contact_bodies[0]["communication"]["emails"]["PRI"]["email"],
+        json!("jane@example.co.uk")
+    );
     drop(world);
 
     let h = Harness::new(&["guest_paypal"]);
@@ -497,8 +622,14 @@ fn a_guest_with_a_separate_delivery_address_gets_two_postal_addresses() {
     h.run(replay(&[100239]));
     let world = h.world.borrow();
     assert_eq!(world.postal_addresses.len(), 2);
-    assert_eq!(world.contact_bodies[0]["postAddressIds"], json!({"DEF": 5001, "BIL": 5001, "DEL": 5002}));
-    assert_eq!(world.contact_bodies[0]["communication"]["emails"]["PRI"]["email"], json!("sam.guest@example.com"));
+    assert_eq!(
+        world.contact_bodies[0]["postAddressIds"],
+        json!({"DEF": 5001, "BIL": 5001, "DEL": 5002})
+    );
+    assert_eq!(
+        world.contact_bodies[0]["communication"]["emails"]["PRI"]["email"],
+        json!("sam.guest@example.com")
+    );
     assert!(world.contact_bodies[0].get("organisation").is_none());
     assert!(world.contact_bodies[0].get("financialDetails").is_none());
 }
@@ -506,7 +637,10 @@ fn a_guest_with_a_separate_delivery_address_gets_two_postal_addresses() {
 #[test]
 fn a_contact_on_another_price_list_raises_price_list_mismatch_and_the_order_still_posts() {
     let h = Harness::new(&["b2b_customer_group"]);
-    h.world.borrow_mut().contacts.push((3100, "accounts@shahtrading.example".into(), Some(1)));
+    h.world
+        .borrow_mut()
+        .contacts
+        .push((3100, "accounts@shahtrading.example".into(), Some(1)));
     let s = h.run(replay(&[100240]));
     assert_eq!(s.count("posted"), 1);
     let open = h.report.open_exceptions();
@@ -528,19 +662,33 @@ fn rounding_rows_are_counted_and_noted() {
     let so_id = h.world.borrow().sales_orders[0].0;
     assert_eq!(
         s.notes[0],
-        format!("bigcommerce:order:100243: rounding row of -0.0001 GBP added to sales order {so_id} (rows 27.00 + rounding = total_inc_tax 26.9999)")
+        format!(
+            "bigcommerce:order:100243: rounding row of -0.0001 GBP added to sales order {so_id} (rows 27.00 + rounding = total_inc_tax 26.9999)"
+        )
     );
 }
 
 #[test]
 fn a_later_capture_is_posted_for_an_order_already_posted() {
     let h = Harness::new(&["authorised_then_captured"]);
-    let capture = h.world.borrow_mut().orders.get_mut(&100244).unwrap()["transactions"].as_array_mut().unwrap().pop().unwrap();
+    let capture = h.world.borrow_mut().orders.get_mut(&100244).unwrap()["transactions"]
+        .as_array_mut()
+        .unwrap()
+        .pop()
+        .unwrap();
     let s = h.run(replay(&[100244]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
     assert_eq!(h.world.borrow().payments[0].1["paymentType"], json!("AUTH"));
-    h.world.borrow_mut().orders.get_mut(&100244).unwrap()["transactions"].as_array_mut().unwrap().push(capture);
-    let event = Event { source: System::Bigcommerce, scope: "store/order/transaction/created".into(), entity_id: "100244".into(), payload: "{}".into() };
+    h.world.borrow_mut().orders.get_mut(&100244).unwrap()["transactions"]
+        .as_array_mut()
+        .unwrap()
+        .push(capture);
+    let event = Event {
+        source: System::Bigcommerce,
+        scope: "store/order/transaction/created".into(),
+        entity_id: "100244".into(),
+        payload: "{}".into(),
+    };
     let s = h.run(Trigger::Events(vec![event]));
     assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 1)]);
     let world = h.world.borrow();

@@ -451,10 +451,20 @@ impl<'a> Client<'a> {
         let taxes = self.order_taxes(id)?;
         let transactions = self.order_transactions(id)?;
         let customer = if order.customer_id > 0 {
-            self.customers_by_ids(&[order.customer_id])?.into_iter().find(|c| c.id == order.customer_id)
+            self.customers_by_ids(&[order.customer_id])?
+                .into_iter()
+                .find(|c| c.id == order.customer_id)
         } else {
             None
         };
-        Ok(OrderBundle { order, products, shipping_addresses, coupons, taxes, transactions, customer })
+        Ok(OrderBundle {
+            order,
+            products,
+            shipping_addresses,
+            coupons,
+            taxes,
+            transactions,
+            customer,
+        })
     }
 }

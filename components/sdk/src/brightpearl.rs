@@ -297,7 +297,12 @@ impl SearchResponse {
             .iter()
             .map(|r| {
                 SearchRow(
-                    self.meta_data.columns.iter().zip(r.iter()).map(|(c, v)| (c.name.clone(), v.clone())).collect(),
+                    self.meta_data
+                        .columns
+                        .iter()
+                        .zip(r.iter())
+                        .map(|(c, v)| (c.name.clone(), v.clone()))
+                        .collect(),
                 )
             })
             .collect()
@@ -343,7 +348,10 @@ impl<'a> Client<'a> {
         let mut first = 1u64;
         for _ in 0..20 {
             let sep = if base.contains('?') { '&' } else { '?' };
-            let page = self.search(format!("{base}{sep}pageSize={}&firstResult={first}", crate::idset::SEARCH_PAGE_SIZE))?;
+            let page = self.search(format!(
+                "{base}{sep}pageSize={}&firstResult={first}",
+                crate::idset::SEARCH_PAGE_SIZE
+            ))?;
             let got = page.results.len() as u64;
             rows.extend(page.rows());
             if !page.meta_data.more_pages_available || got == 0 {
@@ -356,7 +364,10 @@ impl<'a> Client<'a> {
 
     fn create<B: Serialize>(&self, path: &str, body: &B) -> Result<u64, ApiError> {
         let what = format!("POST {path}");
-        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode { what: what.clone(), message: e.to_string() })?;
+        let json = serde_json::to_string(body).map_err(|e| ApiError::Decode {
+            what: what.clone(),
+            message: e.to_string(),
+        })?;
         let resp = http::send(self.api, Request::post(System::Brightpearl, path, json), &what)?;
         Ok(http::decode::<Envelope<u64>>(&resp.body, &what)?.response)
     }
@@ -371,7 +382,10 @@ impl<'a> Client<'a> {
             .filter_map(|r| {
                 let primary = r.str("primaryEmail")?;
                 let contact_id = r.u64("contactId")?;
-                primary.trim().eq_ignore_ascii_case(email.trim()).then_some(ContactMatch { contact_id, primary_email: primary })
+                primary.trim().eq_ignore_ascii_case(email.trim()).then_some(ContactMatch {
+                    contact_id,
+                    primary_email: primary,
+                })
             })
             .collect();
         found.sort_by_key(|c| c.contact_id);
@@ -383,7 +397,10 @@ impl<'a> Client<'a> {
         let path = format!("/contact-service/contact/{id}");
         let what = format!("GET {path}");
         match http::send(self.api, Request::get(System::Brightpearl, path), &what) {
-            Ok(resp) => Ok(http::decode::<Envelope<Vec<Contact>>>(&resp.body, &what)?.response.into_iter().find(|c| c.contact_id == id)),
+            Ok(resp) => Ok(http::decode::<Envelope<Vec<Contact>>>(&resp.body, &what)?
+                .response
+                .into_iter()
+                .find(|c| c.contact_id == id)),
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -403,7 +420,11 @@ impl<'a> Client<'a> {
     /// exactly (§7 [obs]).
     pub fn products_by_sku(&self, sku: &str) -> Result<Vec<u64>, ApiError> {
         let rows = self.search_all(&format!("/product-service/product-search?SKU={}", encode(sku)))?;
-        let mut ids: Vec<u64> = rows.iter().filter(|r| r.str("SKU").as_deref() == Some(sku)).filter_map(|r| r.u64("productId")).collect();
+        let mut ids: Vec<u64> = rows
+            .iter()
+            .filter(|r| r.str("SKU").as_deref() == Some(sku))
+            .filter_map(|r| r.u64("productId"))
+            .collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -432,7 +453,10 @@ impl<'a> Client<'a> {
     /// `GET /order-service/order-search?orderTypeId=1&externalRef=<ref>` → sales order ids
     /// (column `orderId`) carrying that external reference (§3.3 [doc]).
     pub fn sales_orders_by_external_ref(&self, external_ref: &str) -> Result<Vec<u64>, ApiError> {
-        let rows = self.search_all(&format!("/order-service/order-search?orderTypeId=1&externalRef={}", encode(external_ref)))?;
+        let rows = self.search_all(&format!(
+            "/order-service/order-search?orderTypeId=1&externalRef={}",
+            encode(external_ref)
+        ))?;
         let mut ids: Vec<u64> = rows
             .iter()
             .filter(|r| r.str("externalRef").map(|e| e == external_ref).unwrap_or(true))
@@ -449,7 +473,10 @@ impl<'a> Client<'a> {
 
     /// `GET /accounting-service/customer-payment-search?transactionRef=<ref>` (§3.3 [doc]).
     pub fn payments_by_transaction_ref(&self, transaction_ref: &str) -> Result<Vec<PaymentMatch>, ApiError> {
-        let rows = self.search_all(&format!("/accounting-service/customer-payment-search?transactionRef={}", encode(transaction_ref)))?;
+        let rows = self.search_all(&format!(
+            "/accounting-service/customer-payment-search?transactionRef={}",
+            encode(transaction_ref)
+        ))?;
         Ok(rows
             .iter()
             .filter(|r| r.str("transactionRef").as_deref() == Some(transaction_ref))

@@ -63,7 +63,12 @@ pub enum ApiError {
     Send { what: String, error: SendError },
     /// The server answered with a non-success status.
     #[error("{what}: HTTP {status}: {}", describe_errors(.errors, .body))]
-    Status { what: String, status: u16, errors: Vec<ErrorItem>, body: String },
+    Status {
+        what: String,
+        status: u16,
+        errors: Vec<ErrorItem>,
+        body: String,
+    },
     /// The body could not be decoded into the expected shape.
     #[error("{what}: cannot decode the response: {message}")]
     Decode { what: String, message: String },
@@ -73,7 +78,11 @@ fn describe_errors(errors: &[ErrorItem], body: &str) -> String {
     if errors.is_empty() {
         body.chars().take(300).collect()
     } else {
-        errors.iter().map(|e| format!("{} {}", e.code, e.message)).collect::<Vec<_>>().join("; ")
+        errors
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.message))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -93,7 +102,13 @@ impl ApiError {
 
     /// A write was sent and may have been committed (WIT `send-error::outcome-unknown`).
     pub fn is_outcome_unknown(&self) -> bool {
-        matches!(self, ApiError::Send { error: SendError::OutcomeUnknown, .. })
+        matches!(
+            self,
+            ApiError::Send {
+                error: SendError::OutcomeUnknown,
+                ..
+            }
+        )
     }
 
     /// The HTTP status, when the server answered.

@@ -67,7 +67,10 @@ impl Timestamp {
 
     /// Parse RFC 2822, e.g. `Tue, 20 Nov 2012 00:00:00 +0000` (the weekday is optional).
     pub fn parse_rfc2822(value: &str) -> Result<Timestamp, DateError> {
-        let err = || DateError { format: "RFC 2822", value: value.into() };
+        let err = || DateError {
+            format: "RFC 2822",
+            value: value.into(),
+        };
         let s = value.trim();
         let s = match s.find(',') {
             Some(i) => s[i + 1..].trim(),
@@ -97,7 +100,10 @@ impl Timestamp {
     /// Parse ISO 8601 / RFC 3339, e.g. `2024-05-01T10:16:00Z`, `2024-05-01T10:16:00+00:00`,
     /// `2020-03-31T15:02:44.000-06:00` (fractions are dropped).
     pub fn parse_iso8601(value: &str) -> Result<Timestamp, DateError> {
-        let err = || DateError { format: "ISO 8601", value: value.into() };
+        let err = || DateError {
+            format: "ISO 8601",
+            value: value.into(),
+        };
         let s = value.trim();
         if s.len() < 19 {
             return Err(err());
@@ -113,7 +119,11 @@ impl Timestamp {
             let n = rest[1..].chars().take_while(|c| c.is_ascii_digit()).count();
             rest = &rest[1 + n..];
         }
-        let off = if rest.is_empty() { 0 } else { offset_seconds(rest).ok_or_else(err)? };
+        let off = if rest.is_empty() {
+            0
+        } else {
+            offset_seconds(rest).ok_or_else(err)?
+        };
         Ok(Timestamp(Timestamp::from_utc(y, mo, d, h, mi, sec).0 - off))
     }
 
@@ -122,7 +132,15 @@ impl Timestamp {
         let days = self.0.div_euclid(86400);
         let secs = self.0.rem_euclid(86400);
         let (y, m, d) = civil_from_days(days);
-        format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, secs / 3600, secs % 3600 / 60, secs % 60)
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            y,
+            m,
+            d,
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
     }
 
     /// Format as RFC 2822 UTC: `Wed, 01 May 2024 10:16:00 +0000`.
@@ -164,13 +182,19 @@ mod tests {
 
     #[test]
     fn iso8601_with_offsets_and_fractions() {
-        assert_eq!(Timestamp::parse_iso8601("2024-05-01T10:16:00Z").unwrap().to_iso8601(), "2024-05-01T10:16:00Z");
+        assert_eq!(
+            Timestamp::parse_iso8601("2024-05-01T10:16:00Z").unwrap().to_iso8601(),
+            "2024-05-01T10:16:00Z"
+        );
         assert_eq!(
             Timestamp::parse_iso8601("2020-03-31T15:02:44.000-06:00").unwrap().to_iso8601(),
             "2020-03-31T21:02:44Z"
         );
         assert_eq!(
-            Timestamp::parse_iso8601("2024-02-28T23:00:00+00:00").unwrap().plus_seconds(7 * 86400).to_iso8601(),
+            Timestamp::parse_iso8601("2024-02-28T23:00:00+00:00")
+                .unwrap()
+                .plus_seconds(7 * 86400)
+                .to_iso8601(),
             "2024-03-06T23:00:00Z"
         );
         assert_eq!(Timestamp(0).to_rfc2822(), "Thu, 01 Jan 1970 00:00:00 +0000");

@@ -21,7 +21,10 @@ pub struct HostState;
 
 impl State for HostState {
     fn get(&self, key: &str) -> Option<Entry> {
-        state::get(key).map(|e| Entry { value: e.value, version: e.version })
+        state::get(key).map(|e| Entry {
+            value: e.value,
+            version: e.version,
+        })
     }
     fn set(&self, key: &str, value: &str) -> u64 {
         state::set(key, value)

@@ -12,19 +12,29 @@ pub(crate) fn send(api: &dyn Api, req: Request, what: &str) -> Result<Response, 
     if (200..300).contains(&resp.status) {
         Ok(resp)
     } else {
-        Err(ApiError::Status { what: what.into(), status: resp.status, errors: error_items(&resp.body), body: resp.body })
+        Err(ApiError::Status {
+            what: what.into(),
+            status: resp.status,
+            errors: error_items(&resp.body),
+            body: resp.body,
+        })
     }
 }
 
 /// Decode a JSON body into `T`.
 pub(crate) fn decode<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| ApiError::Decode { what: what.into(), message: e.to_string() })
+    serde_json::from_str(body).map_err(|e| ApiError::Decode {
+        what: what.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Error items of a Brightpearl `{"errors":[{code,message}]}` body, a `{"response":"..."}`
 /// string (401), a BigCommerce v2 `[{status,message}]` array or a v3 `{title, errors{}}`.
 pub(crate) fn error_items(body: &str) -> Vec<ErrorItem> {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else { return vec![] };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return vec![];
+    };
     let text = |v: &serde_json::Value| match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -55,7 +65,10 @@ pub(crate) fn error_items(body: &str) -> Vec<ErrorItem> {
         }];
     }
     if let Some(serde_json::Value::String(s)) = v.get("response") {
-        return vec![ErrorItem { code: String::new(), message: s.clone() }];
+        return vec![ErrorItem {
+            code: String::new(),
+            message: s.clone(),
+        }];
     }
     vec![]
 }

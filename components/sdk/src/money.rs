@@ -25,7 +25,11 @@ pub fn parse(entity: &str, field: &str, value: &str) -> Result<Decimal, MoneyErr
     let trimmed = value.trim();
     Decimal::from_str(trimmed)
         .or_else(|_| Decimal::from_scientific(trimmed))
-        .map_err(|_| MoneyError { entity: entity.into(), field: field.into(), value: value.into() })
+        .map_err(|_| MoneyError {
+            entity: entity.into(),
+            field: field.into(),
+            value: value.into(),
+        })
 }
 
 /// Parse a JSON number (BigCommerce v3 money) into a `Decimal` through its text, never
@@ -95,7 +99,10 @@ mod tests {
         assert_eq!(parse("bigcommerce:order:1", "total_inc_tax", "225.0000").unwrap(), d("225"));
         assert_eq!(parse("x", "f", "0.3333").unwrap().to_string(), "0.3333");
         let err = parse("bigcommerce:order:118", "total_inc_tax", "12,50").unwrap_err();
-        assert_eq!(err.to_string(), "bigcommerce:order:118: field `total_inc_tax` is not a decimal amount: \"12,50\"");
+        assert_eq!(
+            err.to_string(),
+            "bigcommerce:order:118: field `total_inc_tax` is not a decimal amount: \"12,50\""
+        );
         assert!(parse("x", "f", "").is_err());
     }
 

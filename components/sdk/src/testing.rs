@@ -18,7 +18,10 @@ pub struct FakeApi {
 impl FakeApi {
     /// A fake answering every request with `handler`.
     pub fn new(handler: impl FnMut(&Request) -> Result<Response, SendError> + 'static) -> Self {
-        FakeApi { handler: RefCell::new(Box::new(handler)), log: RefCell::new(vec![]) }
+        FakeApi {
+            handler: RefCell::new(Box::new(handler)),
+            log: RefCell::new(vec![]),
+        }
     }
 
     /// Every request sent so far, in order.
@@ -28,7 +31,11 @@ impl FakeApi {
 
     /// How many requests went to `system` with `method` and a path starting with `prefix`.
     pub fn count(&self, system: System, method: Method, prefix: &str) -> usize {
-        self.log.borrow().iter().filter(|r| r.system == system && r.method == method && r.path.starts_with(prefix)).count()
+        self.log
+            .borrow()
+            .iter()
+            .filter(|r| r.system == system && r.method == method && r.path.starts_with(prefix))
+            .count()
     }
 
     /// How many requests went to `system`.
@@ -84,7 +91,13 @@ impl State for MemoryState {
     fn set(&self, key: &str, value: &str) -> u64 {
         let mut map = self.entries.borrow_mut();
         let version = map.get(key).map(|e| e.version).unwrap_or(0) + 1;
-        map.insert(key.to_string(), Entry { value: value.to_string(), version });
+        map.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_string(),
+                version,
+            },
+        );
         version
     }
 
@@ -94,7 +107,13 @@ impl State for MemoryState {
         if current != expected_version {
             return Err(current);
         }
-        map.insert(key.to_string(), Entry { value: value.to_string(), version: current + 1 });
+        map.insert(
+            key.to_string(),
+            Entry {
+                value: value.to_string(),
+                version: current + 1,
+            },
+        );
         Ok(current + 1)
     }
 
@@ -167,7 +186,12 @@ impl Report for MemoryReport {
     }
 
     fn open(&self, entity_prefix: &str) -> Vec<(String, String)> {
-        self.open.borrow().keys().filter(|(_, entity)| entity.starts_with(entity_prefix)).cloned().collect()
+        self.open
+            .borrow()
+            .keys()
+            .filter(|(_, entity)| entity.starts_with(entity_prefix))
+            .cloned()
+            .collect()
     }
 
     fn progress(&self, done: u64, total: Option<u64>) {
@@ -191,7 +215,13 @@ mod tests {
         assert_eq!(s.compare_and_swap("k", 0, "a"), Ok(1));
         assert_eq!(s.compare_and_swap("k", 0, "b"), Err(1));
         assert_eq!(s.set("k", "c"), 2);
-        assert_eq!(s.get("k"), Some(Entry { value: "c".into(), version: 2 }));
+        assert_eq!(
+            s.get("k"),
+            Some(Entry {
+                value: "c".into(),
+                version: 2
+            })
+        );
         s.set("k2", "x");
         s.set("j", "y");
         assert_eq!(s.list("k", 10), vec![("k".into(), "c".into()), ("k2".into(), "x".into())]);
@@ -205,8 +235,9 @@ mod tests {
         let api = FakeApi::new(|req| {
             if req.path.starts_with("/v2/orders?") {
                 if req.path.ends_with("page=1") {
-                    let rows: Vec<serde_json::Value> =
-                        (1..=2).map(|i| serde_json::json!({"id": i, "status_id": 11, "total_inc_tax": "1.0000"})).collect();
+                    let rows: Vec<serde_json::Value> = (1..=2)
+                        .map(|i| serde_json::json!({"id": i, "status_id": 11, "total_inc_tax": "1.0000"}))
+                        .collect();
                     Ok(Response::new(200, serde_json::to_string(&rows).unwrap()))
                 } else {
                     Ok(Response::new(204, ""))
@@ -240,17 +271,26 @@ mod tests {
                        "results":[["JANE@acme.test",207],["jane@acme.test",204],["janet@acme.test",9]]},"reference":{}}"#,
                 ))
             } else {
-                Ok(Response::new(400, r#"{"errors":[{"code":"ORDC-005","message":"You have not supplied an order type code"}]}"#))
+                Ok(Response::new(
+                    400,
+                    r#"{"errors":[{"code":"ORDC-005","message":"You have not supplied an order type code"}]}"#,
+                ))
             }
         });
         let bp = brightpearl::Client::new(&api);
         let found = bp.contacts_by_email("jane@acme.test").unwrap();
         assert_eq!(found.iter().map(|c| c.contact_id).collect::<Vec<_>>(), vec![204, 207]);
-        assert_eq!(api.requests()[0].path, "/contact-service/contact-search?primaryEmail=jane%40acme.test&pageSize=500&firstResult=1");
+        assert_eq!(
+            api.requests()[0].path,
+            "/contact-service/contact-search?primaryEmail=jane%40acme.test&pageSize=500&firstResult=1"
+        );
         let err = bp.create_postal_address(&brightpearl::PostalAddress::default()).unwrap_err();
         assert_eq!(err.status(), Some(400));
         assert!(!err.is_retryable());
-        assert_eq!(err.to_string(), "POST /contact-service/postal-address: HTTP 400: ORDC-005 You have not supplied an order type code");
+        assert_eq!(
+            err.to_string(),
+            "POST /contact-service/postal-address: HTTP 400: ORDC-005 You have not supplied an order type code"
+        );
     }
 
     #[test]

@@ -40,12 +40,24 @@ pub struct Request {
 impl Request {
     /// A GET without body or headers.
     pub fn get(system: System, path: impl Into<String>) -> Self {
-        Request { system, method: Method::Get, path: path.into(), body: None, headers: vec![] }
+        Request {
+            system,
+            method: Method::Get,
+            path: path.into(),
+            body: None,
+            headers: vec![],
+        }
     }
 
     /// A POST with a JSON body.
     pub fn post(system: System, path: impl Into<String>, body: String) -> Self {
-        Request { system, method: Method::Post, path: path.into(), body: Some(body), headers: vec![] }
+        Request {
+            system,
+            method: Method::Post,
+            path: path.into(),
+            body: Some(body),
+            headers: vec![],
+        }
     }
 }
 
@@ -62,7 +74,11 @@ pub struct Response {
 impl Response {
     /// A response with a status and body and no headers (handy in tests).
     pub fn new(status: u16, body: impl Into<String>) -> Self {
-        Response { status, headers: vec![], body: body.into() }
+        Response {
+            status,
+            headers: vec![],
+            body: body.into(),
+        }
     }
 }
 
@@ -240,7 +256,11 @@ impl From<Request> for wit::Request {
 
 impl From<wit::Response> for Response {
     fn from(r: wit::Response) -> Self {
-        Response { status: r.status, headers: r.headers, body: r.body }
+        Response {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        }
     }
 }
 
@@ -275,7 +295,10 @@ impl From<Exception> for wit::Exception {
             entity: e.entity,
             message: e.message,
             owner: e.owner.into(),
-            impact: e.impact.map(|m| wit::Money { amount: m.amount, currency: m.currency }),
+            impact: e.impact.map(|m| wit::Money {
+                amount: m.amount,
+                currency: m.currency,
+            }),
             retryable: e.retryable,
         }
     }
@@ -314,13 +337,19 @@ impl From<wit::Trigger> for Trigger {
 
 impl From<RunSummary> for wit::RunSummary {
     fn from(s: RunSummary) -> Self {
-        wit::RunSummary { counts: s.counts, notes: s.notes }
+        wit::RunSummary {
+            counts: s.counts,
+            notes: s.notes,
+        }
     }
 }
 
 impl From<ConfigProblem> for wit::ConfigProblem {
     fn from(p: ConfigProblem) -> Self {
-        wit::ConfigProblem { path: p.path, message: p.message }
+        wit::ConfigProblem {
+            path: p.path,
+            message: p.message,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ pub fn encode(value: &str) -> String {
 mod tests {
     #[test]
     fn encodes_dates_and_emails() {
-        assert_eq!(super::encode("Thu, 20 Apr 2017 11:32:00 +0000"), "Thu%2C%2020%20Apr%202017%2011%3A32%3A00%20%2B0000");
+        assert_eq!(
+            super::encode("Thu, 20 Apr 2017 11:32:00 +0000"),
+            "Thu%2C%2020%20Apr%202017%2011%3A32%3A00%20%2B0000"
+        );
         assert_eq!(super::encode("jane+b2b@acme.test"), "jane%2Bb2b%40acme.test");
     }
 }

@@ -32,6 +32,8 @@ use crate::mapping::{self, Lookups, MappedOrder, MappingProblem, kinds, order_en
 const HELD_PREFIX: &str = "held:order:";
 const RETRY_PREFIX: &str = "retry:order:";
 const CURSOR_KEY: &str = "cursor:orders";
+/// Most held or pending orders retried in one run.
+const MAX_LISTED: u32 = 10_000;
 
 /// Counters of a run (WIT `run-summary.counts`).
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -140,7 +142,7 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
     }
     // Orders held or pending from earlier runs are retried on every run.
     for prefix in [HELD_PREFIX, RETRY_PREFIX] {
-        for (key, _) in state.entries_of(prefix) {
+        for (key, _) in state.list(prefix, MAX_LISTED) {
             if let Ok(id) = key[prefix.len()..].parse::<u64>() {
                 candidates.entry(id).or_insert(None);
             }
@@ -167,16 +169,6 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
         ],
         notes: r.notes,
     })
-}
-
-trait EntriesOf {
-    fn entries_of(&self, prefix: &str) -> Vec<(String, String)>;
-}
-
-impl EntriesOf for dyn State + '_ {
-    fn entries_of(&self, prefix: &str) -> Vec<(String, String)> {
-        self.list(prefix, 10_000)
-    }
 }
 
 fn amount_text(d: Decimal) -> String {

@@ -90,11 +90,10 @@ impl Faults {
         let mut st = self.inner.lock().expect("faults lock");
         let State { rng, rules } = &mut *st;
         for rule in rules.iter() {
-            if let Some(m) = &rule.method {
-                if !m.eq_ignore_ascii_case(method) {
+            if let Some(m) = &rule.method
+                && !m.eq_ignore_ascii_case(method) {
                     continue;
                 }
-            }
             if !glob_match(&rule.path, path) {
                 continue;
             }

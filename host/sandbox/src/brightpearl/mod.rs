@@ -299,11 +299,10 @@ impl BrightpearlSim {
         h.insert(HeaderName::from_static("ruid"), HeaderValue::from_str(ruid).expect("uuid text"));
         h.insert(HeaderName::from_static("brightpearl-requests-remaining"), HeaderValue::from(rate.remaining));
         h.insert(HeaderName::from_static("brightpearl-next-throttle-period"), HeaderValue::from(rate.next_throttle_period_ms));
-        if mode == Some(AuthMode::OAuth) {
-            if let Some(id) = self.cfg.installed_integration_instance_id {
+        if mode == Some(AuthMode::OAuth)
+            && let Some(id) = self.cfg.installed_integration_instance_id {
                 h.insert(HeaderName::from_static("brightpearl-installed-integration-instance-id"), HeaderValue::from(id));
             }
-        }
         resp
     }
 }

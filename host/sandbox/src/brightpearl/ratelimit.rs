@@ -36,12 +36,11 @@ impl RateLimiter {
     }
 
     fn roll(&mut self, now_ms: u64) {
-        if let Some(start) = self.window_start {
-            if now_ms >= start + WINDOW_MS {
+        if let Some(start) = self.window_start
+            && now_ms >= start + WINDOW_MS {
                 self.window_start = None;
                 self.used = 0;
             }
-        }
     }
 
     /// Counts a request at `now_ms`. `Ok` = allowed, `Err` = throttled (503); both carry the

@@ -316,11 +316,10 @@ impl State {
             return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
         }
         for field in ["firstName", "lastName"] {
-            if let Some(s) = str_at(body, &format!("/{field}")) {
-                if s.chars().count() > 32 {
+            if let Some(s) = str_at(body, &format!("/{field}"))
+                && s.chars().count() > 32 {
                     return Err(ApiError::bad(codes::CONTACT_INVALID, format!("{field} must be at most 32 characters")));
                 }
-            }
         }
         if str_at(body, "/firstName").is_none() && str_at(body, "/lastName").is_none() && str_at(body, "/organisation/name").is_none() {
             return Err(ApiError::bad(codes::CONTACT_INVALID, "A contact needs a firstName, lastName or organisation name"));
@@ -526,11 +525,10 @@ impl State {
         }
         let external_ref = str_at(body, "/externalRef");
         let instance = int_at(body, "/installedIntegrationInstanceId");
-        if let Some(er) = &external_ref {
-            if let Some(existing) = self.find_by_external_ref(type_code, er, instance) {
+        if let Some(er) = &external_ref
+            && let Some(existing) = self.find_by_external_ref(type_code, er, instance) {
                 return Ok((existing, false, Vec::new()));
             }
-        }
         let invalid = |m: String| ApiError::bad(codes::ORDER_INVALID, m);
         let customer_id = int_at(body, "/customer/id")
             .or_else(|| int_at(body, "/customerId"))
@@ -572,11 +570,10 @@ impl State {
             if product_id.is_none() && name.is_none() {
                 return Err(invalid(format!("rows[{i}]: productId or name is required")));
             }
-            if let Some(pid) = product_id {
-                if !self.products.contains_key(&pid) {
+            if let Some(pid) = product_id
+                && !self.products.contains_key(&pid) {
                     return Err(invalid(format!("rows[{i}]: product {pid} does not exist")));
                 }
-            }
             let stock_tracked = product_id.is_some_and(|p| self.product_stock_tracked(p));
             let quantity = r.get("quantity").and_then(dec).filter(|q| *q > Decimal::ZERO).ok_or_else(|| {
                 ApiError::bad(codes::BAD_ROW_QUANTITY, format!("rows[{i}]: quantity must be a positive number"))
@@ -997,11 +994,10 @@ impl State {
                     return Err(invalid(format!("Row {row_id} is not a stock-tracked product row")));
                 }
                 let product_id = row.product_id.expect("stock-tracked rows have products");
-                if let Some(given) = int_at(p, "/productId") {
-                    if given != product_id {
+                if let Some(given) = int_at(p, "/productId")
+                    && given != product_id {
                         return Err(invalid(format!("Row {row_id} is for product {product_id}, not {given}")));
                     }
-                }
                 let ordered: i64 = row.quantity.trunc().try_into().unwrap_or(0);
                 let already = on_notes.entry(row_id).or_insert(0);
                 if *already + qty > ordered {

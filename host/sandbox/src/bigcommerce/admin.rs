@@ -1,17 +1,7 @@
 //! Scripting endpoints under `/_sandbox/bigcommerce/` (not part of the BigCommerce API): the
 //! same operations as the Rust scripting API on [`BigCommerceSim`].
 //!
-//! * `POST /_sandbox/bigcommerce/orders` — body a [`BigCommerceOrderBundle`] → 201 `{"id"}`
-//! * `GET /_sandbox/bigcommerce/orders/{id}` → the order or 404
-//! * `PUT /_sandbox/bigcommerce/orders/{id}/status` — `{"status_id"}` → 200 order / 404
-//! * `POST /_sandbox/bigcommerce/orders/{id}/refunds` — v3 refund JSON → 201 `{"id"}` / 404
-//! * `GET /_sandbox/bigcommerce/orders/{id}/shipments` → shipments array
-//! * `GET /_sandbox/bigcommerce/shipment_emails` → `[{"order_id", "shipment_id"}]`
-//! * `GET /_sandbox/bigcommerce/inventory` → [`InventoryLevel`] array
-//! * `GET /_sandbox/bigcommerce/pricelists/{id}/records` → records array
-//! * `GET /_sandbox/bigcommerce/webhooks` → [`WebhookDelivery`] array
-//! * `PUT /_sandbox/bigcommerce/webhook_callback` — `{"url": "..." | null}` → 204
-//! * `GET /_sandbox/bigcommerce/stats` → `{"request_count", "throttled_count"}`
+//! The endpoint list is in the `bigcommerce` module docs.
 
 use std::sync::Arc;
 
@@ -23,8 +13,6 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::BigCommerceSim;
-#[allow(unused_imports)]
-use super::{InventoryLevel, WebhookDelivery};
 use crate::seed::BigCommerceOrderBundle;
 
 type S = State<Arc<BigCommerceSim>>;

@@ -11,13 +11,38 @@
 //! 2. The store quota: fixed 30 s window on the simulated [`Clock`], shared by every caller;
 //!    `X-Rate-Limit-*` headers on every response, `429` + `X-Retry-After` when exceeded (§2 [doc]).
 //! 3. Fault injection ([`Faults::decide`] with the path after `/stores/{hash}`).
-//! 4. The endpoint, a plain function over the store [`state`].
+//! 4. The endpoint, a plain function over the store state.
 //! 5. Webhooks for what changed, POSTed to the callback set with
 //!    [`BigCommerceSim::set_webhook_callback`] for every active hook whose scope matches (§10).
 //!
+//! Endpoints served (details and tags on each function in the submodules):
+//!
+//! | area | endpoints |
+//! |---|---|
+//! | v2 orders (`orders`) | `GET /v2/orders` (filters, `sort`, `page`, `limit` ≤ 250, 204 on an empty page), `GET /v2/orders/count`, `GET/PUT /v2/orders/{id}`, `GET .../products`, `.../shipping_addresses`, `.../coupons`, `.../taxes[?details=true]`, `GET/POST .../shipments`, `GET .../shipments/count`, `GET/PUT/DELETE .../shipments/{id}`, `GET /v2/order_statuses[/{id}]`, `GET /v2/time` |
+//! | v2 customer groups (`customers`) | `GET /v2/customer_groups[/{id}]`, `GET /v2/customer_groups/count` |
+//! | v3 payments (`payments`) | `GET /v3/orders/{id}/transactions`, `POST .../payment_actions/refund_quotes`, `GET/POST .../payment_actions/refunds`, `GET /v3/orders/payment_actions/refunds[/{id}]` |
+//! | v3 catalog, inventory (`catalog`) | `GET /v3/catalog/products[/{id}[/variants]]`, `GET/PUT /v3/catalog/variants`, `GET /v3/inventory/locations`, `GET /v3/inventory/items`, `GET /v3/inventory/locations/{id}/items`, `PUT /v3/inventory/adjustments/absolute`, `POST /v3/inventory/adjustments/relative` |
+//! | v3 customers, price lists (`customers`) | `GET /v3/customers`, `GET /v3/pricelists[/{id}]`, `GET/PUT /v3/pricelists/{id}/records`, `GET/POST/DELETE /v3/pricelists/assignments`, `PUT /v3/pricelists/{id}/assignments` |
+//! | v3 hooks (`webhooks`) | `GET/POST /v3/hooks`, `GET/PUT/DELETE /v3/hooks/{id}`, `GET/PUT /v3/hooks/admin` |
+//!
 //! Scripting (the "merchant" side: orders placed, statuses changed, refunds made in the control
-//! panel) is a Rust API on [`BigCommerceSim`] and the same under `/_sandbox/bigcommerce/`
-//! (see [`admin`]).
+//! panel) is a Rust API on [`BigCommerceSim`] and the same under `/_sandbox/bigcommerce/`:
+//!
+//! * `POST /_sandbox/bigcommerce/orders` — body a [`BigCommerceOrderBundle`] → 201 `{"id"}`
+//! * `GET /_sandbox/bigcommerce/orders/{id}` → the order or 404
+//! * `PUT /_sandbox/bigcommerce/orders/{id}/status` — `{"status_id"}` → 200 order / 404
+//! * `POST /_sandbox/bigcommerce/orders/{id}/refunds` — v3 refund JSON → 201 `{"id"}` / 404
+//! * `GET /_sandbox/bigcommerce/orders/{id}/shipments` → shipments array
+//! * `GET /_sandbox/bigcommerce/shipment_emails` → `[{"order_id", "shipment_id"}]`
+//! * `GET /_sandbox/bigcommerce/inventory` → [`InventoryLevel`] array
+//! * `GET /_sandbox/bigcommerce/pricelists/{id}/records` → records array
+//! * `GET /_sandbox/bigcommerce/webhooks` → [`WebhookDelivery`] array
+//! * `PUT /_sandbox/bigcommerce/webhook_callback` — `{"url": "..." | null}` → 204
+//! * `GET /_sandbox/bigcommerce/stats` → `{"request_count", "throttled_count"}`
+
+// The fidelity tags [doc] / [obs] / [unconfirmed] are plain text, not intra-doc links.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 mod admin;
 mod catalog;
@@ -32,7 +57,7 @@ mod webhooks;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -213,7 +238,7 @@ impl BigCommerceSim {
     fn with_state<T>(&self, f: impl FnOnce(&mut State, &Ctx) -> T) -> T {
         let ctx = self.ctx();
         let (out, deliveries) = {
-            let mut st = self.state.lock().expect("state lock");
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
             let out = f(&mut st, &ctx);
             let events = std::mem::take(&mut st.events);
             (out, webhooks::payloads(&st.hooks, &events, &ctx))
@@ -289,7 +314,7 @@ impl BigCommerceSim {
     /// The order as `GET /v2/orders/{id}` returns it.
     pub fn order(&self, id: i64) -> Option<Value> {
         let ctx = self.ctx();
-        let st = self.state.lock().expect("state lock");
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.orders
             .get(&id)
             .map(|r| orders::with_links(&r.order, &ctx))
@@ -297,7 +322,7 @@ impl BigCommerceSim {
 
     /// The order's shipments as `GET /v2/orders/{id}/shipments` returns them.
     pub fn shipments(&self, order_id: i64) -> Vec<Value> {
-        let st = self.state.lock().expect("state lock");
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.orders
             .get(&order_id)
             .map(|r| r.shipments.clone())
@@ -306,7 +331,7 @@ impl BigCommerceSim {
 
     /// The order products as `GET /v2/orders/{id}/products` returns them.
     pub fn order_products(&self, order_id: i64) -> Vec<Value> {
-        let st = self.state.lock().expect("state lock");
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.orders
             .get(&order_id)
             .map(|r| r.products.clone())
@@ -325,12 +350,12 @@ impl BigCommerceSim {
 
     /// Every variant's stock at every location that has a record.
     pub fn inventory_levels(&self) -> Vec<InventoryLevel> {
-        catalog::inventory_levels(&self.state.lock().expect("state lock"))
+        catalog::inventory_levels(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The records of a price list as stored.
     pub fn price_list_records(&self, price_list_id: i64) -> Vec<Value> {
-        let st = self.state.lock().expect("state lock");
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.price_list_records
             .iter()
             .filter(|r| json::int(r, "price_list_id") == Some(price_list_id))
@@ -340,7 +365,7 @@ impl BigCommerceSim {
 
     /// The refunds of an order (v3 refund JSON).
     pub fn refunds(&self, order_id: i64) -> Vec<Value> {
-        let st = self.state.lock().expect("state lock");
+        let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         st.refunds
             .iter()
             .filter(|r| json::int(r, "order_id") == Some(order_id))
@@ -350,7 +375,11 @@ impl BigCommerceSim {
 
     /// The registered hooks (`/v3/hooks` objects).
     pub fn hooks(&self) -> Vec<Value> {
-        self.state.lock().expect("state lock").hooks.clone()
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .hooks
+            .clone()
     }
 
     /// Webhook POSTs made so far, oldest first.

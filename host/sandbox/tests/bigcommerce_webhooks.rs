@@ -236,6 +236,7 @@ async fn faults_before_and_after_processing() {
                 FaultKind::CommitThenDrop,
             ),
             rule("GET", "/v2/time", FaultKind::Latency { ms: 30_000 }),
+            rule("GET", "/v3/customers", FaultKind::Status { status: 429 }),
         ],
     );
     let api = start_with(seed(), Clock::scaled(60.0), faults, 1000).await;
@@ -251,6 +252,11 @@ async fn faults_before_and_after_processing() {
         r.json(),
         &json!({"status": 500, "title": "Internal Server Error", "type": TYPE, "errors": {}})
     );
+    // An injected 429 is "platform under load": no rate-limit headers.
+    let r = api.get("/v3/customers").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json()["title"], "Too Many Requests");
+    assert_eq!(r.header("x-rate-limit-requests-left"), None);
     // Dropped before processing: a transport error, nothing changed.
     let r = api
         .try_send(

@@ -454,12 +454,16 @@ impl BigCommerceSim {
             None => {}
             Some(FaultKind::Latency { ms }) => self.clock.sleep_simulated(ms).await,
             Some(FaultKind::Status { status }) => {
-                let msg = if status == 503 {
-                    "Service Unavailable"
+                let msg = axum::http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error");
+                let resp = respond(Resp::error(ver, status, msg), &rate);
+                return if status == 429 {
+                    without_rate_headers(resp)
                 } else {
-                    "Internal Server Error"
+                    resp
                 };
-                return respond(Resp::error(ver, status, msg), &rate);
             }
             Some(FaultKind::DropBeforeProcessing) => return dropped_connection(),
             Some(FaultKind::CommitThenDrop) => commit_then_drop = true,
@@ -519,6 +523,20 @@ fn respond(r: Resp, rate: &RateDecision) -> Response {
     );
     h.insert("x-rate-limit-requests-quota", HeaderValue::from(rate.quota));
     h.insert("x-rate-limit-requests-left", HeaderValue::from(rate.left));
+    resp
+}
+
+/// An injected 429 stands for "the platform itself is under load": it carries no
+/// rate-limit headers [doc] (§2).
+fn without_rate_headers(mut resp: Response) -> Response {
+    for h in [
+        "x-rate-limit-time-window-ms",
+        "x-rate-limit-time-reset-ms",
+        "x-rate-limit-requests-quota",
+        "x-rate-limit-requests-left",
+    ] {
+        resp.headers_mut().remove(h);
+    }
     resp
 }
 

@@ -295,3 +295,28 @@ async fn credit_allowed_on_uninvoiced_order_when_switch_is_off() {
     let v: Value = bp.get("/order-service/sales-credit/1002").await.body;
     assert_eq!(v["response"][0]["rows"][0]["taxCode"], "T0");
 }
+
+#[tokio::test]
+async fn options_splits_id_sets_into_uris_within_the_limit() {
+    let mut cfg = config();
+    cfg.requests_per_minute = 1000;
+    let bp = start_with(cfg, Clock::manual(), Faults::none()).await;
+    for i in 0..202 {
+        let mut so = sales_order(&format!("ext-{i}"));
+        so["rows"] = json!([{"name": "Item", "quantity": "1", "taxCode": "T0", "net": "1.00", "tax": "0.00"}]);
+        assert_eq!(bp.post("/order-service/sales-order", so).await.status, 200);
+    }
+    // Orders 1001..=1202 exist.
+    let r = bp.try_send(reqwest::Method::OPTIONS, "/order-service/order/1-1300,5000", None).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"response": {"getUris": ["/order/1001-1200", "/order/1201-1202"]}}));
+    let r = bp.try_send(reqwest::Method::OPTIONS, "/order-service/order/1-1100,1150-1300", None).await.unwrap();
+    assert_eq!(r.body, json!({"response": {"getUris": ["/order/1001-1100,1150-1202"]}}));
+    let r = bp.try_send(reqwest::Method::OPTIONS, "/contact-service/contact/1-300", None).await.unwrap();
+    assert_eq!(r.body, json!({"response": {"getUris": ["/contact/200"]}}));
+    let r = bp.try_send(reqwest::Method::OPTIONS, "/product-service/product-price/1000-1005", None).await.unwrap();
+    assert_eq!(r.body, json!({"response": {"getUris": ["/product-price/1001"]}}));
+    // Each URI is a valid GET.
+    let r = bp.get("/order-service/order/1001-1200").await;
+    assert_eq!(r.body["response"].as_array().unwrap().len(), 200);
+}

@@ -350,6 +350,11 @@ pub(crate) fn handle(
         ("POST", ["order-service", "sales-credit", id, "close"]) => {
             done(path_id(id).and_then(|id| st.close(id, "SC", body.unwrap_or(&json!({})), now)).map(|_| ok(json!({}))))
         }
+        ("OPTIONS", ["order-service", "order", set]) => done(options_split(set, "/order", limits::ORDER, |id| st.orders.contains_key(&id))),
+        ("OPTIONS", ["contact-service", "contact", set]) => done(options_split(set, "/contact", limits::CONTACT, |id| st.contacts.contains_key(&id))),
+        ("OPTIONS", ["product-service", "product-price", set]) => {
+            done(options_split(set, "/product-price", limits::PRODUCT_PRICE, |id| st.product_prices.contains_key(&id)))
+        }
         ("GET", ["order-service", "order", set]) => done(parse_id_set_limited(set, limits::ORDER, "order").map(|ids| {
             // A missing order is simply absent: `GET /order/999` → 200 `{"response":[]}` [obs].
             ok(Value::Array(ids.iter().filter_map(|i| st.orders.get(i)).map(|o| order_json(st, o)).collect()))
@@ -416,6 +421,15 @@ pub(crate) fn handle(
         })),
         _ => done(Err(not_found(path))),
     }
+}
+
+/// `OPTIONS …/{idSet}` **[doc]/[obs]**: keeps the ids that exist and splits them into GET URIs
+/// that each fit the resource's limit: `{"response":{"getUris":["/order/1-2,5,8"]}}`. The
+/// URIs are relative to the service, as in the documented example.
+fn options_split(set: &str, prefix: &str, limit: usize, exists: impl Fn(i64) -> bool) -> ApiResult {
+    let ids: Vec<i64> = parse_id_set(set)?.into_iter().filter(|i| exists(*i)).collect();
+    let uris: Vec<String> = ids.chunks(limit).map(|c| format!("{prefix}/{}", super::model::compact_id_set(c))).collect();
+    Ok(ok(json!({ "getUris": uris })))
 }
 
 /// `GET /product-service/product-price/{productIdSet}[/price-list/{priceListIdSet}]` **[doc]**:

@@ -3,12 +3,13 @@
 //!
 //! Money fields of the v2 resources are kept as their 4-decimal strings (`"225.0000"`) and
 //! parsed with [`crate::money::parse`] where they are used, so an error names the entity and
-//! field. Unknown fields are ignored; missing ones take their default.
+//! field. Unknown fields are ignored; missing ones take their default; text fields accept
+//! `null` (as `""`) and numbers (as their text).
 
 use serde::{Deserialize, Serialize};
 
 use crate::capabilities::{Api, ApiError};
-use crate::http::{self, lenient_opt_u64, lenient_u64, money_text};
+use crate::http::{self, lenient_opt_u64, lenient_u64, money_text, money_text as text};
 use crate::types::{Request, System};
 use crate::url::encode;
 
@@ -21,18 +22,29 @@ pub const V3_MAX_LIMIT: u32 = 250;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Address {
+    #[serde(deserialize_with = "text::deserialize")]
     pub first_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub last_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub company: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub street_1: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub street_2: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub city: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub state: String,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub zip: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub country: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub country_iso2: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub phone: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub email: String,
 }
 
@@ -43,57 +55,90 @@ pub struct Order {
     pub id: u64,
     /// 0 for a guest.
     pub customer_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub date_created: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub date_modified: String,
     pub status_id: u32,
+    #[serde(deserialize_with = "text::deserialize")]
     pub status: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub payment_status: String,
     /// Display name, e.g. `Credit Card`, `Manual`, `cash`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub payment_method: String,
     pub channel_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub order_source: String,
     pub is_deleted: bool,
     pub billing_address: Address,
+    #[serde(deserialize_with = "text::deserialize")]
     pub subtotal_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub subtotal_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub subtotal_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_shipping_cost: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub shipping_cost_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub shipping_cost_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub shipping_cost_tax: String,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub shipping_cost_tax_class_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_handling_cost: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub handling_cost_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub handling_cost_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub handling_cost_tax: String,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub handling_cost_tax_class_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_wrapping_cost: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_tax: String,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub wrapping_cost_tax_class_id: u64,
     /// Manual discount.
+    #[serde(deserialize_with = "text::deserialize")]
     pub discount_amount: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub coupon_discount: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub store_credit_amount: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub gift_certificate_amount: String,
     pub is_tax_inclusive_pricing: bool,
     /// Display currency.
+    #[serde(deserialize_with = "text::deserialize")]
     pub currency_code: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub currency_exchange_rate: String,
     /// The transactional currency the shopper paid in (bigcommerce-api.md §5 [doc]).
+    #[serde(deserialize_with = "text::deserialize")]
     pub default_currency_code: String,
     pub store_default_currency_code: Option<String>,
     pub store_default_to_transactional_exchange_rate: Option<String>,
     pub items_total: u64,
     pub shipping_address_count: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub customer_message: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub staff_notes: String,
 }
 
@@ -105,9 +150,11 @@ pub struct AppliedDiscount {
     pub id: serde_json::Value,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub amount: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub name: String,
     pub code: Option<String>,
     /// `order` or `product`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub target: String,
 }
 
@@ -122,29 +169,45 @@ pub struct OrderProduct {
     pub variant_id: Option<u64>,
     /// The shipping address the line belongs to.
     pub order_address_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub sku: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub name: String,
     /// `physical`, `digital` or `giftcertificate`.
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "text::deserialize")]
     pub product_type: String,
     pub quantity: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_price: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub price_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub price_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub price_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_total: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub total_tax: String,
     /// Line total after every discount, tax included ("what the shopper paid").
+    #[serde(deserialize_with = "text::deserialize")]
     pub discounted_total_inc_tax: String,
     pub applied_discounts: Vec<AppliedDiscount>,
     #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
     pub parent_order_product_id: Option<u64>,
     pub is_bundled_product: bool,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_cost_tax: String,
 }
 
@@ -155,28 +218,45 @@ pub struct ShippingAddress {
     /// The order address id.
     pub id: u64,
     pub order_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub first_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub last_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub company: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub street_1: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub street_2: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub city: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub state: String,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub zip: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub country: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub country_iso2: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub phone: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub email: String,
     pub items_total: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub shipping_method: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub base_cost: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub cost_ex_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub cost_inc_tax: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub cost_tax: String,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub cost_tax_class_id: u64,
     pub shipping_zone_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub shipping_zone_name: String,
 }
 
@@ -207,6 +287,7 @@ pub struct OrderCoupon {
     pub id: u64,
     pub coupon_id: u64,
     pub order_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub code: String,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub amount: String,
@@ -226,9 +307,11 @@ pub struct OrderTax {
     pub order_address_id: u64,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub tax_class_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub name: String,
     /// The tax class name, e.g. `Standard`; `Automatic Tax` or `API Tax Override` when a
     /// provider calculated it.
+    #[serde(deserialize_with = "text::deserialize")]
     pub class: String,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub rate: String,
@@ -242,6 +325,7 @@ pub struct OrderTax {
     #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
     pub order_product_id: Option<u64>,
     /// With `details=true`: `item`, `shipping`, `handling` or `gift-wrapping`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub line_item_type: String,
 }
 
@@ -254,20 +338,26 @@ pub struct Transaction {
     #[serde(deserialize_with = "money_text::deserialize")]
     pub order_id: String,
     /// `purchase|authorization|capture|refund|void|pending|settled`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub event: String,
     /// e.g. `credit_card`, `gift_certificate`, `store_credit`, `offline`, `custom`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub method: String,
     #[serde(deserialize_with = "money_text::deserialize")]
     pub amount: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub currency: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub gateway: String,
     /// `null` for gift certificates, store credit and offline methods.
     pub gateway_transaction_id: Option<String>,
     /// `ok` or `error`.
+    #[serde(deserialize_with = "text::deserialize")]
     pub status: String,
     pub test: bool,
     #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
     pub reference_transaction_id: Option<u64>,
+    #[serde(deserialize_with = "text::deserialize")]
     pub date_created: String,
     pub payment_method_id: Option<String>,
 }
@@ -277,10 +367,15 @@ pub struct Transaction {
 #[serde(default)]
 pub struct Customer {
     pub id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
     pub email: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub first_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub last_name: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub company: String,
+    #[serde(deserialize_with = "text::deserialize")]
     pub phone: String,
     /// 0 when the customer is in no group.
     pub customer_group_id: u64,

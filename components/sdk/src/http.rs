@@ -99,7 +99,7 @@ pub(crate) mod lenient_opt_u64 {
     }
 }
 
-/// Accept a money value given as a string or a JSON number, kept as its text.
+/// Accept a text or money value given as a string, a JSON number (kept as its text) or `null` (→ `""`).
 pub(crate) mod money_text {
     use serde::de::Error;
     use serde::{Deserialize, Deserializer};

@@ -294,6 +294,24 @@ mod tests {
     }
 
     #[test]
+    fn bigcommerce_nulls_and_numbers_in_text_fields_decode() {
+        let order: bigcommerce::Order = serde_json::from_str(
+            r#"{"id": 5, "customer_message": null, "staff_notes": null, "payment_method": "Credit Card",
+                "billing_address": {"first_name": "A", "company": null, "zip": 10115, "email": "a@b.c"},
+                "total_inc_tax": "12.3400", "store_default_to_transactional_exchange_rate": null}"#,
+        )
+        .unwrap();
+        assert_eq!(order.customer_message, "");
+        assert_eq!(order.billing_address.company, "");
+        assert_eq!(order.billing_address.zip, "10115");
+        assert_eq!(order.total_inc_tax, "12.3400");
+        let t: bigcommerce::Transaction =
+            serde_json::from_str(r#"{"id": 1, "order_id": "5", "event": "purchase", "method": "store_credit", "amount": 24.5, "gateway": null, "gateway_transaction_id": null}"#)
+                .unwrap();
+        assert_eq!((t.amount.as_str(), t.gateway.as_str(), t.order_id.as_str()), ("24.5", "", "5"));
+    }
+
+    #[test]
     fn report_keys_exceptions_by_kind_and_entity() {
         let r = MemoryReport::new();
         let e = |kind: &str| Exception {

@@ -320,3 +320,56 @@ async fn options_splits_id_sets_into_uris_within_the_limit() {
     let r = bp.get("/order-service/order/1001-1200").await;
     assert_eq!(r.body["response"].as_array().unwrap().len(), 200);
 }
+
+#[tokio::test]
+async fn multi_message_runs_in_order_and_stops_on_failure() {
+    let bp = start_with(config(), Clock::manual(), Faults::none()).await;
+    bp.post("/order-service/sales-order", sales_order("ext-1")).await;
+    let pay = |tr: &str| json!({"transactionRef": tr, "paymentMethodCode": "BIGCOMMERCE", "paymentType": "RECEIPT", "orderId": 1001,
+                               "currencyIsoCode": "GBP", "amountPaid": 5.00, "paymentDate": "2024-05-01T10:16:00Z"});
+    let r = bp
+        .post(
+            "/multi-message",
+            json!({"processingMode": "SEQUENTIAL", "onFail": "STOP", "messages": [
+                {"label": "pay-1", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-1")},
+                {"label": "status-1", "uri": "/order-service/order/1001/status", "httpMethod": "PUT", "body": {"orderStatusId": 1}}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.remaining(), 198, "one request against the cap");
+    assert_eq!(
+        r.body,
+        json!({"response": {"processedMessages": [
+            {"label": "pay-1", "statusCode": 200, "body": {"content": "{\"response\":9001}"}},
+            {"label": "status-1", "statusCode": 200, "body": {"content": "{\"response\":{}}"}}],
+            "unprocessedMessages": []}})
+    );
+    let r = bp
+        .post(
+            "/multi-message",
+            json!({"processingMode": "SEQUENTIAL", "onFail": "STOP", "messages": [
+                {"label": "dup", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-1")},
+                {"label": "next", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-2")}]}),
+        )
+        .await;
+    assert_eq!(r.status, 207);
+    let processed = &r.body["response"]["processedMessages"];
+    assert_eq!(processed[0]["statusCode"], 400);
+    let inner: Value = serde_json::from_str(processed[0]["body"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["errors"][0]["code"], "ACCC-021");
+    assert_eq!(r.body["response"]["unprocessedMessages"], json!(["next"]));
+    assert_eq!(bp.sim.customer_payments().len(), 1);
+    let r = bp
+        .post("/multi-message", json!({"onFail": "CONTINUE", "messages": [
+            {"label": "dup", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-1")},
+            {"label": "next", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-2")}]}))
+        .await;
+    assert_eq!(r.status, 207);
+    assert_eq!(r.body["response"]["processedMessages"][1]["statusCode"], 200);
+    assert_eq!(bp.sim.customer_payments().len(), 2);
+    let r = bp.post("/multi-message", json!({"messages": [{"label": "g", "uri": "/order-service/order/1001", "httpMethod": "GET"}]})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (400, json!({"errors": [{"code": "CMNC-400", "message": "Only POST, PUT and DELETE messages can be sent in a multi-message request"}]}))
+    );
+}

@@ -243,6 +243,10 @@ pub(crate) fn handle(
     };
     let m = method.as_str();
     match (m, segs.as_slice()) {
+        ("POST", ["multi-message"]) => match needs_body() {
+            Ok(b) => multi_message(st, b, now, credit_requires_invoice),
+            Err(e) => done(Err(e)),
+        },
         // ------------------------------------------------------------ contact-service
         ("GET", ["contact-service", "contact-search"]) => {
             let rows = st.contacts.values().map(State::contact_search_row).collect();
@@ -420,6 +424,69 @@ pub(crate) fn handle(
             st.webhooks.remove(&id).map(|_| ok(json!({}))).ok_or_else(|| not_found(path))
         })),
         _ => done(Err(not_found(path))),
+    }
+}
+
+/// Most messages in one multi-message request **[doc]**.
+pub const MULTI_MESSAGE_MAX: usize = 10;
+
+/// `POST /multi-message` **[doc]/[client]** (§3.7): 1–10 POST/PUT/DELETE messages
+/// (`label`, `uri` relative to the account, `httpMethod`, `body`), run in order
+/// (`PARALLEL` is run sequentially too **[unconfirmed]**); with `onFail: STOP` the labels after
+/// the first failure (status ≥ 400) are listed in `unprocessedMessages` **[client]**. Each
+/// processed message's reply is a JSON **string** in `body.content` **[client]**. 200 when all
+/// succeeded, else 207 **[client]**. The whole batch counts as one request against the cap
+/// **[client]/[unconfirmed]**.
+fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_invoice: bool) -> Outcome {
+    let invalid = |m: &str| done(Err(ApiError::bad(codes::MULTI_MESSAGE_INVALID, m)));
+    let Some(messages) = b.get("messages").and_then(Value::as_array) else {
+        return invalid("messages is required");
+    };
+    if messages.is_empty() || messages.len() > MULTI_MESSAGE_MAX {
+        return invalid("A multi-message request carries 1 to 10 messages");
+    }
+    for m in messages {
+        let method = str_at(m, "/httpMethod").unwrap_or_default().to_ascii_uppercase();
+        if !["POST", "PUT", "DELETE"].contains(&method.as_str()) {
+            return invalid("Only POST, PUT and DELETE messages can be sent in a multi-message request");
+        }
+        if str_at(m, "/uri").is_none() || str_at(m, "/label").is_none() {
+            return invalid("Every message needs a label and a uri");
+        }
+    }
+    let stop = str_at(b, "/onFail").is_none_or(|f| f.eq_ignore_ascii_case("STOP"));
+    let mut processed = Vec::new();
+    let mut unprocessed = Vec::new();
+    let mut events = Vec::new();
+    let mut failed = false;
+    for m in messages {
+        let label = str_at(m, "/label").unwrap_or_default();
+        if failed && stop {
+            unprocessed.push(json!(label));
+            continue;
+        }
+        let method = Method::from_bytes(str_at(m, "/httpMethod").unwrap_or_default().to_ascii_uppercase().as_bytes()).unwrap_or(Method::POST);
+        let uri = str_at(m, "/uri").unwrap_or_default();
+        let (path, query) = uri.split_once('?').unwrap_or((uri.as_str(), ""));
+        let query: Vec<(String, String)> = query
+            .split('&')
+            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
+        let body = m.get("body").filter(|v| !v.is_null());
+        let out = if path.trim_matches('/') == "multi-message" {
+            done(Err(ApiError::bad(codes::MULTI_MESSAGE_INVALID, "A multi-message request cannot contain another")))
+        } else {
+            handle(st, &method, path, &query, body, now, credit_requires_invoice)
+        };
+        let status = out.reply.0.as_u16();
+        failed |= status >= 400;
+        events.extend(out.events);
+        processed.push(json!({"label": label, "statusCode": status, "body": {"content": out.reply.1.to_string()}}));
+    }
+    let status = if failed { StatusCode::MULTI_STATUS } else { StatusCode::OK };
+    Outcome {
+        reply: (status, json!({"response": {"processedMessages": processed, "unprocessedMessages": unprocessed}})),
+        events,
     }
 }
 

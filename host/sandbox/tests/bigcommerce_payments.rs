@@ -8,7 +8,7 @@ use chrono::SecondsFormat;
 use pearlbridge_sandbox::clock::Clock;
 use pearlbridge_sandbox::faults::Faults;
 use pearlbridge_sandbox::seed::BigCommerceOrderBundle;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const TYPE: &str = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes";
 
@@ -275,5 +275,82 @@ async fn refund_rules_guest_store_credit_rounding_override() {
             .await
             .json()["data"][0]["total_amount"],
         10.0
+    );
+}
+
+#[tokio::test]
+async fn refunds_split_over_the_gateways_the_order_was_paid_with() {
+    let api = api().await;
+    let mut gc = transaction(9101, 0, 20.0);
+    gc["gateway"] = json!("giftcertificate");
+    gc["method"] = json!("gift_certificate");
+    let card = transaction(9102, 0, 90.0);
+    let mut b = bundle_100();
+    b.order["id"] = json!(0);
+    b.products = vec![order_product(0, 0, 0, "SKU-A", 2, "30.0000", "33.0000")];
+    b.shipping_addresses = vec![shipping_address(0, 0)];
+    b.transactions = vec![gc, card];
+    let id = api.sim.create_order(b);
+    let q = api
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refund_quotes"),
+            json!({"items": [{"item_type": "ORDER", "item_id": id, "amount": 50}]}),
+        )
+        .await;
+    assert_eq!(
+        q.json()["data"]["refund_methods"][0],
+        json!([
+            {"provider_id": "giftcertificate", "provider_description": "giftcertificate", "amount": 20, "offline": false, "offline_provider": false, "offline_reason": ""},
+            {"provider_id": "stripev3", "provider_description": "stripev3", "amount": 30, "offline": false, "offline_provider": false, "offline_reason": ""}
+        ])
+    );
+    let r = api
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refunds"),
+            json!({"items": [{"item_type": "ORDER", "item_id": id, "amount": 95}],
+                   "payments": [{"provider_id": "stripev3", "amount": 95, "offline": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.json()["data"][0]["title"],
+        "The payment amount 95.00 exceeds the 90.00 left to refund to 'stripev3'"
+    );
+    let r = api
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refunds"),
+            json!({"items": [{"item_type": "ORDER", "item_id": id, "amount": 50}],
+                   "payments": [{"provider_id": "giftcertificate", "amount": 20, "offline": false},
+                                {"provider_id": "stripev3", "amount": 30, "offline": false}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let t = api.get(&format!("/v3/orders/{id}/transactions")).await;
+    let refunds: Vec<(Value, Value)> = t.json()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["event"] == "refund")
+        .map(|t| (t["gateway"].clone(), t["reference_transaction_id"].clone()))
+        .collect();
+    assert_eq!(
+        refunds,
+        vec![
+            (json!("giftcertificate"), json!(9101)),
+            (json!("stripev3"), json!(9102))
+        ]
+    );
+    // What is left on the gateways: 0 + 60; a quote for 70 no longer offers them.
+    let q = api
+        .post(
+            &format!("/v3/orders/{id}/payment_actions/refund_quotes"),
+            json!({"items": [{"item_type": "ORDER", "item_id": id, "amount": 60}]}),
+        )
+        .await;
+    assert_eq!(
+        q.json()["data"]["refund_methods"][0],
+        json!([
+            {"provider_id": "stripev3", "provider_description": "stripev3", "amount": 60, "offline": false, "offline_provider": false, "offline_reason": ""}
+        ])
     );
 }

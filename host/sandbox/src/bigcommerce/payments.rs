@@ -238,38 +238,93 @@ pub(crate) fn price_refund(
     Ok(c)
 }
 
-/// The refund options for `amount`: the order's payment gateway (from its transactions), store
-/// credit for registered customers, and a custom offline refund. Shapes [doc], the set of
-/// options offered [unconfirmed].
-fn refund_methods(rec: &OrderRec, amount: Decimal) -> Vec<Value> {
-    let mut options = Vec::new();
-    if let Some(gw) = gateway(rec) {
-        options.push(
-            json!([{"provider_id": gw, "provider_description": gw, "amount": number(amount),
-            "offline": false, "offline_provider": false, "offline_reason": ""}]),
-        );
-    }
-    if int(&rec.order, "customer_id").unwrap_or(0) != 0 {
-        options.push(json!([{"provider_id": "storecredit", "provider_description": "Store Credit", "amount": number(amount),
-            "offline": false, "offline_provider": false, "offline_reason": ""}]));
-    }
-    options.push(
-        json!([{"provider_id": "custom", "provider_description": "Custom", "amount": number(amount),
-        "offline": true, "offline_provider": true, "offline_reason": ""}]),
-    );
-    options
+/// A payment gateway the order was paid through, and what can still be refunded to it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct GatewayBalance {
+    pub gateway: String,
+    /// Id of its first purchase/capture transaction (the refund's `reference_transaction_id`).
+    pub transaction_id: Option<i64>,
+    /// Captured minus already refunded through this provider.
+    pub available: Decimal,
 }
 
-/// The gateway of the order's first successful purchase/capture transaction.
-fn gateway(rec: &OrderRec) -> Option<String> {
-    rec.transactions
+/// The order's gateways in transaction order: successful `purchase`/`capture` transactions
+/// summed per `gateway`, minus the online refund payments already made to it.
+pub(crate) fn gateway_balances(st: &State, rec: &OrderRec) -> Vec<GatewayBalance> {
+    let order_id = int(&rec.order, "id");
+    let mut out: Vec<GatewayBalance> = Vec::new();
+    for t in &rec.transactions {
+        let g = text(t, "gateway");
+        if g.is_empty()
+            || !matches!(text(t, "event"), "purchase" | "capture")
+            || text(t, "status") == "error"
+        {
+            continue;
+        }
+        let amount = dec(t, "amount").unwrap_or_default();
+        match out.iter_mut().find(|b| b.gateway == g) {
+            Some(b) => b.available += amount,
+            None => out.push(GatewayBalance {
+                gateway: g.to_string(),
+                transaction_id: int(t, "id"),
+                available: amount,
+            }),
+        }
+    }
+    for r in st.refunds.iter().filter(|r| int(r, "order_id") == order_id) {
+        for p in r
+            .get("payments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(b) = out.iter_mut().find(|b| b.gateway == text(p, "provider_id")) {
+                b.available -= dec(p, "amount").unwrap_or_default();
+            }
+        }
+    }
+    out
+}
+
+fn method(provider: &str, description: &str, amount: Decimal, offline: bool) -> Value {
+    json!({"provider_id": provider, "provider_description": description, "amount": number(amount),
+           "offline": offline, "offline_provider": offline, "offline_reason": ""})
+}
+
+/// The refund options for `amount` (shapes [doc]; the set offered is [unconfirmed]):
+/// 1. back to the order's gateways, split over them in transaction order up to what each can
+///    still take (offered only when they cover the amount);
+/// 2. store credit, for registered customers (a guest order cannot take it [doc]);
+/// 3. a custom offline refund.
+fn refund_methods(st: &State, rec: &OrderRec, amount: Decimal) -> Vec<Value> {
+    let mut options = Vec::new();
+    let balances = gateway_balances(st, rec);
+    let total: Decimal = balances
         .iter()
-        .find(|t| {
-            matches!(text(t, "event"), "purchase" | "capture" | "authorization")
-                && text(t, "status") != "error"
-        })
-        .map(|t| text(t, "gateway").to_string())
-        .filter(|g| !g.is_empty())
+        .map(|b| b.available.max(Decimal::ZERO))
+        .sum();
+    if !balances.is_empty() && total >= amount {
+        let mut left = amount;
+        let mut split = Vec::new();
+        for b in &balances {
+            let take = left.min(b.available.max(Decimal::ZERO));
+            if take > Decimal::ZERO {
+                split.push(method(&b.gateway, &b.gateway, take, false));
+                left -= take;
+            }
+        }
+        options.push(Value::Array(split));
+    }
+    if int(&rec.order, "customer_id").unwrap_or(0) != 0 {
+        options.push(json!([method(
+            "storecredit",
+            "Store Credit",
+            amount,
+            false
+        )]));
+    }
+    options.push(json!([method("custom", "Custom", amount, true)]));
+    options
 }
 
 /// `12.5` → `"12.50"` for messages.
@@ -305,7 +360,7 @@ pub(crate) fn refund_quote(st: &State, id: i64, req: &Req) -> Resp {
             "rounding": number(c.rounding),
             "adjustment": number(c.adjustment),
             "tax_inclusive": rec.order.get("is_tax_inclusive_pricing").cloned().unwrap_or(json!(false)),
-            "refund_methods": refund_methods(rec, c.total),
+            "refund_methods": refund_methods(st, rec, c.total),
         }})),
     }
 }
@@ -356,13 +411,24 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
     else {
         return refund_422("payments is required");
     };
-    let gw = gateway(rec);
+    let mut balances = gateway_balances(st, rec);
     let guest = int(&rec.order, "customer_id").unwrap_or(0) == 0;
     let mut paid = Decimal::ZERO;
     for p in payments {
         let provider = text(p, "provider_id");
-        let known =
-            provider == "custom" || provider == "storecredit" || gw.as_deref() == Some(provider);
+        let gateway = balances.iter_mut().find(|b| b.gateway == provider);
+        let known = provider == "custom" || provider == "storecredit" || gateway.is_some();
+        if let Some(b) = gateway {
+            let a = dec(p, "amount").unwrap_or_default();
+            if a > b.available {
+                return refund_422(&format!(
+                    "The payment amount {} exceeds the {} left to refund to '{provider}'",
+                    fmt2(a),
+                    fmt2(b.available)
+                ));
+            }
+            b.available -= a;
+        }
         if !known {
             return refund_422(&format!(
                 "Payment provider '{provider}' is not available for this order"
@@ -388,11 +454,7 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
     st.next_refund_id += 1;
     let mut payment_rows = Vec::new();
     let mut new_transactions = Vec::new();
-    let original_tx = st.orders[&id]
-        .transactions
-        .iter()
-        .find(|t| matches!(text(t, "event"), "purchase" | "capture"))
-        .and_then(|t| int(t, "id"));
+    let balances = gateway_balances(st, &st.orders[&id]);
     let currency = text(&st.orders[&id].order, "currency_code").to_string();
     for p in payments {
         let pid = st.next_refund_payment_id;
@@ -410,7 +472,7 @@ pub(crate) fn create_refund(st: &mut State, ctx: &Ctx, id: i64, req: &Req) -> Re
                 "id": tid, "order_id": id.to_string(), "event": "refund", "method": "credit_card",
                 "amount": number(amount), "currency": currency, "gateway": provider,
                 "gateway_transaction_id": format!("sandbox-refund-{tid}"), "status": "ok", "test": true,
-                "fraud_review": false, "reference_transaction_id": original_tx, "date_created": iso(ctx.now),
+                "fraud_review": false, "reference_transaction_id": balances.iter().find(|b| b.gateway == provider).and_then(|b| b.transaction_id), "date_created": iso(ctx.now),
             }));
         }
         payment_rows.push(row);

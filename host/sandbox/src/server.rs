@@ -35,9 +35,9 @@ pub struct SandboxConfig {
     pub bigcommerce_faults: Vec<FaultRule>,
     /// Fault rules for Brightpearl (paths after `/public-api/{account}`).
     pub brightpearl_faults: Vec<FaultRule>,
-    /// BigCommerce requests per 30 s window (150 on Standard/Plus **[doc]**).
+    /// BigCommerce requests per 30 s window (150 on Standard/Plus **\[doc\]**).
     pub bigcommerce_quota_per_30s: u32,
-    /// Brightpearl requests per minute (200 **[doc]**).
+    /// Brightpearl requests per minute (200 **\[doc\]**).
     pub brightpearl_requests_per_minute: u32,
     /// Where both simulators send webhooks. A `{system}` placeholder is replaced by
     /// `bigcommerce` or `brightpearl`; without it both systems post to the same URL (their

@@ -12,8 +12,8 @@ use super::search::{Column, Kind, col, search};
 use super::state::{Event, Order, State};
 
 /// ID-set limits per request (§3.5): orders 200, contacts 200, product prices 200,
-/// goods-out notes 500 **[doc]**; products and product availability 200 **[unconfirmed]**
-/// (clients chunk at 100); postal addresses, sales credits and reference data 200 **[unconfirmed]**.
+/// goods-out notes 500 **\[doc\]**; products and product availability 200 **\[unconfirmed\]**
+/// (clients chunk at 100); postal addresses, sales credits and reference data 200 **\[unconfirmed\]**.
 pub mod limits {
     pub const ORDER: usize = 200;
     pub const CONTACT: usize = 200;
@@ -146,7 +146,7 @@ pub(crate) const NOMINAL_CODE_COLUMNS: [Column; 7] = [
     col("active", Kind::Boolean),
 ];
 
-/// Order type ids: 1 SO, 2 PO, 3 SC, 4 PC **[doc]**.
+/// Order type ids: 1 SO, 2 PO, 3 SC, 4 PC **\[doc\]**.
 fn order_type_id(code: &str) -> i64 {
     match code {
         "SO" => 1,
@@ -156,7 +156,7 @@ fn order_type_id(code: &str) -> i64 {
     }
 }
 
-/// Shipping status ids 1 NST, 2 SNS, 3 SPS, 4 ASS **[doc]**.
+/// Shipping status ids 1 NST, 2 SNS, 3 SPS, 4 ASS **\[doc\]**.
 fn shipping_status_id(code: &str) -> i64 {
     match code {
         "NST" => 1,
@@ -166,7 +166,7 @@ fn shipping_status_id(code: &str) -> i64 {
     }
 }
 
-/// Stock status ids **[unconfirmed]** (the `/order-stock-status` table is not in the reference).
+/// Stock status ids **\[unconfirmed\]** (the `/order-stock-status` table is not in the reference).
 fn stock_status_id(code: &str) -> i64 {
     match code {
         "NON" => 1,
@@ -179,7 +179,7 @@ fn stock_status_id(code: &str) -> i64 {
     }
 }
 
-/// Payment status ids **[unconfirmed]**.
+/// Payment status ids **\[unconfirmed\]**.
 fn payment_status_id(code: &str) -> i64 {
     match code {
         "PAID" => 1,
@@ -214,7 +214,7 @@ fn path_id(s: &str) -> Result<i64, ApiError> {
 }
 
 /// A reference-data list: all values, or those whose id is in the optional ID set.
-/// Unknown ids are left out; an empty result is `200 []` **[unconfirmed]**.
+/// Unknown ids are left out; an empty result is `200 []` **\[unconfirmed\]**.
 fn ref_list(values: &[Value], keys: &[&str], id_set: Option<&str>) -> ApiResult {
     let out: Vec<Value> = match id_set {
         None => values.to_vec(),
@@ -427,16 +427,16 @@ pub(crate) fn handle(
     }
 }
 
-/// Most messages in one multi-message request **[doc]**.
+/// Most messages in one multi-message request **\[doc\]**.
 pub const MULTI_MESSAGE_MAX: usize = 10;
 
-/// `POST /multi-message` **[doc]/[client]** (§3.7): 1–10 POST/PUT/DELETE messages
+/// `POST /multi-message` **\[doc\]/\[client\]** (§3.7): 1–10 POST/PUT/DELETE messages
 /// (`label`, `uri` relative to the account, `httpMethod`, `body`), run in order
-/// (`PARALLEL` is run sequentially too **[unconfirmed]**); with `onFail: STOP` the labels after
-/// the first failure (status ≥ 400) are listed in `unprocessedMessages` **[client]**. Each
-/// processed message's reply is a JSON **string** in `body.content` **[client]**. 200 when all
-/// succeeded, else 207 **[client]**. The whole batch counts as one request against the cap
-/// **[client]/[unconfirmed]**.
+/// (`PARALLEL` is run sequentially too **\[unconfirmed\]**); with `onFail: STOP` the labels after
+/// the first failure (status ≥ 400) are listed in `unprocessedMessages` **\[client\]**. Each
+/// processed message's reply is a JSON **string** in `body.content` **\[client\]**. 200 when all
+/// succeeded, else 207 **\[client\]**. The whole batch counts as one request against the cap
+/// **\[client\]/\[unconfirmed\]**.
 fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_invoice: bool) -> Outcome {
     let invalid = |m: &str| done(Err(ApiError::bad(codes::MULTI_MESSAGE_INVALID, m)));
     let Some(messages) = b.get("messages").and_then(Value::as_array) else {
@@ -490,7 +490,7 @@ fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_
     }
 }
 
-/// `OPTIONS …/{idSet}` **[doc]/[obs]**: keeps the ids that exist and splits them into GET URIs
+/// `OPTIONS …/{idSet}` **\[doc\]/\[obs\]**: keeps the ids that exist and splits them into GET URIs
 /// that each fit the resource's limit: `{"response":{"getUris":["/order/1-2,5,8"]}}`. The
 /// URIs are relative to the service, as in the documented example.
 fn options_split(set: &str, prefix: &str, limit: usize, exists: impl Fn(i64) -> bool) -> ApiResult {
@@ -499,9 +499,9 @@ fn options_split(set: &str, prefix: &str, limit: usize, exists: impl Fn(i64) -> 
     Ok(ok(json!({ "getUris": uris })))
 }
 
-/// `GET /product-service/product-price/{productIdSet}[/price-list/{priceListIdSet}]` **[doc]**:
+/// `GET /product-service/product-price/{productIdSet}[/price-list/{priceListIdSet}]` **\[doc\]**:
 /// ≤200 products; `priceLists` filtered to the requested lists; no prices at all → 404
-/// `CMNC-404` "No Product Prices Found" **[obs]**.
+/// `CMNC-404` "No Product Prices Found" **\[obs\]**.
 fn product_prices(st: &State, set: &str, lists: Option<&str>) -> ApiResult {
     let ids = parse_id_set_limited(set, limits::PRODUCT_PRICE, "product")?;
     let lists = lists.map(parse_id_set).transpose()?;
@@ -520,7 +520,7 @@ fn product_prices(st: &State, set: &str, lists: Option<&str>) -> ApiResult {
     Ok(ok(Value::Array(out)))
 }
 
-/// `GET /warehouse-service/order/{orderIdSet|*}/goods-note/goods-out[/{gonIdSet}]` **[doc]**:
+/// `GET /warehouse-service/order/{orderIdSet|*}/goods-note/goods-out[/{gonIdSet}]` **\[doc\]**:
 /// a map note id → note; each ID set ≤500.
 fn goods_out_get(st: &State, orders: &str, gons: Option<&str>) -> ApiResult {
     let order_ids = if orders == "*" { None } else { Some(parse_id_set_limited(orders, limits::GOODS_OUT_NOTE, "order")?) };
@@ -546,7 +546,7 @@ fn status_name(st: &State, id: i64) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Base-currency amount: `value ÷ exchangeRate` **[unconfirmed]**.
+/// Base-currency amount: `value ÷ exchangeRate` **\[unconfirmed\]**.
 fn base(o: &Order, d: Decimal) -> Decimal {
     let rate: Decimal = o.exchange_rate.parse().unwrap_or(Decimal::ONE);
     if rate.is_zero() { d } else { d / rate }
@@ -565,10 +565,10 @@ fn merged(contact_id: i64, address: &Value) -> Value {
     Value::Object(m)
 }
 
-/// `GET /order-service/order/{idSet}` shape **[doc]/[obs]** (§4.3): `orderRows` is a map keyed
-/// by row id; row money at 4 dp, totals at 2 dp (as recorded **[obs]**); `externalRef` and
-/// `installedIntegrationInstanceId` on the header **[unconfirmed]**; before invoicing
-/// `invoices[0].invoiceReference` is `""` **[unconfirmed]**.
+/// `GET /order-service/order/{idSet}` shape **\[doc\]/\[obs\]** (§4.3): `orderRows` is a map keyed
+/// by row id; row money at 4 dp, totals at 2 dp (as recorded **\[obs\]**); `externalRef` and
+/// `installedIntegrationInstanceId` on the header **\[unconfirmed\]**; before invoicing
+/// `invoices[0].invoiceReference` is `""` **\[unconfirmed\]**.
 pub(crate) fn order_json(st: &State, o: &Order) -> Value {
     let (stock, alloc, ship) = st.status_codes(o);
     let (net, tax) = State::order_totals(o);
@@ -645,7 +645,7 @@ pub(crate) fn order_json(st: &State, o: &Order) -> Value {
     })
 }
 
-/// `GET /order-service/sales-order/{id}` / `sales-credit/{idSet}` flat model **[obs]/[doc]**
+/// `GET /order-service/sales-order/{id}` / `sales-credit/{idSet}` flat model **\[obs\]/\[doc\]**
 /// (§4.1, §10): `rows[]` array, `total{net,tax,gross,baseNet,baseTax,baseGross}`.
 pub(crate) fn flat_order_json(st: &State, o: &Order) -> Value {
     let (stock, alloc, ship) = st.status_codes(o);
@@ -697,7 +697,7 @@ pub(crate) fn flat_order_json(st: &State, o: &Order) -> Value {
 }
 
 /// Sales order / credit GET by ID set: sales credits answer **207** when only some ids were
-/// found **[doc]**; sales orders list the found ones **[unconfirmed]**.
+/// found **\[doc\]**; sales orders list the found ones **\[unconfirmed\]**.
 fn flat_orders(st: &State, set: &str, type_code: &str) -> ApiResult {
     let ids = parse_id_set_limited(set, limits::ORDER, "order")?;
     let found: Vec<Value> = ids
@@ -756,7 +756,7 @@ fn sales_order_search_row(st: &State, o: &Order) -> Vec<Value> {
     ]
 }
 
-/// The `reference` sibling of an order search **[obs]**: `orderTypeNames`, `orderStatusNames`.
+/// The `reference` sibling of an order search **\[obs\]**: `orderTypeNames`, `orderStatusNames`.
 fn order_reference(st: &State) -> Value {
     let mut statuses = Map::new();
     for s in &st.order_statuses {

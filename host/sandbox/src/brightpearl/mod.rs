@@ -1,23 +1,40 @@
 //! Brightpearl API simulator (issue #3), following `shared/reference/brightpearl-api.md`.
 //!
-//! Serves `/public-api/{account}/{service}-service/...` **[doc]** and the sandbox admin API under
+//! Serves `/public-api/{account}/{service}-service/...` **\[doc\]** and the sandbox admin API under
 //! `/_sandbox/brightpearl/...`. Every API request goes through, in order:
-//! 1. **Auth** **[doc]**: system app (`brightpearl-app-ref` + `brightpearl-account-token`) or
+//! 1. **Auth** **\[doc\]**: system app (`brightpearl-app-ref` + `brightpearl-account-token`) or
 //!    OAuth (`Authorization: Bearer {token}` + `brightpearl-dev-ref`), the token being
-//!    [`BrightpearlConfig::account_token`]. Failure → 401 with a **string** `response` **[obs]**:
+//!    [`BrightpearlConfig::account_token`]. Failure → 401 with a **string** `response` **\[obs\]**:
 //!    `Not authenticated. You must provide a valid authentication token.` (missing/wrong
 //!    credentials or account) or `Invalid instance token: …` (wrong bearer token).
 //!    Not counted against the cap.
 //! 2. **Rate limit** ([`ratelimit`]): N per minute on the simulated clock; over it → 503
 //!    `{"response":"You have sent too many requests. Please wait before sending another request"}`
-//!    **[client]**, not processed.
+//!    **\[client\]**, not processed.
 //! 3. **Faults** ([`crate::faults`]): latency, a status (error envelope, not processed), a
 //!    dropped connection before processing, or processing then a dropped connection.
 //! 4. The endpoint ([`api`]), then webhooks for what happened ([`webhooks`]).
 //!
-//! Every response carries `Ruid` **[obs]**, `brightpearl-requests-remaining` and
-//! `brightpearl-next-throttle-period` (simulated ms) **[doc]/[obs]**; OAuth responses carry
-//! `brightpearl-installed-integration-instance-id` when configured **[obs]**.
+//! Endpoints served (paths after `/public-api/{account}`; shapes and rules in [`api`], [`state`]):
+//!
+//! | service | endpoints |
+//! |---|---|
+//! | contact | `GET contact-search`, `POST contact`, `GET contact/{idSet}` (≤200), `OPTIONS contact/{idSet}`, `POST postal-address`, `GET postal-address/{idSet}` |
+//! | product | `GET product-search`, `GET product/{idSet}`, `GET price-list[/{idSet}]`, `GET product-price/{idSet}[/price-list/{idSet}]` (≤200, 404 `CMNC-404` when none), `OPTIONS product-price/{idSet}`, `GET channel[/{idSet}]` |
+//! | warehouse | `GET warehouse[/{idSet}]`, `GET shipping-method[/{idSet}]`, `GET product-availability/{idSet}`, `GET goods-note/goods-out-search`, `GET order/{idSet or *}/goods-note/goods-out[/{idSet}]` (≤500), `POST order/{id}/goods-note/goods-out`, `PUT goods-note/goods-out/{id}`, `POST goods-note/goods-out/{id}/event` (SHW) |
+//! | order | `POST sales-order`, `GET sales-order/{idSet}`, `POST sales-order/{id}/close`, `POST sales-credit`, `GET sales-credit/{idSet}` (207 when some missing), `POST sales-credit/{id}/close`, `GET order/{idSet}` (≤200), `OPTIONS order/{idSet}`, `PUT order/{id}/status`, `GET order-search`, `GET sales-order-search`, `GET order-status[/{idSet}]` |
+//! | accounting | `POST customer-payment`, `GET customer-payment-search`, `GET tax-code[/{idSet}]`, `GET nominal-code[/{idSet}]`, `GET nominal-code-search`, `GET payment-method[/{idSet}]` |
+//! | integration | `POST webhook`, `GET webhook[/{idSet}]`, `DELETE webhook/{id}` |
+//! | (none) | `POST multi-message` |
+//!
+//! Admin (`/_sandbox/brightpearl/…`): `GET sales-orders`, `GET customer-payments`,
+//! `GET contacts`, `POST stock`, `POST goods-out-notes`, `POST goods-out-notes/{id}/ship`,
+//! `POST orders/{id}/invoice`, `GET stats`, `PUT faults`, `GET webhook-deliveries` — the same
+//! operations as the Rust scripting methods on [`BrightpearlSim`].
+//!
+//! Every response carries `Ruid` **\[obs\]**, `brightpearl-requests-remaining` and
+//! `brightpearl-next-throttle-period` (simulated ms) **\[doc\]/\[obs\]**; OAuth responses carry
+//! `brightpearl-installed-integration-instance-id` when configured **\[obs\]**.
 
 pub mod api;
 pub mod model;
@@ -46,9 +63,9 @@ use crate::clock::Clock;
 use crate::faults::{FaultKind, FaultRule, Faults, dropped_connection};
 use crate::seed::BrightpearlSeed;
 
-/// 401 body for missing or wrong credentials **[obs]**.
+/// 401 body for missing or wrong credentials **\[obs\]**.
 pub const NOT_AUTHENTICATED: &str = "Not authenticated. You must provide a valid authentication token.";
-/// 503 body when the per-minute cap is exceeded **[client]** (JAVA fixture).
+/// 503 body when the per-minute cap is exceeded **\[client\]** (JAVA fixture).
 pub const TOO_MANY_REQUESTS: &str = "You have sent too many requests. Please wait before sending another request";
 
 /// One simulated Brightpearl account.
@@ -60,11 +77,11 @@ pub struct BrightpearlConfig {
     pub app_ref: String,
     /// `brightpearl-account-token` (system app) or the OAuth bearer token.
     pub account_token: String,
-    /// Requests per minute per account (Brightpearl: 200 **[doc]**).
+    /// Requests per minute per account (Brightpearl: 200 **\[doc\]**).
     pub requests_per_minute: u32,
-    /// Refuse a sales credit whose parent order is not invoiced (rule from §10; error **[unconfirmed]**).
+    /// Refuse a sales credit whose parent order is not invoiced (rule from §10; error **\[unconfirmed\]**).
     pub sales_credit_requires_invoice: bool,
-    /// Sent as `brightpearl-installed-integration-instance-id` on OAuth responses **[obs]**.
+    /// Sent as `brightpearl-installed-integration-instance-id` on OAuth responses **\[obs\]**.
     pub installed_integration_instance_id: Option<i64>,
 }
 

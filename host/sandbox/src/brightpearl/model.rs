@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 /// A handler's answer: HTTP status and the full JSON body (already enveloped).
 pub(crate) type Reply = (StatusCode, Value);
 
-/// `200 {"response": value}` — the success envelope **[doc]**.
+/// `200 {"response": value}` — the success envelope **\[doc\]**.
 pub(crate) fn ok(value: Value) -> Reply {
     (StatusCode::OK, json!({ "response": value }))
 }
 
-/// An error answer in the `{"errors":[{"code","message"}]}` envelope **[obs]**.
+/// An error answer in the `{"errors":[{"code","message"}]}` envelope **\[obs\]**.
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub status: StatusCode,
@@ -41,41 +41,41 @@ pub(crate) type ApiResult = Result<Reply, ApiError>;
 
 /// Error codes the simulator answers with. Tags say which are Brightpearl's own.
 pub(crate) mod codes {
-    /// Missing JSON body **[obs]**.
+    /// Missing JSON body **\[obs\]**.
     pub const MISSING_BODY: &str = "CMNC-010";
-    /// Filter value that cannot be parsed (answered with 500, not 400) **[obs]**.
+    /// Filter value that cannot be parsed (answered with 500, not 400) **\[obs\]**.
     pub const UNPARSABLE_FILTER: &str = "CMNC-018";
-    /// Empty result for some resources (product prices) **[obs]**.
+    /// Empty result for some resources (product prices) **\[obs\]**.
     pub const NOT_FOUND: &str = "CMNC-404";
-    /// ID set too large for the resource (HTTP 414 is **[client]**; this code is **[unconfirmed]**).
+    /// ID set too large for the resource (HTTP 414 is **\[client\]**; this code is **\[unconfirmed\]**).
     pub const URI_TOO_LONG: &str = "CMNC-414";
-    /// Malformed ID set or path id **[unconfirmed]**.
+    /// Malformed ID set or path id **\[unconfirmed\]**.
     pub const BAD_ID_SET: &str = "CMNC-006";
-    /// Invalid row quantity **[obs]** (`ORDC-024`).
+    /// Invalid row quantity **\[obs\]** (`ORDC-024`).
     pub const BAD_ROW_QUANTITY: &str = "ORDC-024";
     /// Sales order / credit validation failures (missing customer, unknown product, bad money,
-    /// unknown status, already invoiced) **[unconfirmed]** — the real codes are not in the reference.
+    /// unknown status, already invoiced) **\[unconfirmed\]** — the real codes are not in the reference.
     pub const ORDER_INVALID: &str = "ORDC-003";
-    /// Sales credit against a parent order that is not invoiced **[unconfirmed]** (no public text, §10).
+    /// Sales credit against a parent order that is not invoiced **\[unconfirmed\]** (no public text, §10).
     pub const CREDIT_PARENT_NOT_INVOICED: &str = "ORDC-031";
-    /// Contact / postal address validation **[unconfirmed]**.
+    /// Contact / postal address validation **\[unconfirmed\]**.
     pub const CONTACT_INVALID: &str = "CONC-001";
-    /// Customer payment validation **[unconfirmed]**.
+    /// Customer payment validation **\[unconfirmed\]**.
     pub const PAYMENT_INVALID: &str = "ACCC-001";
-    /// Repeated (`transactionRef`, `paymentMethodCode`) — uniqueness is **[doc]**, this code and
-    /// text are **[unconfirmed]**.
+    /// Repeated (`transactionRef`, `paymentMethodCode`) — uniqueness is **\[doc\]**, this code and
+    /// text are **\[unconfirmed\]**.
     pub const PAYMENT_DUPLICATE_TRANSACTION_REF: &str = "ACCC-021";
-    /// Goods-out note validation **[unconfirmed]**.
+    /// Goods-out note validation **\[unconfirmed\]**.
     pub const GOODS_OUT_INVALID: &str = "WHSC-001";
-    /// Webhook event not subscribable **[obs]** (`INTC-064`).
+    /// Webhook event not subscribable **\[obs\]** (`INTC-064`).
     pub const WEBHOOK_EVENT: &str = "INTC-064";
-    /// Malformed multi-message request **[unconfirmed]**.
+    /// Malformed multi-message request **\[unconfirmed\]**.
     pub const MULTI_MESSAGE_INVALID: &str = "CMNC-400";
-    /// Webhook body validation **[unconfirmed]**.
+    /// Webhook body validation **\[unconfirmed\]**.
     pub const WEBHOOK_INVALID: &str = "INTC-001";
 }
 
-/// Parses an ID set **[doc]**: `8`, `100-200`, `1,5,9`, `1-5,7,9`. Returns the ids ascending and
+/// Parses an ID set **\[doc\]**: `8`, `100-200`, `1,5,9`, `1-5,7,9`. Returns the ids ascending and
 /// de-duplicated. A descending range or a non-number is an error.
 pub(crate) fn parse_id_set(s: &str) -> Result<Vec<i64>, ApiError> {
     let bad = || ApiError::bad(codes::BAD_ID_SET, format!("Invalid ID set: {s}"));
@@ -103,7 +103,7 @@ pub(crate) fn parse_id_set(s: &str) -> Result<Vec<i64>, ApiError> {
 }
 
 /// Parses an ID set and refuses more than `limit` ids with HTTP 414 (the status MEDUSA hit on
-/// large ID sets **[client]**; limits per resource from §3.5 **[doc]**).
+/// large ID sets **\[client\]**; limits per resource from §3.5 **\[doc\]**).
 pub(crate) fn parse_id_set_limited(s: &str, limit: usize, resource: &str) -> Result<Vec<i64>, ApiError> {
     let ids = parse_id_set(s)?;
     if ids.len() > limit {
@@ -147,7 +147,7 @@ pub(crate) fn money(d: Decimal, dp: u32) -> String {
     r.to_string()
 }
 
-/// ISO-8601 UTC with milliseconds, e.g. `2024-05-01T10:15:00.000Z` (API date-times are UTC **[doc]**).
+/// ISO-8601 UTC with milliseconds, e.g. `2024-05-01T10:15:00.000Z` (API date-times are UTC **\[doc\]**).
 pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }

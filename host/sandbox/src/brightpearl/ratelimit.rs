@@ -1,11 +1,11 @@
 //! Brightpearl's per-account request cap on the simulated clock.
 //!
-//! **[doc]** 200 requests per minute per account; over the cap the request gets **503** and is
-//! not processed (not executed: JAVA docs, **[unconfirmed]**). Every response carries
-//! `brightpearl-requests-remaining` (calls left in the current window **[doc]**) and
-//! `brightpearl-next-throttle-period` (ms until the window resets **[obs]**).
+//! **\[doc\]** 200 requests per minute per account; over the cap the request gets **503** and is
+//! not processed (not executed: JAVA docs, **\[unconfirmed\]**). Every response carries
+//! `brightpearl-requests-remaining` (calls left in the current window **\[doc\]**) and
+//! `brightpearl-next-throttle-period` (ms until the window resets **\[obs\]**).
 //!
-//! Model **[unconfirmed]**: a 60 000 ms window opens at the first request after the previous
+//! Model **\[unconfirmed\]**: a 60 000 ms window opens at the first request after the previous
 //! window has ended; the n-th accepted request of a window sees `remaining = limit − n`;
 //! `next-throttle-period = window end − now` in simulated ms. Refused (503) requests do not
 //! count. Outside any window `remaining = limit` and `next-throttle-period = 60000`.

@@ -1,15 +1,15 @@
 //! Resource search (`…-search`) in Brightpearl's columns/results/metaData format (§3.3).
 //!
-//! * Column filters `col=value` by data type **[obs]**: `INTEGER`/`IDSET` (an ID set such as
+//! * Column filters `col=value` by data type **\[obs\]**: `INTEGER`/`IDSET` (an ID set such as
 //!   `1-5,7`; a value that is not a number answers **500 `CMNC-018`** "…cannot be parsed as:
-//!   INTEGER" **[obs]**), `STRING` (exact, case-insensitive **[unconfirmed]**), `SEARCH_STRING`
-//!   (case-insensitive substring — a text search **[obs]**; callers compare exactly client-side),
-//!   `BOOLEAN` (`true`/`false`), `PERIOD` (`start/end`, either side may be empty **[obs]**).
-//! * `columns=a,b` chooses and orders columns **[doc]**; `sort=col.DESC` **[doc]/[obs]**;
-//!   `pageSize` (default and maximum 500 **[obs]**), `firstResult` (1-based **[doc]**).
+//!   INTEGER" **\[obs\]**), `STRING` (exact, case-insensitive **\[unconfirmed\]**), `SEARCH_STRING`
+//!   (case-insensitive substring — a text search **\[obs\]**; callers compare exactly client-side),
+//!   `BOOLEAN` (`true`/`false`), `PERIOD` (`start/end`, either side may be empty **\[obs\]**).
+//! * `columns=a,b` chooses and orders columns **\[doc\]**; `sort=col.DESC` **\[doc\]/\[obs\]**;
+//!   `pageSize` (default and maximum 500 **\[obs\]**), `firstResult` (1-based **\[doc\]**).
 //! * Body: `{"response":{"metaData":{morePagesAvailable, resultsAvailable, resultsReturned,
 //!   firstResult, lastResult, columns[], sorting[]}, "results":[[…positional…]]}, "reference":{…}}`
-//!   **[obs]**. Unknown query parameters are ignored **[unconfirmed]**.
+//!   **\[obs\]**. Unknown query parameters are ignored **\[unconfirmed\]**.
 
 use std::cmp::Ordering;
 
@@ -53,7 +53,7 @@ pub(crate) const fn col(name: &'static str, kind: Kind) -> Column {
     Column { name, kind }
 }
 
-/// Maximum and default `pageSize` **[obs]**.
+/// Maximum and default `pageSize` **\[obs\]**.
 pub(crate) const MAX_PAGE_SIZE: usize = 500;
 
 fn column_json(c: &Column) -> Value {

@@ -14,7 +14,7 @@ use super::model::{ApiError, codes, dec, id_of, int_at, iso, money, str_at};
 use crate::seed::BrightpearlSeed;
 
 /// Something that happened that webhooks may be subscribed to: full event name
-/// `{resource}.{lifecycle}[.{specifier}]` **[doc]** and the resource ids.
+/// `{resource}.{lifecycle}[.{specifier}]` **\[doc\]** and the resource ids.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Event {
     pub full: &'static str,
@@ -31,7 +31,7 @@ pub(crate) struct StockLevel {
 }
 
 impl StockLevel {
-    /// `onHand = inStock − allocated` **[obs]**.
+    /// `onHand = inStock − allocated` **\[obs\]**.
     pub fn on_hand(&self) -> i64 {
         self.in_stock - self.allocated
     }
@@ -155,8 +155,8 @@ pub(crate) struct Webhook {
     pub quality_of_service: i64,
 }
 
-/// Events a webhook may subscribe to **[doc]/[obs]** (§11). `order.created` and `contact.*`
-/// are not subscribable **[client]/[unconfirmed]**.
+/// Events a webhook may subscribe to **\[doc\]/\[obs\]** (§11). `order.created` and `contact.*`
+/// are not subscribable **\[client\]/\[unconfirmed\]**.
 pub(crate) const SUBSCRIBABLE: &[&str] = &[
     "product",
     "product.created",
@@ -277,7 +277,7 @@ impl State {
         }
     }
 
-    /// A request id for the `Ruid` header **[obs]** (UUID v4 text, deterministic sequence).
+    /// A request id for the `Ruid` header **\[obs\]** (UUID v4 text, deterministic sequence).
     pub fn ruid(&mut self) -> String {
         let b: [u8; 16] = self.ruid_rng.random();
         let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
@@ -288,7 +288,7 @@ impl State {
 
     // ---------------------------------------------------------------- contacts
 
-    /// `POST /contact-service/postal-address` **[doc]**: `addressLine1` required; stored with
+    /// `POST /contact-service/postal-address` **\[doc\]**: `addressLine1` required; stored with
     /// `addressId`. Returns the new id.
     pub fn create_postal_address(&mut self, body: &Value) -> Result<i64, ApiError> {
         let Value::Object(obj) = body else {
@@ -308,8 +308,8 @@ impl State {
         Ok(id)
     }
 
-    /// `POST /contact-service/contact` **[doc]** (fields) / **[obs]** (shape). First and last
-    /// name at most 32 characters **[doc]**; `postAddressIds` must name existing addresses.
+    /// `POST /contact-service/contact` **\[doc\]** (fields) / **\[obs\]** (shape). First and last
+    /// name at most 32 characters **\[doc\]**; `postAddressIds` must name existing addresses.
     /// The stored contact has the GET shape (`contactId`, `financialDetails.priceListId`, …).
     pub fn create_contact(&mut self, body: &Value, now: DateTime<Utc>) -> Result<i64, ApiError> {
         if !body.is_object() {
@@ -412,7 +412,7 @@ impl State {
         self.products.get(&product_id).and_then(|p| str_at(p, "/identity/sku"))
     }
 
-    /// Stock-tracked unless `stock.stockTracked` is `false` **[obs]**; bundles never are **[doc]**.
+    /// Stock-tracked unless `stock.stockTracked` is `false` **\[obs\]**; bundles never are **\[doc\]**.
     pub fn product_stock_tracked(&self, product_id: i64) -> bool {
         self.products.get(&product_id).is_some_and(|p| {
             p.pointer("/stock/stockTracked").and_then(Value::as_bool).unwrap_or(true)
@@ -446,8 +446,8 @@ impl State {
     }
 
     /// `GET /warehouse-service/product-availability/{idSet}` entry for one product, or `None`
-    /// when the product is unknown or not stock-tracked (silently dropped **[doc]**).
-    /// Warehouses with nothing in stock, allocated or in transit are absent **[client]**.
+    /// when the product is unknown or not stock-tracked (silently dropped **\[doc\]**).
+    /// Warehouses with nothing in stock, allocated or in transit are absent **\[client\]**.
     pub fn availability(&self, product_id: i64) -> Option<Value> {
         let known = self.products.contains_key(&product_id) || self.stock.keys().any(|(p, _)| *p == product_id);
         if !known || (self.products.contains_key(&product_id) && !self.product_stock_tracked(product_id)) {
@@ -489,7 +489,7 @@ impl State {
     }
 
     /// The default status for new orders of a type: the lowest `sortOrder` status of that type
-    /// in the seed **[unconfirmed]**, else `1` (sales order) / `29` (sales credit) **[unconfirmed]**.
+    /// in the seed **\[unconfirmed\]**, else `1` (sales order) / `29` (sales credit) **\[unconfirmed\]**.
     fn default_status(&self, type_code: &str) -> i64 {
         self.order_statuses
             .iter()
@@ -507,12 +507,12 @@ impl State {
             .map(|o| o.id)
     }
 
-    /// `POST /order-service/sales-order` or `/sales-credit` **[doc]**: header and rows in one
+    /// `POST /order-service/sales-order` or `/sales-credit` **\[doc\]**: header and rows in one
     /// call, all or nothing. Returns `(id, created)`; a repeated (`externalRef`,
-    /// `installedIntegrationInstanceId`) pair creates nothing — "200 and no change" **[doc]** —
-    /// and returns the existing id (**[unconfirmed]**: the docs do not say what the body holds).
+    /// `installedIntegrationInstanceId`) pair creates nothing — "200 and no change" **\[doc\]** —
+    /// and returns the existing id (**\[unconfirmed\]**: the docs do not say what the body holds).
     /// A missing instance id counts as its own value, so a private app's repeated `externalRef`
-    /// is a duplicate too **[unconfirmed]**.
+    /// is a duplicate too **\[unconfirmed\]**.
     pub fn create_order(
         &mut self,
         type_code: &'static str,
@@ -703,7 +703,7 @@ impl State {
         o.rows.iter().fold((Decimal::ZERO, Decimal::ZERO), |(n, t), r| (n + r.net, t + r.tax))
     }
 
-    /// `PAID` / `PARTIALLY_PAID` / `UNPAID` **[doc]/[obs]** from the order's customer payments:
+    /// `PAID` / `PARTIALLY_PAID` / `UNPAID` **\[doc\]/\[obs\]** from the order's customer payments:
     /// receipts and captures pay a sales order, payments (money out) pay a sales credit.
     pub fn payment_status(&self, o: &Order) -> &'static str {
         let (net, tax) = Self::order_totals(o);
@@ -741,9 +741,9 @@ impl State {
         o.rows.iter().filter(|r| r.stock_tracked).map(|r| (r.id, r.quantity.trunc().try_into().unwrap_or(0i64))).collect()
     }
 
-    /// (`stockStatusCode`, `allocationStatusCode`, `shippingStatusCode`) **[doc]** code tables:
+    /// (`stockStatusCode`, `allocationStatusCode`, `shippingStatusCode`) **\[doc\]** code tables:
     /// stock SON/SOP/SOA (none/part/all on goods-out notes) or NON; allocation ANR/ANA/APA/AAA;
-    /// shipping NST (nothing to ship), SNS, SPS, ASS. The derivation is **[unconfirmed]**.
+    /// shipping NST (nothing to ship), SNS, SPS, ASS. The derivation is **\[unconfirmed\]**.
     pub fn status_codes(&self, o: &Order) -> (&'static str, &'static str, &'static str) {
         let need = Self::tracked_need(o);
         if need.is_empty() {
@@ -767,8 +767,8 @@ impl State {
         (stock, ["ANA", "APA", "AAA"][allocated], ["SNS", "SPS", "ASS"][shipped])
     }
 
-    /// `PUT /order-service/order/{id}/status` **[doc]**: the status must exist for the order's
-    /// type; the configured "cancelled" status (named `Cancelled` **[unconfirmed]**) is refused
+    /// `PUT /order-service/order/{id}/status` **\[doc\]**: the status must exist for the order's
+    /// type; the configured "cancelled" status (named `Cancelled` **\[unconfirmed\]**) is refused
     /// when the order has goods-out notes, is invoiced or has payments. Appends an order note.
     pub fn set_status(&mut self, order_id: i64, body: &Value, now: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
         let status_id = int_at(body, "/orderStatusId").ok_or_else(|| ApiError::bad(codes::ORDER_INVALID, "orderStatusId is required"))?;
@@ -797,10 +797,10 @@ impl State {
         ])
     }
 
-    /// `POST /order-service/sales-order/{id}/close` (and `/sales-credit/{id}/close`) **[doc]**:
+    /// `POST /order-service/sales-order/{id}/close` (and `/sales-credit/{id}/close`) **\[doc\]**:
     /// invoices the order. The real API passes through "invoice pending" first; the simulator
-    /// invoices at once (`SI-1001…` for orders, `SC-1001…` for credits **[unconfirmed]**).
-    /// Closing an already-invoiced order is rejected **[doc]** (code/text **[unconfirmed]**).
+    /// invoices at once (`SI-1001…` for orders, `SC-1001…` for credits **\[unconfirmed\]**).
+    /// Closing an already-invoiced order is rejected **\[doc\]** (code/text **\[unconfirmed\]**).
     pub fn close(&mut self, order_id: i64, type_code: &str, body: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
         let o = self
             .orders
@@ -829,13 +829,13 @@ impl State {
 
     // ---------------------------------------------------------------- payments
 
-    /// `POST /accounting-service/customer-payment` **[doc]**. Required: `paymentMethodCode`,
+    /// `POST /accounting-service/customer-payment` **\[doc\]**. Required: `paymentMethodCode`,
     /// `paymentType` (RECEIPT|PAYMENT|AUTH|CAPTURE|VOID), `orderId` (must exist), 3-letter
     /// `currencyIsoCode`, `paymentDate`; `authorizationExpiry` and `amountAuthorized` for AUTH.
-    /// (`transactionRef`, `paymentMethodCode`) is unique **[doc]** → 400
-    /// [`codes::PAYMENT_DUPLICATE_TRANSACTION_REF`] on a repeat (code/text **[unconfirmed]**).
+    /// (`transactionRef`, `paymentMethodCode`) is unique **\[doc\]** → 400
+    /// [`codes::PAYMENT_DUPLICATE_TRANSACTION_REF`] on a repeat (code/text **\[unconfirmed\]**).
     /// A journal id is set when a payment method with that code has a bank account in the
-    /// payment currency, for RECEIPT/PAYMENT/CAPTURE **[doc]**.
+    /// payment currency, for RECEIPT/PAYMENT/CAPTURE **\[doc\]**.
     pub fn create_payment(&mut self, body: &Value, now: DateTime<Utc>) -> Result<(i64, Vec<Event>), ApiError> {
         if !body.is_object() {
             return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
@@ -930,7 +930,7 @@ impl State {
         Ok((id, Vec::new()))
     }
 
-    /// Currency ids are not modelled: GBP 1, USD 2, EUR 3, others 4 **[unconfirmed]**.
+    /// Currency ids are not modelled: GBP 1, USD 2, EUR 3, others 4 **\[unconfirmed\]**.
     pub fn currency_id(code: &str) -> i64 {
         match code {
             "GBP" => 1,
@@ -941,7 +941,7 @@ impl State {
     }
 
     /// A customer payment as a `customer-payment-search` row (columns in
-    /// [`super::api::PAYMENT_COLUMNS`] order); money as decimal strings **[obs]**.
+    /// [`super::api::PAYMENT_COLUMNS`] order); money as decimal strings **\[obs\]**.
     pub fn payment_search_row(p: &Payment) -> Vec<Value> {
         vec![
             json!(p.id),
@@ -963,7 +963,7 @@ impl State {
 
     // ---------------------------------------------------------------- goods-out notes
 
-    /// `POST /warehouse-service/order/{orderId}/goods-note/goods-out` **[doc]**: one note per
+    /// `POST /warehouse-service/order/{orderId}/goods-note/goods-out` **\[doc\]**: one note per
     /// warehouse entry; each product line names a `salesOrderRowId` of the order and at most the
     /// quantity not yet on a goods-out note. Stock-tracked rows only. Returns the new note ids.
     pub fn create_goods_out_notes(&mut self, order_id: i64, body: &Value, now: DateTime<Utc>) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
@@ -1041,8 +1041,8 @@ impl State {
         Ok((ids.clone(), vec![Event { full: "goods-out-note.created", ids, raised_on: now }]))
     }
 
-    /// `PUT /warehouse-service/goods-note/goods-out/{id}` **[doc]**: pre-ship only (a shipped
-    /// note is locked **[doc]**); sets `priority`, `shipping.shippingMethodId`,
+    /// `PUT /warehouse-service/goods-note/goods-out/{id}` **\[doc\]**: pre-ship only (a shipped
+    /// note is locked **\[doc\]**); sets `priority`, `shipping.shippingMethodId`,
     /// `shipping.reference` (≤64 chars).
     pub fn update_goods_out_note(&mut self, id: i64, body: &Value, now: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
         let invalid = |m: String| ApiError::bad(codes::GOODS_OUT_INVALID, m);
@@ -1065,7 +1065,7 @@ impl State {
         Ok(vec![Event { full: "goods-out-note.modified", ids: vec![id], raised_on: now }])
     }
 
-    /// Marks a note shipped (event `SHW`) **[doc]**: irreversible; decrements stock and clears
+    /// Marks a note shipped (event `SHW`) **\[doc\]**: irreversible; decrements stock and clears
     /// the allocation; auto-adds missing print/pick/pack events. Raises
     /// `goods-out-note.modified.shipped`, `product.modified.on-hand-modified` and, when every
     /// stock-tracked row is shipped, `order.modified.fully-shipped`.
@@ -1126,7 +1126,7 @@ impl State {
         Ok(events)
     }
 
-    /// `GET …/goods-note/goods-out` note body **[obs]** (map value; the key is the note id).
+    /// `GET …/goods-note/goods-out` note body **\[obs\]** (map value; the key is the note id).
     pub fn gon_json(g: &GoodsOutNote) -> Value {
         let mut rows = Map::new();
         for r in &g.rows {
@@ -1161,8 +1161,8 @@ impl State {
 
     // ---------------------------------------------------------------- webhooks
 
-    /// `POST /integration-service/webhook` **[doc]**: `subscribeTo` must be subscribable
-    /// (else 400 `INTC-064` **[obs]**); `httpMethod` GET/POST/PUT/DELETE; `uriTemplate`
+    /// `POST /integration-service/webhook` **\[doc\]**: `subscribeTo` must be subscribable
+    /// (else 400 `INTC-064` **\[obs\]**); `httpMethod` GET/POST/PUT/DELETE; `uriTemplate`
     /// required; `bodyTemplate` and `contentType` required for POST/PUT.
     pub fn register_webhook(&mut self, body: &Value) -> Result<i64, ApiError> {
         if !body.is_object() {

@@ -2,16 +2,16 @@
 //!
 //! * A registration matches an event when `subscribeTo` equals the full event name or is a
 //!   prefix of it at a `.` boundary (`goods-out-note` matches `goods-out-note.modified.shipped`)
-//!   **[doc]**.
+//!   **\[doc\]**.
 //! * `idSetAccepted: true` → one call whose `${resource-id}` is an ID set (`1-3,7`); otherwise
-//!   one call per id **[doc]**.
-//! * Template variables **[doc]**: `${account-code}`, `${resource-type}`, `${resource-id}`,
+//!   one call per id **\[doc\]**.
+//! * Template variables **\[doc\]**: `${account-code}`, `${resource-type}`, `${resource-id}`,
 //!   `${lifecycle-event}`, `${resource-specifier}`, `${raised-on}`, `${brightpearl-version}`
-//!   (`7.0.0` here **[unconfirmed]**); `${full-event}` **[obs]**. Applied to `uriTemplate` and
-//!   `bodyTemplate`. The payload carries ids only **[doc]/[obs]**; no signature header **[unconfirmed]**.
+//!   (`7.0.0` here **\[unconfirmed\]**); `${full-event}` **\[obs\]**. Applied to `uriTemplate` and
+//!   `bodyTemplate`. The payload carries ids only **\[doc\]/\[obs\]**; no signature header **\[unconfirmed\]**.
 //! * Retries: `qualityOfService 1` retries any failure except a 4xx; `0` retries only a 503
-//!   **[doc]**. The simulator makes at most [`MAX_ATTEMPTS`] attempts, [`RETRY_DELAY_MS`]
-//!   simulated ms apart (schedule **[unconfirmed]**).
+//!   **\[doc\]**. The simulator makes at most [`MAX_ATTEMPTS`] attempts, [`RETRY_DELAY_MS`]
+//!   simulated ms apart (schedule **\[unconfirmed\]**).
 
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +25,7 @@ use crate::clock::Clock;
 pub const MAX_ATTEMPTS: u32 = 3;
 /// Simulated ms between attempts.
 pub const RETRY_DELAY_MS: u64 = 10_000;
-/// `${brightpearl-version}` **[unconfirmed]**.
+/// `${brightpearl-version}` **\[unconfirmed\]**.
 pub const BRIGHTPEARL_VERSION: &str = "7.0.0";
 
 /// One webhook call the simulator made (or tried to make), for tests and the admin API.

@@ -63,6 +63,8 @@ async fn admin_endpoints_script_the_account() {
     let (_, stats) = admin(&bp, M::GET, "/stats", None).await;
     assert_eq!(stats, json!({"requestCount": bp.sim.request_count(), "throttledCount": 0}));
     assert_eq!(stats["requestCount"], 5, "admin calls are not API requests");
+    let (s, v) = admin(&bp, M::POST, "/consume-quota", Some(json!({"requests": 500}))).await;
+    assert_eq!((s, v), (200, json!({"consumed": 195})));
     let (s, d) = admin(&bp, M::GET, "/webhook-deliveries", None).await;
     assert_eq!((s, d), (200, json!([])));
 }

@@ -78,8 +78,33 @@ async fn system_app_oauth_and_401_bodies() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["brightpearl-installed-integration-instance-id"], "11");
-    assert_eq!(r.headers()["brightpearl-requests-remaining"], "198");
+    // OAuth apps get their own pool per developer; private apps share one [doc].
+    assert_eq!(r.headers()["brightpearl-requests-remaining"], "199");
     assert_eq!(bp.sim.request_count(), 2);
+    assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 198);
+}
+
+#[tokio::test]
+async fn other_private_apps_share_the_pool() {
+    let bp = start_with(config(), Clock::manual(), Faults::none()).await;
+    assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 199);
+    assert_eq!(bp.sim.consume_quota(150), 150);
+    assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 48);
+    assert_eq!(bp.sim.consume_quota(100), 48);
+    let r = bp.get("/warehouse-service/warehouse").await;
+    assert_eq!((r.status.as_u16(), r.remaining()), (503, 0));
+    assert_eq!(r.body, json!({"response": TOO_MANY_REQUESTS}));
+    // An OAuth developer's pool is untouched.
+    let r = bp
+        .client
+        .get(bp.url("/warehouse-service/warehouse"))
+        .bearer_auth(TOKEN)
+        .header("brightpearl-dev-ref", "dev1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["brightpearl-requests-remaining"], "199");
 }
 
 #[tokio::test]

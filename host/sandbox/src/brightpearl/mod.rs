@@ -8,7 +8,8 @@
 //!    `Not authenticated. You must provide a valid authentication token.` (missing/wrong
 //!    credentials or account) or `Invalid instance token: …` (wrong bearer token).
 //!    Not counted against the cap.
-//! 2. **Rate limit** ([`ratelimit`]): N per minute on the simulated clock; over it → 503
+//! 2. **Rate limit** ([`ratelimit`]): N per minute on the simulated clock, in one pool shared by
+//!    all private apps and one pool per OAuth developer (`brightpearl-dev-ref`) **\[doc\]**; over it → 503
 //!    `{"response":"You have sent too many requests. Please wait before sending another request"}`
 //!    **\[client\]**, not processed.
 //! 3. **Faults** ([`crate::faults`]): latency, a status (error envelope, not processed), a
@@ -29,7 +30,8 @@
 //!
 //! Admin (`/_sandbox/brightpearl/…`): `GET sales-orders`, `GET customer-payments`,
 //! `GET contacts`, `POST stock`, `POST goods-out-notes`, `POST goods-out-notes/{id}/ship`,
-//! `POST orders/{id}/invoice`, `GET stats`, `PUT faults`, `GET webhook-deliveries` — the same
+//! `POST orders/{id}/invoice`, `GET stats`, `POST consume-quota`, `PUT faults`,
+//! `GET webhook-deliveries` — the same
 //! operations as the Rust scripting methods on [`BrightpearlSim`].
 //!
 //! Every response carries `Ruid` **\[obs\]**, `brightpearl-requests-remaining` and
@@ -62,6 +64,8 @@ pub use self::webhooks::WebhookDelivery;
 use crate::clock::Clock;
 use crate::faults::{FaultKind, FaultRule, Faults, dropped_connection};
 use crate::seed::BrightpearlSeed;
+
+const PRIVATE_POOL: &str = "private";
 
 /// 401 body for missing or wrong credentials **\[obs\]**.
 pub const NOT_AUTHENTICATED: &str = "Not authenticated. You must provide a valid authentication token.";
@@ -104,7 +108,9 @@ pub struct BrightpearlSim {
     clock: Clock,
     faults: Faults,
     state: Mutex<State>,
-    limiter: Mutex<RateLimiter>,
+    /// Request pools: `"private"` (all private apps of the account share it **[doc]**) and
+    /// `"oauth:{dev-ref}"` (one per account × developer for OAuth apps **[doc]**).
+    limiters: Mutex<std::collections::BTreeMap<String, RateLimiter>>,
     requests: AtomicU64,
     throttled: AtomicU64,
     deliveries: Arc<Mutex<Vec<WebhookDelivery>>>,
@@ -130,7 +136,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 impl BrightpearlSim {
     pub fn new(cfg: BrightpearlConfig, seed: BrightpearlSeed, clock: Clock, faults: Faults) -> Arc<Self> {
         Arc::new(BrightpearlSim {
-            limiter: Mutex::new(RateLimiter::new(cfg.requests_per_minute)),
+            limiters: Mutex::new(std::collections::BTreeMap::new()),
             cfg,
             clock,
             faults,
@@ -167,6 +173,7 @@ impl BrightpearlSim {
             .route("/_sandbox/brightpearl/goods-out-notes/{id}/ship", post(admin_ship_gon))
             .route("/_sandbox/brightpearl/orders/{id}/invoice", post(admin_invoice))
             .route("/_sandbox/brightpearl/stats", get(admin_stats))
+            .route("/_sandbox/brightpearl/consume-quota", post(admin_consume))
             .route("/_sandbox/brightpearl/faults", put(admin_faults))
             .route("/_sandbox/brightpearl/webhook-deliveries", get(admin_deliveries))
             .with_state(self.clone())
@@ -290,6 +297,20 @@ impl BrightpearlSim {
         self.throttled.load(Ordering::SeqCst)
     }
 
+    /// Counts `requests` against the private-app pool as if another private integration on the
+    /// account (a shipping app, the vendor's own connector) had made them — the shared-pool
+    /// starvation of gotcha #2 **\[doc\]**. Requests over the cap are dropped silently.
+    /// Returns how many were counted.
+    pub fn consume_quota(&self, requests: u32) -> u32 {
+        self.with_pool(PRIVATE_POOL, |l, now| (0..requests).filter(|_| l.acquire(now).is_ok()).count() as u32)
+    }
+
+    fn with_pool<T>(&self, pool: &str, f: impl FnOnce(&mut RateLimiter, u64) -> T) -> T {
+        let mut pools = self.limiters.lock().expect("limiters");
+        let limiter = pools.entry(pool.to_string()).or_insert_with(|| RateLimiter::new(self.cfg.requests_per_minute));
+        f(limiter, self.clock.elapsed_ms())
+    }
+
     // ------------------------------------------------------------------ pipeline
 
     fn authenticate(&self, account: &str, h: &HeaderMap) -> Result<AuthMode, &'static str> {
@@ -337,12 +358,16 @@ async fn api_entry(
     let mode = match sim.authenticate(&account, &headers) {
         Ok(m) => m,
         Err(msg) => {
-            let rate = sim.limiter.lock().expect("limiter").peek(sim.clock.elapsed_ms());
+            let rate = sim.with_pool(PRIVATE_POOL, |l, now| l.peek(now));
             return sim.finish(StatusCode::UNAUTHORIZED, &json!({ "response": msg }), rate, &ruid, None);
         }
     };
     sim.requests.fetch_add(1, Ordering::SeqCst);
-    let acquired = sim.limiter.lock().expect("limiter").acquire(sim.clock.elapsed_ms());
+    let pool = match mode {
+        AuthMode::System => PRIVATE_POOL.to_string(),
+        AuthMode::OAuth => format!("oauth:{}", header(&headers, "brightpearl-dev-ref").unwrap_or("")),
+    };
+    let acquired = sim.with_pool(&pool, |l, now| l.acquire(now));
     let rate = match acquired {
         Ok(r) => r,
         Err(r) => {
@@ -469,6 +494,16 @@ async fn admin_invoice(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Pat
 /// `GET /_sandbox/brightpearl/stats` → `{"requestCount","throttledCount"}`.
 async fn admin_stats(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
     axum::Json(json!({"requestCount": sim.request_count(), "throttledCount": sim.throttled_count()})).into_response()
+}
+
+#[derive(Deserialize)]
+struct ConsumeBody {
+    requests: u32,
+}
+
+/// `POST /_sandbox/brightpearl/consume-quota {"requests": n}` → `{"consumed": k}`.
+async fn admin_consume(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<ConsumeBody>) -> Response {
+    axum::Json(json!({ "consumed": sim.consume_quota(b.requests) })).into_response()
 }
 
 /// `PUT /_sandbox/brightpearl/faults [FaultRule…]` → 204 (replaces the rules).

@@ -245,6 +245,15 @@ mod tests {
         assert_eq!(body["response"]["results"], json!([[6], [4], [2]]));
         assert_eq!(body["response"]["metaData"]["morePagesAvailable"], false);
 
+        let many: Vec<Vec<Value>> = (1..=1200).map(|i| vec![json!(i), json!("e"), json!(true)]).collect();
+        let (_, body) = search(&COLS, many.clone(), &q(&[("pageSize", "1000")]), json!({})).unwrap();
+        let md = &body["response"]["metaData"];
+        assert_eq!((md["resultsReturned"].as_u64(), md["lastResult"].as_u64(), md["morePagesAvailable"].as_bool()), (Some(500), Some(500), Some(true)));
+        let (_, body) = search(&COLS, many, &q(&[("firstResult", "1001")]), json!({})).unwrap();
+        let md = &body["response"]["metaData"];
+        assert_eq!((md["resultsReturned"].as_u64(), md["lastResult"].as_u64(), md["morePagesAvailable"].as_bool()), (Some(200), Some(1200), Some(false)));
+        assert_eq!(body["response"]["results"][0][0], 1001);
+
         let err = search(&COLS, rows(), &q(&[("id", "BAD PARAM")]), json!({})).unwrap_err();
         assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(err.code, "CMNC-018");

@@ -94,10 +94,11 @@ async fn scripting_endpoints() {
         admin(&api, "GET", "/shipment_emails", None).await.1,
         Some(json!([{"order_id": 100, "shipment_id": 1}]))
     );
+    // The placed order took 2 + 1 of variant 501 off the default location.
     let (_, b) = admin(&api, "GET", "/inventory", None).await;
     assert_eq!(
         b.unwrap()[0],
-        json!({"product_id": 77, "variant_id": 501, "sku": "SKU-A", "location_id": 1, "on_hand": 10, "safety_stock": 0})
+        json!({"product_id": 77, "variant_id": 501, "sku": "SKU-A", "location_id": 1, "on_hand": 7, "safety_stock": 0})
     );
     assert_eq!(
         admin(&api, "GET", "/pricelists/1/records", None).await.1,

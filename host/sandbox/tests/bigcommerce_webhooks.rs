@@ -354,3 +354,53 @@ async fn failed_deliveries_are_retried_on_the_documented_schedule() {
         (1, 3, Some(200))
     );
 }
+
+#[tokio::test]
+async fn a_placed_order_moves_stock_and_says_so() {
+    let api = start_with(seed(), Clock::manual(), Faults::none(), 1000).await;
+    let (url, got) = receiver().await;
+    api.sim.set_webhook_callback(Some(url));
+    api.post(
+        "/v3/hooks",
+        json!({"scope": "store/sku/inventory/order/updated", "destination": "https://erp.example.com/inv", "headers": {"X-Secret": "inv"}}),
+    )
+    .await;
+    let r = api.get("/v3/settings/inventory").await;
+    assert_eq!(
+        r.json(),
+        &json!({"data": {"update_stock_behavior": "order_placed", "edit_order_stock_adjustment": true,
+                         "refund_order_stock_adjustment": true}, "meta": {}})
+    );
+    let mut b = bundle_100();
+    b.order["id"] = json!(0);
+    let mut by_sku = order_product(0, 0, 0, "SKU-B", 3, "30.0000", "33.0000");
+    by_sku.as_object_mut().unwrap().remove("variant_id");
+    b.products = vec![
+        order_product(0, 0, 0, "SKU-A", 2, "30.0000", "33.0000"),
+        by_sku,
+    ];
+    api.sim.create_order(b);
+    let all = wait_for(&got, 2).await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].0.as_deref(), Some("inv"));
+    assert_eq!(all[0].1["scope"], "store/sku/inventory/order/updated");
+    assert_eq!(
+        all[0].1["data"],
+        json!({"type": "sku", "id": 501, "inventory": {"product_id": 77, "variant_id": 501, "method": "relative", "value": -2}})
+    );
+    assert_eq!(
+        all[1].1["data"]["inventory"],
+        json!({"product_id": 77, "variant_id": 502, "method": "relative", "value": -3})
+    );
+    let r = api
+        .get("/v3/catalog/variants?product_id=77&include_fields=inventory_level")
+        .await;
+    assert_eq!(
+        r.json()["data"],
+        json!([{"id": 501, "inventory_level": 8}, {"id": 502, "inventory_level": 1}])
+    );
+    assert_eq!(
+        api.get("/v3/catalog/products/77").await.json()["data"]["inventory_level"],
+        9
+    );
+}

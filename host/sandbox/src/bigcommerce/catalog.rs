@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use super::InventoryLevel;
 use super::http::{Paging, Req, Resp, Ver, int_filter, int_list_filter};
 use super::json::{csv, int, text};
 use super::state::{State, Stock};
-use super::{Ctx, InventoryLevel};
 
 /// Largest inventory level the APIs take (2,147,483,647) [doc].
 const MAX_LEVEL: i64 = 2_147_483_647;
@@ -177,7 +177,7 @@ const VARIANT_READ_ONLY: [&str; 4] = [
 /// All valid: 200 `{data:[variants], meta:{}}`. None valid: 422 `{batch_errors:[{status, title,
 /// type, errors}]}` [doc]. Some valid: 207 `{data, batch_errors, meta:{}}` (the valid ones are
 /// written) — the 207 body shape is [unconfirmed].
-pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
+pub(crate) fn update_variants(st: &mut State, req: &Req) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(Value::Array(a)) => a,
         Ok(_) => {
@@ -248,7 +248,7 @@ pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
         }
         let updated = target.clone();
         if let Some(l) = level {
-            set_stock(st, ctx, pos, default_location, l, "absolute");
+            set_stock(st, pos, default_location, l, "absolute", false);
         }
         data.push(updated);
     }
@@ -264,14 +264,15 @@ pub(crate) fn update_variants(st: &mut State, ctx: &Ctx, req: &Req) -> Resp {
 
 /// Sets on-hand stock of a variant at a location, mirrors the default location into the catalog
 /// `inventory_level`, and fires the inventory webhook for the product's tracking mode [doc]:
-/// `store/sku/inventory/updated` (variant tracking) or `store/product/inventory/updated`.
+/// `store/sku/inventory/updated` (variant tracking) or `store/product/inventory/updated`, or
+/// their `.../inventory/order/updated` forms when an order moved the stock (`by_order`).
 fn set_stock(
     st: &mut State,
-    _ctx: &Ctx,
     pos: (usize, usize),
     location: i64,
     level: i64,
     method: &str,
+    by_order: bool,
 ) {
     let v = st.variant(pos).clone();
     let vid = int(&v, "id").unwrap_or(0);
@@ -308,14 +309,21 @@ fn set_stock(
     } else {
         level - before
     };
+    let scope = |kind: &str| {
+        if by_order {
+            format!("store/{kind}/inventory/order/updated")
+        } else {
+            format!("store/{kind}/inventory/updated")
+        }
+    };
     if text(&st.products[pos.0], "inventory_tracking") == "product" {
         st.emit(
-            "store/product/inventory/updated",
+            &scope("product"),
             json!({"type": "product", "id": pid, "inventory": {"product_id": pid, "method": method, "value": value}}),
         );
     } else {
         st.emit(
-            "store/sku/inventory/updated",
+            &scope("sku"),
             json!({"type": "sku", "id": vid, "inventory": {"product_id": pid, "variant_id": vid, "method": method, "value": value}}),
         );
     }
@@ -461,7 +469,7 @@ pub(crate) fn location_items(st: &State, id: i64, req: &Req) -> Resp {
 /// `errors{"items.N.field": msg}` and nothing written (the Inventory API rejects [doc]).
 /// Relative: 422 when the item/location never had an absolute set [doc] or when the result
 /// would be below safety stock [doc]. Success: 200 `{"transaction_id": "..."}` [doc].
-pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Resp {
+pub(crate) fn adjust(st: &mut State, req: &Req, absolute: bool) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(b) => b,
         Err(r) => return r,
@@ -548,7 +556,7 @@ pub(crate) fn adjust(st: &mut State, ctx: &Ctx, req: &Req, absolute: bool) -> Re
     }
     let method = if absolute { "absolute" } else { "relative" };
     for (pos, loc, target) in plan {
-        set_stock(st, ctx, pos, loc, target, method);
+        set_stock(st, pos, loc, target, method, false);
     }
     st.next_inventory_transaction += 1;
     let n = st.next_inventory_transaction;
@@ -571,4 +579,44 @@ pub(crate) fn inventory_levels(st: &State) -> Vec<InventoryLevel> {
             })
         })
         .collect()
+}
+
+/// Stock settings the sandbox store runs with (`GET /v3/settings/inventory` [doc] §8):
+/// stock moves when an order is placed; cancel and refund restock (default values
+/// [unconfirmed]).
+pub(crate) fn inventory_settings() -> Resp {
+    Resp::ok(json!({"data": {
+        "update_stock_behavior": "order_placed",
+        "edit_order_stock_adjustment": true,
+        "refund_order_stock_adjustment": true,
+    }, "meta": {}}))
+}
+
+/// A placed order takes its lines' quantities off the default location (`update_stock_behavior
+/// = order_placed` [doc]) for tracked products, firing `store/sku/inventory/order/updated` (or
+/// the product form) with `method: "relative"` and the negative change as `value` [doc].
+/// Lines are matched by `variant_id`, else by `sku`; stock does not go below 0 [unconfirmed].
+pub(crate) fn order_placed(st: &mut State, lines: &[Value]) {
+    let location = st.default_location_id();
+    for line in lines {
+        let sku = text(line, "sku");
+        let pos = int(line, "variant_id")
+            .and_then(|v| st.variant_pos(v))
+            .or_else(|| {
+                if sku.is_empty() {
+                    None
+                } else {
+                    st.variant_pos_by_sku(sku)
+                }
+            });
+        let (Some(pos), Some(q)) = (pos, int(line, "quantity")) else {
+            continue;
+        };
+        if q <= 0 || text(&st.products[pos.0], "inventory_tracking") == "none" {
+            continue;
+        }
+        let vid = int(st.variant(pos), "id").unwrap_or(0);
+        let current = stock_at(st, vid, location).on_hand;
+        set_stock(st, pos, location, (current - q).max(0), "relative", true);
+    }
 }

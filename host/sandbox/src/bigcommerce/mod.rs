@@ -22,7 +22,7 @@
 //! | v2 orders (`orders`) | `GET /v2/orders` (filters, `sort`, `page`, `limit` ≤ 250, 204 on an empty page), `GET /v2/orders/count`, `GET/PUT /v2/orders/{id}`, `GET .../products`, `.../shipping_addresses`, `.../coupons`, `.../taxes[?details=true]`, `GET/POST .../shipments`, `GET .../shipments/count`, `GET/PUT/DELETE .../shipments/{id}`, `GET /v2/order_statuses[/{id}]`, `GET /v2/time` |
 //! | v2 customer groups (`customers`) | `GET /v2/customer_groups[/{id}]`, `GET /v2/customer_groups/count` |
 //! | v3 payments (`payments`) | `GET /v3/orders/{id}/transactions`, `POST .../payment_actions/refund_quotes`, `GET/POST .../payment_actions/refunds`, `GET /v3/orders/payment_actions/refunds[/{id}]` |
-//! | v3 catalog, inventory (`catalog`) | `GET /v3/catalog/products[/{id}[/variants]]`, `GET/PUT /v3/catalog/variants`, `GET /v3/inventory/locations`, `GET /v3/inventory/items`, `GET /v3/inventory/locations/{id}/items`, `PUT /v3/inventory/adjustments/absolute`, `POST /v3/inventory/adjustments/relative` |
+//! | v3 catalog, inventory (`catalog`) | `GET /v3/settings/inventory`, `GET /v3/catalog/products[/{id}[/variants]]`, `GET/PUT /v3/catalog/variants`, `GET /v3/inventory/locations`, `GET /v3/inventory/items`, `GET /v3/inventory/locations/{id}/items`, `PUT /v3/inventory/adjustments/absolute`, `POST /v3/inventory/adjustments/relative` |
 //! | v3 customers, price lists (`customers`) | `GET /v3/customers`, `GET /v3/pricelists[/{id}]`, `GET/PUT /v3/pricelists/{id}/records`, `GET/POST/DELETE /v3/pricelists/assignments`, `PUT /v3/pricelists/{id}/assignments` |
 //! | v3 hooks (`webhooks`) | `GET/POST /v3/hooks`, `GET/PUT/DELETE /v3/hooks/{id}`, `GET/PUT /v3/hooks/admin` |
 //!
@@ -288,11 +288,15 @@ impl BigCommerceSim {
 
     /// Places an order (as the storefront would): assigns the order id when it is 0 or absent
     /// (and order product / address ids likewise), sets `date_created`/`date_modified` from the
-    /// clock, and fires `store/order/created` [doc]. Returns the order id.
+    /// clock, fires `store/order/created` [doc], and takes the lines' quantities off the
+    /// default location's stock (`update_stock_behavior = order_placed`, see
+    /// `GET /v3/settings/inventory`). Returns the order id.
     pub fn create_order(&self, bundle: BigCommerceOrderBundle) -> i64 {
         self.with_state(|st, ctx| {
             let id = st.insert_bundle(bundle, Some(ctx.now));
             st.emit("store/order/created", json!({"type": "order", "id": id}));
+            let lines = st.orders[&id].products.clone();
+            catalog::order_placed(st, &lines);
             id
         })
     }
@@ -634,18 +638,19 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
             id_of(id).map_or_else(nf, |id| catalog::product_variants(st, id, req))
         }
         ["v3", "catalog", "variants"] if m == M::GET => catalog::variants(st, req),
-        ["v3", "catalog", "variants"] if m == M::PUT => catalog::update_variants(st, ctx, req),
+        ["v3", "catalog", "variants"] if m == M::PUT => catalog::update_variants(st, req),
         // v3 inventory (§8)
         ["v3", "inventory", "locations"] if m == M::GET => catalog::locations(st, req),
         ["v3", "inventory", "locations", id, "items"] if m == M::GET => {
             id_of(id).map_or_else(nf, |id| catalog::location_items(st, id, req))
         }
+        ["v3", "settings", "inventory"] if m == M::GET => catalog::inventory_settings(),
         ["v3", "inventory", "items"] if m == M::GET => catalog::inventory_items(st, req),
         ["v3", "inventory", "adjustments", "absolute"] if m == M::PUT => {
-            catalog::adjust(st, ctx, req, true)
+            catalog::adjust(st, req, true)
         }
         ["v3", "inventory", "adjustments", "relative"] if m == M::POST => {
-            catalog::adjust(st, ctx, req, false)
+            catalog::adjust(st, req, false)
         }
         // v3 customers (§9)
         ["v3", "customers"] if m == M::GET => customers::customers(st, req),

@@ -59,7 +59,7 @@ async fn sales_order_post_get_and_idempotency() {
             "customer": {"contactId": 200, "addressLine1": "12 High St", "addressLine3": "Bristol", "postalCode": "BS1 1AA",
                          "countryIsoCode": "GBR", "email": "jane@acme.test"},
             "delivery": {"contactId": 200, "addressFullName": "Jane Buyer", "addressLine1": "12 High St", "postalCode": "BS1 1AA", "countryIsoCode": "GBR"},
-            "billing": {"contactId": 200}
+            "billing": {"contactId": 200, "addressLine1": "12 High St", "addressLine3": "Bristol", "postalCode": "BS1 1AA", "countryIsoCode": "GBR"}
         },
         "orderRows": {
             "5001": {"orderRowSequence": "10", "productId": 1001, "productName": "Red T-shirt M", "productSku": "TSHIRT-RED-M",

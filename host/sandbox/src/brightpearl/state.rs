@@ -644,10 +644,20 @@ impl State {
         let id = self.next_order;
         self.next_order += 1;
         let customer = &self.contacts[&customer_id];
-        let customer_address = body.pointer("/customer/address").cloned().unwrap_or_else(|| {
-            let aid = int_at(customer, "/postAddressIds/DEF");
-            aid.and_then(|a| self.addresses.get(&a).cloned()).unwrap_or_else(|| json!({}))
-        });
+        // Addresses default to the contact's own (DEF / BIL / DEL) addresses **\[doc\]** (§4.1).
+        let contact_address = |ty: &str| -> Value {
+            let aid = int_at(customer, &format!("/postAddressIds/{ty}")).or_else(|| int_at(customer, "/postAddressIds/DEF"));
+            let mut a = aid.and_then(|a| self.addresses.get(&a).cloned()).unwrap_or_else(|| json!({}));
+            if let Value::Object(m) = &mut a {
+                for k in ["addressId", "id", "postalAddressId", "customerId", "contactId"] {
+                    m.remove(k);
+                }
+            }
+            a
+        };
+        let customer_address = body.pointer("/customer/address").cloned().unwrap_or_else(|| contact_address("DEF"));
+        let billing_address = body.pointer("/billing/address").cloned().unwrap_or_else(|| contact_address("BIL"));
+        let delivery_address = body.pointer("/delivery/address").cloned().unwrap_or_else(|| contact_address("DEL"));
         let default_price_list = int_at(customer, "/financialDetails/priceListId").unwrap_or(1);
         let currency_code = str_at(body, "/currency/code")
             .or_else(|| str_at(body, "/currency/orderCurrencyCode"))
@@ -667,8 +677,8 @@ impl State {
             customer_id,
             customer_address,
             billing_contact_id: int_at(body, "/billing/contactId").unwrap_or(customer_id),
-            billing_address: body.pointer("/billing/address").cloned().unwrap_or_else(|| json!({})),
-            delivery_address: body.pointer("/delivery/address").cloned().unwrap_or_else(|| json!({})),
+            billing_address,
+            delivery_address,
             delivery_date: str_at(body, "/delivery/date"),
             shipping_method_id: int_at(body, "/delivery/shippingMethodId").unwrap_or(0),
             placed_on: str_at(body, "/placedOn").unwrap_or_else(|| iso(now)),

@@ -70,8 +70,8 @@ async fn exact_headers_count_down_then_429_then_refresh() {
 
 #[tokio::test]
 async fn scaled_window_past_the_quota() {
-    // 10 simulated ms per real ms: the 30 s window lasts 3 real seconds.
-    let clock = Clock::scaled(10.0);
+    // 5 simulated ms per real ms: the 30 s window lasts 6 real seconds.
+    let clock = Clock::scaled(5.0);
     let api = start_with(seed(), clock.clone(), Faults::none(), 5).await;
     let mut lefts = Vec::new();
     let mut resets = Vec::new();

@@ -291,8 +291,8 @@ async fn faults_before_and_after_processing() {
 
 #[tokio::test]
 async fn failed_deliveries_are_retried_on_the_documented_schedule() {
-    // 600 simulated ms per real ms: the 60 s and 180 s retries come after 0.1 s and 0.3 s.
-    let clock = Clock::scaled(600.0);
+    // 300 simulated ms per real ms: the 60 s and 180 s retries come after 0.2 s and 0.6 s.
+    let clock = Clock::scaled(300.0);
     let api = start_with(seed(), clock.clone(), Faults::none(), 1000).await;
     let calls: Arc<Mutex<Vec<(u64, Value)>>> = Arc::new(Mutex::new(Vec::new()));
     let c = calls.clone();

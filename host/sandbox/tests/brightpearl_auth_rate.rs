@@ -160,7 +160,7 @@ async fn scaled_clock_headers_follow_simulated_time() {
         let period = r.next_period();
         let elapsed = clock.elapsed_ms() - start;
         assert!(period <= 60_000 && period <= last_period, "request {i}: {period} after {last_period}");
-        assert!(period + elapsed >= 59_999 && period + elapsed <= 62_000, "request {i}: period {period}, elapsed {elapsed}");
+        assert!(period + elapsed >= 59_999 && period + elapsed <= 70_000, "request {i}: period {period}, elapsed {elapsed}");
         last_period = period;
         if i <= 200 {
             assert_eq!((r.status.as_u16(), r.remaining()), (200, 200 - i), "request {i}");

@@ -18,6 +18,7 @@ use pearlbridge_capabilities::connections::System;
 use pearlbridge_capabilities::secrets::{MemorySecrets, Secret, Secrets};
 use pearlbridge_capabilities::state::ExceptionFilter;
 use pearlbridge_sandbox::generator::{GeneratorOptions, StoreFacts, generate};
+use pearlbridge_sandbox::faults::{FaultKind, FaultRule};
 use pearlbridge_sandbox::seed::StoreSeed;
 use pearlbridge_sandbox::server::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
@@ -44,6 +45,34 @@ pub struct DemoOptions {
     pub time_scale: f64,
     /// Data folder; a temporary one when `None`.
     pub data_dir: Option<PathBuf>,
+    /// Inject faults ([`stress_faults`]) with this seed.
+    pub fault_seed: Option<u64>,
+    /// Most orders runs before the demo stops sweeping.
+    pub max_runs: usize,
+    /// BigCommerce plan quota per 30 s window (150 Standard/Plus, 450 Pro).
+    pub bigcommerce_quota_per_30s: u32,
+}
+
+/// The stress preset of `--faults`: 5% 5xx on every endpoint of both systems, 0.2% 429 on
+/// BigCommerce, and 5% commit-then-drop (the write happens, the response is lost) on the
+/// Brightpearl sales-order and customer-payment POSTs.
+pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
+    let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
+        method: method.map(str::to_string),
+        path: path.to_string(),
+        probability,
+        kind,
+    };
+    let bigcommerce = vec![
+        rule(None, "*", 0.05, FaultKind::Status { status: 503 }),
+        rule(None, "*", 0.002, FaultKind::Status { status: 429 }),
+    ];
+    let brightpearl = vec![
+        rule(Some("POST"), "/order-service/sales-order", 0.05, FaultKind::CommitThenDrop),
+        rule(Some("POST"), "/accounting-service/customer-payment", 0.05, FaultKind::CommitThenDrop),
+        rule(None, "*", 0.05, FaultKind::Status { status: 502 }),
+    ];
+    (bigcommerce, brightpearl)
 }
 
 impl Default for DemoOptions {
@@ -57,12 +86,15 @@ impl Default for DemoOptions {
             components_dir: PathBuf::from("target/components"),
             time_scale: 20.0,
             data_dir: None,
+            fault_seed: None,
+            max_runs: 5,
+            bigcommerce_quota_per_30s: 150,
         }
     }
 }
 
 /// The store the demo runs against: seed, and what the generator planted (generated stores).
-fn build_seed(opts: &DemoOptions) -> anyhow::Result<(StoreSeed, Option<StoreFacts>)> {
+pub fn build_seed(opts: &DemoOptions) -> anyhow::Result<(StoreSeed, Option<StoreFacts>)> {
     let generated = generate(&GeneratorOptions { seed: opts.seed, orders: opts.orders, ..GeneratorOptions::default() });
     let mut seed = generated.seed;
     let mut facts = Some(generated.facts);
@@ -178,7 +210,8 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                     let gateway = s(tx, "gateway");
                     let found = bp.payment_methods.iter().find(|m| {
                         let (n, c) = (s(m, "name").to_lowercase(), s(m, "code").to_lowercase());
-                        !gateway.is_empty() && (n.contains(&gateway.to_lowercase()) || c == gateway.to_lowercase())
+                        let g = gateway.to_lowercase();
+                        !g.is_empty() && (n.contains(&g) || c == g || (c.len() >= 3 && g.contains(&c)))
                     });
                     if let Some(m) = found {
                         let bank = m
@@ -283,64 +316,257 @@ fn client_file_mappings(file: &Path) -> anyhow::Result<BTreeMap<String, Value>> 
     Ok(c.flows.into_iter().map(|(k, v)| (k, v.mapping)).collect())
 }
 
+/// A running sandbox with a demo client on a host: what the demo, the end-to-end tests and
+/// the orders benchmark drive.
+pub struct DemoEnv {
+    pub sandbox: Sandbox,
+    pub host: Host,
+    /// The orders flow's mapping section in use.
+    pub mapping: Value,
+    /// What the generator planted (generated stores only).
+    pub facts: Option<StoreFacts>,
+    /// BigCommerce status ids the orders flow posts.
+    statuses: BTreeSet<u64>,
+    /// Ids of the BigCommerce orders in the store (seeded and added).
+    order_ids: std::sync::Mutex<Vec<i64>>,
+    _tmp: tempfile::TempDir,
+}
+
+impl DemoEnv {
+    /// Start the sandbox with `seed`, open a host in the data folder, store the flow
+    /// components and write the demo client (`<data>/clients/demo/client.toml`).
+    pub async fn start(opts: &DemoOptions, seed: StoreSeed, facts: Option<StoreFacts>) -> anyhow::Result<Self> {
+        let mapping = match &opts.client_file {
+            Some(f) => client_file_mappings(f)?
+                .remove("orders")
+                .ok_or_else(|| anyhow!("{}: has no [flows.orders.mapping]", f.display()))?,
+            None => orders_mapping(&seed, facts.as_ref()),
+        };
+        let order_ids = std::sync::Mutex::new(
+            seed.bigcommerce.orders.iter().filter_map(|b| b.order.get("id").and_then(Value::as_i64)).collect(),
+        );
+        let statuses = mapping["statuses"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+        let (bigcommerce_faults, brightpearl_faults) = match opts.fault_seed {
+            Some(_) => stress_faults(),
+            None => (vec![], vec![]),
+        };
+        let sandbox = Sandbox::start(SandboxConfig {
+            seed,
+            time_scale: opts.time_scale,
+            fault_seed: opts.fault_seed.unwrap_or(0),
+            bigcommerce_faults,
+            brightpearl_faults,
+            bigcommerce_quota_per_30s: opts.bigcommerce_quota_per_30s,
+            ..SandboxConfig::default()
+        })
+        .await?;
+
+        let tmp = tempfile::tempdir()?;
+        let data_dir = opts.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
+        let mut cfg = HostConfig::new(&data_dir);
+        cfg.server_time_scale = opts.time_scale;
+        // Backoff is in real time: scale it with the sandbox clock, like the servers' resets.
+        let scale = opts.time_scale.max(1.0);
+        cfg.retry.base_delay = cfg.retry.base_delay.div_f64(scale).max(Duration::from_millis(5));
+        cfg.retry.max_delay = cfg.retry.max_delay.div_f64(scale).max(Duration::from_millis(50));
+        cfg.runtime.deadline = Duration::from_secs(600);
+        let mut host = Host::open(cfg)?;
+        let mut secrets = MemorySecrets::new();
+        secrets.insert("demo_bc_token", Secret::new(sandbox.info.bigcommerce.token.clone()));
+        secrets.insert("demo_bp_token", Secret::new(sandbox.info.brightpearl.token.clone()));
+        host.set_secrets(Secrets::new(vec![Box::new(secrets)]));
+
+        let mut pins = vec![];
+        for flow in DEMO_FLOWS {
+            let file = opts.components_dir.join(format!("{flow}.wasm"));
+            let stored = host
+                .components
+                .add(&host.runtime, &file)
+                .await
+                .with_context(|| format!("storing the {flow} component (build it with `./dev build`)"))?;
+            pins.push((flow.to_string(), stored.id(), stored.sha256.clone(), mapping.clone()));
+        }
+        let client_dir = data_dir.join("clients").join("demo");
+        std::fs::create_dir_all(&client_dir)?;
+        std::fs::write(client_dir.join("client.toml"), client_toml(&sandbox, &pins)?)?;
+        let client = load_client(&client_dir).map_err(|p| anyhow!("demo client: {:?}", p))?;
+        host.add_client(client);
+        Ok(Self { sandbox, host, mapping, facts, statuses, order_ids, _tmp: tmp })
+    }
+
+    /// Run the orders flow (scheduled sweeps) until a run has nothing left to post or
+    /// retry, at most `max_runs` times. A failed run is an error.
+    pub async fn run_orders(&self, max_runs: usize) -> anyhow::Result<Vec<RunReport>> {
+        let mut runs: Vec<RunReport> = vec![];
+        for _ in 0..max_runs.max(1) {
+            let r = self.host.run_flow("demo", "orders", Trigger::Scheduled).await?;
+            if let Err(e) = &r.outcome {
+                return Err(anyhow!("orders run failed: {e}"));
+            }
+            let done = r.count("posted") == 0 && r.count("pending_retry") == 0 && r.count("payments_posted") == 0;
+            runs.push(r);
+            if done {
+                break;
+            }
+        }
+        Ok(runs)
+    }
+
+    /// BigCommerce orders as the simulated store holds them now.
+    pub fn bigcommerce_orders(&self) -> Vec<Value> {
+        let ids = self.order_ids.lock().map(|i| i.clone()).unwrap_or_default();
+        ids.into_iter().filter_map(|id| self.sandbox.bigcommerce.order(id)).collect()
+    }
+
+    /// Place an order in the simulated store (its dates are set to the store's clock).
+    pub fn place_order(&self, bundle: pearlbridge_sandbox::seed::BigCommerceOrderBundle) -> i64 {
+        let id = self.sandbox.bigcommerce.create_order(bundle);
+        if let Ok(mut ids) = self.order_ids.lock() {
+            ids.push(id);
+        }
+        id
+    }
+
+    /// Reconcile every BigCommerce order against Brightpearl: sales order totals to the
+    /// penny, duplicates, orders neither posted nor held (missing), and each posted order's
+    /// customer payments against its total.
+    pub fn reconcile(&self) -> anyhow::Result<Value> {
+        let bc_orders = self.bigcommerce_orders();
+        let bp_orders = self.sandbox.brightpearl.sales_orders();
+        let mut by_ref: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+        for o in &bp_orders {
+            by_ref.entry(s(o, "externalRef")).or_default().push(o);
+        }
+        let open_entities: BTreeSet<String> = self
+            .host
+            .store
+            .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
+            .into_iter()
+            .map(|e| e.entity)
+            .collect();
+        let (mut checked, mut mismatched, mut duplicated, mut missing) = (0u64, vec![], 0u64, vec![]);
+        for o in &bc_orders {
+            let id = s(o, "id");
+            let in_scope = o.get("status_id").and_then(Value::as_u64).is_some_and(|st| self.statuses.contains(&st));
+            let Some(found) = by_ref.get(&id) else {
+                if in_scope && !open_entities.contains(&format!("bigcommerce:order:{id}")) {
+                    missing.push(id);
+                }
+                continue;
+            };
+            if found.len() > 1 {
+                duplicated += 1;
+            }
+            checked += 1;
+            let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
+            let bp_total: Decimal = found[0]
+                .get("orderRows")
+                .and_then(Value::as_object)
+                .map(|rows| {
+                    rows.values()
+                        .map(|r| {
+                            r.pointer("/rowValue/rowNet/value").and_then(dec).unwrap_or_default()
+                                + r.pointer("/rowValue/rowTax/value").and_then(dec).unwrap_or_default()
+                        })
+                        .sum()
+                })
+                .unwrap_or_default();
+            if bp_total != bc_total {
+                mismatched.push(json!({"order": id, "bigcommerce": bc_total.to_string(), "brightpearl": bp_total.to_string()}));
+            }
+        }
+
+        // Payments: per posted order, receipts plus uncaptured authorisations cover the total.
+        let mut pay_by_order: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for p in self.sandbox.brightpearl.customer_payments() {
+            pay_by_order.entry(s(&p, "orderId")).or_default().push(p);
+        }
+        let on_account: BTreeSet<String> = self.mapping["on_account_methods"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        let (mut pay_checked, mut pay_mismatched, mut pay_duplicated) = (0u64, vec![], 0u64);
+        for o in &bc_orders {
+            let id = s(o, "id");
+            let Some(found) = by_ref.get(&id) else { continue };
+            if on_account.contains(&s(o, "payment_method")) {
+                continue;
+            }
+            let payments = pay_by_order.get(&s(found[0], "id")).cloned().unwrap_or_default();
+            let mut refs = BTreeSet::new();
+            let (mut receipts, mut auths, mut captured) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+            for p in &payments {
+                if !refs.insert((s(p, "paymentType"), s(p, "transactionRef"))) {
+                    pay_duplicated += 1;
+                }
+                let paid = p.get("amountPaid").and_then(dec).unwrap_or_default();
+                match s(p, "paymentType").as_str() {
+                    "RECEIPT" => receipts += paid,
+                    "CAPTURE" => {
+                        receipts += paid;
+                        captured += paid;
+                    }
+                    "AUTH" => auths += p.get("amountAuthorized").and_then(dec).unwrap_or_default(),
+                    _ => {}
+                }
+            }
+            let covered = receipts + (auths - captured).max(Decimal::ZERO);
+            pay_checked += 1;
+            let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
+            if covered != bc_total {
+                pay_mismatched.push(json!({"order": id, "bigcommerce_total": bc_total.to_string(), "payments": covered.to_string()}));
+            }
+        }
+        Ok(json!({
+            "orders": {
+                "checked": checked,
+                "mismatched": mismatched.len(),
+                "mismatches": mismatched,
+                "duplicated": duplicated,
+                "missing": missing.len(),
+                "missing_orders": missing,
+            },
+            "payments": {
+                "checked": pay_checked,
+                "mismatched": pay_mismatched.len(),
+                "mismatches": pay_mismatched,
+                "duplicated": pay_duplicated,
+            }
+        }))
+    }
+
+    /// Open exceptions of the demo client, by money impact.
+    pub fn exceptions(&self) -> anyhow::Result<Vec<Value>> {
+        Ok(self
+            .host
+            .store
+            .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
+            .into_iter()
+            .map(|e| {
+                json!({
+                    "kind": e.kind,
+                    "owner": e.owner.as_str(),
+                    "entity": e.entity,
+                    "message": e.message,
+                    "impact": e.impact.map(|m| json!({"amount": m.amount.to_string(), "currency": m.currency})),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn shutdown(self) {
+        self.sandbox.shutdown().await;
+    }
+}
+
 /// Run the demo and return its report (see [`render_text`] for the text form).
 pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let started = Instant::now();
     let (seed, facts) = build_seed(opts)?;
-    let bc_orders: Vec<Value> = seed.bigcommerce.orders.iter().map(|b| b.order.clone()).collect();
-    let mapping = match &opts.client_file {
-        Some(f) => client_file_mappings(f)?
-            .remove("orders")
-            .ok_or_else(|| anyhow!("{}: has no [flows.orders.mapping]", f.display()))?,
-        None => orders_mapping(&seed, facts.as_ref()),
-    };
-    let statuses: BTreeSet<u64> = mapping["statuses"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
-
-    let sandbox = Sandbox::start(SandboxConfig { seed, time_scale: opts.time_scale, ..SandboxConfig::default() }).await?;
-
-    let tmp = tempfile::tempdir()?;
-    let data_dir = opts.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
-    let mut cfg = HostConfig::new(&data_dir);
-    cfg.server_time_scale = opts.time_scale;
-    cfg.runtime.deadline = Duration::from_secs(600);
-    let mut host = Host::open(cfg)?;
-    let mut secrets = MemorySecrets::new();
-    secrets.insert("demo_bc_token", Secret::new(sandbox.info.bigcommerce.token.clone()));
-    secrets.insert("demo_bp_token", Secret::new(sandbox.info.brightpearl.token.clone()));
-    host.set_secrets(Secrets::new(vec![Box::new(secrets)]));
-
-    let mut pins = vec![];
-    for flow in DEMO_FLOWS {
-        let file = opts.components_dir.join(format!("{flow}.wasm"));
-        let stored = host
-            .components
-            .add(&host.runtime, &file)
-            .await
-            .with_context(|| format!("storing the {flow} component (build it with `./dev build`)"))?;
-        pins.push((flow.to_string(), stored.id(), stored.sha256.clone(), mapping.clone()));
-    }
-    let client_dir = data_dir.join("clients").join("demo");
-    std::fs::create_dir_all(&client_dir)?;
-    std::fs::write(client_dir.join("client.toml"), client_toml(&sandbox, &pins)?)?;
-    let client = load_client(&client_dir).map_err(|p| anyhow!("demo client: {:?}", p))?;
-    host.add_client(client);
-
-    // Orders: sweep until a run has nothing left to post.
-    let mut runs: Vec<RunReport> = vec![];
-    for _ in 0..5 {
-        let r = host.run_flow("demo", "orders", Trigger::Scheduled).await?;
-        if let Err(e) = &r.outcome {
-            return Err(anyhow!("orders run failed: {e}"));
-        }
-        let progress = r.count("posted") + r.count("pending_retry") + r.count("payments_posted");
-        runs.push(r);
-        if progress == 0 || runs.last().is_some_and(|r| r.count("pending_retry") == 0 && r.count("posted") == 0) {
-            break;
-        }
-        if runs.last().is_some_and(|r| r.count("pending_retry") == 0) && runs.len() >= 2 {
-            break;
-        }
-    }
+    let env = DemoEnv::start(opts, seed, facts).await?;
+    let runs = env.run_orders(opts.max_runs).await?;
     let sum = |name: &str| runs.iter().map(|r| r.count(name)).sum::<u64>();
     let last = runs.last();
     let orders_summary = json!({
@@ -352,71 +578,15 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         "pending_retry": last.map(|r| r.count("pending_retry")).unwrap_or(0),
         "notes": runs.iter().flat_map(|r| r.outcome.as_ref().map(|s| s.notes.clone()).unwrap_or_default()).collect::<Vec<_>>(),
     });
-
-    // Reconciliation: every posted order's Brightpearl total against BigCommerce's.
-    let bp_orders = sandbox.brightpearl.sales_orders();
-    let mut by_ref: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for o in &bp_orders {
-        by_ref.entry(s(o, "externalRef")).or_default().push(o);
-    }
-    let (mut checked, mut mismatched, mut duplicated, mut missing) = (0u64, vec![], 0u64, 0u64);
-    let open_entities: BTreeSet<String> = host
-        .store
-        .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
-        .into_iter()
-        .map(|e| e.entity)
-        .collect();
-    for o in &bc_orders {
-        let id = s(o, "id");
-        let in_scope = o.get("status_id").and_then(Value::as_u64).is_some_and(|st| statuses.contains(&st));
-        let Some(found) = by_ref.get(&id) else {
-            if in_scope && !open_entities.contains(&format!("bigcommerce:order:{id}")) {
-                missing += 1;
-            }
-            continue;
-        };
-        if found.len() > 1 {
-            duplicated += 1;
-        }
-        checked += 1;
-        let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
-        let bp_total: Decimal = found[0]
-            .get("orderRows")
-            .and_then(Value::as_object)
-            .map(|rows| {
-                rows.values()
-                    .map(|r| {
-                        r.pointer("/rowValue/rowNet/value").and_then(dec).unwrap_or_default()
-                            + r.pointer("/rowValue/rowTax/value").and_then(dec).unwrap_or_default()
-                    })
-                    .sum()
-            })
-            .unwrap_or_default();
-        if bp_total != bc_total {
-            mismatched.push(json!({"order": id, "bigcommerce": bc_total.to_string(), "brightpearl": bp_total.to_string()}));
-        }
-    }
-
-    let exceptions: Vec<Value> = host
-        .store
-        .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
-        .into_iter()
-        .map(|e| {
-            json!({
-                "kind": e.kind,
-                "owner": e.owner.as_str(),
-                "entity": e.entity,
-                "message": e.message,
-                "impact": e.impact.map(|m| json!({"amount": m.amount.to_string(), "currency": m.currency})),
-            })
-        })
-        .collect();
-    let stats = |sys| host.connection_stats("demo", sys).unwrap_or_default();
+    let reconciliation = env.reconcile()?;
+    let exceptions = env.exceptions()?;
+    let stats = |sys| env.host.connection_stats("demo", sys).unwrap_or_default();
     let (bc, bp) = (stats(System::BigCommerce), stats(System::Brightpearl));
     let posted = orders_summary["posted"].as_u64().unwrap_or(0);
+    let facts = env.facts.clone();
     let report = json!({
         "store": {
-            "orders": bc_orders.len(),
+            "orders": env.bigcommerce_orders().len(),
             "seed": if opts.orders_from.is_none() { json!(opts.seed) } else { Value::Null },
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
@@ -425,20 +595,14 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
+        "rate_limit_waits_ms": { "bigcommerce": bc.waits_ms, "brightpearl": bp.waits_ms },
         "brightpearl_calls_per_posted_order": if posted > 0 { json!(format!("{:.2}", bp.calls as f64 / posted as f64)) } else { Value::Null },
-        "reconciliation": { "orders": {
-            "checked": checked,
-            "mismatched": mismatched.len(),
-            "mismatches": mismatched,
-            "duplicated": duplicated,
-            "missing": missing,
-        }},
+        "reconciliation": reconciliation,
+        "faults": opts.fault_seed.is_some(),
         "time_scale": opts.time_scale,
         "elapsed_ms": started.elapsed().as_millis() as u64,
     });
-    sandbox.shutdown().await;
-    drop(host);
-    drop(tmp);
+    env.shutdown().await;
     Ok(report)
 }
 
@@ -488,6 +652,11 @@ pub fn render_text(r: &Value) -> String {
     out.push_str(&format!(
         "reconciliation {} posted orders checked, {} totals mismatched, {} duplicated, {} missing\n",
         rec["checked"], rec["mismatched"], rec["duplicated"], rec["missing"]
+    ));
+    let pay = &r["reconciliation"]["payments"];
+    out.push_str(&format!(
+        "               {} orders' customer payments checked against their totals, {} mismatched, {} duplicated\n",
+        pay["checked"], pay["mismatched"], pay["duplicated"]
     ));
     out.push_str(&format!("elapsed        {} ms\n", r["elapsed_ms"]));
     out

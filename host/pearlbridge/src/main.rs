@@ -58,6 +58,9 @@ enum Command {
         /// The sandbox clock (and its rate limits) runs this many times faster than real time.
         #[arg(long, default_value_t = 20.0)]
         time_scale: f64,
+        /// Inject faults (5% 5xx, 429s, lost responses of committed sales-order and payment POSTs) with this seed.
+        #[arg(long)]
+        faults: Option<u64>,
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
@@ -204,7 +207,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { orders, seed, orders_from, brightpearl_from, client, components, time_scale, json } => {
+        Command::Demo { orders, seed, orders_from, brightpearl_from, client, components, time_scale, faults, json } => {
             let opts = pearlbridge::demo::DemoOptions {
                 orders: *orders,
                 seed: *seed,
@@ -214,6 +217,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 components_dir: components.clone(),
                 time_scale: *time_scale,
                 data_dir: cli.data_dir.clone(),
+                fault_seed: *faults,
+                max_runs: if faults.is_some() { 12 } else { 5 },
+                bigcommerce_quota_per_30s: 150,
             };
             let report = pearlbridge::demo::run_demo(&opts).await?;
             if *json {

@@ -176,3 +176,35 @@ async fn reference_data() {
     let v = body_json(raw).await;
     assert_eq!(v["errors"][0]["code"], "CMNC-010");
 }
+
+#[tokio::test]
+async fn stock_corrections() {
+    let bp = start().await;
+    let r = bp
+        .post(
+            "/warehouse-service/warehouse/2/stock-correction",
+            json!({"corrections": [
+                {"quantity": 5, "productId": 1001, "reason": "BC recount", "locationId": 2, "cost": {"currency": "GBP", "value": 4.50}},
+                {"quantity": -2, "productId": 1001, "reason": "Damaged", "locationId": 2}]}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({"response": [40001, 40002]})));
+    let r = bp.get("/warehouse-service/product-availability/1001").await;
+    assert_eq!(r.body["response"]["1001"]["total"], json!({"inStock": 13, "onHand": 13, "allocated": 0, "inTransit": 0}));
+    let r = bp.get("/warehouse-service/warehouse/2/stock-correction/40001-40002").await;
+    assert_eq!(r.body["response"][1]["quantity"], -2);
+    assert_eq!(r.body["response"][1]["reason"], "Damaged");
+    assert_eq!(r.body["response"][0]["cost"], json!({"currency": "GBP", "value": 4.50}));
+
+    let bad = |m: &str| json!({"errors": [{"code": "WHSC-002", "message": m}]});
+    let r = bp.post("/warehouse-service/warehouse/2/stock-correction", json!({"corrections": [{"quantity": 1, "productId": 1001}]})).await;
+    assert_eq!(r.body, bad("corrections[0].cost is required when adding stock"));
+    let r = bp.post("/warehouse-service/warehouse/2/stock-correction", json!({"corrections": [{"quantity": -14, "productId": 1001}]})).await;
+    assert_eq!(r.body, bad("corrections[0]: only 13 of product 1001 on hand in warehouse 2"));
+    let r = bp.post("/warehouse-service/warehouse/2/stock-correction", json!({"corrections": [{"quantity": -1, "productId": 1003}]})).await;
+    assert_eq!(r.body, bad("corrections[0]: product 1003 is not a stock-tracked product"));
+    let r = bp.post("/warehouse-service/warehouse/9/stock-correction", json!({"corrections": [{"quantity": -1, "productId": 1001}]})).await;
+    assert_eq!(r.body, bad("Warehouse 9 does not exist"));
+    let r = bp.get("/warehouse-service/product-availability/1001").await;
+    assert_eq!(r.body["response"]["1001"]["total"]["onHand"], 13, "refused corrections change nothing");
+}

@@ -220,3 +220,23 @@ async fn subscribe_callback_registers_the_sync_events() {
     assert_eq!(body["id"], "1002");
     assert_eq!(calls[0].0, "/bp");
 }
+
+#[tokio::test]
+async fn webhook_simulate_sends_only_that_hook() {
+    let (hook_base, got) = receiver().await;
+    let bp = start().await;
+    for path in ["a", "b"] {
+        bp.post("/integration-service/webhook", json!({"subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
+            "uriTemplate": format!("{hook_base}/{path}"), "bodyTemplate": "${resource-id}", "contentType": "text/plain",
+            "idSetAccepted": true, "qualityOfService": 0})).await;
+    }
+    let r = bp.post("/integration-service/webhook/2/simulate", json!({"testData": {"${resource-id}": "1-5"}})).await;
+    assert_eq!(r.body, json!({"response": {}}));
+    let calls = wait_for(&got, 1).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(got.lock().unwrap().len(), 1);
+    assert_eq!((calls[0].0.as_str(), calls[0].2.as_str()), ("/b", "1-5"));
+    let r = bp.post("/integration-service/webhook/2/simulate", json!({"testData": {"${resource-id}": "1-11"}})).await;
+    assert_eq!(r.body, json!({"errors": [{"code": "INTC-001", "message": "At most 10 resource ids can be simulated"}]}));
+    assert_eq!(bp.post("/integration-service/webhook/9/simulate", json!({"testData": {"${resource-id}": "1"}})).await.status, 404);
+}

@@ -292,6 +292,18 @@ pub(crate) fn handle(
                 ok(Value::Object(m))
             }))
         }
+        ("POST", ["warehouse-service", "warehouse", wid, "stock-correction"]) => with_events((|| {
+            let wid = path_id(wid)?;
+            let (ids, events) = st.stock_correction(wid, needs_body()?, now)?;
+            Ok((ok(json!(ids)), events))
+        })()),
+        ("GET", ["warehouse-service", "warehouse", wid, "stock-correction", set]) => done((|| {
+            let wid = path_id(wid)?;
+            let ids = parse_id_set_limited(set, limits::OTHER, "stock correction")?;
+            Ok(ok(Value::Array(
+                ids.iter().filter_map(|i| st.stock_corrections.get(i)).filter(|c| c["warehouseId"] == wid).cloned().collect(),
+            )))
+        })()),
         ("GET", ["warehouse-service", "goods-note", "goods-out-search"]) => {
             let rows = st
                 .gons
@@ -420,6 +432,22 @@ pub(crate) fn handle(
         ("GET", ["integration-service", "webhook", set]) => done(parse_id_set(set).map(|ids| {
             ok(Value::Array(ids.iter().filter_map(|i| st.webhooks.get(i)).map(State::webhook_json).collect()))
         })),
+        ("POST", ["integration-service", "webhook", id, "simulate"]) => with_events((|| {
+            // `POST /integration-service/webhook/{id}/simulate {"testData":{"${resource-id}":"1-5"}}`
+            // sends the hook for at most 10 ids [doc]; the answer `{}` is [unconfirmed].
+            let id = path_id(id)?;
+            let w = st.webhooks.get(&id).ok_or_else(|| not_found(path))?;
+            let raw = needs_body()?
+                .pointer("/testData/${resource-id}")
+                .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|i| i.to_string())))
+                .ok_or_else(|| ApiError::bad(codes::WEBHOOK_INVALID, "testData.${resource-id} is required"))?;
+            let ids = parse_id_set(&raw)?;
+            if ids.len() > 10 {
+                return Err(ApiError::bad(codes::WEBHOOK_INVALID, "At most 10 resource ids can be simulated"));
+            }
+            let full = super::state::SUBSCRIBABLE.iter().find(|e| **e == w.subscribe_to).copied().unwrap_or("product");
+            Ok((ok(json!({})), vec![Event { full, ids, raised_on: now, only: Some(id) }]))
+        })()),
         ("DELETE", ["integration-service", "webhook", id]) => done(path_id(id).and_then(|id| {
             st.webhooks.remove(&id).map(|_| ok(json!({}))).ok_or_else(|| not_found(path))
         })),

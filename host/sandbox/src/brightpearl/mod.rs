@@ -22,10 +22,10 @@
 //! |---|---|
 //! | contact | `GET contact-search`, `POST contact`, `GET contact/{idSet}` (≤200), `OPTIONS contact/{idSet}`, `POST postal-address`, `GET postal-address/{idSet}` |
 //! | product | `GET product-search`, `GET product/{idSet}`, `GET price-list[/{idSet}]`, `GET product-price/{idSet}[/price-list/{idSet}]` (≤200, 404 `CMNC-404` when none), `OPTIONS product-price/{idSet}`, `GET channel[/{idSet}]` |
-//! | warehouse | `GET warehouse[/{idSet}]`, `GET shipping-method[/{idSet}]`, `GET product-availability/{idSet}`, `GET goods-note/goods-out-search`, `GET order/{idSet or *}/goods-note/goods-out[/{idSet}]` (≤500), `POST order/{id}/goods-note/goods-out`, `PUT goods-note/goods-out/{id}`, `POST goods-note/goods-out/{id}/event` (SHW) |
+//! | warehouse | `GET warehouse[/{idSet}]`, `GET shipping-method[/{idSet}]`, `GET product-availability/{idSet}`, `GET goods-note/goods-out-search`, `GET order/{idSet or *}/goods-note/goods-out[/{idSet}]` (≤500), `POST order/{id}/goods-note/goods-out`, `PUT goods-note/goods-out/{id}`, `POST goods-note/goods-out/{id}/event` (SHW), `POST warehouse/{id}/stock-correction`, `GET warehouse/{id}/stock-correction/{idSet}` |
 //! | order | `POST sales-order`, `GET sales-order/{idSet}`, `POST sales-order/{id}/close`, `POST sales-credit`, `GET sales-credit/{idSet}` (207 when some missing), `POST sales-credit/{id}/close`, `GET order/{idSet}` (≤200), `OPTIONS order/{idSet}`, `PUT order/{id}/status`, `GET order-search`, `GET sales-order-search`, `GET order-status[/{idSet}]` |
 //! | accounting | `POST customer-payment`, `GET customer-payment-search`, `GET tax-code[/{idSet}]`, `GET nominal-code[/{idSet}]`, `GET nominal-code-search`, `GET payment-method[/{idSet}]` |
-//! | integration | `POST webhook`, `GET webhook[/{idSet}]`, `DELETE webhook/{id}` |
+//! | integration | `POST webhook`, `GET webhook[/{idSet}]`, `DELETE webhook/{id}`, `POST webhook/{id}/simulate` |
 //! | (none) | `POST multi-message` |
 //!
 //! Admin (`/_sandbox/brightpearl/…`): `GET sales-orders`, `GET customer-payments`,

@@ -69,6 +69,8 @@ pub(crate) mod codes {
     pub const GOODS_OUT_INVALID: &str = "WHSC-001";
     /// Webhook event not subscribable **\[obs\]** (`INTC-064`).
     pub const WEBHOOK_EVENT: &str = "INTC-064";
+    /// Stock correction validation **\[unconfirmed\]**.
+    pub const STOCK_CORRECTION_INVALID: &str = "WHSC-002";
     /// Malformed multi-message request **\[unconfirmed\]**.
     pub const MULTI_MESSAGE_INVALID: &str = "CMNC-400";
     /// Webhook body validation **\[unconfirmed\]**.

@@ -20,6 +20,8 @@ pub(crate) struct Event {
     pub full: &'static str,
     pub ids: Vec<i64>,
     pub raised_on: DateTime<Utc>,
+    /// Deliver to this webhook only (webhook `simulate`); `None` = every matching registration.
+    pub only: Option<i64>,
 }
 
 /// Stock of one product in one warehouse.
@@ -205,6 +207,7 @@ pub(crate) struct State {
     pub payments: BTreeMap<i64, Payment>,
     pub gons: BTreeMap<i64, GoodsOutNote>,
     pub webhooks: BTreeMap<i64, Webhook>,
+    pub stock_corrections: BTreeMap<i64, Value>,
     next_contact: i64,
     next_address: i64,
     next_order: i64,
@@ -215,6 +218,7 @@ pub(crate) struct State {
     next_journal: i64,
     next_invoice: i64,
     next_credit_note: i64,
+    next_stock_correction: i64,
     ruid_rng: ChaCha8Rng,
 }
 
@@ -256,6 +260,8 @@ impl State {
             next_journal: 30001,
             next_invoice: 1001,
             next_credit_note: 1001,
+            next_stock_correction: 40001,
+            stock_corrections: BTreeMap::new(),
             contacts,
             addresses,
             products,
@@ -472,7 +478,61 @@ impl State {
     pub fn set_stock(&mut self, product_id: i64, warehouse_id: i64, on_hand: i64, now: DateTime<Utc>) -> Event {
         let lv = self.stock.entry((product_id, warehouse_id)).or_default();
         lv.in_stock = on_hand + lv.allocated;
-        Event { full: "product.modified.on-hand-modified", ids: vec![product_id], raised_on: now }
+        Event { full: "product.modified.on-hand-modified", ids: vec![product_id], raised_on: now, only: None }
+    }
+
+    /// `POST /warehouse-service/warehouse/{warehouseId}/stock-correction` **\[doc\]**: each
+    /// correction is a signed `quantity` of a stock-tracked `productId`; `cost` is required when
+    /// adding stock **\[doc\]**; a removal that would take on-hand below zero is refused
+    /// **\[unconfirmed\]**. All or nothing. Returns one stock-correction note id per correction
+    /// (the docs say "array of stock-correction note ids"; one per line is **\[unconfirmed\]**).
+    pub fn stock_correction(&mut self, warehouse_id: i64, body: &Value, now: DateTime<Utc>) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
+        let invalid = |m: String| ApiError::bad(codes::STOCK_CORRECTION_INVALID, m);
+        if !self.warehouses.is_empty() && !self.warehouses.iter().any(|w| id_of(w, &["id"]) == Some(warehouse_id)) {
+            return Err(invalid(format!("Warehouse {warehouse_id} does not exist")));
+        }
+        let Some(Value::Array(lines)) = body.get("corrections") else {
+            return Err(invalid("corrections is required".into()));
+        };
+        if lines.is_empty() {
+            return Err(invalid("corrections must not be empty".into()));
+        }
+        let mut planned: BTreeMap<i64, i64> = BTreeMap::new();
+        for (i, c) in lines.iter().enumerate() {
+            let pid = int_at(c, "/productId").ok_or_else(|| invalid(format!("corrections[{i}].productId is required")))?;
+            if !self.products.contains_key(&pid) || !self.product_stock_tracked(pid) {
+                return Err(invalid(format!("corrections[{i}]: product {pid} is not a stock-tracked product")));
+            }
+            let q = int_at(c, "/quantity").filter(|q| *q != 0).ok_or_else(|| invalid(format!("corrections[{i}].quantity must be a non-zero integer")))?;
+            if q > 0 && c.pointer("/cost/value").and_then(dec).is_none() {
+                return Err(invalid(format!("corrections[{i}].cost is required when adding stock")));
+            }
+            let delta = planned.entry(pid).or_insert(0);
+            *delta += q;
+            let lv = self.stock.get(&(pid, warehouse_id)).copied().unwrap_or_default();
+            if lv.on_hand() + *delta < 0 {
+                return Err(invalid(format!("corrections[{i}]: only {} of product {pid} on hand in warehouse {warehouse_id}", lv.on_hand())));
+            }
+        }
+        let mut ids = Vec::new();
+        for c in lines {
+            let pid = int_at(c, "/productId").expect("validated");
+            let q = int_at(c, "/quantity").expect("validated");
+            self.stock.entry((pid, warehouse_id)).or_default().in_stock += q;
+            let id = self.next_stock_correction;
+            self.next_stock_correction += 1;
+            self.stock_corrections.insert(
+                id,
+                json!({"id": id, "warehouseId": warehouse_id, "productId": pid, "quantity": q,
+                       "reason": c.get("reason").cloned().unwrap_or(Value::Null),
+                       "locationId": int_at(c, "/locationId").unwrap_or(2),
+                       "cost": c.get("cost").cloned().unwrap_or(Value::Null),
+                       "createdOn": iso(now)}),
+            );
+            ids.push(id);
+        }
+        let products: Vec<i64> = planned.keys().copied().collect();
+        Ok((ids, vec![Event { full: "product.modified.on-hand-modified", ids: products, raised_on: now, only: None }]))
     }
 
     fn default_warehouse(&self) -> i64 {
@@ -701,10 +761,10 @@ impl State {
         };
         self.orders.insert(id, order);
         if type_code == "SO" {
-            events.push(Event { full: "sales-order.created", ids: vec![id], raised_on: now });
+            events.push(Event { full: "sales-order.created", ids: vec![id], raised_on: now, only: None });
         }
         if !touched.is_empty() {
-            events.push(Event { full: "product.modified.on-hand-modified", ids: touched, raised_on: now });
+            events.push(Event { full: "product.modified.on-hand-modified", ids: touched, raised_on: now, only: None });
         }
         Ok((id, true, events))
     }
@@ -803,7 +863,7 @@ impl State {
         let text = body.pointer("/orderNote/text").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("Order status changed to {status_id}"));
         o.notes.push(json!({"text": text, "isPublic": body.pointer("/orderNote/isPublic").and_then(Value::as_bool).unwrap_or(false), "addedOn": iso(now)}));
         Ok(vec![
-            Event { full: "order.modified.order-status", ids: vec![order_id], raised_on: now },
+            Event { full: "order.modified.order-status", ids: vec![order_id], raised_on: now, only: None },
         ])
     }
 
@@ -1048,7 +1108,7 @@ impl State {
             );
             ids.push(id);
         }
-        Ok((ids.clone(), vec![Event { full: "goods-out-note.created", ids, raised_on: now }]))
+        Ok((ids.clone(), vec![Event { full: "goods-out-note.created", ids, raised_on: now, only: None }]))
     }
 
     /// `PUT /warehouse-service/goods-note/goods-out/{id}` **\[doc\]**: pre-ship only (a shipped
@@ -1072,7 +1132,7 @@ impl State {
         if let Some(p) = body.get("priority").and_then(Value::as_bool) {
             g.priority = p;
         }
-        Ok(vec![Event { full: "goods-out-note.modified", ids: vec![id], raised_on: now }])
+        Ok(vec![Event { full: "goods-out-note.modified", ids: vec![id], raised_on: now, only: None }])
     }
 
     /// Marks a note shipped (event `SHW`) **\[doc\]**: irreversible; decrements stock and clears
@@ -1126,12 +1186,12 @@ impl State {
         }
         order.updated_on = iso(now);
         let mut events = vec![
-            Event { full: "goods-out-note.modified.shipped", ids: vec![id], raised_on: now },
-            Event { full: "product.modified.on-hand-modified", ids: products, raised_on: now },
+            Event { full: "goods-out-note.modified.shipped", ids: vec![id], raised_on: now, only: None },
+            Event { full: "product.modified.on-hand-modified", ids: products, raised_on: now, only: None },
         ];
         let o = &self.orders[&order_id];
         if self.status_codes(o).2 == "ASS" {
-            events.push(Event { full: "order.modified.fully-shipped", ids: vec![order_id], raised_on: now });
+            events.push(Event { full: "order.modified.fully-shipped", ids: vec![order_id], raised_on: now, only: None });
         }
         Ok(events)
     }

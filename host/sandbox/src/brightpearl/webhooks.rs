@@ -79,7 +79,7 @@ fn render(template: &str, account: &str, event: &Event, resource_id: &str) -> St
 pub(crate) fn calls_for(st: &State, account: &str, events: &[Event]) -> Vec<Call> {
     let mut calls = Vec::new();
     for ev in events {
-        for w in st.webhooks.values().filter(|w| matches(&w.subscribe_to, ev.full)) {
+        for w in st.webhooks.values().filter(|w| matches(&w.subscribe_to, ev.full) && ev.only.is_none_or(|o| o == w.id)) {
             let ids: Vec<String> = if w.id_set_accepted {
                 vec![compact_id_set(&ev.ids)]
             } else {

@@ -170,9 +170,10 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// Whether a GET that got `status` and `body` is worth repeating: a retryable status
 /// ([`is_retryable_status`]) that is not a Brightpearl application error. Brightpearl answers
 /// an unparsable filter with 500 and an `errors` array (`CMNC-018`), which fails the same way
-/// every time (brightpearl-api.md §3.2 and gotcha 11 [obs]).
+/// every time (brightpearl-api.md §3.2 and gotcha 11 [obs]). Gateway answers (502, 503,
+/// 504) are always worth repeating, whatever their body.
 pub fn is_worth_repeating(system: System, status: u16, body: &str) -> bool {
-    is_retryable_status(status) && !(system == System::Brightpearl && has_error_codes(body))
+    is_retryable_status(status) && !(system == System::Brightpearl && status == 500 && has_error_codes(body))
 }
 
 /// Whether a Brightpearl body is `{"errors":[{"code":...}, ...]}` with at least one code.
@@ -333,6 +334,8 @@ mod tests {
             r#"{"response":"maintenance"}"#
         ));
         assert!(!is_worth_repeating(System::Brightpearl, 400, "{}"));
+        let gateway = r#"{"errors":[{"code":"CMNC-500","message":"Bad gateway"}]}"#;
+        assert!(is_worth_repeating(System::Brightpearl, 502, gateway));
     }
 
     #[test]

@@ -80,7 +80,9 @@ async fn demo_store_reconciles_to_the_penny_and_holds_planted_unknown_skus() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_orders_under_faults_post_exactly_once_and_none_are_lost() {
-    let opts = options(1000, 3, Some(42));
+    // ×50: fast enough for CI, slow enough that both servers' quotas bind (a debug host
+    // sends a few hundred requests a second).
+    let opts = DemoOptions { time_scale: 50.0, ..options(1000, 3, Some(42)) };
     let (seed, facts) = build_seed(&opts).unwrap();
     let in_scope: BTreeSet<String> = seed
         .bigcommerce
@@ -127,7 +129,7 @@ async fn a_thousand_orders_under_faults_post_exactly_once_and_none_are_lost() {
     let bc = env.host.connection_stats("demo", System::BigCommerce).unwrap();
     let bp = env.host.connection_stats("demo", System::Brightpearl).unwrap();
     assert!(bc.throttled > 0, "no 429 seen");
-    assert!(bc.waits_ms > 0 && bp.waits_ms > 0, "rate limits never made a caller wait");
+    assert!(bc.waits_ms > 0 && bp.waits_ms > 0, "rate limits never made a caller wait: {bc:?} {bp:?}");
     let searched = audit.iter().filter(|l| l.path.contains("order-search") || l.path.contains("customer-payment-search")).count();
     assert!(searched >= outcome_unknown, "{searched} look-ups for {outcome_unknown} unknown outcomes");
     let _: &Value = &rec;

@@ -1,0 +1,68 @@
+//! Orders throughput benchmark (prints figures; not a timed test). Run: `./dev bench`.
+//!
+//! Steady state: the sandbox starts with 400 orders, which warm the contact and product
+//! caches; then 600 more orders are placed and swept. For that second batch it prints
+//! Brightpearl API calls per posted order, and orders per simulated minute against
+//! Brightpearl's real 200-requests-per-minute limit, as a ratio to the ceiling that the
+//! calls-per-order figure allows (200 / calls per order). BigCommerce runs on a large quota
+//! (an Enterprise plan) so that Brightpearl's limit is the one that binds.
+
+use pearlbridge::demo::{DemoEnv, DemoOptions, build_seed};
+use pearlbridge_capabilities::connections::System;
+
+fn main() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/components");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let opts = DemoOptions {
+            orders: 1000,
+            seed: 5,
+            components_dir: dir,
+            time_scale: 10.0,
+            bigcommerce_quota_per_30s: 1_000_000,
+            max_runs: 6,
+            ..DemoOptions::default()
+        };
+        let (mut seed, facts) = build_seed(&opts).unwrap();
+        let later = seed.bigcommerce.orders.split_off(400);
+        let env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+        let warm = env.run_orders(opts.max_runs).await.unwrap();
+        let warm_posted: u64 = warm.iter().map(|r| r.count("posted")).sum();
+
+        let bp0 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
+        let t0 = env.sandbox.clock.elapsed_ms();
+        let wall = std::time::Instant::now();
+        for b in later {
+            env.place_order(b);
+        }
+        let runs = env.run_orders(opts.max_runs).await.unwrap();
+        let t1 = env.sandbox.clock.elapsed_ms();
+        let bp1 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
+        let posted: u64 = runs.iter().map(|r| r.count("posted")).sum();
+        let held = runs.last().map(|r| r.count("held")).unwrap_or(0);
+        let calls = bp1.calls - bp0.calls;
+        let per_order = calls as f64 / posted as f64;
+        let minutes = (t1 - t0) as f64 / 60_000.0;
+        let per_minute = posted as f64 / minutes;
+        let ceiling = 200.0 / per_order;
+        let rec = env.reconcile().unwrap();
+        println!("warm-up: {warm_posted} orders posted from the first 400");
+        println!(
+            "steady state: {posted} orders posted ({held} held in total) with {calls} Brightpearl calls = {per_order:.2} calls per order (target ≤ 2.2)"
+        );
+        println!(
+            "throughput: {per_minute:.1} orders per simulated minute over {minutes:.2} simulated minutes ({:.1} s real at ×{}); ceiling at 200 requests/min = {ceiling:.1}; ratio {:.2} (target ≥ 0.9)",
+            wall.elapsed().as_secs_f64(),
+            opts.time_scale,
+            per_minute / ceiling
+        );
+        println!(
+            "Brightpearl rate-limit waits {} ms real, throttled responses {}; reconciliation: {} checked, {} mismatched",
+            bp1.waits_ms - bp0.waits_ms,
+            bp1.throttled - bp0.throttled,
+            rec["orders"]["checked"],
+            rec["orders"]["mismatched"]
+        );
+        env.shutdown().await;
+    });
+}

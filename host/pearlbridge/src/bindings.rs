@@ -8,7 +8,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use exports::pearlbridge::flow::runner::{ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger};
-pub use pearlbridge::flow::types::{
+pub use self::exports::pearlbridge::flow::runner::{ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger};
+pub use self::pearlbridge::flow::types::{
     Event, Exception, Level, Method, Money, Request, Response, SendError, System, Team,
 };

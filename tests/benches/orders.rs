@@ -31,6 +31,7 @@ fn main() {
 
         let bp0 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
         let t0 = env.sandbox.clock.elapsed_ms();
+        let audit_before = env.host.store.audit_lines(Some("demo"), 10_000_000).unwrap().len();
         let wall = std::time::Instant::now();
         for b in later {
             env.place_order(b);
@@ -63,6 +64,16 @@ fn main() {
             rec["orders"]["checked"],
             rec["orders"]["mismatched"]
         );
+        // Where the steady-state Brightpearl calls went, by method and path.
+        let audit = env.host.store.audit_lines(Some("demo"), 10_000_000).unwrap();
+        let mut by_endpoint: std::collections::BTreeMap<String, u64> = Default::default();
+        for l in audit.iter().take(audit.len() - audit_before).filter(|l| l.system == "brightpearl") {
+            let path: String = l.path.split('?').next().unwrap_or("").chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
+            *by_endpoint.entry(format!("{} {path}", l.method)).or_default() += 1;
+        }
+        for (endpoint, n) in by_endpoint {
+            println!("  {n:>6}  {:.2}/order  {endpoint}", n as f64 / posted as f64);
+        }
         env.shutdown().await;
     });
 }

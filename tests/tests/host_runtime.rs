@@ -223,3 +223,27 @@ async fn a_client_cannot_read_another_clients_state_or_use_its_connection() {
         .unwrap();
     assert!(b_exceptions.iter().all(|e| e.client == "b"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_the_client_has_not_configured_is_denied_without_a_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let up = Upstream::start().await;
+    let mut host = test_host(tmp.path(), &[("solo_bc_token", "t")]);
+    let stored = host.components.add(&host.runtime, &component("probe.wasm")).await.unwrap();
+    let toml = format!(
+        "[connections.bigcommerce]\nstore_hash = \"solostore\"\napi_base = \"{}\"\ntoken_secret = \"solo_bc_token\"\n\n[flows.probe]\ncomponent = \"{}\"\nsha256 = \"{}\"\n",
+        up.base_url,
+        stored.id(),
+        stored.sha256
+    );
+    let dir = write_client(&tmp.path().join("clients"), "solo", &toml);
+    host.add_client(load_client(&dir).unwrap());
+    let r = host.run_flow("solo", "probe", replay(&["mode:everything"])).await.unwrap();
+    let notes = r.outcome.unwrap().notes;
+    assert_eq!(notes[2], r#"api /v2/time 200 {"path":"/stores/solostore/v2/time"}"#);
+    assert_eq!(
+        notes[3],
+        r#"api /order-service/order-status error SendError::Denied("client `solo` has no brightpearl connection configured")"#
+    );
+    assert_eq!(up.seen().len(), 1);
+}

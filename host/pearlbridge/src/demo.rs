@@ -202,7 +202,9 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                 for t in &o.taxes {
                     let (class, rate) = (s(t, "class"), t.get("rate").and_then(dec));
                     let Some(rate) = rate else { continue };
-                    if let Some(code) = bp.tax_codes.iter().find(|c| c.get("rate").and_then(dec) == Some(rate)) {
+                    // A tax code without a rate is a zero-rate code.
+                    let code_rate = |c: &Value| c.get("rate").and_then(dec).unwrap_or(Decimal::ZERO);
+                    if let Some(code) = bp.tax_codes.iter().find(|c| code_rate(c) == rate) {
                         tax_codes.insert(class, json!(s(code, "code")));
                     }
                 }
@@ -219,6 +221,21 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                             .map(|v| s(&json!({"v": v}), "v"))
                             .unwrap_or_else(|| "1200".into());
                         payment_methods.insert(gateway, json!({"code": s(m, "code"), "bank_nominal_code": bank}));
+                    }
+                }
+                for (word, slot) in [("gift", &mut gift), ("credit", &mut credit)] {
+                    if slot.is_none() {
+                        *slot = bp
+                            .payment_methods
+                            .iter()
+                            .find(|m| format!("{} {}", s(m, "name"), s(m, "code")).to_lowercase().contains(word))
+                            .map(|m| {
+                                let bank = m
+                                    .pointer("/bankAccounts/0/bankAccountNominalCode")
+                                    .map(|v| s(&json!({"v": v}), "v"))
+                                    .unwrap_or_else(|| "1200".into());
+                                json!({"code": s(m, "code"), "bank_nominal_code": bank})
+                            });
                     }
                 }
                 for a in &o.shipping_addresses {
@@ -370,6 +387,8 @@ impl DemoEnv {
         cfg.retry.base_delay = cfg.retry.base_delay.div_f64(scale).max(Duration::from_millis(5));
         cfg.retry.max_delay = cfg.retry.max_delay.div_f64(scale).max(Duration::from_millis(50));
         cfg.runtime.deadline = Duration::from_secs(600);
+        // Precompiled components are keyed by sha256 and engine: share them across demos.
+        cfg.runtime.cache_dir = opts.components_dir.join(".cache");
         let mut host = Host::open(cfg)?;
         let mut secrets = MemorySecrets::new();
         secrets.insert("demo_bc_token", Secret::new(sandbox.info.bigcommerce.token.clone()));

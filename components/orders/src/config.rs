@@ -178,6 +178,11 @@ pub struct OrdersConfig {
     /// many consecutive runs.
     #[serde(default = "default_retry_after")]
     pub retry_exception_after: u32,
+    /// The SKU → product id index (`product-search` paged without a filter) is rebuilt when
+    /// it is older than this many minutes and an order needs it; a SKU missing from an index
+    /// younger than this is an unknown SKU.
+    #[serde(default = "default_index_refresh")]
+    pub product_index_refresh_minutes: i64,
 }
 
 fn default_ref_prefix() -> String {
@@ -188,6 +193,9 @@ fn default_auth_days() -> i64 {
 }
 fn default_retry_after() -> u32 {
     3
+}
+fn default_index_refresh() -> i64 {
+    60
 }
 
 const KNOWN_KEYS: &[&str] = &[
@@ -213,6 +221,7 @@ const KNOWN_KEYS: &[&str] = &[
     "sweep",
     "authorization_expiry_days",
     "retry_exception_after",
+    "product_index_refresh_minutes",
 ];
 const REQUIRED_KEYS: &[&str] = &[
     "statuses",
@@ -529,6 +538,11 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
         && v.as_u64().filter(|d| *d >= 1).is_none()
     {
         c.push("retry_exception_after", format!("a positive number of runs; got {v}"));
+    }
+    if let Some(v) = obj.get("product_index_refresh_minutes")
+        && v.as_i64().filter(|m| (1..=10_080).contains(m)).is_none()
+    {
+        c.push("product_index_refresh_minutes", format!("1 to 10080 minutes; got {v}"));
     }
     if !c.problems.is_empty() {
         return Err(c.problems);

@@ -4,10 +4,12 @@
 //! - [`config`]: `OrdersConfig` (the client's `[flows.orders.mapping]`) and `check-config`;
 //! - [`mapping`]: the business rules as plain functions ([`mapping::map_order`],
 //!   [`mapping::map_payments`]);
+//! - [`product_index`]: the SKU → product id index kept in state;
 //! - [`run`]: the thin shell over the host capabilities.
 
 pub mod config;
 pub mod mapping;
+pub mod product_index;
 pub mod run;
 
 use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;

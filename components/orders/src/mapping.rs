@@ -54,6 +54,9 @@ pub fn order_entity(id: u64) -> String {
 pub struct Lookups {
     /// SKU → Brightpearl product id (SKUs without a product are absent).
     pub products: BTreeMap<String, u64>,
+    /// Unknown SKU → the indexed SKU it equals but for case or surrounding whitespace, named
+    /// in the `unmapped-sku` message ("did you mean `HOOD-051-OLV-M`?").
+    pub sku_suggestions: BTreeMap<String, String>,
     /// The Brightpearl contact of the customer (0 while it is not known yet: problems never
     /// depend on it).
     pub contact_id: u64,
@@ -308,7 +311,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             } else {
                 line.sku.clone()
             };
-            unknown_skus.push(format!("{sku} (order product {})", line.id));
+            match lookups.sku_suggestions.get(&line.sku) {
+                Some(near) => unknown_skus.push(format!("{sku} (order product {}; did you mean `{near}`?)", line.id)),
+                None => unknown_skus.push(format!("{sku} (order product {})", line.id)),
+            }
         }
         let full_inc = m(format!("products[{i}].total_inc_tax"), &line.total_inc_tax);
         let full_tax = m(format!("products[{i}].total_tax"), &line.total_tax);

@@ -10,15 +10,19 @@
 //! - `held:order:<bc id>` → `{"kinds":[..]}` — held with open exceptions, retried every run;
 //! - `retry:order:<bc id>` → `{"attempts":n,"error":".."}` — a retryable failure, retried
 //!   every run;
-//! - `product:sku:<sku>` → Brightpearl product id;
+//! - `unpaid:order:<bc id>` — the sales order is linked and its customer payments are queued
+//!   for a multi-message batch; retried every run until they are linked (a crash before the
+//!   batch is sent loses nothing);
+//! - `product-index`, `product-index:<i>` — the SKU → product id index
+//!   ([`crate::product_index`]);
 //! - `contact:email:<email>` → `{"id":..,"priceListId":..}`.
 
 use std::collections::BTreeMap;
 
 use pearlbridge_sdk::bigcommerce::{self, Order, OrderBundle};
 use pearlbridge_sdk::brightpearl::{
-    self, Communication, ContactCreate, ContactEmail, FinancialDetails, MarketingDetails, Organisation, PostAddressIds,
-    RelationshipToAccount,
+    self, Communication, ContactCreate, ContactEmail, CustomerPayment, FinancialDetails, MULTI_MESSAGE_MAX, MarketingDetails,
+    Organisation, PRODUCT_INDEX_MAX_PAGES, PostAddressIds, RelationshipToAccount,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::types::{Exception, FlowError, Level, Money, RunSummary, Team, Trigger};
@@ -28,9 +32,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::OrdersConfig;
 use crate::mapping::{self, Lookups, MappedOrder, MappingProblem, kinds, order_entity};
+use crate::product_index::ProductIndex;
 
 const HELD_PREFIX: &str = "held:order:";
 const RETRY_PREFIX: &str = "retry:order:";
+const UNPAID_PREFIX: &str = "unpaid:order:";
 const CURSOR_KEY: &str = "cursor:orders";
 /// Most held or pending orders retried in one run.
 const MAX_LISTED: u32 = 10_000;
@@ -79,6 +85,31 @@ impl From<ApiError> for Stop {
     }
 }
 
+/// One customer payment queued for a multi-message batch, for BigCommerce order `order`.
+struct Job {
+    order: u64,
+    payment: CustomerPayment,
+}
+
+/// How one queued payment ended.
+enum Sent {
+    /// Linked (posted now, or found by transactionRef after an unknown outcome).
+    Linked,
+    /// Brightpearl rejected it (4xx): the order is held `payment-rejected`.
+    Rejected(String),
+    /// A retryable or unknown failure: the order stays pending (its attempt marker, when
+    /// kept, makes the next run search by transactionRef first).
+    Failed(ApiError),
+}
+
+/// An order whose payments are queued: how many are still out, and how the others ended.
+#[derive(Default)]
+struct Waiting {
+    outstanding: usize,
+    rejected: Vec<String>,
+    failure: Option<ApiError>,
+}
+
 struct Run<'a> {
     api: &'a dyn Api,
     state: &'a dyn State,
@@ -86,11 +117,38 @@ struct Run<'a> {
     cfg: &'a OrdersConfig,
     counts: Counts,
     notes: Vec<String>,
+    /// Unix seconds (the product index's age is measured with it).
+    now: i64,
+    /// The product index, once an order of this run needed it.
+    index: Option<ProductIndex>,
+    /// Payments waiting for the next multi-message batch, in order.
+    queue: Vec<Job>,
+    waiting: BTreeMap<u64, Waiting>,
+    /// The multi-message endpoint answered 404: single POSTs for the rest of the run.
+    multi_message_missing: bool,
 }
 
-/// Do the work for one trigger. Per-order problems become exceptions and counters; only an
-/// unusable sweep (the order list cannot be read) fails the run.
+/// Do the work for one trigger at the current wall-clock time (WASI `wall-clock`); see
+/// [`run_at`].
 pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn State, report: &dyn Report) -> Result<RunSummary, FlowError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    run_at(trigger, cfg, api, state, report, now)
+}
+
+/// Do the work for one trigger; `now` is the time in unix seconds. Per-order problems become
+/// exceptions and counters; only an unusable sweep (the order list cannot be read) fails the
+/// run.
+pub fn run_at(
+    trigger: &Trigger,
+    cfg: &OrdersConfig,
+    api: &dyn Api,
+    state: &dyn State,
+    report: &dyn Report,
+    now: i64,
+) -> Result<RunSummary, FlowError> {
     let mut r = Run {
         api,
         state,
@@ -98,6 +156,11 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
         cfg,
         counts: Counts::default(),
         notes: vec![],
+        now,
+        index: None,
+        queue: vec![],
+        waiting: BTreeMap::new(),
+        multi_message_missing: false,
     };
     // Candidates: id → the order when the sweep already read it.
     let mut candidates: BTreeMap<u64, Option<Order>> = BTreeMap::new();
@@ -140,8 +203,9 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
             new_cursor = cursor;
         }
     }
-    // Orders held or pending from earlier runs are retried on every run.
-    for prefix in [HELD_PREFIX, RETRY_PREFIX] {
+    // Orders held or pending from earlier runs, and posted orders whose payments were queued
+    // when a run stopped, are retried on every run.
+    for prefix in [HELD_PREFIX, RETRY_PREFIX, UNPAID_PREFIX] {
         for (key, _) in state.list(prefix, MAX_LISTED) {
             if let Ok(id) = key[prefix.len()..].parse::<u64>() {
                 candidates.entry(id).or_insert(None);
@@ -153,6 +217,7 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
         r.process(id, prefetched);
         report.progress(done as u64 + 1, Some(total));
     }
+    r.flush(true);
     if let Some(cursor) = new_cursor {
         state.set(CURSOR_KEY, &cursor);
     }
@@ -169,6 +234,14 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
         ],
         notes: r.notes,
     })
+}
+
+/// `link:payment:<transactionRef>` and `attempt:payment:<transactionRef>`.
+fn payment_keys(p: &CustomerPayment) -> (String, String) {
+    (
+        format!("link:payment:{}", p.transaction_ref),
+        format!("attempt:payment:{}", p.transaction_ref),
+    )
 }
 
 fn amount_text(d: Decimal) -> String {
@@ -200,13 +273,16 @@ impl Run<'_> {
 
     fn process(&mut self, id: u64, prefetched: Option<Order>) {
         match self.process_inner(id, prefetched) {
-            Ok(()) => {}
+            Ok(None) => {}
+            Ok(Some(payments)) => self.enqueue(id, payments),
             Err(Stop::Hold(problems)) => self.hold(id, problems),
             Err(Stop::Api(e)) => self.pending(id, &e),
         }
     }
 
-    fn process_inner(&mut self, id: u64, prefetched: Option<Order>) -> Result<(), Stop> {
+    /// `None` when there is nothing to do (not found, status not posted); else the sales
+    /// order is linked and these are its customer payments still to post.
+    fn process_inner(&mut self, id: u64, prefetched: Option<Order>) -> Result<Option<Vec<CustomerPayment>>, Stop> {
         let bc = bigcommerce::Client::new(self.api);
         let order = match prefetched {
             Some(o) => o,
@@ -216,7 +292,8 @@ impl Run<'_> {
                     self.report
                         .log(Level::Warn, &format!("{}: not found in BigCommerce", order_entity(id)));
                     self.state.delete(&format!("{RETRY_PREFIX}{id}"));
-                    return Ok(());
+                    self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
+                    return Ok(None);
                 }
             },
         };
@@ -241,17 +318,19 @@ impl Run<'_> {
                 p.order_id = so_id;
                 p
             });
-            self.post_payments(id, payments.collect())?;
-            self.clear(id);
-            return Ok(());
+            return Ok(Some(self.unlinked_payments(payments.collect())?));
         }
         if !self.cfg.statuses.contains(&order.status_id) {
             self.counts.skipped_status += 1;
-            return Ok(());
+            return Ok(None);
         }
         let bundle = bc.bundle_for(order)?;
-        let products = self.products(&bundle)?;
-        let mut lookups = Lookups { products, contact_id: 0 };
+        let (products, sku_suggestions) = self.products(&bundle)?;
+        let mut lookups = Lookups {
+            products,
+            sku_suggestions,
+            contact_id: 0,
+        };
         // Every problem first (none depends on the contact), so nothing is created in
         // Brightpearl for an order that is held.
         let first = mapping::map_order(&bundle, self.cfg, &lookups).map_err(Stop::Hold)?;
@@ -269,28 +348,51 @@ impl Run<'_> {
                 amount_text(mapped.total)
             ));
         }
-        self.post_payments(id, mapped.payments_for(so_id))?;
-        self.clear(id);
-        Ok(())
+        Ok(Some(self.unlinked_payments(mapped.payments_for(so_id))?))
     }
 
-    /// Product ids of the order's SKUs: from the cache, else one product search per SKU
-    /// (cached when found; a missing SKU is searched again on the next run).
-    fn products(&self, bundle: &OrderBundle) -> Result<BTreeMap<String, u64>, ApiError> {
-        let bp = brightpearl::Client::new(self.api);
-        let mut out = BTreeMap::new();
-        for sku in mapping::order_skus(bundle) {
-            let key = format!("product:sku:{sku}");
-            if let Some(id) = self.state.get(&key).and_then(|e| e.value.parse::<u64>().ok()) {
-                out.insert(sku, id);
-                continue;
-            }
-            if let Some(id) = bp.products_by_sku(&sku)?.first() {
-                self.state.set(&key, &id.to_string());
-                out.insert(sku, *id);
+    /// Product ids of the order's SKUs from the product index, and for each unknown SKU the
+    /// indexed SKU it equals but for case or surrounding whitespace. The index is read from
+    /// state once per run and rebuilt (paged `product-search`) when it is absent or older
+    /// than `product_index_refresh_minutes`; so a SKU missing from it is unknown, and a held
+    /// order's SKUs are checked again by the next rebuild.
+    #[allow(clippy::type_complexity)]
+    fn products(&mut self, bundle: &OrderBundle) -> Result<(BTreeMap<String, u64>, BTreeMap<String, String>), ApiError> {
+        let skus = mapping::order_skus(bundle);
+        let mut found = BTreeMap::new();
+        let mut suggestions = BTreeMap::new();
+        if skus.is_empty() {
+            return Ok((found, suggestions));
+        }
+        let refresh = self.cfg.product_index_refresh_minutes;
+        if self.index.is_none() {
+            self.index = ProductIndex::load(self.state);
+        }
+        let stale = self.index.as_ref().is_none_or(|i| !i.is_fresh(self.now, refresh));
+        if stale {
+            let (skus, pages) = brightpearl::Client::new(self.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES)?;
+            let index = ProductIndex::new(self.now, skus);
+            index.store(self.state);
+            self.report.log(
+                Level::Info,
+                &format!("product index rebuilt: {} SKUs from {pages} product-search page(s)", index.skus.len()),
+            );
+            self.index = Some(index);
+        }
+        let index = self.index.as_ref().expect("loaded or rebuilt above");
+        for sku in skus {
+            match index.get(&sku) {
+                Some(id) => {
+                    found.insert(sku, id);
+                }
+                None => {
+                    if let Some(near) = index.suggestion(&sku) {
+                        suggestions.insert(sku, near.to_string());
+                    }
+                }
             }
         }
-        Ok(out)
+        Ok((found, suggestions))
     }
 
     /// The Brightpearl contact of the order's billing e-mail: cached, else found by search
@@ -463,60 +565,262 @@ impl Run<'_> {
         self.state.delete(attempt_key);
     }
 
-    /// Post each payment not linked yet: one per `transactionRef`, searched first after an
-    /// unknown outcome.
-    fn post_payments(&mut self, id: u64, payments: Vec<brightpearl::CustomerPayment>) -> Result<(), Stop> {
-        let bp = brightpearl::Client::new(self.api);
-        let mut rejected = Vec::new();
+    /// The payments not linked yet. One whose earlier attempt has an unknown outcome (its
+    /// `attempt:payment:` marker is left) is looked up by `transactionRef` first and linked
+    /// when found.
+    fn unlinked_payments(&self, payments: Vec<CustomerPayment>) -> Result<Vec<CustomerPayment>, ApiError> {
+        let mut out = Vec::new();
         for p in payments {
-            let link_key = format!("link:payment:{}", p.transaction_ref);
-            let attempt_key = format!("attempt:payment:{}", p.transaction_ref);
+            let (link_key, attempt_key) = payment_keys(&p);
             if self.state.get(&link_key).is_some() {
                 continue;
             }
             if self.state.get(&attempt_key).is_some()
-                && let Some(found) = bp
-                    .payments_by_transaction_ref(&p.transaction_ref)?
-                    .into_iter()
-                    .find(|m| m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code))
+                && let Some(found) = self.find_payment(&p)?
             {
-                self.link(&link_key, &attempt_key, found.payment_id);
+                self.link(&link_key, &attempt_key, found);
                 continue;
             }
-            self.state.set(&attempt_key, "customer-payment");
-            match bp.create_customer_payment(&p) {
-                Ok(pid) => {
-                    self.link(&link_key, &attempt_key, pid);
-                    self.counts.payments_posted += 1;
-                }
-                Err(e) if e.is_outcome_unknown() => match bp.payments_by_transaction_ref(&p.transaction_ref)?.first() {
-                    Some(found) => {
-                        self.link(&link_key, &attempt_key, found.payment_id);
-                        self.counts.payments_posted += 1;
-                    }
-                    None => return Err(Stop::Api(e)),
-                },
-                Err(e) if !e.is_retryable() && e.status().is_some() => {
-                    self.state.delete(&attempt_key);
-                    rejected.push(format!("{}: {e}", p.transaction_ref));
-                }
-                Err(e) => return Err(Stop::Api(e)),
+            out.push(p);
+        }
+        Ok(out)
+    }
+
+    /// The id of the customer payment with `p`'s `transactionRef` (and payment method, when
+    /// the search gives it), via customer-payment-search.
+    fn find_payment(&self, p: &CustomerPayment) -> Result<Option<u64>, ApiError> {
+        Ok(brightpearl::Client::new(self.api)
+            .payments_by_transaction_ref(&p.transaction_ref)?
+            .into_iter()
+            .find(|m| m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code))
+            .map(|m| m.payment_id))
+    }
+
+    /// The sales order of `id` is linked: queue its payments for the next multi-message
+    /// batch (sent once 10 are queued, and at the end of the run). With none left to post
+    /// the order is done now.
+    fn enqueue(&mut self, id: u64, payments: Vec<CustomerPayment>) {
+        if payments.is_empty() {
+            self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
+            self.clear(id);
+            return;
+        }
+        self.state.set(&format!("{UNPAID_PREFIX}{id}"), &payments.len().to_string());
+        self.waiting.insert(
+            id,
+            Waiting {
+                outstanding: payments.len(),
+                ..Waiting::default()
+            },
+        );
+        self.queue
+            .extend(payments.into_iter().map(|payment| Job { order: id, payment }));
+        self.flush(false);
+    }
+
+    /// Send the queued payments in batches of [`MULTI_MESSAGE_MAX`]: only full batches, or
+    /// everything when `all` (the end of the run).
+    fn flush(&mut self, all: bool) {
+        while self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty()) {
+            let n = self.queue.len().min(MULTI_MESSAGE_MAX);
+            let batch: Vec<Job> = self.queue.drain(..n).collect();
+            let sent = self.send_batch(&batch);
+            for (job, outcome) in batch.iter().zip(sent) {
+                self.settle(job, outcome);
             }
         }
-        if rejected.is_empty() {
-            Ok(())
+    }
+
+    /// Post one batch of payments and link each one by its transaction.
+    /// - One payment: a plain POST ([`Self::send_single`]).
+    /// - Several: `POST /multi-message` (SEQUENTIAL, CONTINUE). Each reply is linked,
+    ///   rejected (4xx) or left pending (5xx, undecodable, not processed).
+    /// - Unknown outcome of the whole request: each payment is looked up by `transactionRef`;
+    ///   the ones not found stay pending with their attempt markers (searched again before
+    ///   the next POST).
+    /// - The endpoint fails as a whole (400/404/5xx): single POSTs for this batch, after a
+    ///   search for each payment when a 5xx may hide a partial commit.
+    /// - Throttled, timed out, not sent: every payment stays pending.
+    fn send_batch(&mut self, batch: &[Job]) -> Vec<Sent> {
+        if batch.len() == 1 || self.multi_message_missing {
+            return batch.iter().map(|j| self.send_single(&j.payment)).collect();
+        }
+        let bp = brightpearl::Client::new(self.api);
+        let labels: Vec<String> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, j)| format!("pay-{}-{}", i + 1, j.payment.transaction_ref))
+            .collect();
+        let messages: Vec<brightpearl::Message> = batch
+            .iter()
+            .zip(&labels)
+            .map(|(j, label)| brightpearl::customer_payment_message(label, &j.payment))
+            .collect();
+        for j in batch {
+            self.state.set(&payment_keys(&j.payment).1, "customer-payment");
+        }
+        match bp.multi_message(&messages) {
+            Ok(resp) => batch
+                .iter()
+                .zip(&labels)
+                .map(|(j, label)| {
+                    let (link_key, attempt_key) = payment_keys(&j.payment);
+                    let what = format!("POST /accounting-service/customer-payment (multi-message {label})");
+                    match resp.processed.iter().find(|m| &m.label == label) {
+                        Some(reply) => match reply.created_id(&what) {
+                            Ok(pid) => {
+                                self.link(&link_key, &attempt_key, pid);
+                                self.counts.payments_posted += 1;
+                                Sent::Linked
+                            }
+                            Err(e) if !e.is_retryable() && e.status().is_some() => {
+                                self.state.delete(&attempt_key);
+                                Sent::Rejected(format!("{}: {e}", j.payment.transaction_ref))
+                            }
+                            // 5xx/429 in the message, or a 2xx whose id cannot be read: the
+                            // marker stays, so the next run searches first.
+                            Err(e) => Sent::Failed(e),
+                        },
+                        None => {
+                            let not_run = resp.unprocessed.contains(label);
+                            if not_run {
+                                self.state.delete(&attempt_key);
+                            }
+                            Sent::Failed(ApiError::Decode {
+                                what,
+                                message: if not_run {
+                                    "listed in unprocessedMessages".into()
+                                } else {
+                                    "missing from the multi-message response".into()
+                                },
+                            })
+                        }
+                    }
+                })
+                .collect(),
+            Err(e) if e.is_outcome_unknown() => batch
+                .iter()
+                .map(|j| {
+                    let (link_key, attempt_key) = payment_keys(&j.payment);
+                    match self.find_payment(&j.payment) {
+                        Ok(Some(pid)) => {
+                            self.link(&link_key, &attempt_key, pid);
+                            self.counts.payments_posted += 1;
+                            Sent::Linked
+                        }
+                        Ok(None) => Sent::Failed(e.clone()),
+                        Err(se) => Sent::Failed(se),
+                    }
+                })
+                .collect(),
+            Err(e) if matches!(e.status(), Some(400 | 404) | Some(500..)) => {
+                let maybe_committed = e.status().is_some_and(|s| s >= 500);
+                if e.status() == Some(404) {
+                    self.multi_message_missing = true;
+                }
+                self.report.log(
+                    Level::Warn,
+                    &format!("multi-message failed ({e}); posting its {} payments one by one", batch.len()),
+                );
+                batch
+                    .iter()
+                    .map(|j| {
+                        let (link_key, attempt_key) = payment_keys(&j.payment);
+                        if maybe_committed {
+                            match self.find_payment(&j.payment) {
+                                Ok(Some(pid)) => {
+                                    self.link(&link_key, &attempt_key, pid);
+                                    self.counts.payments_posted += 1;
+                                    return Sent::Linked;
+                                }
+                                Ok(None) => {}
+                                Err(se) => return Sent::Failed(se),
+                            }
+                        }
+                        self.state.delete(&attempt_key);
+                        self.send_single(&j.payment)
+                    })
+                    .collect()
+            }
+            Err(e) => batch
+                .iter()
+                .map(|j| {
+                    // Not sent (throttled, timeout, transport, denied) or refused as a whole.
+                    self.state.delete(&payment_keys(&j.payment).1);
+                    Sent::Failed(e.clone())
+                })
+                .collect(),
+        }
+    }
+
+    /// One `POST /accounting-service/customer-payment`, with its attempt marker; after an
+    /// unknown outcome the payment is looked up by `transactionRef`.
+    fn send_single(&mut self, p: &CustomerPayment) -> Sent {
+        let bp = brightpearl::Client::new(self.api);
+        let (link_key, attempt_key) = payment_keys(p);
+        self.state.set(&attempt_key, "customer-payment");
+        match bp.create_customer_payment(p) {
+            Ok(pid) => {
+                self.link(&link_key, &attempt_key, pid);
+                self.counts.payments_posted += 1;
+                Sent::Linked
+            }
+            Err(e) if e.is_outcome_unknown() => match self.find_payment(p) {
+                Ok(Some(pid)) => {
+                    self.link(&link_key, &attempt_key, pid);
+                    self.counts.payments_posted += 1;
+                    Sent::Linked
+                }
+                Ok(None) => Sent::Failed(e),
+                Err(se) => Sent::Failed(se),
+            },
+            Err(e) if !e.is_retryable() && e.status().is_some() => {
+                self.state.delete(&attempt_key);
+                Sent::Rejected(format!("{}: {e}", p.transaction_ref))
+            }
+            Err(e) => Sent::Failed(e),
+        }
+    }
+
+    /// Record how one queued payment ended; when it was its order's last one, the order is
+    /// done: pending after a failure, held `payment-rejected` after a rejection, else clear.
+    fn settle(&mut self, job: &Job, sent: Sent) {
+        let id = job.order;
+        let Some(w) = self.waiting.get_mut(&id) else {
+            return;
+        };
+        w.outstanding = w.outstanding.saturating_sub(1);
+        match sent {
+            Sent::Linked => {}
+            Sent::Rejected(m) => w.rejected.push(m),
+            Sent::Failed(e) => {
+                w.failure.get_or_insert(e);
+            }
+        }
+        if w.outstanding > 0 {
+            return;
+        }
+        let w = self.waiting.remove(&id).unwrap_or_default();
+        self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
+        if let Some(e) = w.failure {
+            self.pending(id, &e);
+        } else if !w.rejected.is_empty() {
+            self.hold(
+                id,
+                vec![MappingProblem {
+                    kind: kinds::PAYMENT_REJECTED,
+                    owner: Team::Finance,
+                    message: format!(
+                        "{}: Brightpearl rejected customer payment {}",
+                        order_entity(id),
+                        w.rejected.join("; ")
+                    ),
+                    impact: Decimal::ZERO,
+                    currency: String::new(),
+                }],
+            );
         } else {
-            Err(Stop::Hold(vec![MappingProblem {
-                kind: kinds::PAYMENT_REJECTED,
-                owner: Team::Finance,
-                message: format!(
-                    "{}: Brightpearl rejected customer payment {}",
-                    order_entity(id),
-                    rejected.join("; ")
-                ),
-                impact: Decimal::ZERO,
-                currency: String::new(),
-            }]))
+            self.clear(id);
         }
     }
 
@@ -569,6 +873,7 @@ impl Run<'_> {
         }
         self.state
             .set(&key, &serde_json::to_string(&Held { kinds: now }).unwrap_or_default());
+        self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
         if self.state.get(&format!("{RETRY_PREFIX}{id}")).is_some() {
             self.report.resolve(kinds::ORDER_POST_FAILED, &entity);
             self.state.delete(&format!("{RETRY_PREFIX}{id}"));
@@ -590,6 +895,7 @@ impl Run<'_> {
         retry.attempts += 1;
         retry.error = error.to_string();
         self.state.set(&key, &serde_json::to_string(&retry).unwrap_or_default());
+        self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
         self.report
             .log(Level::Warn, &format!("{entity}: pending ({} run(s)): {error}", retry.attempts));
         if retry.attempts >= self.cfg.retry_exception_after {

@@ -32,6 +32,7 @@ fn lookups() -> Lookups {
     Lookups {
         products,
         contact_id: CONTACT_ID,
+        ..Lookups::default()
     }
 }
 

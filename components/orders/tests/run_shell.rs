@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use orders::config::{self, OrdersConfig};
-use orders::run::run;
+use orders::run::run_at;
 use pearlbridge_sdk::State;
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
 use pearlbridge_sdk::types::{Event, Method, Request, Response, SendError, System, Team, Trigger};
@@ -45,6 +45,17 @@ struct World {
     sales_order_failures: Vec<u16>,
     /// The next payment POST commits, but its response is lost.
     lose_payment_response: bool,
+    /// The next multi-message request commits all its messages, but its response is lost.
+    lose_multi_response: bool,
+    /// The next multi-message request is lost before it reaches the server.
+    drop_multi_request: bool,
+    /// Multi-message requests answer this status as a whole without running, this many times.
+    multi_message_failures: Vec<u16>,
+    /// A payment (single or in a multi-message) with this transactionRef answers this status
+    /// without committing, once.
+    payment_failures: BTreeMap<String, u16>,
+    /// Payment writes (single or multi-message) panic: a crash of the run.
+    crash_on_payment: bool,
 }
 
 fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
@@ -141,13 +152,25 @@ impl World {
             },
             (System::Brightpearl, Method::Get) => match parts.as_slice() {
                 ["product-service", "product-search"] => {
-                    let sku = query(path, "SKU").unwrap();
-                    let rows = self
-                        .products
-                        .get(&sku)
-                        .map(|id| vec![vec![json!(id), json!(sku)]])
-                        .unwrap_or_default();
-                    Ok(search(&["productId", "SKU"], rows))
+                    if let Some(sku) = query(path, "SKU") {
+                        let rows = self
+                            .products
+                            .get(&sku)
+                            .map(|id| vec![vec![json!(id), json!(sku)]])
+                            .unwrap_or_default();
+                        return Ok(search(&["productId", "SKU"], rows));
+                    }
+                    // The whole catalogue, by productId, in pages (the index).
+                    assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU"));
+                    let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
+                    let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
+                    let mut all: Vec<(u64, String)> = self.products.iter().map(|(s, id)| (*id, s.clone())).collect();
+                    all.sort();
+                    let page: Vec<Vec<Value>> = all.iter().skip(first - 1).take(size).map(|(id, s)| vec![json!(id), json!(s)]).collect();
+                    let n = page.len();
+                    let more = first - 1 + n < all.len();
+                    ok(json!({"response": {"metaData": {"morePagesAvailable": more, "resultsAvailable": all.len(), "resultsReturned": n,
+                        "firstResult": first, "lastResult": first - 1 + n, "columns": [{"name": "productId"}, {"name": "SKU"}]}, "results": page}}))
                 }
                 ["contact-service", "contact-search"] => {
                     let email = query(path, "primaryEmail").unwrap();
@@ -235,7 +258,42 @@ impl World {
                         }
                         ok(json!({"response": id}))
                     }
+                    "/multi-message" => {
+                        assert!(!self.crash_on_payment, "crash: the run stops here");
+                        if !self.multi_message_failures.is_empty() {
+                            let status = self.multi_message_failures.remove(0);
+                            return Ok(Response::new(status, r#"{"errors":[{"code":"CMNC-500","message":"gateway failure"}]}"#));
+                        }
+                        if std::mem::take(&mut self.drop_multi_request) {
+                            return Err(SendError::OutcomeUnknown);
+                        }
+                        assert_eq!((body["processingMode"].as_str(), body["onFail"].as_str()), (Some("SEQUENTIAL"), Some("CONTINUE")));
+                        let messages = body["messages"].as_array().unwrap();
+                        assert!((2..=10).contains(&messages.len()), "{} messages", messages.len());
+                        let mut processed = vec![];
+                        for m in messages {
+                            assert_eq!(m["httpMethod"], json!("POST"));
+                            let inner = Request::post(System::Brightpearl, m["uri"].as_str().unwrap(), m["body"].to_string());
+                            let (status, content) = match self.handle(&inner) {
+                                Ok(r) => (r.status, r.body),
+                                Err(e) => panic!("message {m}: {e:?}"),
+                            };
+                            processed.push(json!({"label": m["label"], "statusCode": status, "body": {"content": content}}));
+                        }
+                        if std::mem::take(&mut self.lose_multi_response) {
+                            return Err(SendError::OutcomeUnknown);
+                        }
+                        let failed = processed.iter().any(|p| p["statusCode"].as_u64().unwrap() >= 400);
+                        Ok(Response::new(
+                            if failed { 207 } else { 200 },
+                            json!({"response": {"processedMessages": processed, "unprocessedMessages": []}}).to_string(),
+                        ))
+                    }
                     "/accounting-service/customer-payment" => {
+                        assert!(!self.crash_on_payment, "crash: the run stops here");
+                        if let Some(status) = self.payment_failures.remove(body["transactionRef"].as_str().unwrap()) {
+                            return Ok(Response::new(status, r#"{"errors":[{"code":"PYMC-001","message":"payment failure"}]}"#));
+                        }
                         let id = self.id();
                         self.payments.push((id, body));
                         if std::mem::take(&mut self.lose_payment_response) {
@@ -257,6 +315,8 @@ struct Harness {
     state: MemoryState,
     report: MemoryReport,
     cfg: OrdersConfig,
+    /// The flow's clock (unix seconds).
+    now: std::cell::Cell<i64>,
 }
 
 impl Harness {
@@ -281,11 +341,16 @@ impl Harness {
             state: MemoryState::new(),
             report: MemoryReport::new(),
             cfg: config(),
+            now: std::cell::Cell::new(1_714_600_000),
         }
     }
 
     fn run(&self, trigger: Trigger) -> pearlbridge_sdk::types::RunSummary {
-        run(&trigger, &self.cfg, &self.api, &self.state, &self.report).expect("run succeeds")
+        run_at(&trigger, &self.cfg, &self.api, &self.state, &self.report, self.now.get()).expect("run succeeds")
+    }
+
+    fn advance_minutes(&self, minutes: i64) {
+        self.now.set(self.now.get() + minutes * 60);
     }
 
     fn bp_count(&self, method: Method, prefix: &str) -> usize {
@@ -402,22 +467,166 @@ fn a_crash_between_post_and_link_is_recovered_by_search() {
 }
 
 #[test]
-fn outcome_unknown_on_a_payment_searches_by_transaction_ref() {
-    let h = Harness::new(&["gift_certificate_and_card"]);
+fn outcome_unknown_on_a_single_payment_searches_by_transaction_ref() {
+    let h = Harness::new(&["tax_exclusive_card"]);
     h.world.borrow_mut().lose_payment_response = true;
-    let s = h.run(replay(&[100237]));
-    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
     assert_eq!(
-        h.bp_count(
-            Method::Get,
-            "/accounting-service/customer-payment-search?transactionRef=bc-order-100237-gift-certificate"
-        ),
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"),
         1
     );
-    h.run(replay(&[100237]));
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 0, "a batch of one is a plain POST");
+    h.run(replay(&[100231]));
+    assert_eq!(h.world.borrow().payments.len(), 1, "never two payments for one transaction");
+    assert_eq!(h.state.get("link:payment:bc-txn-9001").unwrap().value, h.world.borrow().payments[0].0.to_string());
+}
+
+#[test]
+fn outcome_unknown_on_a_batch_searches_each_payment_and_never_posts_twice() {
+    let h = Harness::new(&["gift_certificate_and_card"]);
+    h.world.borrow_mut().lose_multi_response = true;
+    let s = h.run(replay(&[100237]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    for reference in ["bc-order-100237-gift-certificate", "bc-txn-1002371"] {
+        let path = format!("/accounting-service/customer-payment-search?transactionRef={reference}");
+        assert_eq!(h.bp_count(Method::Get, &path), 1, "{path}");
+    }
+    {
+        let world = h.world.borrow();
+        assert_eq!(world.payments.len(), 2);
+        assert_eq!(
+            h.state.get("link:payment:bc-order-100237-gift-certificate").unwrap().value,
+            world.payments[0].0.to_string()
+        );
+        assert_eq!(h.state.get("link:payment:bc-txn-1002371").unwrap().value, world.payments[1].0.to_string());
+    }
+    assert!(h.state.list("attempt:", 10).is_empty());
+    assert!(h.state.list("unpaid:", 10).is_empty());
+    let s = h.run(replay(&[100237]));
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
     assert_eq!(h.world.borrow().payments.len(), 2, "never two payments for one transaction");
-    assert!(h.state.get("link:payment:bc-order-100237-gift-certificate").is_some());
-    assert!(h.state.get("link:payment:bc-txn-1002371").is_some());
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 0);
+}
+
+#[test]
+fn a_batch_lost_before_it_commits_stays_pending_then_posts_after_searching_again() {
+    let h = Harness::new(&["gift_certificate_and_card"]);
+    h.world.borrow_mut().drop_multi_request = true;
+    let s = h.run(replay(&[100237]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("pending_retry", 1)]);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 2);
+    assert!(h.state.get("attempt:payment:bc-txn-1002371").is_some());
+    assert!(h.state.get("retry:order:100237").is_some());
+    // Next run: the sales order is linked; both payments are searched again (their attempt
+    // markers are left), not found, then posted in one batch.
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 2)]);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 4);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 2);
+    assert_eq!(h.world.borrow().payments.len(), 2);
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert!(h.state.get("retry:order:100237").is_none());
+    assert!(h.state.list("attempt:", 10).is_empty());
+}
+
+#[test]
+fn a_batch_with_one_failed_message_retries_only_that_payment_later() {
+    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card", "guest_paypal"]);
+    h.world.borrow_mut().payment_failures.insert("bc-txn-9001".into(), 503);
+    let s = h.run(replay(&[100231, 100237, 100239]));
+    assert_eq!(counts(&s), vec![("posted", 3), ("payments_posted", 3), ("pending_retry", 1)]);
+    // The four payments of the three orders went in one multi-message.
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    let bodies = h.api.bodies(System::Brightpearl, Method::Post, "/multi-message");
+    let refs: Vec<&str> = bodies[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"]["transactionRef"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, vec!["bc-txn-9001", "bc-order-100237-gift-certificate", "bc-txn-1002371", "bc-txn-1002391"]);
+    assert_eq!(
+        bodies[0]["messages"][0]["uri"],
+        json!("/accounting-service/customer-payment")
+    );
+    assert_eq!(h.world.borrow().payments.len(), 3);
+    assert!(h.state.get("retry:order:100231").is_some());
+    assert!(h.state.get("retry:order:100237").is_none());
+    assert!(h.state.get("link:payment:bc-txn-1002391").is_some());
+    h.api.clear_log();
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 1)]);
+    // Only the failed payment: searched (its attempt marker was left), then one plain POST.
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 0);
+    assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 0);
+    assert_eq!(h.api.count_system(System::Brightpearl), 2);
+    assert_eq!(h.world.borrow().payments.len(), 4);
+    assert_eq!(h.world.borrow().payments[3].1["transactionRef"], json!("bc-txn-9001"));
+    assert!(h.state.get("retry:order:100231").is_none());
+}
+
+#[test]
+fn a_rejected_message_holds_its_order_with_payment_rejected() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.world.borrow_mut().payment_failures.insert("bc-txn-1002391".into(), 400);
+    let s = h.run(replay(&[100231, 100239]));
+    assert_eq!(counts(&s), vec![("posted", 2), ("held", 1), ("payments_posted", 1)]);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].kind.as_str(), open[0].entity.as_str()), ("payment-rejected", "bigcommerce:order:100239"));
+    assert_eq!(
+        open[0].message,
+        "bigcommerce:order:100239: Brightpearl rejected customer payment bc-txn-1002391: POST /accounting-service/customer-payment (multi-message pay-2-bc-txn-1002391): HTTP 400: PYMC-001 payment failure"
+    );
+    assert!(h.state.get("attempt:payment:bc-txn-1002391").is_none(), "nothing was created");
+}
+
+#[test]
+fn a_failing_multi_message_endpoint_falls_back_to_single_posts() {
+    // 404: the gateway is missing; nothing ran, so no search, and the rest of the run posts singly.
+    let h = Harness::new(&["gift_certificate_and_card"]);
+    h.world.borrow_mut().multi_message_failures = vec![404];
+    let s = h.run(replay(&[100237]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 2);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
+    assert_eq!(h.world.borrow().payments.len(), 2);
+
+    // 503: a partial commit cannot be ruled out, so each payment is searched before its POST.
+    let h = Harness::new(&["gift_certificate_and_card"]);
+    h.world.borrow_mut().multi_message_failures = vec![503];
+    let s = h.run(replay(&[100237]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 2);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 2);
+    assert_eq!(h.world.borrow().payments.len(), 2);
+}
+
+#[test]
+fn a_crash_between_the_sales_order_and_its_payments_posts_them_on_the_next_run() {
+    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card"]);
+    h.world.borrow_mut().crash_on_payment = true;
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.run(replay(&[100231, 100237]))));
+    assert!(crashed.is_err());
+    assert_eq!(h.world.borrow().sales_orders.len(), 2);
+    assert_eq!(h.world.borrow().payments.len(), 0);
+    assert_eq!(h.state.get("unpaid:order:100231").unwrap().value, "1");
+    assert_eq!(h.state.get("unpaid:order:100237").unwrap().value, "2");
+    h.world.borrow_mut().crash_on_payment = false;
+    // Any trigger picks them up again: the sales orders are linked, only the payments go.
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 2), ("payments_posted", 3)]);
+    assert_eq!(h.world.borrow().sales_orders.len(), 2);
+    assert_eq!(h.world.borrow().payments.len(), 3);
+    assert!(h.state.list("unpaid:", 10).is_empty());
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![]);
 }
 
 #[test]
@@ -450,9 +659,20 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     // Nothing is written to Brightpearl for a held order.
     assert_eq!(h.bp_count(Method::Post, "/"), 0);
 
-    // The product now exists: held again for the shipping method only; the SKU exception resolves.
+    // The product now exists, but the index is younger than product_index_refresh_minutes:
+    // still unknown, and the index is not read again.
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
     h.world.borrow_mut().products.insert("NEW-CAP-RED".into(), 1020);
+    h.advance_minutes(59);
     let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
+    assert!(h.report.resolved().is_empty());
+    // An hour after it was built, the next run rebuilds it: held again for the shipping
+    // method only; the SKU exception resolves.
+    h.advance_minutes(1);
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 2);
     assert_eq!(counts(&s), vec![("held", 1)]);
     assert_eq!(
         h.report.resolved(),
@@ -474,28 +694,76 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     assert_eq!(world.sales_orders[0].1["delivery"]["shippingMethodId"], json!(11));
 }
 
+fn add_card_orders(h: &Harness, first: u64, n: u64) {
+    let base = fixture("tax_exclusive_card.json");
+    for i in 0..n {
+        let mut b = base.clone();
+        let id = first + i;
+        b["order"]["id"] = json!(id);
+        b["transactions"][0]["id"] = json!(900000 + id);
+        h.world.borrow_mut().orders.insert(id, b);
+    }
+}
+
 #[test]
 fn call_counts_per_order_at_steady_state() {
     let h = Harness::new(&[]);
-    let base = fixture("tax_exclusive_card.json");
-    for i in 0..20u64 {
-        let mut b = base.clone();
-        let id = 200000 + i;
-        b["order"]["id"] = json!(id);
-        b["transactions"][0]["id"] = json!(900000 + i);
-        h.world.borrow_mut().orders.insert(id, b);
-    }
+    add_card_orders(&h, 200000, 20);
     let s = h.run(Trigger::Scheduled);
     assert_eq!(s.count("posted"), 20);
     assert_eq!(s.count("payments_posted"), 20);
-    let bp_total = h.api.count_system(System::Brightpearl);
-    // First order: contact search + 2 product searches + sales order + payment; then 2 each.
-    assert_eq!(bp_total, 5 + 19 * 2);
-    assert!(bp_total as f64 / 20.0 <= 2.2, "{bp_total} Brightpearl calls for 20 orders");
+    // One product index page + one contact search, 20 sales orders, 2 multi-messages of 10.
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1"), 1);
+    assert_eq!(h.bp_count(Method::Get, "/contact-service/contact-search"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 20);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 2);
+    assert_eq!(h.api.count_system(System::Brightpearl), 1 + 1 + 20 + 2);
     assert_eq!(h.bp_count(Method::Get, "/order-service/order-search"), 0);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
     // BigCommerce: store time + one (short) list page, then per order: products, shipping
     // addresses, coupons, taxes, transactions (guest: no customer call).
     assert_eq!(h.api.count_system(System::Bigcommerce), 1 + 1 + 20 * 5);
+
+    // Steady state (index fresh, contact cached): 25 new orders cost their sales orders and
+    // 3 multi-messages (10 + 10 + 5).
+    add_card_orders(&h, 300000, 25);
+    h.advance_minutes(5);
+    h.api.clear_log();
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(s.count("posted"), 25);
+    assert_eq!(s.count("payments_posted"), 25);
+    let bp_total = h.api.count_system(System::Brightpearl);
+    assert_eq!(bp_total, 25 + 3);
+    assert!(bp_total as f64 / 25.0 <= 1.2, "{bp_total} Brightpearl calls for 25 orders");
+    let sizes: Vec<usize> = h
+        .api
+        .bodies(System::Brightpearl, Method::Post, "/multi-message")
+        .iter()
+        .map(|b| b["messages"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, vec![10, 10, 5]);
+    assert_eq!(h.world.borrow().payments.len(), 45);
+    assert!(h.state.list("unpaid:", 100).is_empty());
+}
+
+#[test]
+fn an_unknown_sku_that_differs_only_by_case_or_whitespace_is_named_in_the_exception() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    {
+        let mut w = h.world.borrow_mut();
+        let o = w.orders.get_mut(&100231).unwrap();
+        o["products"][0]["sku"] = json!(" tee-blk-m");
+    }
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    let line_id = h.world.borrow().orders[&100231]["products"][0]["id"].clone();
+    assert_eq!(
+        open[0].message,
+        format!("bigcommerce:order:100231: no Brightpearl product with SKU  tee-blk-m (order product {line_id}; did you mean `TEE-BLK-M`?)")
+    );
+    assert_eq!(h.bp_count(Method::Post, "/"), 0);
 }
 
 #[test]

@@ -326,6 +326,96 @@ pub struct PaymentMatch {
     pub payment_type: String,
 }
 
+/// Most messages in one `POST /multi-message` request (§3.7 [doc]).
+pub const MULTI_MESSAGE_MAX: usize = 10;
+
+/// Most pages [`Client::product_sku_index`] reads (500 rows each: 200 000 products).
+pub const PRODUCT_INDEX_MAX_PAGES: u32 = 400;
+
+/// One message of a `POST /multi-message` request (§3.7 [doc]): a destructive call
+/// (`POST`, `PUT`, `DELETE`) to `uri` (relative to the account, e.g.
+/// `/accounting-service/customer-payment`) with a JSON body, named by `label`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub label: String,
+    pub uri: String,
+    pub http_method: String,
+    pub body: serde_json::Value,
+}
+
+/// The reply to one processed message: its HTTP status and `body.content`, the reply body as
+/// a JSON **string** (§3.7 [client]), e.g. `"{\"response\":935253}"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageReply {
+    pub label: String,
+    pub status_code: u16,
+    pub content: String,
+}
+
+impl MessageReply {
+    /// The id a creating message returned (`{"response": <id>}` in a 2xx), or the message's
+    /// failure as an [`ApiError::Status`] (errors decoded from the content), named
+    /// `POST <uri> (multi-message <label>)` by `what`.
+    pub fn created_id(&self, what: &str) -> Result<u64, ApiError> {
+        if (200..300).contains(&self.status_code) {
+            Ok(http::decode::<Envelope<u64>>(&self.content, what)?.response)
+        } else {
+            Err(ApiError::Status {
+                what: what.into(),
+                status: self.status_code,
+                errors: http::error_items(&self.content),
+                body: self.content.clone(),
+            })
+        }
+    }
+}
+
+/// The `response` of a `POST /multi-message` (200 all succeeded, 207 mixed; §3.7 [client]):
+/// the processed messages with their replies and the labels that were not run (after an
+/// `onFail: STOP`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MultiMessageResponse {
+    pub processed: Vec<MessageReply>,
+    pub unprocessed: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawMultiResponse {
+    #[serde(default)]
+    processed_messages: Vec<RawProcessed>,
+    #[serde(default)]
+    unprocessed_messages: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawProcessed {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    status_code: u16,
+    #[serde(default)]
+    body: Option<RawContent>,
+}
+
+#[derive(Deserialize)]
+struct RawContent {
+    #[serde(default)]
+    content: serde_json::Value,
+}
+
+/// A `POST /accounting-service/customer-payment` message for a multi-message request.
+pub fn customer_payment_message(label: &str, payment: &CustomerPayment) -> Message {
+    Message {
+        label: label.into(),
+        uri: "/accounting-service/customer-payment".into(),
+        http_method: "POST".into(),
+        body: serde_json::to_value(payment).unwrap_or(serde_json::Value::Null),
+    }
+}
+
 /// Typed Brightpearl calls over an [`Api`].
 pub struct Client<'a> {
     api: &'a dyn Api,
@@ -443,6 +533,84 @@ impl<'a> Client<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// SKU → product id of every product: `GET /product-service/product-search` without a
+    /// filter, `columns=productId,SKU`, `pageSize=500`, `firstResult` from 1 while
+    /// `morePagesAvailable` (§3.3 [doc]/[obs], §7 [obs]), at most `max_pages` pages. SKUs are
+    /// kept exactly as Brightpearl holds them; products without a SKU are left out; when
+    /// several products share a SKU the lowest id wins. Returns the index and the number of
+    /// pages read.
+    pub fn product_sku_index(&self, max_pages: u32) -> Result<(BTreeMap<String, u64>, u32), ApiError> {
+        let mut index: BTreeMap<String, u64> = BTreeMap::new();
+        let mut first = 1u64;
+        let mut pages = 0;
+        while pages < max_pages {
+            let page = self.search(format!(
+                "/product-service/product-search?columns=productId,SKU&pageSize={}&firstResult={first}",
+                crate::idset::SEARCH_PAGE_SIZE
+            ))?;
+            pages += 1;
+            let got = page.results.len() as u64;
+            for row in page.rows() {
+                let (Some(sku), Some(id)) = (row.str("SKU"), row.u64("productId")) else {
+                    continue;
+                };
+                if sku.is_empty() {
+                    continue;
+                }
+                let e = index.entry(sku).or_insert(id);
+                *e = (*e).min(id);
+            }
+            if !page.meta_data.more_pages_available || got == 0 {
+                break;
+            }
+            first = page.meta_data.last_result.max(first + got - 1) + 1;
+        }
+        Ok((index, pages))
+    }
+
+    /// `POST /multi-message` with `processingMode: SEQUENTIAL`, `onFail: CONTINUE` and 1 to
+    /// [`MULTI_MESSAGE_MAX`] messages (§3.7 [doc]/[client]). A 200 or 207 comes back as the
+    /// per-message replies (each `body.content` a JSON string, decoded by
+    /// [`MessageReply::created_id`]); a failure of the whole request (404 when the gateway is
+    /// missing, 5xx, `outcome-unknown`) is an [`ApiError`].
+    pub fn multi_message(&self, messages: &[Message]) -> Result<MultiMessageResponse, ApiError> {
+        let what = "POST /multi-message".to_string();
+        let body = serde_json::json!({
+            "processingMode": "SEQUENTIAL",
+            "onFail": "CONTINUE",
+            "messages": messages,
+        });
+        let resp = http::send(
+            self.api,
+            Request::post(System::Brightpearl, "/multi-message", body.to_string()),
+            &what,
+        )?;
+        let raw = http::decode::<Envelope<RawMultiResponse>>(&resp.body, &what)?.response;
+        Ok(MultiMessageResponse {
+            processed: raw
+                .processed_messages
+                .into_iter()
+                .map(|p| MessageReply {
+                    label: p.label,
+                    status_code: p.status_code,
+                    content: match p.body.map(|b| b.content) {
+                        Some(serde_json::Value::String(s)) => s,
+                        Some(serde_json::Value::Null) | None => String::new(),
+                        Some(other) => other.to_string(),
+                    },
+                })
+                .collect(),
+            unprocessed: raw
+                .unprocessed_messages
+                .into_iter()
+                .filter_map(|u| match u {
+                    serde_json::Value::String(s) => Some(s),
+                    other => other.get("label").and_then(|l| l.as_str()).map(str::to_string),
+                })
+                .collect(),
+        })
     }
 
     /// `POST /order-service/sales-order` → the new sales order id.

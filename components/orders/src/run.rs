@@ -236,6 +236,17 @@ pub fn run_at(
     })
 }
 
+/// The host refused the request (WIT `send-error::denied`): it was never sent.
+fn is_denied(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Send {
+            error: pearlbridge_sdk::types::SendError::Denied(_),
+            ..
+        }
+    )
+}
+
 /// `link:payment:<transactionRef>` and `attempt:payment:<transactionRef>`.
 fn payment_keys(p: &CustomerPayment) -> (String, String) {
     (
@@ -638,7 +649,8 @@ impl Run<'_> {
     /// - Unknown outcome of the whole request: each payment is looked up by `transactionRef`;
     ///   the ones not found stay pending with their attempt markers (searched again before
     ///   the next POST).
-    /// - The endpoint fails as a whole (400/404/5xx): single POSTs for this batch, after a
+    /// - The endpoint fails as a whole (400/404/5xx, or the host denies the path): single
+    ///   POSTs for this batch (and, after a 404 or a denial, for the rest of the run), after a
     ///   search for each payment when a 5xx may hide a partial commit.
     /// - Throttled, timed out, not sent: every payment stays pending.
     fn send_batch(&mut self, batch: &[Job]) -> Vec<Sent> {
@@ -713,9 +725,9 @@ impl Run<'_> {
                     }
                 })
                 .collect(),
-            Err(e) if matches!(e.status(), Some(400 | 404) | Some(500..)) => {
+            Err(e) if matches!(e.status(), Some(400 | 404) | Some(500..)) || is_denied(&e) => {
                 let maybe_committed = e.status().is_some_and(|s| s >= 500);
-                if e.status() == Some(404) {
+                if e.status() == Some(404) || is_denied(&e) {
                     self.multi_message_missing = true;
                 }
                 self.report.log(

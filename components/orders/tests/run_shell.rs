@@ -56,6 +56,8 @@ struct World {
     payment_failures: BTreeMap<String, u16>,
     /// Payment writes (single or multi-message) panic: a crash of the run.
     crash_on_payment: bool,
+    /// The host refuses multi-message requests (`send-error::denied`).
+    deny_multi_message: bool,
 }
 
 fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
@@ -260,6 +262,9 @@ impl World {
                     }
                     "/multi-message" => {
                         assert!(!self.crash_on_payment, "crash: the run stops here");
+                        if self.deny_multi_message {
+                            return Err(SendError::Denied("Brightpearl paths must start with /{service}-service/".into()));
+                        }
                         if !self.multi_message_failures.is_empty() {
                             let status = self.multi_message_failures.remove(0);
                             return Ok(Response::new(status, r#"{"errors":[{"code":"CMNC-500","message":"gateway failure"}]}"#));
@@ -597,6 +602,18 @@ fn a_failing_multi_message_endpoint_falls_back_to_single_posts() {
     assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 2);
     assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
     assert_eq!(h.world.borrow().payments.len(), 2);
+
+    // The host refuses the path: never sent, so single POSTs without a search, and no
+    // multi-message is tried again in this run.
+    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card", "guest_paypal"]);
+    h.world.borrow_mut().deny_multi_message = true;
+    add_card_orders(&h, 200000, 10);
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!((s.count("posted"), s.count("payments_posted"), s.count("pending_retry")), (13, 14, 0));
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 14);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
+    assert_eq!(h.world.borrow().payments.len(), 14);
 
     // 503: a partial commit cannot be ruled out, so each payment is searched before its POST.
     let h = Harness::new(&["gift_certificate_and_card"]);

@@ -14,7 +14,8 @@ pub const MAX_PATH_BYTES: usize = 8192;
 /// Rules: starts with `/`; no `..`, `//`, `://`, `\`, `#` or control characters, also after
 /// percent-decoding the part before `?` (so `%2e%2e` and `%2f` tricks fail too); BigCommerce
 /// paths start with `/v2/` or `/v3/` (bigcommerce-api.md §1 [doc]); Brightpearl paths with
-/// `/{service}-service/` (brightpearl-api.md §1.1 [doc]).
+/// `/{service}-service/` (brightpearl-api.md §1.1 [doc]), or are exactly `/multi-message`
+/// (§3.7 [doc]: its messages name their own service paths, within the same account).
 pub fn check_path(system: System, path: &str) -> Result<(), String> {
     if !path.starts_with('/') {
         return Err("path must start with '/'".into());
@@ -38,6 +39,7 @@ pub fn check_path(system: System, path: &str) -> Result<(), String> {
                 return Err("BigCommerce paths must start with /v2/ or /v3/".into());
             }
         }
+        System::Brightpearl if route == "/multi-message" => {}
         System::Brightpearl => {
             let service = route[1..].split('/').next().unwrap_or("");
             let name = service.strip_suffix("-service").unwrap_or("");
@@ -264,6 +266,8 @@ mod tests {
         assert_eq!(check_path(System::BigCommerce, "/v3/catalog/products"), Ok(()));
         assert_eq!(check_path(System::Brightpearl, "/order-service/sales-order"), Ok(()));
         assert_eq!(check_path(System::Brightpearl, "/order-service/order/1,2,3"), Ok(()));
+        assert_eq!(check_path(System::Brightpearl, "/multi-message"), Ok(()));
+        assert!(check_path(System::Brightpearl, "/multi-message/x").is_err());
         for (sys, bad) in [
             (System::BigCommerce, "v2/orders"),
             (System::BigCommerce, "/v4/orders"),

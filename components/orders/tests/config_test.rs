@@ -84,3 +84,17 @@ fn describe_names_the_flow() {
     assert_eq!(info.event_scopes, vec!["store/order/*"]);
     assert_eq!(info.default_schedule.as_deref(), Some("5m"));
 }
+
+#[test]
+fn the_product_index_refresh_defaults_to_an_hour_and_is_checked() {
+    let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config.json")).unwrap();
+    assert_eq!(config::parse(&json).unwrap().product_index_refresh_minutes, 60);
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["product_index_refresh_minutes"] = serde_json::json!(15);
+    assert_eq!(config::parse(&v.to_string()).unwrap().product_index_refresh_minutes, 15);
+    v["product_index_refresh_minutes"] = serde_json::json!(0);
+    let problems = config::check(&v.to_string());
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].path, "product_index_refresh_minutes");
+    assert_eq!(problems[0].message, "1 to 10080 minutes; got 0");
+}

@@ -660,3 +660,82 @@ impl<'a> Client<'a> {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeApi;
+    use crate::types::{Method, Response};
+
+    fn payment(reference: &str) -> CustomerPayment {
+        CustomerPayment {
+            transaction_ref: reference.into(),
+            transaction_code: None,
+            payment_method_code: "STRIPE".into(),
+            payment_type: PaymentType::Receipt,
+            order_id: 7,
+            currency_iso_code: "GBP".into(),
+            exchange_rate: None,
+            amount_authorized: None,
+            amount_paid: Some("24.00".into()),
+            authorization_expiry: None,
+            payment_date: "2024-05-01T10:16:00Z".into(),
+            journal_ref: None,
+        }
+    }
+
+    #[test]
+    fn multi_message_sends_sequential_continue_and_decodes_each_reply() {
+        let api = FakeApi::new(|_| {
+            Ok(Response::new(
+                207,
+                r#"{"response":{"processedMessages":[
+                    {"label":"a","statusCode":200,"body":{"content":"{\"response\":935253}"}},
+                    {"label":"b","statusCode":400,"body":{"content":"{\"errors\":[{\"code\":\"PYMC-1\",\"message\":\"bad\"}]}"}}],
+                  "unprocessedMessages":["c",{"label":"d"}]}}"#,
+            ))
+        });
+        let msgs = vec![customer_payment_message("a", &payment("t1")), customer_payment_message("b", &payment("t2"))];
+        let resp = Client::new(&api).multi_message(&msgs).unwrap();
+        let sent = api.bodies(System::Brightpearl, Method::Post, "/multi-message");
+        assert_eq!(sent[0]["processingMode"], "SEQUENTIAL");
+        assert_eq!(sent[0]["onFail"], "CONTINUE");
+        assert_eq!(sent[0]["messages"][1]["label"], "b");
+        assert_eq!(sent[0]["messages"][1]["uri"], "/accounting-service/customer-payment");
+        assert_eq!(sent[0]["messages"][1]["httpMethod"], "POST");
+        assert_eq!(sent[0]["messages"][1]["body"]["transactionRef"], "t2");
+        assert_eq!(resp.unprocessed, vec!["c".to_string(), "d".to_string()]);
+        assert_eq!(resp.processed[0].created_id("a"), Ok(935253));
+        let err = resp.processed[1].created_id("b").unwrap_err();
+        assert_eq!(err.status(), Some(400));
+        assert_eq!(err.to_string(), "b: HTTP 400: PYMC-1 bad");
+    }
+
+    #[test]
+    fn the_product_index_pages_the_unfiltered_search_and_keeps_the_lowest_id_per_sku() {
+        let api = FakeApi::new(|req| {
+            let body = if req.path.ends_with("firstResult=1") {
+                r#"{"response":{"metaData":{"morePagesAvailable":true,"resultsAvailable":3,"resultsReturned":2,"firstResult":1,"lastResult":2,
+                   "columns":[{"name":"productId"},{"name":"SKU"}]},"results":[[1009,"HOOD-051-OLV-M"],[1001,"HOOD-051-OLV-M"]]}}"#
+            } else {
+                r#"{"response":{"metaData":{"morePagesAvailable":false,"resultsAvailable":3,"resultsReturned":2,"firstResult":3,"lastResult":4,
+                   "columns":[{"name":"SKU"},{"name":"productId"}]},"results":[["CAP",1002],[null,1003]]}}"#
+            };
+            Ok(Response::new(200, body))
+        });
+        let (index, pages) = Client::new(&api).product_sku_index(10).unwrap();
+        assert_eq!(pages, 2);
+        assert_eq!(
+            index,
+            BTreeMap::from([("CAP".to_string(), 1002), ("HOOD-051-OLV-M".to_string(), 1001)])
+        );
+        let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
+        assert_eq!(
+            paths,
+            vec![
+                "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1",
+                "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=3",
+            ]
+        );
+    }
+}

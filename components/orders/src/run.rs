@@ -121,6 +121,8 @@ struct Run<'a> {
     now: i64,
     /// The product index, once an order of this run needed it.
     index: Option<ProductIndex>,
+    /// A rebuild of the index failed in this run: it is not tried again until the next run.
+    index_error: Option<ApiError>,
     /// Payments waiting for the next multi-message batch, in order.
     queue: Vec<Job>,
     waiting: BTreeMap<u64, Waiting>,
@@ -158,6 +160,7 @@ pub fn run_at(
         notes: vec![],
         now,
         index: None,
+        index_error: None,
         queue: vec![],
         waiting: BTreeMap::new(),
         multi_message_missing: false,
@@ -380,8 +383,14 @@ impl Run<'_> {
             self.index = ProductIndex::load(self.state);
         }
         let stale = self.index.as_ref().is_none_or(|i| !i.is_fresh(self.now, refresh));
-        if stale {
-            let (skus, pages) = brightpearl::Client::new(self.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES)?;
+        if stale && self.index_error.is_none() {
+            let (skus, pages) = match brightpearl::Client::new(self.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES) {
+                Ok(built) => built,
+                Err(e) => {
+                    self.index_error = Some(e.clone());
+                    return Err(e);
+                }
+            };
             let index = ProductIndex::new(self.now, skus);
             index.store(self.state);
             self.report.log(
@@ -390,7 +399,16 @@ impl Run<'_> {
             );
             self.index = Some(index);
         }
-        let index = self.index.as_ref().expect("loaded or rebuilt above");
+        // After a failed rebuild a stale index still serves the SKUs it has; a SKU it lacks
+        // leaves the order pending (not held: it may exist by now).
+        let Some(index) = self.index.as_ref() else {
+            return Err(self.index_error.clone().expect("no index only after a failed rebuild"));
+        };
+        if let Some(e) = &self.index_error
+            && skus.iter().any(|s| index.get(s).is_none())
+        {
+            return Err(e.clone());
+        }
         for sku in skus {
             match index.get(&sku) {
                 Some(id) => {

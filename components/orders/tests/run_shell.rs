@@ -58,6 +58,8 @@ struct World {
     crash_on_payment: bool,
     /// The host refuses multi-message requests (`send-error::denied`).
     deny_multi_message: bool,
+    /// The unfiltered product search (the index) answers 500 this many times.
+    index_failures: u32,
 }
 
 fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
@@ -163,6 +165,10 @@ impl World {
                         return Ok(search(&["productId", "SKU"], rows));
                     }
                     // The whole catalogue, by productId, in pages (the index).
+                    if self.index_failures > 0 {
+                        self.index_failures -= 1;
+                        return Ok(Response::new(500, r#"{"errors":[{"code":"CMNC-500","message":"boom"}]}"#));
+                    }
                     assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU"));
                     let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
                     let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
@@ -980,4 +986,28 @@ fn a_later_capture_is_posted_for_an_order_already_posted() {
     assert_eq!(world.payments[1].1["paymentType"], json!("CAPTURE"));
     assert_eq!(world.payments[1].1["transactionCode"], json!("bc-txn-1002441"));
     assert_eq!(world.sales_orders.len(), 1);
+}
+
+#[test]
+fn a_failed_index_rebuild_is_tried_once_per_run_and_leaves_orders_pending() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.world.borrow_mut().index_failures = 1;
+    let s = h.run(replay(&[100231, 100239]));
+    assert_eq!(counts(&s), vec![("pending_retry", 2)]);
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/"), 0);
+    assert!(h.report.open_exceptions().is_empty());
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("posted", 2), ("payments_posted", 2)]);
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 2);
+
+    // Stale index + failed rebuild: orders whose SKUs it has still post; the others wait.
+    h.world.borrow_mut().orders.insert(100242, fixture("unknown_sku.json"));
+    add_card_orders(&h, 200000, 1);
+    h.advance_minutes(61);
+    h.world.borrow_mut().index_failures = 1;
+    let s = h.run(replay(&[100242, 200000]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1), ("pending_retry", 1)]);
+    assert!(h.state.get("retry:order:100242").is_some());
+    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 3);
 }

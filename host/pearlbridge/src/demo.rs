@@ -55,7 +55,7 @@ pub struct DemoOptions {
 
 /// The stress preset of `--faults`: 5% 5xx on every endpoint of both systems, 0.2% 429 on
 /// BigCommerce, and 5% commit-then-drop (the write happens, the response is lost) on the
-/// Brightpearl sales-order and customer-payment POSTs.
+/// Brightpearl sales-order, customer-payment and multi-message (payment batch) POSTs.
 pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
     let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
         method: method.map(str::to_string),
@@ -70,6 +70,7 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
     let brightpearl = vec![
         rule(Some("POST"), "/order-service/sales-order", 0.05, FaultKind::CommitThenDrop),
         rule(Some("POST"), "/accounting-service/customer-payment", 0.05, FaultKind::CommitThenDrop),
+        rule(Some("POST"), "/multi-message", 0.05, FaultKind::CommitThenDrop),
         rule(None, "*", 0.05, FaultKind::Status { status: 502 }),
     ];
     (bigcommerce, brightpearl)

@@ -80,6 +80,12 @@ pub trait SecretProvider: Send + Sync {
     fn get(&self, name: &str) -> Result<Option<Secret>, SecretError>;
     /// Where this provider looks, for error messages, e.g. `environment (PEARLBRIDGE_SECRET_*)`.
     fn describe(&self) -> String;
+    /// Where this provider would hold `name` (for "not found" messages); by default
+    /// [`SecretProvider::describe`].
+    fn describe_for(&self, name: &str) -> String {
+        let _ = name;
+        self.describe()
+    }
 }
 
 /// Secrets from environment variables: `acme_bc_token` → `PEARLBRIDGE_SECRET_ACME_BC_TOKEN`.
@@ -123,6 +129,10 @@ impl SecretProvider for EnvSecrets {
 
     fn describe(&self) -> String {
         "environment (PEARLBRIDGE_SECRET_<NAME>)".into()
+    }
+
+    fn describe_for(&self, name: &str) -> String {
+        format!("environment variable {}", Self::var_name(name))
     }
 }
 
@@ -287,7 +297,7 @@ impl Secrets {
         }
         Err(SecretError::Missing {
             name: name.to_string(),
-            looked_in: self.providers.iter().map(|p| p.describe()).collect(),
+            looked_in: self.providers.iter().map(|p| p.describe_for(name)).collect(),
         })
     }
 

@@ -98,7 +98,7 @@ fn env_provider_and_chain() {
         SecretError::Missing {
             name: "test_nowhere".into(),
             looked_in: vec![
-                "environment (PEARLBRIDGE_SECRET_<NAME>)".into(),
+                "environment variable PEARLBRIDGE_SECRET_TEST_NOWHERE".into(),
                 format!("file {}", file.display()),
             ],
         }

@@ -106,7 +106,7 @@ fn env_provider_and_chain() {
     assert_eq!(
         missing.to_string(),
         format!(
-            r#"secret "test_nowhere" not found (looked in: environment (PEARLBRIDGE_SECRET_<NAME>); file {})"#,
+            r#"secret "test_nowhere" not found (looked in: environment variable PEARLBRIDGE_SECRET_TEST_NOWHERE; file {})"#,
             file.display()
         )
     );

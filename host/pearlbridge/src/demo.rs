@@ -406,6 +406,25 @@ impl DemoEnv {
                 .with_context(|| format!("storing the {flow} component (build it with `./dev build`)"))?;
             pins.push((flow.to_string(), stored.id(), stored.sha256.clone(), mapping.clone()));
         }
+        // Refuse a mapping the flow rejects, naming where it came from.
+        if let Some((flow, ..)) = pins.first() {
+            let c = host.runtime.load(&opts.components_dir.join(format!("{flow}.wasm")))?;
+            let problems = host.runtime.check_config(&c, &mapping.to_string()).await?;
+            if !problems.is_empty() {
+                let from = match &opts.client_file {
+                    Some(f) => f.display().to_string(),
+                    None => "the demo's own mapping".to_string(),
+                };
+                return Err(anyhow!(
+                    "{}",
+                    problems
+                        .iter()
+                        .map(|p| format!("{from}: flows.{flow}.mapping.{}: {}", p.path, p.message))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
+        }
         let client_dir = data_dir.join("clients").join("demo");
         std::fs::create_dir_all(&client_dir)?;
         std::fs::write(client_dir.join("client.toml"), client_toml(&sandbox, &pins)?)?;
@@ -598,7 +617,21 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         "pending_retry": last.map(|r| r.count("pending_retry")).unwrap_or(0),
         "notes": runs.iter().flat_map(|r| r.outcome.as_ref().map(|s| s.notes.clone()).unwrap_or_default()).collect::<Vec<_>>(),
     });
+    let not_in_scope = env
+        .bigcommerce_orders()
+        .iter()
+        .filter(|o| !o.get("status_id").and_then(Value::as_u64).is_some_and(|st| env.statuses.contains(&st)))
+        .count();
+    let mut orders_summary = orders_summary;
+    orders_summary["not_in_posted_statuses"] = json!(not_in_scope);
     let reconciliation = env.reconcile()?;
+    // What the faults did, from the audit lines.
+    let audit = env.host.store.audit_lines(Some("demo"), u32::MAX)?;
+    let faults_seen = json!({
+        "server_errors": audit.iter().filter(|l| l.status.is_some_and(|s| s >= 500)).count(),
+        "lost_write_responses": audit.iter().filter(|l| l.outcome == "outcome-unknown").count(),
+        "throttled": audit.iter().filter(|l| l.status == Some(429) || l.outcome == "throttled").count(),
+    });
     let exceptions = env.exceptions()?;
     let stats = |sys| env.host.connection_stats("demo", sys).unwrap_or_default();
     let (bc, bp) = (stats(System::BigCommerce), stats(System::Brightpearl));
@@ -616,9 +649,9 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
         "rate_limit_waits_ms": { "bigcommerce": bc.waits_ms, "brightpearl": bp.waits_ms },
-        "brightpearl_calls_per_posted_order": if posted > 0 { json!(format!("{:.2}", bp.calls as f64 / posted as f64)) } else { Value::Null },
+        "brightpearl_calls_per_posted_order": if posted > 0 { json!((bp.calls as f64 / posted as f64 * 100.0).round() / 100.0) } else { Value::Null },
         "reconciliation": reconciliation,
-        "faults": opts.fault_seed.is_some(),
+        "faults": { "seed": opts.fault_seed, "seen": faults_seen },
         "time_scale": opts.time_scale,
         "elapsed_ms": started.elapsed().as_millis() as u64,
     });
@@ -631,12 +664,19 @@ pub fn render_text(r: &Value) -> String {
     let mut out = String::new();
     let o = &r["flows"]["orders"];
     out.push_str(&format!(
-        "Pearlbridge demo — {} BigCommerce orders in the sandbox (clock ×{})\n\n",
+        "Pearlbridge demo — {} BigCommerce orders in the sandbox (its clock and rate limits run ×{} real time)\n",
         r["store"]["orders"], r["time_scale"]
     ));
+    if let Some(seed) = r["faults"]["seed"].as_u64() {
+        let f = &r["faults"]["seen"];
+        out.push_str(&format!(
+            "faults injected (seed {seed}): {} 5xx answers, {} lost responses of committed writes, {} throttled\n",
+            f["server_errors"], f["lost_write_responses"], f["throttled"]
+        ));
+    }
     out.push_str(&format!(
-        "orders   posted {}  held {}  customer payments {}  rounding rows {}  pending retry {}  ({} runs)\n",
-        o["posted"], o["held"], o["payments_posted"], o["rounding_rows"], o["pending_retry"], o["runs"]
+        "\norders   posted {}  held {}  not in the posted statuses {}  customer payments {}  rounding rows {}  pending retry {}  ({} runs)\n",
+        o["posted"], o["held"], o["not_in_posted_statuses"], o["payments_posted"], o["rounding_rows"], o["pending_retry"], o["runs"]
     ));
     let ex = r["exceptions"].as_array().cloned().unwrap_or_default();
     out.push_str(&format!("\nexceptions (open, by money impact): {}\n", ex.len()));
@@ -652,7 +692,15 @@ pub fn render_text(r: &Value) -> String {
         let m: Vec<String> = money.iter().map(|(c, a)| format!("{a} {c}")).collect();
         out.push_str(&format!("  {kind:<28} owner {owner:<16} {n:>4}  impact {}\n", m.join(" + ")));
     }
-    for e in ex.iter().take(5) {
+    let mut top = ex.clone();
+    top.sort_by(|a, b| {
+        let amount = |e: &Value| e["impact"].get("amount").and_then(dec).unwrap_or_default();
+        amount(b).cmp(&amount(a))
+    });
+    if !top.is_empty() {
+        out.push_str("  largest (amounts in their own currencies):\n");
+    }
+    for e in top.iter().take(5) {
         out.push_str(&format!(
             "    {:>10} {:<3}  {}\n",
             e["impact"]["amount"].as_str().unwrap_or("-"),
@@ -660,9 +708,20 @@ pub fn render_text(r: &Value) -> String {
             s(e, "message")
         ));
     }
+    if top.len() > 5 {
+        out.push_str(&format!("    … and {} more (all of them: --json; or demo with --data-dir DIR, then `pearlbridge --data-dir DIR exceptions`)\n", top.len() - 5));
+    }
+    let per_order = match r["brightpearl_calls_per_posted_order"].as_f64() {
+        Some(v) => format!("{v:.2}"),
+        None => "-".into(),
+    };
     out.push_str(&format!(
-        "\nAPI calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {})\n",
-        r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"], r["brightpearl_calls_per_posted_order"]
+        "\nAPI calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
+        r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]
+    ));
+    out.push_str(&format!(
+        "rate limits    waited {} ms for BigCommerce, {} ms for Brightpearl (real time)\n",
+        r["rate_limit_waits_ms"]["bigcommerce"], r["rate_limit_waits_ms"]["brightpearl"]
     ));
     out.push_str(&format!(
         "throttled      BigCommerce {}  Brightpearl {}\n",

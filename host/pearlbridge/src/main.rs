@@ -58,8 +58,8 @@ enum Command {
         /// The sandbox clock (and its rate limits) runs this many times faster than real time.
         #[arg(long, default_value_t = 20.0)]
         time_scale: f64,
-        /// Inject faults (5% 5xx, 429s, lost responses of committed sales-order and payment POSTs) with this seed.
-        #[arg(long)]
+        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order and payment POSTs), drawn from this random seed.
+        #[arg(long, value_name = "SEED")]
         faults: Option<u64>,
         /// Print the report as one JSON object.
         #[arg(long)]
@@ -75,6 +75,18 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         time_scale: f64,
     },
+    /// List exceptions, largest money impact first (open ones unless --all).
+    Exceptions {
+        /// Only this client's.
+        #[arg(long)]
+        client: Option<String>,
+        /// Resolved ones too.
+        #[arg(long)]
+        all: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run flows.
     Flow {
         #[command(subcommand)]
@@ -85,7 +97,10 @@ enum Command {
 #[derive(Subcommand)]
 enum ComponentsCommand {
     /// Store built components under their name@version (from describe()) and sha256.
-    Add { files: Vec<PathBuf> },
+    Add {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// List stored versions and the clients that pin each.
     List {
         #[arg(long, default_value = "clients")]
@@ -151,6 +166,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 ComponentsCommand::List { clients } => {
+                    if !clients.is_dir() {
+                        println!("(no clients folder {}: pins are not shown; pass --clients DIR)", clients.display());
+                    }
                     let (parsed, _) = load_clients(clients);
                     for c in host.components.list()? {
                         let pinned: Vec<String> = parsed
@@ -195,7 +213,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 ComponentsCommand::Remove { id, clients } => {
                     let (name, version) = id.split_once('@').ok_or_else(|| anyhow!("expected name@version, got `{id}`"))?;
-                    let (parsed, _) = load_clients(clients);
+                    if !clients.is_dir() {
+                        return Err(anyhow!(
+                            "cannot tell whether a client pins {id}: no clients folder {} (pass --clients DIR)",
+                            clients.display()
+                        ));
+                    }
+                    let (parsed, problems) = load_clients(clients);
+                    if !problems.is_empty() {
+                        return Err(anyhow!(
+                            "cannot tell whether a client pins {id}: {} client problem(s), first: {} (run `pearlbridge check`)",
+                            problems.len(),
+                            problems[0]
+                        ));
+                    }
                     let pinned: Vec<String> = parsed
                         .iter()
                         .filter(|cl| cl.flows.values().any(|p| p.component_name == name && p.component_version == version))
@@ -208,6 +239,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { orders, seed, orders_from, brightpearl_from, client, components, time_scale, faults, json } => {
+            if !(time_scale.is_finite() && *time_scale >= 1.0) {
+                return Err(anyhow!("--time-scale must be at least 1 (1 = real time), got {time_scale}"));
+            }
+            if orders_from.is_some() != brightpearl_from.is_some() {
+                return Err(anyhow!(
+                    "a dry run needs both --orders-from DIR and --brightpearl-from FILE (one side alone would run against the generated other side)"
+                ));
+            }
             let opts = pearlbridge::demo::DemoOptions {
                 orders: *orders,
                 seed: *seed,
@@ -239,6 +278,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string(&sandbox.info)?);
             tokio::signal::ctrl_c().await?;
             sandbox.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Exceptions { client, all, json } => {
+            let host = host(&cli)?;
+            let list = host.store.exceptions(&pearlbridge_capabilities::state::ExceptionFilter {
+                client: client.clone(),
+                open_only: !*all,
+                ..Default::default()
+            })?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for e in &list {
+                    let impact = e.impact.as_ref().map(|m| format!("{} {}", m.amount, m.currency)).unwrap_or_else(|| "-".into());
+                    let state = if e.resolved_at.is_some() { "resolved" } else { "open" };
+                    println!(
+                        "{impact:>14}  {:<26} {:<16} {}/{} {} ({state}, seen {}×, last {})\n                {}",
+                        e.kind,
+                        e.owner.as_str(),
+                        e.client,
+                        e.flow,
+                        e.entity,
+                        e.occurrences,
+                        e.last_seen.format("%Y-%m-%d %H:%M UTC"),
+                        e.message
+                    );
+                }
+                println!("{} exception(s)", list.len());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Flow { command } => match command {
@@ -280,9 +348,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         Err(e) => println!("  failed: {e}"),
                     }
                     println!(
-                        "  exceptions raised: {}, resolved: {}",
+                        "  exceptions raised or updated: {}, resolved: {} (list them: pearlbridge exceptions --client {})",
                         report.journal.raised.len(),
-                        report.journal.resolved.len()
+                        report.journal.resolved.len(),
+                        report.client
                     );
                 }
                 Ok(if report.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
@@ -295,6 +364,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

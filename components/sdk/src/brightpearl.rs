@@ -362,6 +362,7 @@ impl MessageReply {
             Ok(http::decode::<Envelope<u64>>(&self.content, what)?.response)
         } else {
             Err(ApiError::Status {
+                system: System::Brightpearl,
                 what: what.into(),
                 status: self.status_code,
                 errors: http::error_items(&self.content),
@@ -397,13 +398,25 @@ struct RawProcessed {
     #[serde(default)]
     status_code: u16,
     #[serde(default)]
-    body: Option<RawContent>,
+    body: serde_json::Value,
 }
 
-#[derive(Deserialize)]
-struct RawContent {
-    #[serde(default)]
-    content: serde_json::Value,
+/// A processed message's reply body: `body.content` as a JSON string (§3.7 [client]); also
+/// accepted: `content` as a JSON value, `body` itself as a string, or a `body` without
+/// `content` (e.g. `{"errors":[..]}` directly), so a server's error is never lost.
+fn message_content(body: serde_json::Value) -> String {
+    use serde_json::Value;
+    match body {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        Value::Object(mut o) => match o.remove("content") {
+            Some(Value::String(s)) => s,
+            Some(Value::Null) | None if o.is_empty() => String::new(),
+            Some(Value::Null) | None => Value::Object(o).to_string(),
+            Some(other) => other.to_string(),
+        },
+        other => other.to_string(),
+    }
 }
 
 /// A `POST /accounting-service/customer-payment` message for a multi-message request.
@@ -595,11 +608,7 @@ impl<'a> Client<'a> {
                 .map(|p| MessageReply {
                     label: p.label,
                     status_code: p.status_code,
-                    content: match p.body.map(|b| b.content) {
-                        Some(serde_json::Value::String(s)) => s,
-                        Some(serde_json::Value::Null) | None => String::new(),
-                        Some(other) => other.to_string(),
-                    },
+                    content: message_content(p.body),
                 })
                 .collect(),
             unprocessed: raw
@@ -735,6 +744,61 @@ mod tests {
             vec![
                 "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1",
                 "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=3",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_message_error_is_kept_whatever_the_shape_of_its_body() {
+        let api = FakeApi::new(|_| {
+            Ok(Response::new(
+                207,
+                r#"{"response":{"processedMessages":[
+                    {"label":"string","statusCode":400,"body":{"content":"{\"errors\":[{\"code\":\"ACCC-021\",\"message\":\"dup\"}]}"}},
+                    {"label":"object","statusCode":400,"body":{"content":{"errors":[{"code":"ACCC-021","message":"dup"}]}}},
+                    {"label":"bare","statusCode":400,"body":{"errors":[{"code":"ACCC-021","message":"dup"}]}},
+                    {"label":"text","statusCode":400,"body":"{\"errors\":[{\"code\":\"ACCC-021\",\"message\":\"dup\"}]}"},
+                    {"label":"none","statusCode":400}],
+                  "unprocessedMessages":[]}}"#,
+            ))
+        });
+        let msgs = vec![customer_payment_message("a", &payment("t1")), customer_payment_message("b", &payment("t2"))];
+        let resp = Client::new(&api).multi_message(&msgs).unwrap();
+        for reply in &resp.processed[..4] {
+            let err = reply.created_id("m").unwrap_err();
+            assert_eq!(err.server_message(), "ACCC-021 dup", "{}", reply.label);
+            assert_eq!(err.to_string(), "m: HTTP 400: ACCC-021 dup", "{}", reply.label);
+        }
+        let err = resp.processed[4].created_id("m").unwrap_err();
+        assert_eq!(err.server_message(), "");
+        assert_eq!(err.to_string(), "m: HTTP 400: (empty body)");
+    }
+
+    #[test]
+    fn a_401_or_403_is_a_credentials_problem_naming_the_system_and_the_server_message() {
+        let answers = [
+            (System::Brightpearl, 401, r#"{"response":"Not authenticated"}"#),
+            (System::Bigcommerce, 401, r#"[{"status":401,"message":"You are not authorized."}]"#),
+            (System::Bigcommerce, 403, r#"{"status":403,"title":"You don't have a required scope to access the endpoint","type":"x"}"#),
+            (System::Brightpearl, 403, ""),
+            (System::Brightpearl, 400, r#"{"errors":[{"code":"ACCC-021","message":"dup"}]}"#),
+        ];
+        let got: Vec<Option<String>> = answers
+            .iter()
+            .map(|(system, status, body)| {
+                let (status, body) = (*status, body.to_string());
+                let api = FakeApi::new(move |_| Ok(Response::new(status, body.clone())));
+                crate::http::send(&api, Request::get(*system, "/x"), "GET /x").unwrap_err().credentials_problem()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Some("brightpearl answered 401 Not authenticated: check the client's brightpearl connection credentials".to_string()),
+                Some("bigcommerce answered 401 You are not authorized.: check the client's bigcommerce connection credentials".to_string()),
+                Some("bigcommerce answered 403 You don't have a required scope to access the endpoint: check the client's bigcommerce connection credentials".to_string()),
+                Some("brightpearl answered 403: check the client's brightpearl connection credentials".to_string()),
+                None,
             ]
         );
     }

@@ -2,7 +2,7 @@
 //! `state`) and [`Report`] (WIT `report`). [`crate::host`] implements them over the host
 //! imports; [`crate::testing`] implements them in memory for native tests.
 
-use crate::types::{Exception, Level, Request, Response, SendError};
+use crate::types::{Exception, Level, Request, Response, SendError, System};
 
 /// Sends one request through the host (WIT `api.send`).
 pub trait Api {
@@ -64,6 +64,8 @@ pub enum ApiError {
     /// The server answered with a non-success status.
     #[error("{what}: HTTP {status}: {}", describe_errors(.errors, .body))]
     Status {
+        /// The system that answered.
+        system: System,
         what: String,
         status: u16,
         errors: Vec<ErrorItem>,
@@ -76,11 +78,15 @@ pub enum ApiError {
 
 fn describe_errors(errors: &[ErrorItem], body: &str) -> String {
     if errors.is_empty() {
-        body.chars().take(300).collect()
+        if body.trim().is_empty() {
+            "(empty body)".into()
+        } else {
+            body.chars().take(300).collect()
+        }
     } else {
         errors
             .iter()
-            .map(|e| format!("{} {}", e.code, e.message))
+            .map(|e| format!("{} {}", e.code, e.message).trim().to_string())
             .collect::<Vec<_>>()
             .join("; ")
     }
@@ -117,5 +123,47 @@ impl ApiError {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// What the server said, for messages: its error items as `CODE message`, joined by
+    /// `; ` (a code that only repeats the HTTP status, as in BigCommerce v2 errors, is left
+    /// out), else the body's first 300 characters; empty when it said nothing or did not
+    /// answer.
+    pub fn server_message(&self) -> String {
+        let ApiError::Status { status, errors, body, .. } = self else {
+            return String::new();
+        };
+        if errors.is_empty() {
+            return body.trim().chars().take(300).collect();
+        }
+        errors
+            .iter()
+            .map(|e| {
+                let code = if e.code == status.to_string() { "" } else { e.code.as_str() };
+                format!("{code} {}", e.message).trim().to_string()
+            })
+            .filter(|m| !m.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// A 401 or 403 (bad or missing credentials, or a token without the scope): every
+    /// further call to that system would fail the same way. The message names the system,
+    /// the status and the server's message, e.g. `brightpearl answered 401 Not
+    /// authenticated: check the client's brightpearl connection credentials`. `None` for
+    /// any other failure.
+    pub fn credentials_problem(&self) -> Option<String> {
+        let ApiError::Status { system, status, .. } = self else {
+            return None;
+        };
+        if !matches!(status, 401 | 403) {
+            return None;
+        }
+        let said = self.server_message();
+        let said = if said.is_empty() { String::new() } else { format!(" {said}") };
+        let name = system.name();
+        Some(format!(
+            "{name} answered {status}{said}: check the client's {name} connection credentials"
+        ))
     }
 }

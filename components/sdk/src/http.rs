@@ -8,11 +8,13 @@ use crate::types::{Request, Response};
 /// Send `req`; a 2xx comes back as the response, anything else as an [`ApiError`] naming
 /// `what` (e.g. `GET /v2/orders/118`).
 pub(crate) fn send(api: &dyn Api, req: Request, what: &str) -> Result<Response, ApiError> {
+    let system = req.system;
     let resp = api.send(req).map_err(|error| ApiError::Send { what: what.into(), error })?;
     if (200..300).contains(&resp.status) {
         Ok(resp)
     } else {
         Err(ApiError::Status {
+            system,
             what: what.into(),
             status: resp.status,
             errors: error_items(&resp.body),

@@ -14,6 +14,17 @@ pub enum System {
     Brightpearl,
 }
 
+impl System {
+    /// The system's name in lower case, as in configuration and messages: `bigcommerce`,
+    /// `brightpearl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Bigcommerce => "bigcommerce",
+            System::Brightpearl => "brightpearl",
+        }
+    }
+}
+
 /// HTTP method (WIT `method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {

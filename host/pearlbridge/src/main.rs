@@ -189,25 +189,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 ComponentsCommand::Inspect { file } => {
-                    let loaded = host.runtime.load(file)?;
-                    let info = host.runtime.describe(&loaded).await?;
+                    let (sha256, imports, exports) = host.runtime.interfaces(file)?;
                     println!("file:     {}", file.display());
-                    println!("sha256:   {}", loaded.sha256);
-                    println!("package:  {}", pearlbridge::runtime::FLOW_WORLD);
-                    println!("flow:     {}@{}", info.name, info.version);
-                    println!("triggers: {}", info.triggers.join(", "));
-                    if !info.event_scopes.is_empty() {
-                        println!("events:   {}", info.event_scopes.join(", "));
-                    }
-                    if let Some(s) = &info.default_schedule {
-                        println!("schedule: every {s}");
+                    println!("sha256:   {sha256}");
+                    println!("host:     implements {}", pearlbridge::runtime::FLOW_WORLD);
+                    match host.runtime.load(file) {
+                        Ok(loaded) => {
+                            let info = host.runtime.describe(&loaded).await?;
+                            println!("flow:     {}@{}", info.name, info.version);
+                            println!("triggers: {}", info.triggers.join(", "));
+                            if !info.event_scopes.is_empty() {
+                                println!("events:   {}", info.event_scopes.join(", "));
+                            }
+                            if let Some(s) = &info.default_schedule {
+                                println!("schedule: every {s}");
+                            }
+                        }
+                        Err(e) => println!("runs here: no — {e}"),
                     }
                     println!("imports:");
-                    for i in &loaded.imports {
+                    for i in &imports {
                         println!("  {i}");
                     }
                     println!("exports:");
-                    for e in &loaded.exports {
+                    for e in &exports {
                         println!("  {e}");
                     }
                 }
@@ -361,6 +366,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // Like other command-line tools, end quietly when the reader of stdout goes away
+    // (`pearlbridge exceptions | head`) instead of panicking on a broken pipe.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -308,6 +308,20 @@ impl Runtime {
         Ok(loaded)
     }
 
+    /// A component file's sha256, imports and exports, without linking it (so a component
+    /// this host would refuse can still be inspected).
+    pub fn interfaces(&self, path: &Path) -> Result<(String, Vec<String>, Vec<String>), LoadError> {
+        let file = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { file: file.clone(), detail: e.to_string() })?;
+        check_component_header(&file, &bytes)?;
+        let component = Component::new(&self.engine, &bytes)
+            .map_err(|e| LoadError::Compile { file: file.clone(), detail: format!("{e:#}") })?;
+        let ty = component.component_type();
+        let imports = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        Ok((hex::encode(Sha256::digest(&bytes)), imports, exports))
+    }
+
     fn new_store(&self, caps: Option<RunCapabilities>) -> Store<RunState> {
         let stderr = MemoryOutputPipe::new(64 * 1024);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()

@@ -188,10 +188,10 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                 customer_groups.insert(group.to_string(), json!(list));
             }
             for g in &seed.bigcommerce.customer_groups {
-                if let Some(id) = g.get("id").and_then(Value::as_i64) {
-                    if !mapped.contains(&id) {
-                        retail_groups.push(id as u64);
-                    }
+                if let Some(id) = g.get("id").and_then(Value::as_i64)
+                    && !mapped.contains(&id)
+                {
+                    retail_groups.push(id as u64);
                 }
             }
         }

@@ -207,7 +207,7 @@ fn to_stored(e: &Exception) -> Result<NewException, String> {
 impl report::Host for RunState {
     async fn raise(&mut self, e: Exception) -> wasmtime::Result<()> {
         let c = caps(self)?;
-        let stored = to_stored(&e).map_err(|m| wasmtime::Error::msg(m))?;
+        let stored = to_stored(&e).map_err(wasmtime::Error::msg)?;
         c.store.exception_raise(&c.ns(), &stored).map_err(|err| host_failure("report.raise", err))?;
         self.journal.raised.push(e);
         Ok(())

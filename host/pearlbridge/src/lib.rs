@@ -6,6 +6,8 @@
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
+//! - [`demo`]: `pearlbridge demo` (sandbox, demo client, runs, reconciliation).
+//!
 //! Capabilities that need no WASM (secrets, state store, client files, connections) live in
 //! the `pearlbridge-capabilities` crate.
 

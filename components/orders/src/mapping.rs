@@ -309,7 +309,7 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             let sku = if line.sku.trim().is_empty() {
                 format!("(no SKU) {:?}", line.name)
             } else {
-                line.sku.clone()
+                format!("`{}`", line.sku)
             };
             match lookups.sku_suggestions.get(&line.sku) {
                 Some(near) => unknown_skus.push(format!("{sku} (order product {}; did you mean `{near}`?)", line.id)),
@@ -325,7 +325,7 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         };
         let taxed = item_tax.get(&line.id);
         let tax = taxed.map(|t| t.amount).unwrap_or(Decimal::ZERO);
-        let what = format!("order product {} ({})", line.id, line.sku);
+        let what = format!("order product {} (SKU `{}`)", line.id, line.sku);
         let code = tax_code(taxed, if taxed.is_some() { tax } else { full_tax }, &what);
         // Each row is valued from its gross (tax included) rounded to the row precision, so
         // net + tax = the line's gross; the tax is BigCommerce's own amount, rounded.

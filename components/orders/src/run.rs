@@ -2,7 +2,8 @@
 //! map ([`crate::mapping`]), post once, link, report.
 //!
 //! State keys (all values are plain strings or small JSON):
-//! - `cursor:orders` — ISO 8601 `date_modified` watermark of the scheduled sweep;
+//! - `cursor:orders` — ISO 8601: the newest `date_modified` the scheduled sweep has seen
+//!   (absent until it has seen an order: an empty sweep never sets or moves it);
 //! - `link:order:<bc id>` → Brightpearl sales order id;
 //! - `link:payment:<transactionRef>` → Brightpearl customer payment id;
 //! - `attempt:order:<bc id>`, `attempt:payment:<ref>` — a write was sent and its link is
@@ -128,6 +129,20 @@ struct Run<'a> {
     waiting: BTreeMap<u64, Waiting>,
     /// The multi-message endpoint answered 404: single POSTs for the rest of the run.
     multi_message_missing: bool,
+    /// A 401 or 403 (bad credentials) stopped the run: the message of its
+    /// `FlowError::Upstream`. No further order is touched.
+    abort: Option<String>,
+}
+
+/// What a scheduled sweep read.
+struct Sweep {
+    /// The orders modified since the window start, deduplicated by id.
+    orders: Vec<Order>,
+    /// The next cursor: the newest `date_modified` seen (never older than the stored one);
+    /// `None` when no order was seen (the stored cursor, or its absence, stays).
+    cursor: Option<String>,
+    /// The run-summary note naming the window and how many orders were seen.
+    note: String,
 }
 
 /// Do the work for one trigger at the current wall-clock time (WASI `wall-clock`); see
@@ -141,8 +156,15 @@ pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn Sta
 }
 
 /// Do the work for one trigger; `now` is the time in unix seconds. Per-order problems become
-/// exceptions and counters; only an unusable sweep (the order list cannot be read) fails the
-/// run.
+/// exceptions and counters. The run fails when:
+/// - a replay reference is not `bigcommerce:order:<id>` (`FlowError::Internal`, before any
+///   call);
+/// - the sweep cannot read the order list (`FlowError::Upstream`);
+/// - either system answers 401 or 403 (`FlowError::Upstream("brightpearl answered 401 Not
+///   authenticated: check the client's brightpearl connection credentials")`): the run stops
+///   at once, no further order is touched and the cursor is not moved.
+///
+/// A scheduled run's summary has a note naming the window swept and the orders seen.
 pub fn run_at(
     trigger: &Trigger,
     cfg: &OrdersConfig,
@@ -164,6 +186,7 @@ pub fn run_at(
         queue: vec![],
         waiting: BTreeMap::new(),
         multi_message_missing: false,
+        abort: None,
     };
     // Candidates: id → the order when the sweep already read it.
     let mut candidates: BTreeMap<u64, Option<Order>> = BTreeMap::new();
@@ -186,24 +209,20 @@ pub fn run_at(
             }
         }
         Trigger::Replay(refs) => {
+            // Every reference is checked before anything is done.
             for reference in refs {
-                match reference.strip_prefix("bigcommerce:order:").and_then(|id| id.parse::<u64>().ok()) {
-                    Some(id) => {
-                        candidates.insert(id, None);
-                    }
-                    None => report.log(
-                        Level::Warn,
-                        &format!("replay: {reference:?} is not a bigcommerce:order:<id> reference"),
-                    ),
-                }
+                candidates.insert(replay_order_id(reference)?, None);
             }
         }
         Trigger::Scheduled => {
-            let (orders, cursor) = r.sweep().map_err(|e| FlowError::Upstream(e.to_string()))?;
-            for o in orders {
+            let sweep = r
+                .sweep()
+                .map_err(|e| FlowError::Upstream(e.credentials_problem().unwrap_or_else(|| e.to_string())))?;
+            for o in sweep.orders {
                 candidates.insert(o.id, Some(o));
             }
-            new_cursor = cursor;
+            new_cursor = sweep.cursor;
+            r.notes.push(sweep.note);
         }
     }
     // Orders held or pending from earlier runs, and posted orders whose payments were queued
@@ -218,9 +237,18 @@ pub fn run_at(
     let total = candidates.len() as u64;
     for (done, (id, prefetched)) in candidates.into_iter().enumerate() {
         r.process(id, prefetched);
+        if let Some(message) = r.abort.take() {
+            // Queued payments keep their `unpaid:order:` markers: the next run sends them.
+            report.log(Level::Error, &format!("run stopped: {message}"));
+            return Err(FlowError::Upstream(message));
+        }
         report.progress(done as u64 + 1, Some(total));
     }
     r.flush(true);
+    if let Some(message) = r.abort.take() {
+        report.log(Level::Error, &format!("run stopped: {message}"));
+        return Err(FlowError::Upstream(message));
+    }
     if let Some(cursor) = new_cursor {
         state.set(CURSOR_KEY, &cursor);
     }
@@ -237,6 +265,19 @@ pub fn run_at(
         ],
         notes: r.notes,
     })
+}
+
+/// The BigCommerce order id of a replay reference `bigcommerce:order:<id>`; any other
+/// reference is an `Internal` error naming it.
+fn replay_order_id(reference: &str) -> Result<u64, FlowError> {
+    reference
+        .strip_prefix("bigcommerce:order:")
+        .and_then(|id| id.parse::<u64>().ok())
+        .ok_or_else(|| {
+            FlowError::Internal(format!(
+                "replay reference `{reference}` is not of the form bigcommerce:order:<id>"
+            ))
+        })
 }
 
 /// The host refused the request (WIT `send-error::denied`): it was never sent.
@@ -264,25 +305,51 @@ fn amount_text(d: Decimal) -> String {
 }
 
 impl Run<'_> {
-    /// The scheduled sweep: orders modified since the cursor minus the overlap, sorted
-    /// `date_modified:asc`, pages of 250, deduplicated by id; and the next cursor.
-    fn sweep(&self) -> Result<(Vec<Order>, Option<String>), ApiError> {
+    /// The scheduled sweep: orders modified since the cursor minus the overlap (no cursor
+    /// yet: the store clock `/v2/time` minus `initial_lookback_hours`, minus the overlap),
+    /// sorted `date_modified:asc`, pages of 250, deduplicated by id. The next cursor is the
+    /// newest `date_modified` seen, so an empty sweep leaves the cursor as it was (absent
+    /// stays absent: a changed `initial_lookback_hours` applies until an order is seen).
+    fn sweep(&self) -> Result<Sweep, ApiError> {
         let bc = bigcommerce::Client::new(self.api);
-        let cursor = match self.state.get(CURSOR_KEY).and_then(|e| Timestamp::parse_iso8601(&e.value).ok()) {
-            Some(t) => t,
-            None => Timestamp(bc.time()?).plus_seconds(-self.cfg.sweep.initial_lookback_hours * 3600),
+        let stored = self
+            .state
+            .get(CURSOR_KEY)
+            .and_then(|e| Timestamp::parse_iso8601(&e.value).ok());
+        let overlap = self.cfg.sweep.overlap_minutes;
+        let lookback = self.cfg.sweep.initial_lookback_hours;
+        let (start, why) = match stored {
+            Some(t) => (t, format!("cursor {} − overlap_minutes = {overlap}", t.to_iso8601())),
+            None => (
+                Timestamp(bc.time()?).plus_seconds(-lookback * 3600),
+                format!("no cursor yet: initial_lookback_hours = {lookback}"),
+            ),
         };
-        let from = cursor.plus_seconds(-self.cfg.sweep.overlap_minutes * 60);
+        let from = start.plus_seconds(-overlap * 60);
         let listed = bc.orders_modified_since(&from.to_rfc2822(), bigcommerce::V2_MAX_LIMIT, self.cfg.sweep.max_pages)?;
-        let mut latest = cursor;
+        let mut newest: Option<Timestamp> = None;
         let mut by_id: BTreeMap<u64, Order> = BTreeMap::new();
         for o in listed {
             if let Ok(t) = Timestamp::parse_rfc2822(&o.date_modified) {
-                latest = latest.max(t);
+                newest = Some(newest.map_or(t, |n| n.max(t)));
             }
             by_id.insert(o.id, o); // sorted ascending: the last copy is the newest
         }
-        Ok((by_id.into_values().collect(), Some(latest.to_iso8601())))
+        let cursor = newest.map(|n| stored.map_or(n, |c| c.max(n)));
+        let seen = match by_id.len() {
+            1 => "1 order seen".to_string(),
+            n => format!("{n} orders seen"),
+        };
+        let after = match (cursor, stored) {
+            (Some(c), _) => format!("cursor {}", c.to_iso8601()),
+            (None, Some(_)) => "cursor unchanged".to_string(),
+            (None, None) => "no cursor saved".to_string(),
+        };
+        Ok(Sweep {
+            orders: by_id.into_values().collect(),
+            cursor: cursor.map(Timestamp::to_iso8601),
+            note: format!("swept orders modified since {} ({why}): {seen}; {after}", from.to_iso8601()),
+        })
     }
 
     fn process(&mut self, id: u64, prefetched: Option<Order>) {
@@ -290,7 +357,10 @@ impl Run<'_> {
             Ok(None) => {}
             Ok(Some(payments)) => self.enqueue(id, payments),
             Err(Stop::Hold(problems)) => self.hold(id, problems),
-            Err(Stop::Api(e)) => self.pending(id, &e),
+            Err(Stop::Api(e)) => match e.credentials_problem() {
+                Some(message) => self.abort = Some(message),
+                None => self.pending(id, &e),
+            },
         }
     }
 
@@ -574,6 +644,10 @@ impl Run<'_> {
                 }
                 None => Err(Stop::Api(e)),
             },
+            Err(e) if e.credentials_problem().is_some() => {
+                self.state.delete(&attempt_key);
+                Err(Stop::Api(e))
+            }
             Err(e) if !e.is_retryable() && e.status().is_some() => {
                 // Rejected: nothing was created.
                 self.state.delete(&attempt_key);
@@ -625,6 +699,46 @@ impl Run<'_> {
             .map(|m| m.payment_id))
     }
 
+    /// Brightpearl answered a 4xx (not 401/403) to payment `p`, single POST or multi-message
+    /// message. A repeated `transactionRef` is refused (e.g. `ACCC-021` after the state was
+    /// lost), so it is looked up by `transactionRef` (customer-payment-search) first: found on
+    /// `p`'s sales order (same payment method) → linked, no exception; else rejected, with
+    /// the server's error code and message (and the order a found payment belongs to).
+    fn after_rejection(&mut self, p: &CustomerPayment, e: ApiError) -> Sent {
+        let (link_key, attempt_key) = payment_keys(p);
+        self.state.delete(&attempt_key);
+        let found = match brightpearl::Client::new(self.api).payments_by_transaction_ref(&p.transaction_ref) {
+            Ok(found) => found,
+            Err(se) => return Sent::Failed(se),
+        };
+        let same_method = |m: &&brightpearl::PaymentMatch| {
+            m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code)
+        };
+        if let Some(m) = found
+            .iter()
+            .filter(same_method)
+            .find(|m| m.order_id == p.order_id || m.order_id == 0)
+        {
+            self.link(&link_key, &attempt_key, m.payment_id);
+            self.report.log(
+                Level::Info,
+                &format!(
+                    "customer payment {} is already in Brightpearl as payment {} on sales order {}: linked ({e})",
+                    p.transaction_ref, m.payment_id, p.order_id
+                ),
+            );
+            return Sent::Linked;
+        }
+        let elsewhere = match found.iter().find(same_method) {
+            Some(m) => format!(
+                " (transactionRef {} is payment {} on sales order {})",
+                p.transaction_ref, m.payment_id, m.order_id
+            ),
+            None => String::new(),
+        };
+        Sent::Rejected(format!("{}: {e}{elsewhere}", p.transaction_ref))
+    }
+
     /// The sales order of `id` is linked: queue its payments for the next multi-message
     /// batch (sent once 10 are queued, and at the end of the run). With none left to post
     /// the order is done now.
@@ -649,8 +763,9 @@ impl Run<'_> {
 
     /// Send the queued payments in batches of [`MULTI_MESSAGE_MAX`]: only full batches, or
     /// everything when `all` (the end of the run).
+    /// Nothing is sent once the run is stopping (a 401/403).
     fn flush(&mut self, all: bool) {
-        while self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty()) {
+        while self.abort.is_none() && (self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty())) {
             let n = self.queue.len().min(MULTI_MESSAGE_MAX);
             let batch: Vec<Job> = self.queue.drain(..n).collect();
             let sent = self.send_batch(&batch);
@@ -673,7 +788,7 @@ impl Run<'_> {
     /// - Throttled, timed out, not sent: every payment stays pending.
     fn send_batch(&mut self, batch: &[Job]) -> Vec<Sent> {
         if batch.len() == 1 || self.multi_message_missing {
-            return batch.iter().map(|j| self.send_single(&j.payment)).collect();
+            return self.send_singles(batch, false);
         }
         let bp = brightpearl::Client::new(self.api);
         let labels: Vec<String> = batch
@@ -703,10 +818,11 @@ impl Run<'_> {
                                 self.counts.payments_posted += 1;
                                 Sent::Linked
                             }
-                            Err(e) if !e.is_retryable() && e.status().is_some() => {
+                            Err(e) if e.credentials_problem().is_some() => {
                                 self.state.delete(&attempt_key);
-                                Sent::Rejected(format!("{}: {e}", j.payment.transaction_ref))
+                                Sent::Failed(e)
                             }
+                            Err(e) if !e.is_retryable() && e.status().is_some() => self.after_rejection(&j.payment, e),
                             // 5xx/429 in the message, or a 2xx whose id cannot be read: the
                             // marker stays, so the next run searches first.
                             Err(e) => Sent::Failed(e),
@@ -752,25 +868,7 @@ impl Run<'_> {
                     Level::Warn,
                     &format!("multi-message failed ({e}); posting its {} payments one by one", batch.len()),
                 );
-                batch
-                    .iter()
-                    .map(|j| {
-                        let (link_key, attempt_key) = payment_keys(&j.payment);
-                        if maybe_committed {
-                            match self.find_payment(&j.payment) {
-                                Ok(Some(pid)) => {
-                                    self.link(&link_key, &attempt_key, pid);
-                                    self.counts.payments_posted += 1;
-                                    return Sent::Linked;
-                                }
-                                Ok(None) => {}
-                                Err(se) => return Sent::Failed(se),
-                            }
-                        }
-                        self.state.delete(&attempt_key);
-                        self.send_single(&j.payment)
-                    })
-                    .collect()
+                self.send_singles(batch, maybe_committed)
             }
             Err(e) => batch
                 .iter()
@@ -781,6 +879,46 @@ impl Run<'_> {
                 })
                 .collect(),
         }
+    }
+
+    /// The batch's payments one by one ([`Self::send_single`]), each looked up by
+    /// `transactionRef` first when `search_first` (a failed multi-message may have committed
+    /// them). After a 401/403 the rest are not sent (they fail with the same error).
+    fn send_singles(&mut self, batch: &[Job], search_first: bool) -> Vec<Sent> {
+        let mut refused: Option<ApiError> = None;
+        let mut out = Vec::with_capacity(batch.len());
+        for j in batch {
+            if let Some(e) = &refused {
+                self.state.delete(&payment_keys(&j.payment).1);
+                out.push(Sent::Failed(e.clone()));
+                continue;
+            }
+            let sent = self.send_one(&j.payment, search_first);
+            if let Sent::Failed(e) = &sent
+                && e.credentials_problem().is_some()
+            {
+                refused = Some(e.clone());
+            }
+            out.push(sent);
+        }
+        out
+    }
+
+    fn send_one(&mut self, p: &CustomerPayment, search_first: bool) -> Sent {
+        let (link_key, attempt_key) = payment_keys(p);
+        if search_first {
+            match self.find_payment(p) {
+                Ok(Some(pid)) => {
+                    self.link(&link_key, &attempt_key, pid);
+                    self.counts.payments_posted += 1;
+                    return Sent::Linked;
+                }
+                Ok(None) => {}
+                Err(se) => return Sent::Failed(se),
+            }
+            self.state.delete(&attempt_key);
+        }
+        self.send_single(p)
     }
 
     /// One `POST /accounting-service/customer-payment`, with its attempt marker; after an
@@ -804,10 +942,11 @@ impl Run<'_> {
                 Ok(None) => Sent::Failed(e),
                 Err(se) => Sent::Failed(se),
             },
-            Err(e) if !e.is_retryable() && e.status().is_some() => {
+            Err(e) if e.credentials_problem().is_some() => {
                 self.state.delete(&attempt_key);
-                Sent::Rejected(format!("{}: {e}", p.transaction_ref))
+                Sent::Failed(e)
             }
+            Err(e) if !e.is_retryable() && e.status().is_some() => self.after_rejection(p, e),
             Err(e) => Sent::Failed(e),
         }
     }
@@ -824,6 +963,11 @@ impl Run<'_> {
             Sent::Linked => {}
             Sent::Rejected(m) => w.rejected.push(m),
             Sent::Failed(e) => {
+                if let Some(message) = e.credentials_problem() {
+                    // The run stops; the order keeps its `unpaid:order:` marker.
+                    self.abort.get_or_insert(message);
+                    return;
+                }
                 w.failure.get_or_insert(e);
             }
         }

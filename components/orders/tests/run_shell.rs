@@ -8,8 +8,9 @@ use std::rc::Rc;
 use orders::config::{self, OrdersConfig};
 use orders::run::run_at;
 use pearlbridge_sdk::State;
+use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
-use pearlbridge_sdk::types::{Event, Method, Request, Response, SendError, System, Team, Trigger};
+use pearlbridge_sdk::types::{Event, FlowError, Method, Request, Response, SendError, System, Team, Trigger};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -60,6 +61,13 @@ struct World {
     deny_multi_message: bool,
     /// The unfiltered product search (the index) answers 500 this many times.
     index_failures: u32,
+    /// Brightpearl's duplicate keys are enforced, as in the sandbox: a sales order whose
+    /// `externalRef` exists answers the existing id; a payment whose (`transactionRef`,
+    /// payment method) exists is refused 400 `ACCC-021`.
+    duplicate_keys: bool,
+    /// Requests to this system whose path starts with the prefix answer this status (401/403:
+    /// bad credentials), with the system's error body.
+    refuse: Vec<(System, String, u16)>,
 }
 
 fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
@@ -100,6 +108,13 @@ impl World {
     fn handle(&mut self, req: &Request) -> Result<Response, SendError> {
         let ok = |v: Value| Ok(Response::new(200, v.to_string()));
         let path = req.path.as_str();
+        if let Some((_, _, status)) = self.refuse.iter().find(|(system, prefix, _)| *system == req.system && path.starts_with(prefix.as_str())) {
+            let body = match req.system {
+                System::Brightpearl => r#"{"response":"Not authenticated"}"#.to_string(),
+                System::Bigcommerce => format!(r#"[{{"status":{status},"message":"You are not authorized."}}]"#),
+            };
+            return Ok(Response::new(*status, body));
+        }
         let base = path.split('?').next().unwrap();
         let parts: Vec<&str> = base.trim_start_matches('/').split('/').collect();
         match (req.system, req.method) {
@@ -109,7 +124,13 @@ impl World {
                     if query(path, "page").as_deref() != Some("1") {
                         return Ok(Response::new(204, ""));
                     }
-                    let mut list: Vec<Value> = self.orders.values().map(|b| b["order"].clone()).collect();
+                    let since = Timestamp::parse_rfc2822(&query(path, "min_date_modified").unwrap()).unwrap();
+                    let mut list: Vec<Value> = self
+                        .orders
+                        .values()
+                        .map(|b| b["order"].clone())
+                        .filter(|o| Timestamp::parse_rfc2822(o["date_modified"].as_str().unwrap()).unwrap() >= since)
+                        .collect();
                     list.sort_by_key(|o| o["id"].as_u64());
                     ok(Value::Array(list))
                 }
@@ -259,6 +280,11 @@ impl World {
                         if std::mem::take(&mut self.drop_sales_order_request) {
                             return Err(SendError::OutcomeUnknown);
                         }
+                        if self.duplicate_keys
+                            && let Some((id, _)) = self.sales_orders.iter().find(|(_, b)| b["externalRef"] == body["externalRef"])
+                        {
+                            return ok(json!({"response": id}));
+                        }
                         let id = self.id();
                         self.sales_orders.push((id, body));
                         if std::mem::take(&mut self.lose_sales_order_response) {
@@ -304,6 +330,18 @@ impl World {
                         assert!(!self.crash_on_payment, "crash: the run stops here");
                         if let Some(status) = self.payment_failures.remove(body["transactionRef"].as_str().unwrap()) {
                             return Ok(Response::new(status, r#"{"errors":[{"code":"PYMC-001","message":"payment failure"}]}"#));
+                        }
+                        if self.duplicate_keys
+                            && self.payments.iter().any(|(_, b)| {
+                                b["transactionRef"] == body["transactionRef"] && b["paymentMethodCode"] == body["paymentMethodCode"]
+                            })
+                        {
+                            let message = format!(
+                                "A payment with transactionRef {} already exists for payment method {}",
+                                body["transactionRef"].as_str().unwrap(),
+                                body["paymentMethodCode"].as_str().unwrap()
+                            );
+                            return Ok(Response::new(400, json!({"errors": [{"code": "ACCC-021", "message": message}]}).to_string()));
                         }
                         let id = self.id();
                         self.payments.push((id, body));
@@ -784,7 +822,7 @@ fn an_unknown_sku_that_differs_only_by_case_or_whitespace_is_named_in_the_except
     let line_id = h.world.borrow().orders[&100231]["products"][0]["id"].clone();
     assert_eq!(
         open[0].message,
-        format!("bigcommerce:order:100231: no Brightpearl product with SKU  tee-blk-m (order product {line_id}; did you mean `TEE-BLK-M`?)")
+        format!("bigcommerce:order:100231: no Brightpearl product with SKU ` tee-blk-m` (order product {line_id}; did you mean `TEE-BLK-M`?)")
     );
     assert_eq!(h.bp_count(Method::Post, "/"), 0);
 }
@@ -1010,4 +1048,188 @@ fn a_failed_index_rebuild_is_tried_once_per_run_and_leaves_orders_pending() {
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1), ("pending_retry", 1)]);
     assert!(h.state.get("retry:order:100242").is_some());
     assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 3);
+}
+
+#[test]
+fn a_sku_with_a_stray_space_is_quoted_in_backticks() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["products"][0]["sku"] = json!("TEE-BLK-M ");
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    let line_id = h.world.borrow().orders[&100231]["products"][0]["id"].clone();
+    assert_eq!(
+        h.report.open_exceptions()[0].message,
+        format!("bigcommerce:order:100231: no Brightpearl product with SKU `TEE-BLK-M ` (order product {line_id}; did you mean `TEE-BLK-M`?)")
+    );
+}
+
+#[test]
+fn an_empty_sweep_saves_no_cursor_so_a_longer_lookback_still_applies() {
+    let mut h = Harness::new(&["tax_exclusive_card"]);
+    // Store clock 2024-05-01T21:46:40Z; the order was modified at 10:16:30, before the window.
+    h.cfg.sweep.initial_lookback_hours = 1;
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![]);
+    assert_eq!(
+        s.notes,
+        vec!["swept orders modified since 2024-05-01T20:36:40Z (no cursor yet: initial_lookback_hours = 1): 0 orders seen; no cursor saved"]
+    );
+    assert!(h.state.get("cursor:orders").is_none(), "an empty sweep saves no cursor");
+
+    h.cfg.sweep.initial_lookback_hours = 24;
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        s.notes,
+        vec!["swept orders modified since 2024-04-30T21:36:40Z (no cursor yet: initial_lookback_hours = 24): 1 order seen; cursor 2024-05-01T10:16:30Z"]
+    );
+    assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
+
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
+    assert_eq!(
+        s.notes,
+        vec!["swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 1 order seen; cursor 2024-05-01T10:16:30Z"]
+    );
+    // Nothing in the window: the cursor stays where it was.
+    h.world.borrow_mut().orders.clear();
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(
+        s.notes,
+        vec!["swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 0 orders seen; cursor unchanged"]
+    );
+    assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
+    assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/time"), 2, "only while there is no cursor");
+}
+
+#[test]
+fn with_the_state_lost_payments_refused_as_duplicates_are_found_and_linked() {
+    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card"]);
+    h.world.borrow_mut().duplicate_keys = true;
+    // A first data folder posts both orders: one single payment, then a batch of two.
+    assert_eq!(counts(&h.run(replay(&[100231]))), vec![("posted", 1), ("payments_posted", 1)]);
+    assert_eq!(counts(&h.run(replay(&[100237]))), vec![("posted", 1), ("payments_posted", 2)]);
+    let payment_ids: Vec<u64> = h.world.borrow().payments.iter().map(|(id, _)| *id).collect();
+
+    // A new data folder: the sales orders are answered by externalRef, every payment is
+    // refused ACCC-021, found by transactionRef on its sales order and linked.
+    let (state, report) = (MemoryState::new(), MemoryReport::new());
+    h.api.clear_log();
+    let s = run_at(&replay(&[100231]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    assert_eq!(counts(&s), vec![("posted", 1)]);
+    let s = run_at(&replay(&[100237]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    assert_eq!(counts(&s), vec![("posted", 1)]);
+    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 1);
+    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
+    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 3);
+    assert!(report.raised().is_empty(), "{:?}", report.raised());
+    assert_eq!(h.world.borrow().payments.len(), 3);
+    assert_eq!(state.get("link:payment:bc-txn-9001").unwrap().value, payment_ids[0].to_string());
+    assert_eq!(
+        state.get("link:payment:bc-order-100237-gift-certificate").unwrap().value,
+        payment_ids[1].to_string()
+    );
+    assert_eq!(state.get("link:payment:bc-txn-1002371").unwrap().value, payment_ids[2].to_string());
+    assert!(state.list("held:", 10).is_empty());
+    assert!(state.list("attempt:", 10).is_empty());
+    assert!(state.list("unpaid:", 10).is_empty());
+
+    // On another sales order, the refusal stands; the message has the server's code and text.
+    let so_id = h.world.borrow().sales_orders[0].0;
+    h.world.borrow_mut().payments[0].1["orderId"] = json!(1);
+    let (state, report) = (MemoryState::new(), MemoryReport::new());
+    let s = run_at(&replay(&[100231]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    assert_eq!(counts(&s), vec![("posted", 1), ("held", 1)]);
+    let open = report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!((open[0].kind.as_str(), open[0].owner), ("payment-rejected", Team::Finance));
+    assert_eq!(
+        open[0].message,
+        format!(
+            "bigcommerce:order:100231: Brightpearl rejected customer payment bc-txn-9001: POST /accounting-service/customer-payment: HTTP 400: ACCC-021 A payment with transactionRef bc-txn-9001 already exists for payment method STRIPE (transactionRef bc-txn-9001 is payment {} on sales order 1)",
+            payment_ids[0]
+        )
+    );
+    assert_ne!(so_id, 1);
+}
+
+#[test]
+fn a_401_from_brightpearl_stops_the_run_without_touching_further_orders() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.world.borrow_mut().refuse = vec![(System::Brightpearl, "/".into(), 401)];
+    let err = run_at(&replay(&[100231, 100239]), &h.cfg, &h.api, &h.state, &h.report, h.now.get()).unwrap_err();
+    assert_eq!(
+        err,
+        FlowError::Upstream(
+            "brightpearl answered 401 Not authenticated: check the client's brightpearl connection credentials".into()
+        )
+    );
+    // The first order's product index read was refused; the second order was not read.
+    assert_eq!(h.api.count_system(System::Brightpearl), 1);
+    assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/orders/100239"), 0);
+    assert!(h.state.list("retry:", 10).is_empty(), "not left pending");
+    assert!(h.report.raised().is_empty());
+}
+
+#[test]
+fn a_401_on_the_payments_stops_the_run_and_the_next_run_sends_them() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.world.borrow_mut().refuse = vec![(System::Brightpearl, "/accounting-service/customer-payment".into(), 401)];
+    let err = run_at(&replay(&[100231, 100239]), &h.cfg, &h.api, &h.state, &h.report, h.now.get()).unwrap_err();
+    assert_eq!(
+        err,
+        FlowError::Upstream(
+            "brightpearl answered 401 Not authenticated: check the client's brightpearl connection credentials".into()
+        )
+    );
+    assert_eq!(h.world.borrow().sales_orders.len(), 2);
+    assert!(h.report.raised().is_empty(), "not held payment-rejected: {:?}", h.report.raised());
+    assert_eq!(h.state.list("unpaid:", 10).len(), 2);
+    assert!(h.state.list("retry:", 10).is_empty());
+    assert!(h.state.list("attempt:payment:", 10).is_empty());
+    h.world.borrow_mut().refuse.clear();
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 2), ("payments_posted", 2)]);
+    assert_eq!(h.world.borrow().payments.len(), 2);
+}
+
+#[test]
+fn a_403_from_bigcommerce_fails_the_run() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.world.borrow_mut().refuse = vec![(System::Bigcommerce, "/".into(), 403)];
+    let expected = FlowError::Upstream(
+        "bigcommerce answered 403 You are not authorized.: check the client's bigcommerce connection credentials".into(),
+    );
+    let scheduled = run_at(&Trigger::Scheduled, &h.cfg, &h.api, &h.state, &h.report, h.now.get());
+    assert_eq!(scheduled, Err(expected.clone()));
+    let events: Vec<Event> = [100231, 100239]
+        .iter()
+        .map(|id| Event {
+            source: System::Bigcommerce,
+            scope: "store/order/created".into(),
+            entity_id: id.to_string(),
+            payload: "{}".into(),
+        })
+        .collect();
+    h.api.clear_log();
+    let r = run_at(&Trigger::Events(events), &h.cfg, &h.api, &h.state, &h.report, h.now.get());
+    assert_eq!(r, Err(expected));
+    assert_eq!(h.api.requests().len(), 1, "the second order is not read");
+    assert!(h.state.list("retry:", 10).is_empty());
+    assert!(h.state.get("cursor:orders").is_none());
+}
+
+#[test]
+fn a_replay_reference_of_another_form_fails_the_run_before_anything_is_done() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    let trigger = Trigger::Replay(vec!["bigcommerce:order:100231".into(), "order:101".into()]);
+    let r = run_at(&trigger, &h.cfg, &h.api, &h.state, &h.report, h.now.get());
+    assert_eq!(
+        r,
+        Err(FlowError::Internal(
+            "replay reference `order:101` is not of the form bigcommerce:order:<id>".into()
+        ))
+    );
+    assert!(h.api.requests().is_empty());
+    assert!(h.state.dump().is_empty());
 }

@@ -42,7 +42,11 @@ fn caps(store: &Arc<dyn Store>, client: &str, flow: &str) -> RunCapabilities {
 
 fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/components");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let rss_start = rss_kib();
     let cache = tempfile::tempdir().unwrap();
     let runtime = Runtime::new(RuntimeConfig::new(cache.path())).unwrap();
@@ -55,11 +59,19 @@ fn main() {
     let mut times = Vec::with_capacity(n);
     rt.block_on(async {
         for _ in 0..500 {
-            runtime.run(&probe, caps(&store, "bench", "probe"), &trigger).await.unwrap().result.unwrap();
+            runtime
+                .run(&probe, caps(&store, "bench", "probe"), &trigger)
+                .await
+                .unwrap()
+                .result
+                .unwrap();
         }
         for _ in 0..n {
             let t = Instant::now();
-            let r = runtime.run(&probe, caps(&store, "bench", "probe"), &trigger).await.unwrap();
+            let r = runtime
+                .run(&probe, caps(&store, "bench", "probe"), &trigger)
+                .await
+                .unwrap();
             times.push(t.elapsed());
             r.result.unwrap();
         }
@@ -74,14 +86,21 @@ fn main() {
 
     // 2. memory with 20 clients × 6 flows
     let files = ["probe-1.0.0.wasm", "probe-1.1.0.wasm", "orders.wasm"];
-    let loaded: Vec<_> = files.iter().map(|f| runtime.load(&dir.join(f)).unwrap()).collect();
+    let loaded: Vec<_> = files
+        .iter()
+        .map(|f| runtime.load(&dir.join(f)).unwrap())
+        .collect();
     let rss_loaded = rss_kib();
     rt.block_on(async {
         for client in 0..20 {
             for flow in 0..6 {
                 let c = &loaded[(client + flow) % 2]; // probes: orders would need its upstreams
                 runtime
-                    .run(c, caps(&store, &format!("client{client}"), &format!("flow{flow}")), &Trigger::Replay(vec!["mode:env".into()]))
+                    .run(
+                        c,
+                        caps(&store, &format!("client{client}"), &format!("flow{flow}")),
+                        &Trigger::Replay(vec!["mode:env".into()]),
+                    )
                     .await
                     .unwrap()
                     .result

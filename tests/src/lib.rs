@@ -45,7 +45,11 @@ pub struct MapSecrets(pub Vec<(String, String)>);
 
 impl SecretProvider for MapSecrets {
     fn get(&self, name: &str) -> Result<Option<Secret>, SecretError> {
-        Ok(self.0.iter().find(|(n, _)| n == name).map(|(_, v)| Secret::new(v.clone())))
+        Ok(self
+            .0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| Secret::new(v.clone())))
     }
     fn describe(&self) -> String {
         "test secrets".into()
@@ -57,10 +61,14 @@ pub fn test_host(dir: &Path, secrets: &[(&str, &str)]) -> Host {
     let mut cfg = HostConfig::new(dir);
     cfg.runtime = shared_runtime().config().clone();
     cfg.request_timeout = Duration::from_secs(5);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("state.sqlite")).expect("store"));
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.join("state.sqlite")).expect("store"));
     let mut host = Host::with_parts(cfg, shared_runtime(), store).expect("host");
     host.set_secrets(Secrets::new(vec![Box::new(MapSecrets(
-        secrets.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        secrets
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
     ))]));
     host
 }
@@ -94,14 +102,21 @@ impl Upstream {
                     .iter()
                     .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
                     .collect();
-                rec.lock().unwrap().push(Seen { method: req.method().to_string(), path: path.clone(), headers });
+                rec.lock().unwrap().push(Seen {
+                    method: req.method().to_string(),
+                    path: path.clone(),
+                    headers,
+                });
                 axum::Json(serde_json::json!({ "path": path }))
             }
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Upstream { base_url: format!("http://{addr}"), seen }
+        Upstream {
+            base_url: format!("http://{addr}"),
+            seen,
+        }
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -118,7 +133,14 @@ pub fn write_client(root: &Path, name: &str, toml: &str) -> PathBuf {
 }
 
 /// A client.toml with both connections at `base` and one flow pin.
-pub fn client_toml(base: &str, client: &str, flow: &str, component: &str, sha256: &str, mapping: &str) -> String {
+pub fn client_toml(
+    base: &str,
+    client: &str,
+    flow: &str,
+    component: &str,
+    sha256: &str,
+    mapping: &str,
+) -> String {
     format!(
         r#"[connections.bigcommerce]
 store_hash = "{client}store"

@@ -8,7 +8,11 @@ async fn check_reports_missing_secret_wrong_sha256_and_invalid_mapping_at_once()
     let tmp = tempfile::tempdir().unwrap();
     // Only the Brightpearl token exists; the BigCommerce one is missing.
     let host = test_host(tmp.path(), &[("acme_bp_token", "x")]);
-    let stored = host.components.add(&host.runtime, &component("probe.wasm")).await.unwrap();
+    let stored = host
+        .components
+        .add(&host.runtime, &component("probe.wasm"))
+        .await
+        .unwrap();
     let wrong = "0".repeat(64);
     let toml = format!(
         r#"[connections.bigcommerce]
@@ -45,10 +49,18 @@ label = 5
     assert!(lines[0].contains("secret `acme_bc_token`"), "{lines:#?}");
     assert!(!lines[0].contains("PEARLBRIDGE_SECRET") || lines[0].contains("ACME_BC_TOKEN"));
     assert!(
-        lines.iter().any(|l| l.contains("flows.probe.sha256") && l.contains(&format!("pinned sha256 {wrong}"))),
+        lines
+            .iter()
+            .any(|l| l.contains("flows.probe.sha256")
+                && l.contains(&format!("pinned sha256 {wrong}"))),
         "{lines:#?}"
     );
-    assert!(lines.iter().any(|l| l.ends_with("flows.audit.mapping.label: must be a string")), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("flows.audit.mapping.label: must be a string")),
+        "{lines:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,7 +68,11 @@ async fn check_reports_toml_errors_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let host = test_host(tmp.path(), &[]);
     let root = tmp.path().join("clients");
-    write_client(&root, "broken", "[connections.bigcommerce]\nstore_hash = \"abc\"\ntoken_secret = 7\n");
+    write_client(
+        &root,
+        "broken",
+        "[connections.bigcommerce]\nstore_hash = \"abc\"\ntoken_secret = 7\n",
+    );
     let (_clients, problems) = check_clients(&host, &root).await;
     assert_eq!(problems.len(), 1, "{problems:#?}");
     let line = problems[0].to_string();

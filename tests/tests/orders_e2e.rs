@@ -25,7 +25,13 @@ fn held_orders(env: &DemoEnv, kind: &str) -> BTreeSet<i64> {
         .unwrap()
         .iter()
         .filter(|e| e["kind"] == kind)
-        .filter_map(|e| e["entity"].as_str()?.strip_prefix("bigcommerce:order:")?.parse().ok())
+        .filter_map(|e| {
+            e["entity"]
+                .as_str()?
+                .strip_prefix("bigcommerce:order:")?
+                .parse()
+                .ok()
+        })
         .collect()
 }
 
@@ -47,23 +53,46 @@ async fn demo_store_reconciles_to_the_penny_and_holds_planted_unknown_skus() {
     // held order has an unknown or near-match SKU.
     let facts = env.facts.clone().unwrap();
     let unknown: BTreeSet<&str> = facts.unknown_skus.iter().map(String::as_str).collect();
-    let near: BTreeSet<&str> = facts.near_match_skus.iter().map(|(bc, _)| bc.as_str()).collect();
-    let in_scope = |b: &&pearlbridge_sandbox::seed::BigCommerceOrderBundle| b.order["status_id"] == 11;
+    let near: BTreeSet<&str> = facts
+        .near_match_skus
+        .iter()
+        .map(|(bc, _)| bc.as_str())
+        .collect();
+    let in_scope =
+        |b: &&pearlbridge_sandbox::seed::BigCommerceOrderBundle| b.order["status_id"] == 11;
     let with_sku = |set: &BTreeSet<&str>| -> BTreeSet<i64> {
         bundles
             .iter()
             .filter(in_scope)
-            .filter(|b| b.products.iter().any(|p| p["sku"].as_str().is_some_and(|s| set.contains(s))))
+            .filter(|b| {
+                b.products
+                    .iter()
+                    .any(|p| p["sku"].as_str().is_some_and(|s| set.contains(s)))
+            })
             .filter_map(|b| b.order["id"].as_i64())
             .collect()
     };
     let expected_held = with_sku(&unknown);
-    assert!(!expected_held.is_empty(), "the generator planted no unknown SKU in 150 orders");
+    assert!(
+        !expected_held.is_empty(),
+        "the generator planted no unknown SKU in 150 orders"
+    );
     let held = held_orders(&env, "unmapped-sku");
-    assert!(expected_held.is_subset(&held), "planted {expected_held:?}, held {held:?}");
+    assert!(
+        expected_held.is_subset(&held),
+        "planted {expected_held:?}, held {held:?}"
+    );
     let possible: BTreeSet<i64> = expected_held.union(&with_sku(&near)).copied().collect();
-    assert!(held.is_subset(&possible), "held {held:?} beyond the planted {possible:?}");
-    for e in env.exceptions().unwrap().iter().filter(|e| e["kind"] == "unmapped-sku") {
+    assert!(
+        held.is_subset(&possible),
+        "held {held:?} beyond the planted {possible:?}"
+    );
+    for e in env
+        .exceptions()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "unmapped-sku")
+    {
         assert_eq!(e["owner"], "ecommerce");
         assert!(e["impact"]["amount"].as_str().is_some(), "{e}");
     }
@@ -82,7 +111,10 @@ async fn demo_store_reconciles_to_the_penny_and_holds_planted_unknown_skus() {
 async fn a_thousand_orders_under_faults_post_exactly_once_and_none_are_lost() {
     // ×50: fast enough for CI, slow enough that both servers' quotas bind (a debug host
     // sends a few hundred requests a second).
-    let opts = DemoOptions { time_scale: 50.0, ..options(1000, 3, Some(42)) };
+    let opts = DemoOptions {
+        time_scale: 50.0,
+        ..options(1000, 3, Some(42))
+    };
     let (seed, facts) = build_seed(&opts).unwrap();
     let in_scope: BTreeSet<String> = seed
         .bigcommerce
@@ -94,7 +126,12 @@ async fn a_thousand_orders_under_faults_post_exactly_once_and_none_are_lost() {
     let env = DemoEnv::start(&opts, seed, facts).await.unwrap();
     let runs = env.run_orders(opts.max_runs).await.unwrap();
     let last = runs.last().unwrap();
-    assert_eq!(last.count("pending_retry"), 0, "still pending after {} runs", runs.len());
+    assert_eq!(
+        last.count("pending_retry"),
+        0,
+        "still pending after {} runs",
+        runs.len()
+    );
 
     let rec = env.reconcile().unwrap();
     assert_eq!(rec["orders"]["duplicated"], 0, "{rec:#}");
@@ -106,45 +143,104 @@ async fn a_thousand_orders_under_faults_post_exactly_once_and_none_are_lost() {
     // Exactly one sales order per posted BigCommerce order; every in-scope order is posted
     // or held with an exception.
     let bp_orders = env.sandbox.brightpearl.sales_orders();
-    let refs: Vec<String> = bp_orders.iter().map(|o| o["externalRef"].as_str().unwrap_or("").to_string()).collect();
+    let refs: Vec<String> = bp_orders
+        .iter()
+        .map(|o| o["externalRef"].as_str().unwrap_or("").to_string())
+        .collect();
     let unique: BTreeSet<&String> = refs.iter().collect();
-    assert_eq!(unique.len(), refs.len(), "two sales orders for one BigCommerce order");
+    assert_eq!(
+        unique.len(),
+        refs.len(),
+        "two sales orders for one BigCommerce order"
+    );
     let held: BTreeSet<String> = env
         .exceptions()
         .unwrap()
         .iter()
-        .filter_map(|e| e["entity"].as_str()?.strip_prefix("bigcommerce:order:").map(str::to_string))
+        .filter_map(|e| {
+            e["entity"]
+                .as_str()?
+                .strip_prefix("bigcommerce:order:")
+                .map(str::to_string)
+        })
         .collect();
     for id in &in_scope {
-        assert!(unique.contains(id) || held.contains(id), "order {id} was neither posted nor held");
+        assert!(
+            unique.contains(id) || held.contains(id),
+            "order {id} was neither posted nor held"
+        );
     }
-    assert!(unique.len() > 700, "only {} of {} posted", unique.len(), in_scope.len());
+    assert!(
+        unique.len() > 700,
+        "only {} of {} posted",
+        unique.len(),
+        in_scope.len()
+    );
 
     // The faults really happened: lost responses of committed writes, 5xx, throttles.
     let audit = env.host.store.audit_lines(Some("demo"), 1_000_000).unwrap();
-    let outcome_unknown = audit.iter().filter(|l| l.outcome == "outcome-unknown").count();
-    let server_errors = audit.iter().filter(|l| l.status.is_some_and(|s| s >= 500)).count();
-    assert!(outcome_unknown >= 10, "only {outcome_unknown} lost write responses");
+    let outcome_unknown = audit
+        .iter()
+        .filter(|l| l.outcome == "outcome-unknown")
+        .count();
+    let server_errors = audit
+        .iter()
+        .filter(|l| l.status.is_some_and(|s| s >= 500))
+        .count();
+    assert!(
+        outcome_unknown >= 10,
+        "only {outcome_unknown} lost write responses"
+    );
     assert!(server_errors >= 100, "only {server_errors} 5xx");
-    let bc = env.host.connection_stats("demo", System::BigCommerce).unwrap();
-    let bp = env.host.connection_stats("demo", System::Brightpearl).unwrap();
+    let bc = env
+        .host
+        .connection_stats("demo", System::BigCommerce)
+        .unwrap();
+    let bp = env
+        .host
+        .connection_stats("demo", System::Brightpearl)
+        .unwrap();
     assert!(bc.throttled > 0, "no 429 seen");
     // BigCommerce's quota binds at this clock (about 6 reads per order); Brightpearl's
     // throttle handling is covered by the connections tests.
-    assert!(bc.waits_ms > 0, "BigCommerce's rate limit never made a caller wait: {bc:?}");
+    assert!(
+        bc.waits_ms > 0,
+        "BigCommerce's rate limit never made a caller wait: {bc:?}"
+    );
     let _ = bp;
     // Every write whose outcome was unknown was looked up by its external reference.
-    let order_lookups = audit.iter().filter(|l| l.path.contains("order-search")).count();
-    let lost_orders = audit.iter().filter(|l| l.outcome == "outcome-unknown" && l.path.starts_with("/order-service/sales-order")).count();
+    let order_lookups = audit
+        .iter()
+        .filter(|l| l.path.contains("order-search"))
+        .count();
+    let lost_orders = audit
+        .iter()
+        .filter(|l| {
+            l.outcome == "outcome-unknown" && l.path.starts_with("/order-service/sales-order")
+        })
+        .count();
     assert!(lost_orders > 0, "no sales-order response was lost");
-    assert!(order_lookups >= lost_orders, "{order_lookups} order searches for {lost_orders} lost sales-order responses");
-    let payment_lookups = audit.iter().filter(|l| l.path.contains("customer-payment-search")).count();
+    assert!(
+        order_lookups >= lost_orders,
+        "{order_lookups} order searches for {lost_orders} lost sales-order responses"
+    );
+    let payment_lookups = audit
+        .iter()
+        .filter(|l| l.path.contains("customer-payment-search"))
+        .count();
     let lost_payments = audit
         .iter()
-        .filter(|l| l.outcome == "outcome-unknown" && (l.path.starts_with("/multi-message") || l.path.starts_with("/accounting-service/customer-payment")))
+        .filter(|l| {
+            l.outcome == "outcome-unknown"
+                && (l.path.starts_with("/multi-message")
+                    || l.path.starts_with("/accounting-service/customer-payment"))
+        })
         .count();
     assert!(lost_payments > 0, "no payment response was lost");
-    assert!(payment_lookups >= lost_payments, "{payment_lookups} payment searches for {lost_payments} lost payment responses");
+    assert!(
+        payment_lookups >= lost_payments,
+        "{payment_lookups} payment searches for {lost_payments} lost payment responses"
+    );
     let _: &Value = &rec;
     env.shutdown().await;
 }

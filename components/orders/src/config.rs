@@ -259,14 +259,20 @@ impl Checker {
     fn nominal(&mut self, path: &str, v: &Value) {
         match v.as_str() {
             Some(s) if !s.is_empty() && s.len() <= 10 && s.chars().all(|c| c.is_ascii_digit()) => {}
-            _ => self.push(path, format!("a nominal code is a string of digits, e.g. \"4000\"; got {v}")),
+            _ => self.push(
+                path,
+                format!("a nominal code is a string of digits, e.g. \"4000\"; got {v}"),
+            ),
         }
     }
 
     fn code(&mut self, path: &str, v: &Value, max: usize) {
         match v.as_str() {
             Some(s) if !s.trim().is_empty() && s.len() <= max => {}
-            _ => self.push(path, format!("expected a non-empty code of at most {max} characters; got {v}")),
+            _ => self.push(
+                path,
+                format!("expected a non-empty code of at most {max} characters; got {v}"),
+            ),
         }
     }
 
@@ -278,21 +284,33 @@ impl Checker {
 
     fn payment(&mut self, path: &str, v: &Value) {
         let Some(obj) = v.as_object() else {
-            self.push(path, "expected a table { code = \"...\", bank_nominal_code = \"...\" }");
+            self.push(
+                path,
+                "expected a table { code = \"...\", bank_nominal_code = \"...\" }",
+            );
             return;
         };
         for k in obj.keys() {
             if k != "code" && k != "bank_nominal_code" {
-                self.push(format!("{path}.{k}"), "unknown key (expected code, bank_nominal_code)");
+                self.push(
+                    format!("{path}.{k}"),
+                    "unknown key (expected code, bank_nominal_code)",
+                );
             }
         }
         match obj.get("code") {
             Some(c) => self.code(&format!("{path}.code"), c, 36),
-            None => self.push(format!("{path}.code"), "missing: the Brightpearl payment method code"),
+            None => self.push(
+                format!("{path}.code"),
+                "missing: the Brightpearl payment method code",
+            ),
         }
         match obj.get("bank_nominal_code") {
             Some(c) => self.nominal(&format!("{path}.bank_nominal_code"), c),
-            None => self.push(format!("{path}.bank_nominal_code"), "missing: the bank nominal code"),
+            None => self.push(
+                format!("{path}.bank_nominal_code"),
+                "missing: the bank nominal code",
+            ),
         }
     }
 }
@@ -346,7 +364,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     }
                 }
             }
-            _ => c.push("statuses", "a non-empty list of BigCommerce status ids, e.g. [11]"),
+            _ => c.push(
+                "statuses",
+                "a non-empty list of BigCommerce status ids, e.g. [11]",
+            ),
         }
     }
     for k in ["channel_id", "order_status_id"] {
@@ -369,7 +390,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
             Some(w) => {
                 for k in w.keys() {
                     if k != "default" && k != "by_country" {
-                        c.push(format!("warehouse.{k}"), "unknown key (expected default, by_country)");
+                        c.push(
+                            format!("warehouse.{k}"),
+                            "unknown key (expected default, by_country)",
+                        );
                     }
                 }
                 match w.get("default") {
@@ -381,8 +405,13 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                         Some(m) => {
                             for (country, id) in m {
                                 let path = format!("warehouse.by_country.{country}");
-                                if country.len() != 2 || !country.chars().all(|ch| ch.is_ascii_uppercase()) {
-                                    c.push(path.clone(), "the key must be an ISO 3166 alpha-2 country code, e.g. GB");
+                                if country.len() != 2
+                                    || !country.chars().all(|ch| ch.is_ascii_uppercase())
+                                {
+                                    c.push(
+                                        path.clone(),
+                                        "the key must be an ISO 3166 alpha-2 country code, e.g. GB",
+                                    );
                                 }
                                 c.id(&path, id);
                             }
@@ -391,20 +420,29 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     }
                 }
             }
-            None => c.push("warehouse", "a table { default = <id>, by_country = { .. } }"),
+            None => c.push(
+                "warehouse",
+                "a table { default = <id>, by_country = { .. } }",
+            ),
         }
     }
     if let Some(v) = obj.get("nominal_codes") {
         match v.as_object() {
             Some(n) => {
-                for k in ["sales", "shipping", "handling", "wrapping", "discount", "rounding"] {
+                for k in [
+                    "sales", "shipping", "handling", "wrapping", "discount", "rounding",
+                ] {
                     match n.get(k) {
                         Some(code) => c.nominal(&format!("nominal_codes.{k}"), code),
                         None => c.push(format!("nominal_codes.{k}"), "missing"),
                     }
                 }
                 for k in n.keys() {
-                    if !["sales", "shipping", "handling", "wrapping", "discount", "rounding"].contains(&k.as_str()) {
+                    if ![
+                        "sales", "shipping", "handling", "wrapping", "discount", "rounding",
+                    ]
+                    .contains(&k.as_str())
+                    {
                         c.push(format!("nominal_codes.{k}"), "unknown key");
                     }
                 }
@@ -419,7 +457,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     c.code(&format!("tax_codes.{class}"), code, 10);
                 }
             }
-            None => c.push("tax_codes", "a table BigCommerce tax class → Brightpearl tax code"),
+            None => c.push(
+                "tax_codes",
+                "a table BigCommerce tax class → Brightpearl tax code",
+            ),
         }
     }
     if let Some(v) = obj.get("no_tax_code") {
@@ -432,7 +473,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     c.payment(&format!("payment_methods.{method}"), mapping);
                 }
             }
-            None => c.push("payment_methods", "a table BigCommerce method → { code, bank_nominal_code }"),
+            None => c.push(
+                "payment_methods",
+                "a table BigCommerce method → { code, bank_nominal_code }",
+            ),
         }
     }
     for k in ["gift_certificate", "store_credit"] {
@@ -453,7 +497,9 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
             {
                 c.push(
                     format!("on_account_methods[{i}]"),
-                    format!("{name:?} is also in payment_methods; a method is either paid or on account"),
+                    format!(
+                        "{name:?} is also in payment_methods; a method is either paid or on account"
+                    ),
                 );
             }
         }
@@ -477,12 +523,18 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                 for (group, id) in m {
                     let path = format!("customer_groups.{group}");
                     if group.parse::<u64>().is_err() {
-                        c.push(path.clone(), "the key must be a BigCommerce customer group id, e.g. \"2\"");
+                        c.push(
+                            path.clone(),
+                            "the key must be a BigCommerce customer group id, e.g. \"2\"",
+                        );
                     }
                     c.id(&path, id);
                 }
             }
-            None => c.push("customer_groups", "a table customer group id → price list id"),
+            None => c.push(
+                "customer_groups",
+                "a table customer group id → price list id",
+            ),
         }
     }
     if let Some(v) = obj.get("retail_groups") {
@@ -499,7 +551,10 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                     match k.as_str() {
                         "tolerance" => match val.as_str().and_then(|s| Decimal::from_str(s).ok()) {
                             Some(d) if !d.is_sign_negative() => {}
-                            _ => c.push(path, format!("a decimal amount as a string, e.g. \"0.02\"; got {val}")),
+                            _ => c.push(
+                                path,
+                                format!("a decimal amount as a string, e.g. \"0.02\"; got {val}"),
+                            ),
                         },
                         "mode" => {
                             c.typed::<RoundingMode>(&path, val);
@@ -509,11 +564,17 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
                                 c.push(path, format!("2, 3 or 4; got {val}"));
                             }
                         }
-                        _ => c.push(path, "unknown key (expected tolerance, mode, row_decimal_places)"),
+                        _ => c.push(
+                            path,
+                            "unknown key (expected tolerance, mode, row_decimal_places)",
+                        ),
                     }
                 }
             }
-            None => c.push("rounding", "a table { tolerance, mode, row_decimal_places }"),
+            None => c.push(
+                "rounding",
+                "a table { tolerance, mode, row_decimal_places }",
+            ),
         }
     }
     if let Some(v) = obj.get("sweep")
@@ -532,17 +593,26 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
     if let Some(v) = obj.get("authorization_expiry_days")
         && v.as_i64().filter(|d| (1..=90).contains(d)).is_none()
     {
-        c.push("authorization_expiry_days", format!("1 to 90 days; got {v}"));
+        c.push(
+            "authorization_expiry_days",
+            format!("1 to 90 days; got {v}"),
+        );
     }
     if let Some(v) = obj.get("retry_exception_after")
         && v.as_u64().filter(|d| *d >= 1).is_none()
     {
-        c.push("retry_exception_after", format!("a positive number of runs; got {v}"));
+        c.push(
+            "retry_exception_after",
+            format!("a positive number of runs; got {v}"),
+        );
     }
     if let Some(v) = obj.get("product_index_refresh_minutes")
         && v.as_i64().filter(|m| (1..=10_080).contains(m)).is_none()
     {
-        c.push("product_index_refresh_minutes", format!("1 to 10080 minutes; got {v}"));
+        c.push(
+            "product_index_refresh_minutes",
+            format!("1 to 10080 minutes; got {v}"),
+        );
     }
     if !c.problems.is_empty() {
         return Err(c.problems);

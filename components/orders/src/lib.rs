@@ -45,7 +45,8 @@ impl Guest for OrdersFlow {
     }
 
     fn run(trigger: wit::Trigger) -> Result<wit::RunSummary, wit::FlowError> {
-        let cfg = config::parse(&pearlbridge_sdk::host::config_json()).map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
+        let cfg = config::parse(&pearlbridge_sdk::host::config_json())
+            .map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
         let trigger: Trigger = trigger.into();
         run::run(&trigger, &cfg, &HostApi, &HostState, &HostReport)
             .map(Into::into)

@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use pearlbridge_sdk::bigcommerce::{Address, Order, OrderBundle, Transaction};
 use pearlbridge_sdk::brightpearl::{
-    CustomerPayment, Delivery, OrderCurrency, PaymentType, PostalAddress, SalesOrder, SalesOrderCustomer, SalesOrderRow,
+    CustomerPayment, Delivery, OrderCurrency, PaymentType, PostalAddress, SalesOrder,
+    SalesOrderCustomer, SalesOrderRow,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::money;
@@ -111,7 +112,10 @@ pub fn sales_order_total(order: &SalesOrder) -> Decimal {
     order
         .rows
         .iter()
-        .map(|r| r.net.parse::<Decimal>().unwrap_or_default() + r.tax.parse::<Decimal>().unwrap_or_default())
+        .map(|r| {
+            r.net.parse::<Decimal>().unwrap_or_default()
+                + r.tax.parse::<Decimal>().unwrap_or_default()
+        })
         .sum()
 }
 
@@ -160,7 +164,9 @@ pub fn order_currency(order: &Order) -> (String, String) {
 
 /// A BigCommerce address as a Brightpearl postal address (street, suburb, city, state).
 pub fn postal_address(a: &Address) -> PostalAddress {
-    let full = format!("{} {}", a.first_name.trim(), a.last_name.trim()).trim().to_string();
+    let full = format!("{} {}", a.first_name.trim(), a.last_name.trim())
+        .trim()
+        .to_string();
     let opt = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_string());
     PostalAddress {
         address_full_name: opt(&full),
@@ -180,16 +186,26 @@ pub fn postal_address(a: &Address) -> PostalAddress {
 /// (then `default_price_list_id`), `Ok(Some(id))` for a mapped B2B group, `Err(group)` for a
 /// group without a price list.
 pub fn customer_price_list(bundle: &OrderBundle, cfg: &OrdersConfig) -> Result<Option<u64>, u64> {
-    let group = bundle.customer.as_ref().map(|c| c.customer_group_id).unwrap_or(0);
+    let group = bundle
+        .customer
+        .as_ref()
+        .map(|c| c.customer_group_id)
+        .unwrap_or(0);
     if bundle.order.customer_id == 0 || group == 0 || cfg.retail_groups.contains(&group) {
         return Ok(cfg.default_price_list_id);
     }
-    cfg.customer_groups.get(&group.to_string()).copied().map(Some).ok_or(group)
+    cfg.customer_groups
+        .get(&group.to_string())
+        .copied()
+        .map(Some)
+        .ok_or(group)
 }
 
 /// Placed-on date of the order as ISO 8601 UTC (`date_created` is RFC 2822).
 pub fn placed_on(order: &Order) -> Option<String> {
-    Timestamp::parse_rfc2822(&order.date_created).ok().map(|t| t.to_iso8601())
+    Timestamp::parse_rfc2822(&order.date_created)
+        .ok()
+        .map(|t| t.to_iso8601())
 }
 
 #[derive(Default)]
@@ -200,7 +216,13 @@ struct TaxLine {
 }
 
 /// A free-text row (quantity 1) with its net and tax at `dp` places.
-fn text_row(name: String, tax_code: String, (net, tax): (Decimal, Decimal), nominal: &str, dp: u32) -> SalesOrderRow {
+fn text_row(
+    name: String,
+    tax_code: String,
+    (net, tax): (Decimal, Decimal),
+    nominal: &str,
+    dp: u32,
+) -> SalesOrderRow {
     SalesOrderRow {
         product_id: None,
         name: Some(name),
@@ -216,7 +238,10 @@ fn text_row(name: String, tax_code: String, (net, tax): (Decimal, Decimal), nomi
 /// Net and tax of a row from its gross (tax included) and tax: each rounded to `dp`, net =
 /// gross − tax, so the row adds up to the rounded gross.
 fn net_and_tax(gross: Decimal, tax: Decimal, dp: u32) -> (Decimal, Decimal) {
-    (money::round(gross, dp) - money::round(tax, dp), money::round(tax, dp))
+    (
+        money::round(gross, dp) - money::round(tax, dp),
+        money::round(tax, dp),
+    )
 }
 
 /// Map one order. `Err` lists every problem found (at most one per kind, the messages of
@@ -227,7 +252,11 @@ fn net_and_tax(gross: Decimal, tax: Decimal, dp: u32) -> (Decimal, Decimal) {
 /// price plus discount rows in `rows` mode), `externalRef` = the order product id; one
 /// shipping row per shipping address with a cost; handling and wrapping rows; the rows add
 /// up to `total_inc_tax` exactly, a difference within tolerance becoming a rounding row.
-pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) -> Result<MappedOrder, Vec<MappingProblem>> {
+pub fn map_order(
+    bundle: &OrderBundle,
+    cfg: &OrdersConfig,
+    lookups: &Lookups,
+) -> Result<MappedOrder, Vec<MappingProblem>> {
     let order = &bundle.order;
     let entity = order_entity(order.id);
     let (currency, rate) = order_currency(order);
@@ -278,7 +307,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     let mut tax_problems: Vec<String> = Vec::new();
     let mut tax_code = |line: Option<&TaxLine>, tax: Decimal, what: &str| -> String {
         match line.and_then(|l| l.classes.first().map(|c| (c, l.rate.normalize()))) {
-            Some((class, rate)) => match cfg.tax_codes.get(&format!("{class}@{rate}")).or_else(|| cfg.tax_codes.get(class)) {
+            Some((class, rate)) => match cfg
+                .tax_codes
+                .get(&format!("{class}@{rate}"))
+                .or_else(|| cfg.tax_codes.get(class))
+            {
                 Some(code) => code.clone(),
                 None => {
                     tax_problems.push(format!(
@@ -289,7 +322,9 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
             },
             None if tax.is_zero() => cfg.no_tax_code.clone(),
             None => {
-                tax_problems.push(format!("{what} has tax {tax} but no tax row naming its tax class"));
+                tax_problems.push(format!(
+                    "{what} has tax {tax} but no tax row naming its tax class"
+                ));
                 String::new()
             }
         }
@@ -299,7 +334,12 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     let mut rows = Vec::new();
     let mut unknown_skus = Vec::new();
     let mut discounts: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
-    let mut discount_names: Vec<String> = bundle.coupons.iter().map(|c| c.code.clone()).filter(|c| !c.is_empty()).collect();
+    let mut discount_names: Vec<String> = bundle
+        .coupons
+        .iter()
+        .map(|c| c.code.clone())
+        .filter(|c| !c.is_empty())
+        .collect();
     for (i, line) in bundle.products.iter().enumerate() {
         if line.is_bundled_product || line.parent_order_product_id.is_some() {
             continue; // bundle children: the parent row carries the price
@@ -312,7 +352,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
                 format!("`{}`", line.sku)
             };
             match lookups.sku_suggestions.get(&line.sku) {
-                Some(near) => unknown_skus.push(format!("{sku} (order product {}; did you mean `{near}`?)", line.id)),
+                Some(near) => unknown_skus.push(format!(
+                    "{sku} (order product {}; did you mean `{near}`?)",
+                    line.id
+                )),
                 None => unknown_skus.push(format!("{sku} (order product {})", line.id)),
             }
         }
@@ -321,7 +364,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         let paid_inc = if line.discounted_total_inc_tax.trim().is_empty() {
             full_inc
         } else {
-            m(format!("products[{i}].discounted_total_inc_tax"), &line.discounted_total_inc_tax)
+            m(
+                format!("products[{i}].discounted_total_inc_tax"),
+                &line.discounted_total_inc_tax,
+            )
         };
         let taxed = item_tax.get(&line.id);
         let tax = taxed.map(|t| t.amount).unwrap_or(Decimal::ZERO);
@@ -340,7 +386,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
                     e.0 += disc_gross - disc_tax;
                     e.1 += disc_tax;
                     for d in &line.applied_discounts {
-                        let label = d.code.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| d.name.clone());
+                        let label = d
+                            .code
+                            .clone()
+                            .filter(|c| !c.is_empty())
+                            .unwrap_or_else(|| d.name.clone());
                         if !label.is_empty() && !discount_names.contains(&label) {
                             discount_names.push(label);
                         }
@@ -364,7 +414,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         p.add(
             kinds::UNMAPPED_SKU,
             Team::Ecommerce,
-            format!("{entity}: no Brightpearl product with SKU {}", unknown_skus.join(", ")),
+            format!(
+                "{entity}: no Brightpearl product with SKU {}",
+                unknown_skus.join(", ")
+            ),
         );
     }
     for (code, (net, tax)) in &discounts {
@@ -373,7 +426,13 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         } else {
             format!("Discount: {}", discount_names.join(", "))
         };
-        rows.push(text_row(name, code.clone(), (-*net, -*tax), &cfg.nominal_codes.discount, dp));
+        rows.push(text_row(
+            name,
+            code.clone(),
+            (-*net, -*tax),
+            &cfg.nominal_codes.discount,
+            dp,
+        ));
     }
 
     // Shipping rows, one per shipping address with a cost.
@@ -384,23 +443,42 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     for (i, a) in addresses.iter().enumerate() {
         let method = cfg.shipping_methods.get(&a.shipping_method).copied();
         if method.is_none() {
-            unmapped_methods.push(format!("{:?} (shipping address {})", a.shipping_method, a.id));
+            unmapped_methods.push(format!(
+                "{:?} (shipping address {})",
+                a.shipping_method, a.id
+            ));
         }
         if i == 0 {
             shipping_method_id = method;
         }
-        let inc = m(format!("shipping_addresses[{i}].cost_inc_tax"), &a.cost_inc_tax);
+        let inc = m(
+            format!("shipping_addresses[{i}].cost_inc_tax"),
+            &a.cost_inc_tax,
+        );
         let tax = m(format!("shipping_addresses[{i}].cost_tax"), &a.cost_tax);
         if inc.is_zero() && tax.is_zero() {
             continue;
         }
-        let code = tax_code(shipping_tax.get(&a.id), tax, &format!("shipping to address {}", a.id));
+        let code = tax_code(
+            shipping_tax.get(&a.id),
+            tax,
+            &format!("shipping to address {}", a.id),
+        );
         let name = if addresses.len() > 1 {
-            format!("Shipping: {} (address {}, {})", a.shipping_method, a.id, a.city)
+            format!(
+                "Shipping: {} (address {}, {})",
+                a.shipping_method, a.id, a.city
+            )
         } else {
             format!("Shipping: {}", a.shipping_method)
         };
-        rows.push(text_row(name, code, net_and_tax(inc, tax, dp), &cfg.nominal_codes.shipping, dp));
+        rows.push(text_row(
+            name,
+            code,
+            net_and_tax(inc, tax, dp),
+            &cfg.nominal_codes.shipping,
+            dp,
+        ));
     }
     if !unmapped_methods.is_empty() {
         p.add(
@@ -413,7 +491,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         );
     }
     if !handling_inc.is_zero() || !handling_tax.is_zero() {
-        let code = tax_code(Some(&handling_tax_rows).filter(|t| !t.classes.is_empty()), handling_tax, "handling");
+        let code = tax_code(
+            Some(&handling_tax_rows).filter(|t| !t.classes.is_empty()),
+            handling_tax,
+            "handling",
+        );
         rows.push(text_row(
             "Handling".into(),
             code,
@@ -437,7 +519,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         ));
     }
     for t in tax_problems {
-        p.add(kinds::UNMAPPED_TAX_CLASS, Team::Finance, format!("{entity}: {t}"));
+        p.add(
+            kinds::UNMAPPED_TAX_CLASS,
+            Team::Finance,
+            format!("{entity}: {t}"),
+        );
     }
 
     // Customer group → price list.
@@ -461,7 +547,11 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         Ok(ps) => ps,
         Err(msgs) => {
             for msg in msgs {
-                p.add(kinds::UNMAPPED_PAYMENT_METHOD, Team::Finance, format!("{entity}: {msg}"));
+                p.add(
+                    kinds::UNMAPPED_PAYMENT_METHOD,
+                    Team::Finance,
+                    format!("{entity}: {msg}"),
+                );
             }
             vec![]
         }
@@ -470,7 +560,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     // Totals: the rows must add up to total_inc_tax exactly.
     let rows_total: Decimal = rows
         .iter()
-        .map(|r| r.net.parse::<Decimal>().unwrap_or_default() + r.tax.parse::<Decimal>().unwrap_or_default())
+        .map(|r| {
+            r.net.parse::<Decimal>().unwrap_or_default()
+                + r.tax.parse::<Decimal>().unwrap_or_default()
+        })
         .sum();
     let diff = total - rows_total;
     let mut rounding = None;
@@ -521,7 +614,10 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
         p.add(
             kinds::INVALID_ORDER_DATA,
             Team::Integration,
-            format!("{entity}: field `date_created` is not an RFC 2822 date: {:?}", order.date_created),
+            format!(
+                "{entity}: field `date_created` is not an RFC 2822 date: {:?}",
+                order.date_created
+            ),
         );
     }
     if !p.list.is_empty() {
@@ -532,7 +628,12 @@ pub fn map_order(bundle: &OrderBundle, cfg: &OrdersConfig, lookups: &Lookups) ->
     let country = first_address
         .map(|a| a.country_iso2.clone())
         .unwrap_or_else(|| order.billing_address.country_iso2.clone());
-    let warehouse_id = cfg.warehouse.by_country.get(&country).copied().unwrap_or(cfg.warehouse.default);
+    let warehouse_id = cfg
+        .warehouse
+        .by_country
+        .get(&country)
+        .copied()
+        .unwrap_or(cfg.warehouse.default);
     let sales_order = SalesOrder {
         customer: SalesOrderCustomer {
             id: lookups.contact_id,
@@ -586,7 +687,12 @@ struct PaymentSpec {
     date: String,
 }
 
-fn payment(order: &Order, method: &PaymentMethodMapping, rate: &str, spec: PaymentSpec) -> CustomerPayment {
+fn payment(
+    order: &Order,
+    method: &PaymentMethodMapping,
+    rate: &str,
+    spec: PaymentSpec,
+) -> CustomerPayment {
     let amount = money::format(spec.amount, 2);
     let (authorized, paid) = if spec.payment_type == PaymentType::Auth {
         (Some(amount), None)
@@ -605,7 +711,10 @@ fn payment(order: &Order, method: &PaymentMethodMapping, rate: &str, spec: Payme
         amount_paid: paid,
         authorization_expiry: None,
         payment_date: spec.date,
-        journal_ref: Some(format!("BigCommerce order {} (bank {})", order.id, method.bank_nominal_code)),
+        journal_ref: Some(format!(
+            "BigCommerce order {} (bank {})",
+            order.id, method.bank_nominal_code
+        )),
     }
 }
 
@@ -625,7 +734,11 @@ fn payment(order: &Order, method: &PaymentMethodMapping, rate: &str, spec: Payme
 ///
 /// The method is looked up by the transaction `gateway`, then its `method`, then the order's
 /// `payment_method`.
-pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersConfig) -> Result<Vec<CustomerPayment>, Vec<String>> {
+pub fn map_payments(
+    order: &Order,
+    transactions: &[Transaction],
+    cfg: &OrdersConfig,
+) -> Result<Vec<CustomerPayment>, Vec<String>> {
     let entity = order_entity(order.id);
     let (currency, rate) = order_currency(order);
     let placed = placed_on(order).unwrap_or_default();
@@ -635,7 +748,12 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
     let gift = parse("gift_certificate_amount", &order.gift_certificate_amount);
     let credit = parse("store_credit_amount", &order.store_credit_amount);
     for (amount, mapping, label, suffix) in [
-        (gift, &cfg.gift_certificate, "gift certificate", "gift-certificate"),
+        (
+            gift,
+            &cfg.gift_certificate,
+            "gift certificate",
+            "gift-certificate",
+        ),
         (credit, &cfg.store_credit, "store credit", "store-credit"),
     ] {
         if amount > Decimal::ZERO {
@@ -660,25 +778,45 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
             }
         }
     }
-    if cfg.on_account_methods.iter().any(|m| m == &order.payment_method) {
-        return if problems.is_empty() { Ok(out) } else { Err(problems) };
+    if cfg
+        .on_account_methods
+        .iter()
+        .any(|m| m == &order.payment_method)
+    {
+        return if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(problems)
+        };
     }
     let mut txns: Vec<&Transaction> = transactions
         .iter()
-        .filter(|t| t.status == "ok" && !matches!(t.method.as_str(), "gift_certificate" | "store_credit"))
+        .filter(|t| {
+            t.status == "ok" && !matches!(t.method.as_str(), "gift_certificate" | "store_credit")
+        })
         .filter(|t| matches!(t.event.as_str(), "purchase" | "authorization" | "capture"))
         .collect();
     txns.sort_by_key(|t| t.id);
-    let auth_ids: Vec<u64> = txns.iter().filter(|t| t.event == "authorization").map(|t| t.id).collect();
+    let auth_ids: Vec<u64> = txns
+        .iter()
+        .filter(|t| t.event == "authorization")
+        .map(|t| t.id)
+        .collect();
     for t in &txns {
-        let Some(method) = lookup_method(cfg, &[&t.gateway, &t.method, &order.payment_method]) else {
+        let Some(method) = lookup_method(cfg, &[&t.gateway, &t.method, &order.payment_method])
+        else {
             problems.push(format!(
                 "payment gateway {:?} (transaction {}, order payment method {:?}) has no entry in payment_methods",
                 t.gateway, t.id, order.payment_method
             ));
             continue;
         };
-        let amount = money::parse(&entity, &format!("transactions[{}].amount", t.id), &t.amount).unwrap_or(Decimal::ZERO);
+        let amount = money::parse(
+            &entity,
+            &format!("transactions[{}].amount", t.id),
+            &t.amount,
+        )
+        .unwrap_or(Decimal::ZERO);
         let date = Timestamp::parse_iso8601(&t.date_created)
             .map(|d| d.to_iso8601())
             .unwrap_or_else(|_| placed.clone());
@@ -688,9 +826,10 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
             t.currency.clone()
         };
         let reference = format!("bc-txn-{}", t.id);
-        let expiry = Timestamp::parse_iso8601(&date)
-            .ok()
-            .map(|d| d.plus_seconds(cfg.authorization_expiry_days * 86400).to_iso8601());
+        let expiry = Timestamp::parse_iso8601(&date).ok().map(|d| {
+            d.plus_seconds(cfg.authorization_expiry_days * 86400)
+                .to_iso8601()
+        });
         let (payment_type, transaction_code) = match t.event.as_str() {
             "purchase" => (PaymentType::Receipt, None),
             "authorization" => (PaymentType::Auth, Some(reference.clone())),
@@ -739,11 +878,18 @@ pub fn map_payments(order: &Order, transactions: &[Transaction], cfg: &OrdersCon
                         date: placed.clone(),
                     },
                 )),
-                None => problems.push(format!("payment method {:?} has no entry in payment_methods", order.payment_method)),
+                None => problems.push(format!(
+                    "payment method {:?} has no entry in payment_methods",
+                    order.payment_method
+                )),
             }
         }
     }
-    if problems.is_empty() { Ok(out) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
 }
 
 /// The distinct SKUs of an order's product lines (bundle children excluded).
@@ -751,7 +897,9 @@ pub fn order_skus(bundle: &OrderBundle) -> Vec<String> {
     let set: BTreeSet<String> = bundle
         .products
         .iter()
-        .filter(|l| !l.is_bundled_product && l.parent_order_product_id.is_none() && !l.sku.trim().is_empty())
+        .filter(|l| {
+            !l.is_bundled_product && l.parent_order_product_id.is_none() && !l.sku.trim().is_empty()
+        })
         .map(|l| l.sku.clone())
         .collect();
     set.into_iter().collect()

@@ -45,7 +45,9 @@ impl ProductIndex {
     pub fn new(built_at: i64, skus: BTreeMap<String, u64>) -> Self {
         let mut normalised = BTreeMap::new();
         for sku in skus.keys() {
-            normalised.entry(normalise(sku)).or_insert_with(|| sku.clone());
+            normalised
+                .entry(normalise(sku))
+                .or_insert_with(|| sku.clone());
         }
         ProductIndex {
             built_at,
@@ -81,7 +83,12 @@ impl ProductIndex {
         let mut current: BTreeMap<&str, u64> = BTreeMap::new();
         let mut size = 2; // "{}"
         for (sku, id) in &self.skus {
-            let entry = serde_json::to_string(sku).map(|s| s.len()).unwrap_or(sku.len() + 2) + 1 + id.to_string().len() + 1;
+            let entry = serde_json::to_string(sku)
+                .map(|s| s.len())
+                .unwrap_or(sku.len() + 2)
+                + 1
+                + id.to_string().len()
+                + 1;
             if !current.is_empty() && size + entry > CHUNK_BYTES {
                 out.push(serde_json::to_string(&current).unwrap_or_default());
                 current.clear();
@@ -102,7 +109,8 @@ impl ProductIndex {
         let meta: Meta = serde_json::from_str(&state.get(META_KEY)?.value).ok()?;
         let mut skus = BTreeMap::new();
         for i in 0..meta.chunks {
-            let chunk: BTreeMap<String, u64> = serde_json::from_str(&state.get(&format!("{CHUNK_PREFIX}{i}"))?.value).ok()?;
+            let chunk: BTreeMap<String, u64> =
+                serde_json::from_str(&state.get(&format!("{CHUNK_PREFIX}{i}"))?.value).ok()?;
             skus.extend(chunk);
         }
         Some(ProductIndex::new(meta.built_at, skus))
@@ -139,7 +147,10 @@ mod tests {
 
     #[test]
     fn suggestions_ignore_case_and_surrounding_whitespace_only() {
-        let idx = ProductIndex::new(0, BTreeMap::from([("HOOD-051-OLV-M".to_string(), 7), ("CAP".to_string(), 8)]));
+        let idx = ProductIndex::new(
+            0,
+            BTreeMap::from([("HOOD-051-OLV-M".to_string(), 7), ("CAP".to_string(), 8)]),
+        );
         assert_eq!(idx.suggestion("hood-051-olv-m"), Some("HOOD-051-OLV-M"));
         assert_eq!(idx.suggestion(" HOOD-051-OLV-M\t"), Some("HOOD-051-OLV-M"));
         assert_eq!(idx.suggestion("HOOD-051-OLV-M"), None, "indexed exactly");
@@ -157,16 +168,29 @@ mod tests {
 
     #[test]
     fn a_large_index_is_split_into_chunks_under_the_limit_and_reads_back() {
-        let skus: BTreeMap<String, u64> = (0..40_000u64).map(|i| (format!("SKU-{i:08}-LONGER-NAME-XYZ"), 100_000 + i)).collect();
+        let skus: BTreeMap<String, u64> = (0..40_000u64)
+            .map(|i| (format!("SKU-{i:08}-LONGER-NAME-XYZ"), 100_000 + i))
+            .collect();
         let idx = ProductIndex::new(42, skus.clone());
         let chunks = idx.chunks();
-        assert_eq!(chunks.len(), 3, "40 000 entries of 38 bytes in chunks of 512 KiB");
-        assert!(chunks.iter().all(|c| c.len() <= CHUNK_BYTES), "{:?}", chunks.iter().map(String::len).collect::<Vec<_>>());
+        assert_eq!(
+            chunks.len(),
+            3,
+            "40 000 entries of 38 bytes in chunks of 512 KiB"
+        );
+        assert!(
+            chunks.iter().all(|c| c.len() <= CHUNK_BYTES),
+            "{:?}",
+            chunks.iter().map(String::len).collect::<Vec<_>>()
+        );
         let state = MemoryState::new();
         state.set("product-index:9", "{}");
         state.set(META_KEY, r#"{"builtAt":1,"chunks":10,"products":1}"#);
         idx.store(&state);
-        assert!(state.get("product-index:9").is_none(), "stale chunks are deleted");
+        assert!(
+            state.get("product-index:9").is_none(),
+            "stale chunks are deleted"
+        );
         assert_eq!(
             state.get(META_KEY).unwrap().value,
             r#"{"builtAt":42,"chunks":3,"products":40000}"#
@@ -175,6 +199,9 @@ mod tests {
         assert_eq!(back.skus, skus);
         assert_eq!(back.built_at, 42);
         state.delete("product-index:2");
-        assert!(ProductIndex::load(&state).is_none(), "a missing chunk means no index");
+        assert!(
+            ProductIndex::load(&state).is_none(),
+            "a missing chunk means no index"
+        );
     }
 }

@@ -22,8 +22,9 @@ use std::collections::BTreeMap;
 
 use pearlbridge_sdk::bigcommerce::{self, Order, OrderBundle};
 use pearlbridge_sdk::brightpearl::{
-    self, Communication, ContactCreate, ContactEmail, CustomerPayment, FinancialDetails, MULTI_MESSAGE_MAX, MarketingDetails,
-    Organisation, PRODUCT_INDEX_MAX_PAGES, PostAddressIds, RelationshipToAccount,
+    self, Communication, ContactCreate, ContactEmail, CustomerPayment, FinancialDetails,
+    MULTI_MESSAGE_MAX, MarketingDetails, Organisation, PRODUCT_INDEX_MAX_PAGES, PostAddressIds,
+    RelationshipToAccount,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::types::{Exception, FlowError, Level, Money, RunSummary, Team, Trigger};
@@ -147,7 +148,13 @@ struct Sweep {
 
 /// Do the work for one trigger at the current wall-clock time (WASI `wall-clock`); see
 /// [`run_at`].
-pub fn run(trigger: &Trigger, cfg: &OrdersConfig, api: &dyn Api, state: &dyn State, report: &dyn Report) -> Result<RunSummary, FlowError> {
+pub fn run(
+    trigger: &Trigger,
+    cfg: &OrdersConfig,
+    api: &dyn Api,
+    state: &dyn State,
+    report: &dyn Report,
+) -> Result<RunSummary, FlowError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -203,7 +210,10 @@ pub fn run_at(
                     }
                     Err(_) => report.log(
                         Level::Warn,
-                        &format!("event {} has a non-numeric entity id {:?}", e.scope, e.entity_id),
+                        &format!(
+                            "event {} has a non-numeric entity id {:?}",
+                            e.scope, e.entity_id
+                        ),
                     ),
                 }
             }
@@ -215,9 +225,9 @@ pub fn run_at(
             }
         }
         Trigger::Scheduled => {
-            let sweep = r
-                .sweep()
-                .map_err(|e| FlowError::Upstream(e.credentials_problem().unwrap_or_else(|| e.to_string())))?;
+            let sweep = r.sweep().map_err(|e| {
+                FlowError::Upstream(e.credentials_problem().unwrap_or_else(|| e.to_string()))
+            })?;
             for o in sweep.orders {
                 candidates.insert(o.id, Some(o));
             }
@@ -319,14 +329,21 @@ impl Run<'_> {
         let overlap = self.cfg.sweep.overlap_minutes;
         let lookback = self.cfg.sweep.initial_lookback_hours;
         let (start, why) = match stored {
-            Some(t) => (t, format!("cursor {} − overlap_minutes = {overlap}", t.to_iso8601())),
+            Some(t) => (
+                t,
+                format!("cursor {} − overlap_minutes = {overlap}", t.to_iso8601()),
+            ),
             None => (
                 Timestamp(bc.time()?).plus_seconds(-lookback * 3600),
                 format!("no cursor yet: initial_lookback_hours = {lookback}"),
             ),
         };
         let from = start.plus_seconds(-overlap * 60);
-        let listed = bc.orders_modified_since(&from.to_rfc2822(), bigcommerce::V2_MAX_LIMIT, self.cfg.sweep.max_pages)?;
+        let listed = bc.orders_modified_since(
+            &from.to_rfc2822(),
+            bigcommerce::V2_MAX_LIMIT,
+            self.cfg.sweep.max_pages,
+        )?;
         let mut newest: Option<Timestamp> = None;
         let mut by_id: BTreeMap<u64, Order> = BTreeMap::new();
         for o in listed {
@@ -348,7 +365,10 @@ impl Run<'_> {
         Ok(Sweep {
             orders: by_id.into_values().collect(),
             cursor: cursor.map(Timestamp::to_iso8601),
-            note: format!("swept orders modified since {} ({why}): {seen}; {after}", from.to_iso8601()),
+            note: format!(
+                "swept orders modified since {} ({why}): {seen}; {after}",
+                from.to_iso8601()
+            ),
         })
     }
 
@@ -366,15 +386,21 @@ impl Run<'_> {
 
     /// `None` when there is nothing to do (not found, status not posted); else the sales
     /// order is linked and these are its customer payments still to post.
-    fn process_inner(&mut self, id: u64, prefetched: Option<Order>) -> Result<Option<Vec<CustomerPayment>>, Stop> {
+    fn process_inner(
+        &mut self,
+        id: u64,
+        prefetched: Option<Order>,
+    ) -> Result<Option<Vec<CustomerPayment>>, Stop> {
         let bc = bigcommerce::Client::new(self.api);
         let order = match prefetched {
             Some(o) => o,
             None => match bc.order(id)? {
                 Some(o) => o,
                 None => {
-                    self.report
-                        .log(Level::Warn, &format!("{}: not found in BigCommerce", order_entity(id)));
+                    self.report.log(
+                        Level::Warn,
+                        &format!("{}: not found in BigCommerce", order_entity(id)),
+                    );
                     self.state.delete(&format!("{RETRY_PREFIX}{id}"));
                     self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
                     return Ok(None);
@@ -385,19 +411,20 @@ impl Run<'_> {
             let so_id: u64 = link.value.parse().unwrap_or(0);
             self.counts.already_posted += 1;
             let transactions = bc.order_transactions(id)?;
-            let payments = mapping::map_payments(&order, &transactions, self.cfg).map_err(|msgs| {
-                Stop::Hold(
-                    msgs.into_iter()
-                        .map(|m| MappingProblem {
-                            kind: kinds::UNMAPPED_PAYMENT_METHOD,
-                            owner: Team::Finance,
-                            message: format!("{}: {m}", order_entity(id)),
-                            impact: order.total_inc_tax.parse().unwrap_or_default(),
-                            currency: mapping::order_currency(&order).0,
-                        })
-                        .collect(),
-                )
-            })?;
+            let payments =
+                mapping::map_payments(&order, &transactions, self.cfg).map_err(|msgs| {
+                    Stop::Hold(
+                        msgs.into_iter()
+                            .map(|m| MappingProblem {
+                                kind: kinds::UNMAPPED_PAYMENT_METHOD,
+                                owner: Team::Finance,
+                                message: format!("{}: {m}", order_entity(id)),
+                                impact: order.total_inc_tax.parse().unwrap_or_default(),
+                                currency: mapping::order_currency(&order).0,
+                            })
+                            .collect(),
+                    )
+                })?;
             let payments = payments.into_iter().map(|mut p| {
                 p.order_id = so_id;
                 p
@@ -441,7 +468,10 @@ impl Run<'_> {
     /// than `product_index_refresh_minutes`; so a SKU missing from it is unknown, and a held
     /// order's SKUs are checked again by the next rebuild.
     #[allow(clippy::type_complexity)]
-    fn products(&mut self, bundle: &OrderBundle) -> Result<(BTreeMap<String, u64>, BTreeMap<String, String>), ApiError> {
+    fn products(
+        &mut self,
+        bundle: &OrderBundle,
+    ) -> Result<(BTreeMap<String, u64>, BTreeMap<String, String>), ApiError> {
         let skus = mapping::order_skus(bundle);
         let mut found = BTreeMap::new();
         let mut suggestions = BTreeMap::new();
@@ -452,9 +482,14 @@ impl Run<'_> {
         if self.index.is_none() {
             self.index = ProductIndex::load(self.state);
         }
-        let stale = self.index.as_ref().is_none_or(|i| !i.is_fresh(self.now, refresh));
+        let stale = self
+            .index
+            .as_ref()
+            .is_none_or(|i| !i.is_fresh(self.now, refresh));
         if stale && self.index_error.is_none() {
-            let (skus, pages) = match brightpearl::Client::new(self.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES) {
+            let (skus, pages) = match brightpearl::Client::new(self.api)
+                .product_sku_index(PRODUCT_INDEX_MAX_PAGES)
+            {
                 Ok(built) => built,
                 Err(e) => {
                     self.index_error = Some(e.clone());
@@ -465,14 +500,20 @@ impl Run<'_> {
             index.store(self.state);
             self.report.log(
                 Level::Info,
-                &format!("product index rebuilt: {} SKUs from {pages} product-search page(s)", index.skus.len()),
+                &format!(
+                    "product index rebuilt: {} SKUs from {pages} product-search page(s)",
+                    index.skus.len()
+                ),
             );
             self.index = Some(index);
         }
         // After a failed rebuild a stale index still serves the SKUs it has; a SKU it lacks
         // leaves the order pending (not held: it may exist by now).
         let Some(index) = self.index.as_ref() else {
-            return Err(self.index_error.clone().expect("no index only after a failed rebuild"));
+            return Err(self
+                .index_error
+                .clone()
+                .expect("no index only after a failed rebuild"));
         };
         if let Some(e) = &self.index_error
             && skus.iter().any(|s| index.get(s).is_none())
@@ -513,7 +554,9 @@ impl Run<'_> {
                     Some(m) => {
                         // Only B2B orders need the contact's price list (one GET, then cached).
                         let pl = match price_list {
-                            Some(_) => bp.contact(m.contact_id)?.and_then(|c| c.financial_details.price_list_id),
+                            Some(_) => bp
+                                .contact(m.contact_id)?
+                                .and_then(|c| c.financial_details.price_list_id),
                             None => None,
                         };
                         CachedContact {
@@ -526,7 +569,8 @@ impl Run<'_> {
                         price_list_id: price_list,
                     },
                 };
-                self.state.set(&key, &serde_json::to_string(&c).unwrap_or_default());
+                self.state
+                    .set(&key, &serde_json::to_string(&c).unwrap_or_default());
                 c
             }
         };
@@ -555,7 +599,11 @@ impl Run<'_> {
         Ok(contact.id)
     }
 
-    fn create_contact(&self, bundle: &OrderBundle, price_list: Option<u64>) -> Result<u64, ApiError> {
+    fn create_contact(
+        &self,
+        bundle: &OrderBundle,
+        price_list: Option<u64>,
+    ) -> Result<u64, ApiError> {
         let bp = brightpearl::Client::new(self.api);
         let billing = &bundle.order.billing_address;
         let mut billing_address = mapping::postal_address(billing);
@@ -609,7 +657,9 @@ impl Run<'_> {
             marketing_details: MarketingDetails {
                 is_receive_email_newsletter: false,
             },
-            financial_details: price_list.map(|id| FinancialDetails { price_list_id: Some(id) }),
+            financial_details: price_list.map(|id| FinancialDetails {
+                price_list_id: Some(id),
+            }),
         };
         bp.create_contact(&contact)
     }
@@ -623,7 +673,10 @@ impl Run<'_> {
         let attempt_key = format!("attempt:order:{id}");
         let external_ref = &mapped.sales_order.external_ref;
         if self.state.get(&attempt_key).is_some()
-            && let Some(existing) = bp.sales_orders_by_external_ref(external_ref)?.first().copied()
+            && let Some(existing) = bp
+                .sales_orders_by_external_ref(external_ref)?
+                .first()
+                .copied()
         {
             self.link(&link_key, &attempt_key, existing);
             self.counts.already_posted += 1;
@@ -636,7 +689,11 @@ impl Run<'_> {
                 self.counts.posted += 1;
                 Ok(so_id)
             }
-            Err(e) if e.is_outcome_unknown() => match bp.sales_orders_by_external_ref(external_ref)?.first().copied() {
+            Err(e) if e.is_outcome_unknown() => match bp
+                .sales_orders_by_external_ref(external_ref)?
+                .first()
+                .copied()
+            {
                 Some(existing) => {
                     self.link(&link_key, &attempt_key, existing);
                     self.counts.posted += 1;
@@ -654,7 +711,10 @@ impl Run<'_> {
                 Err(Stop::Hold(vec![MappingProblem {
                     kind: kinds::ORDER_REJECTED,
                     owner: Team::Integration,
-                    message: format!("{}: Brightpearl rejected the sales order: {e}", order_entity(id)),
+                    message: format!(
+                        "{}: Brightpearl rejected the sales order: {e}",
+                        order_entity(id)
+                    ),
                     impact: mapped.total,
                     currency: mapped.sales_order.currency.code.clone(),
                 }]))
@@ -671,7 +731,10 @@ impl Run<'_> {
     /// The payments not linked yet. One whose earlier attempt has an unknown outcome (its
     /// `attempt:payment:` marker is left) is looked up by `transactionRef` first and linked
     /// when found.
-    fn unlinked_payments(&self, payments: Vec<CustomerPayment>) -> Result<Vec<CustomerPayment>, ApiError> {
+    fn unlinked_payments(
+        &self,
+        payments: Vec<CustomerPayment>,
+    ) -> Result<Vec<CustomerPayment>, ApiError> {
         let mut out = Vec::new();
         for p in payments {
             let (link_key, attempt_key) = payment_keys(&p);
@@ -695,7 +758,11 @@ impl Run<'_> {
         Ok(brightpearl::Client::new(self.api)
             .payments_by_transaction_ref(&p.transaction_ref)?
             .into_iter()
-            .find(|m| m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code))
+            .find(|m| {
+                m.payment_method_code.is_empty()
+                    || m.payment_method_code
+                        .eq_ignore_ascii_case(&p.payment_method_code)
+            })
             .map(|m| m.payment_id))
     }
 
@@ -707,12 +774,16 @@ impl Run<'_> {
     fn after_rejection(&mut self, p: &CustomerPayment, e: ApiError) -> Sent {
         let (link_key, attempt_key) = payment_keys(p);
         self.state.delete(&attempt_key);
-        let found = match brightpearl::Client::new(self.api).payments_by_transaction_ref(&p.transaction_ref) {
+        let found = match brightpearl::Client::new(self.api)
+            .payments_by_transaction_ref(&p.transaction_ref)
+        {
             Ok(found) => found,
             Err(se) => return Sent::Failed(se),
         };
         let same_method = |m: &&brightpearl::PaymentMatch| {
-            m.payment_method_code.is_empty() || m.payment_method_code.eq_ignore_ascii_case(&p.payment_method_code)
+            m.payment_method_code.is_empty()
+                || m.payment_method_code
+                    .eq_ignore_ascii_case(&p.payment_method_code)
         };
         if let Some(m) = found
             .iter()
@@ -748,7 +819,8 @@ impl Run<'_> {
             self.clear(id);
             return;
         }
-        self.state.set(&format!("{UNPAID_PREFIX}{id}"), &payments.len().to_string());
+        self.state
+            .set(&format!("{UNPAID_PREFIX}{id}"), &payments.len().to_string());
         self.waiting.insert(
             id,
             Waiting {
@@ -756,8 +828,11 @@ impl Run<'_> {
                 ..Waiting::default()
             },
         );
-        self.queue
-            .extend(payments.into_iter().map(|payment| Job { order: id, payment }));
+        self.queue.extend(
+            payments
+                .into_iter()
+                .map(|payment| Job { order: id, payment }),
+        );
         self.flush(false);
     }
 
@@ -765,7 +840,9 @@ impl Run<'_> {
     /// everything when `all` (the end of the run).
     /// Nothing is sent once the run is stopping (a 401/403).
     fn flush(&mut self, all: bool) {
-        while self.abort.is_none() && (self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty())) {
+        while self.abort.is_none()
+            && (self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty()))
+        {
             let n = self.queue.len().min(MULTI_MESSAGE_MAX);
             let batch: Vec<Job> = self.queue.drain(..n).collect();
             let sent = self.send_batch(&batch);
@@ -802,7 +879,8 @@ impl Run<'_> {
             .map(|(j, label)| brightpearl::customer_payment_message(label, &j.payment))
             .collect();
         for j in batch {
-            self.state.set(&payment_keys(&j.payment).1, "customer-payment");
+            self.state
+                .set(&payment_keys(&j.payment).1, "customer-payment");
         }
         match bp.multi_message(&messages) {
             Ok(resp) => batch
@@ -810,7 +888,9 @@ impl Run<'_> {
                 .zip(&labels)
                 .map(|(j, label)| {
                     let (link_key, attempt_key) = payment_keys(&j.payment);
-                    let what = format!("POST /accounting-service/customer-payment (multi-message {label})");
+                    let what = format!(
+                        "POST /accounting-service/customer-payment (multi-message {label})"
+                    );
                     match resp.processed.iter().find(|m| &m.label == label) {
                         Some(reply) => match reply.created_id(&what) {
                             Ok(pid) => {
@@ -822,7 +902,9 @@ impl Run<'_> {
                                 self.state.delete(&attempt_key);
                                 Sent::Failed(e)
                             }
-                            Err(e) if !e.is_retryable() && e.status().is_some() => self.after_rejection(&j.payment, e),
+                            Err(e) if !e.is_retryable() && e.status().is_some() => {
+                                self.after_rejection(&j.payment, e)
+                            }
                             // 5xx/429 in the message, or a 2xx whose id cannot be read: the
                             // marker stays, so the next run searches first.
                             Err(e) => Sent::Failed(e),
@@ -866,7 +948,10 @@ impl Run<'_> {
                 }
                 self.report.log(
                     Level::Warn,
-                    &format!("multi-message failed ({e}); posting its {} payments one by one", batch.len()),
+                    &format!(
+                        "multi-message failed ({e}); posting its {} payments one by one",
+                        batch.len()
+                    ),
                 );
                 self.send_singles(batch, maybe_committed)
             }
@@ -1045,8 +1130,10 @@ impl Run<'_> {
         for kind in before.kinds.iter().filter(|k| !now.contains(k)) {
             self.report.resolve(kind, &entity);
         }
-        self.state
-            .set(&key, &serde_json::to_string(&Held { kinds: now }).unwrap_or_default());
+        self.state.set(
+            &key,
+            &serde_json::to_string(&Held { kinds: now }).unwrap_or_default(),
+        );
         self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
         if self.state.get(&format!("{RETRY_PREFIX}{id}")).is_some() {
             self.report.resolve(kinds::ORDER_POST_FAILED, &entity);
@@ -1068,10 +1155,13 @@ impl Run<'_> {
             .unwrap_or_default();
         retry.attempts += 1;
         retry.error = error.to_string();
-        self.state.set(&key, &serde_json::to_string(&retry).unwrap_or_default());
+        self.state
+            .set(&key, &serde_json::to_string(&retry).unwrap_or_default());
         self.state.delete(&format!("{UNPAID_PREFIX}{id}"));
-        self.report
-            .log(Level::Warn, &format!("{entity}: pending ({} run(s)): {error}", retry.attempts));
+        self.report.log(
+            Level::Warn,
+            &format!("{entity}: pending ({} run(s)): {error}", retry.attempts),
+        );
         if retry.attempts >= self.cfg.retry_exception_after {
             self.report.raise(Exception {
                 kind: kinds::ORDER_POST_FAILED.into(),

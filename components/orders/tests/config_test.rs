@@ -8,7 +8,11 @@ fn paths(json: &str) -> Vec<String> {
 
 #[test]
 fn the_fixture_config_is_valid() {
-    let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config.json")).unwrap();
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/config.json"
+    ))
+    .unwrap();
     assert_eq!(config::check(&json), vec![]);
     let cfg = config::parse(&json).unwrap();
     assert_eq!(cfg.statuses, vec![11]);
@@ -87,11 +91,23 @@ fn describe_names_the_flow() {
 
 #[test]
 fn the_product_index_refresh_defaults_to_an_hour_and_is_checked() {
-    let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config.json")).unwrap();
-    assert_eq!(config::parse(&json).unwrap().product_index_refresh_minutes, 60);
+    let json = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/config.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        config::parse(&json).unwrap().product_index_refresh_minutes,
+        60
+    );
     let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
     v["product_index_refresh_minutes"] = serde_json::json!(15);
-    assert_eq!(config::parse(&v.to_string()).unwrap().product_index_refresh_minutes, 15);
+    assert_eq!(
+        config::parse(&v.to_string())
+            .unwrap()
+            .product_index_refresh_minutes,
+        15
+    );
     v["product_index_refresh_minutes"] = serde_json::json!(0);
     let problems = config::check(&v.to_string());
     assert_eq!(problems.len(), 1);

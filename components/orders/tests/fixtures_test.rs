@@ -37,27 +37,47 @@ fn lookups() -> Lookups {
 }
 
 fn dec(v: &Value) -> Decimal {
-    v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}")).parse().unwrap()
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a decimal string: {v}"))
+        .parse()
+        .unwrap()
 }
 
 /// Map fixture `name` (with `mode`) and compare with `<name><suffix>.expected.json`.
 fn check(name: &str, mode: DiscountMode, suffix: &str) {
-    let bundle: OrderBundle = serde_json::from_str(&read(&format!("{name}.json"))).expect("fixture decodes");
-    let expected: Value = serde_json::from_str(&read(&format!("{name}{suffix}.expected.json"))).unwrap();
+    let bundle: OrderBundle =
+        serde_json::from_str(&read(&format!("{name}.json"))).expect("fixture decodes");
+    let expected: Value =
+        serde_json::from_str(&read(&format!("{name}{suffix}.expected.json"))).unwrap();
     let mut cfg = config();
     cfg.discount_mode = mode;
     match mapping::map_order(&bundle, &cfg, &lookups()) {
         Ok(mapped) => {
-            assert!(expected.get("problems").is_none(), "{name}: expected to be held, but it mapped");
+            assert!(
+                expected.get("problems").is_none(),
+                "{name}: expected to be held, but it mapped"
+            );
             let so = serde_json::to_value(&mapped.sales_order).unwrap();
             assert_eq!(so, expected["sales_order"], "{name}: sales order body");
             let payments = serde_json::to_value(mapped.payments_for(SALES_ORDER_ID)).unwrap();
-            assert_eq!(payments, expected["payments"], "{name}: customer payment bodies");
+            assert_eq!(
+                payments, expected["payments"],
+                "{name}: customer payment bodies"
+            );
             // Totals to the penny: the rows (net + tax) add up to BigCommerce's total_inc_tax.
             let total: Decimal = bundle.order.total_inc_tax.parse().unwrap();
-            let rows: Decimal = so["rows"].as_array().unwrap().iter().map(|r| dec(&r["net"]) + dec(&r["tax"])).sum();
+            let rows: Decimal = so["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| dec(&r["net"]) + dec(&r["tax"]))
+                .sum();
             assert_eq!(rows, total, "{name}: rows add up to total_inc_tax");
-            assert_eq!(rows, dec(&expected["rows_total"]), "{name}: expected rows total");
+            assert_eq!(
+                rows,
+                dec(&expected["rows_total"]),
+                "{name}: expected rows total"
+            );
             assert_eq!(mapped.total, dec(&expected["total_inc_tax"]));
             assert_eq!(
                 mapped.rounding.map(|d| d.to_string()),
@@ -87,7 +107,10 @@ macro_rules! fixture {
 fixture!(tax_exclusive_card, "tax_exclusive_card");
 fixture!(tax_inclusive_card, "tax_inclusive_card");
 fixture!(several_tax_classes, "several_tax_classes");
-fixture!(coupon_and_automatic_discount_distributed, "coupon_and_automatic_discount");
+fixture!(
+    coupon_and_automatic_discount_distributed,
+    "coupon_and_automatic_discount"
+);
 fixture!(free_shipping, "free_shipping");
 fixture!(other_currency_eur, "other_currency_eur");
 fixture!(gift_certificate_and_card, "gift_certificate_and_card");
@@ -109,14 +132,24 @@ fn coupon_and_automatic_discount_as_discount_rows() {
 
 #[test]
 fn discount_modes_give_the_same_total() {
-    let bundle: OrderBundle = serde_json::from_str(&read("coupon_and_automatic_discount.json")).unwrap();
+    let bundle: OrderBundle =
+        serde_json::from_str(&read("coupon_and_automatic_discount.json")).unwrap();
     let mut cfg = config();
     let distributed = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
     cfg.discount_mode = DiscountMode::Rows;
     let rows = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
-    assert_eq!(mapping::sales_order_total(&distributed.sales_order), Decimal::new(3380, 2));
-    assert_eq!(mapping::sales_order_total(&rows.sales_order), Decimal::new(3380, 2));
-    assert_eq!(rows.sales_order.rows.len(), distributed.sales_order.rows.len() + 1);
+    assert_eq!(
+        mapping::sales_order_total(&distributed.sales_order),
+        Decimal::new(3380, 2)
+    );
+    assert_eq!(
+        mapping::sales_order_total(&rows.sales_order),
+        Decimal::new(3380, 2)
+    );
+    assert_eq!(
+        rows.sales_order.rows.len(),
+        distributed.sales_order.rows.len() + 1
+    );
 }
 
 #[test]
@@ -138,8 +171,14 @@ fn four_decimal_rows_need_no_rounding_row() {
     let mapped = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
     assert_eq!(mapped.rounding, None);
     let sticker = &mapped.sales_order.rows[0];
-    assert_eq!((sticker.net.as_str(), sticker.tax.as_str()), ("9.9999", "2.0000"));
-    assert_eq!(mapping::sales_order_total(&mapped.sales_order).to_string(), "26.9999");
+    assert_eq!(
+        (sticker.net.as_str(), sticker.tax.as_str()),
+        ("9.9999", "2.0000")
+    );
+    assert_eq!(
+        mapping::sales_order_total(&mapped.sales_order).to_string(),
+        "26.9999"
+    );
 }
 
 #[test]

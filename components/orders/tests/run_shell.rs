@@ -10,7 +10,9 @@ use orders::run::run_at;
 use pearlbridge_sdk::State;
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
-use pearlbridge_sdk::types::{Event, FlowError, Method, Request, Response, SendError, System, Team, Trigger};
+use pearlbridge_sdk::types::{
+    Event, FlowError, Method, Request, Response, SendError, System, Team, Trigger,
+};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -82,21 +84,23 @@ fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
 
 fn query(path: &str, key: &str) -> Option<String> {
     let q = path.split_once('?')?.1;
-    q.split('&').find_map(|kv| kv.strip_prefix(&format!("{key}="))).map(|v| {
-        let mut out = Vec::new();
-        let b = v.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%' && i + 2 < b.len() {
-                out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
-                i += 3;
-            } else {
-                out.push(b[i]);
-                i += 1;
+    q.split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+        .map(|v| {
+            let mut out = Vec::new();
+            let b = v.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' && i + 2 < b.len() {
+                    out.push(u8::from_str_radix(&v[i + 1..i + 3], 16).unwrap());
+                    i += 3;
+                } else {
+                    out.push(b[i]);
+                    i += 1;
+                }
             }
-        }
-        String::from_utf8(out).unwrap()
-    })
+            String::from_utf8(out).unwrap()
+        })
 }
 
 impl World {
@@ -108,10 +112,16 @@ impl World {
     fn handle(&mut self, req: &Request) -> Result<Response, SendError> {
         let ok = |v: Value| Ok(Response::new(200, v.to_string()));
         let path = req.path.as_str();
-        if let Some((_, _, status)) = self.refuse.iter().find(|(system, prefix, _)| *system == req.system && path.starts_with(prefix.as_str())) {
+        if let Some((_, _, status)) = self
+            .refuse
+            .iter()
+            .find(|(system, prefix, _)| *system == req.system && path.starts_with(prefix.as_str()))
+        {
             let body = match req.system {
                 System::Brightpearl => r#"{"response":"Not authenticated"}"#.to_string(),
-                System::Bigcommerce => format!(r#"[{{"status":{status},"message":"You are not authorized."}}]"#),
+                System::Bigcommerce => {
+                    format!(r#"[{{"status":{status},"message":"You are not authorized."}}]"#)
+                }
             };
             return Ok(Response::new(*status, body));
         }
@@ -124,12 +134,17 @@ impl World {
                     if query(path, "page").as_deref() != Some("1") {
                         return Ok(Response::new(204, ""));
                     }
-                    let since = Timestamp::parse_rfc2822(&query(path, "min_date_modified").unwrap()).unwrap();
+                    let since =
+                        Timestamp::parse_rfc2822(&query(path, "min_date_modified").unwrap())
+                            .unwrap();
                     let mut list: Vec<Value> = self
                         .orders
                         .values()
                         .map(|b| b["order"].clone())
-                        .filter(|o| Timestamp::parse_rfc2822(o["date_modified"].as_str().unwrap()).unwrap() >= since)
+                        .filter(|o| {
+                            Timestamp::parse_rfc2822(o["date_modified"].as_str().unwrap()).unwrap()
+                                >= since
+                        })
                         .collect();
                     list.sort_by_key(|o| o["id"].as_u64());
                     ok(Value::Array(list))
@@ -168,92 +183,118 @@ impl World {
                     let found: Vec<Value> = self
                         .orders
                         .values()
-                        .filter_map(|b| b.get("customer").filter(|c| c["id"].as_u64() == Some(id)).cloned())
+                        .filter_map(|b| {
+                            b.get("customer")
+                                .filter(|c| c["id"].as_u64() == Some(id))
+                                .cloned()
+                        })
                         .take(1)
                         .collect();
                     ok(json!({"data": found, "meta": {}}))
                 }
                 _ => panic!("unexpected BigCommerce GET {path}"),
             },
-            (System::Brightpearl, Method::Get) => match parts.as_slice() {
-                ["product-service", "product-search"] => {
-                    if let Some(sku) = query(path, "SKU") {
-                        let rows = self
+            (System::Brightpearl, Method::Get) => {
+                match parts.as_slice() {
+                    ["product-service", "product-search"] => {
+                        if let Some(sku) = query(path, "SKU") {
+                            let rows = self
+                                .products
+                                .get(&sku)
+                                .map(|id| vec![vec![json!(id), json!(sku)]])
+                                .unwrap_or_default();
+                            return Ok(search(&["productId", "SKU"], rows));
+                        }
+                        // The whole catalogue, by productId, in pages (the index).
+                        if self.index_failures > 0 {
+                            self.index_failures -= 1;
+                            return Ok(Response::new(
+                                500,
+                                r#"{"errors":[{"code":"CMNC-500","message":"boom"}]}"#,
+                            ));
+                        }
+                        assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU"));
+                        let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
+                        let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
+                        let mut all: Vec<(u64, String)> = self
                             .products
-                            .get(&sku)
-                            .map(|id| vec![vec![json!(id), json!(sku)]])
-                            .unwrap_or_default();
-                        return Ok(search(&["productId", "SKU"], rows));
+                            .iter()
+                            .map(|(s, id)| (*id, s.clone()))
+                            .collect();
+                        all.sort();
+                        let page: Vec<Vec<Value>> = all
+                            .iter()
+                            .skip(first - 1)
+                            .take(size)
+                            .map(|(id, s)| vec![json!(id), json!(s)])
+                            .collect();
+                        let n = page.len();
+                        let more = first - 1 + n < all.len();
+                        ok(
+                            json!({"response": {"metaData": {"morePagesAvailable": more, "resultsAvailable": all.len(), "resultsReturned": n,
+                        "firstResult": first, "lastResult": first - 1 + n, "columns": [{"name": "productId"}, {"name": "SKU"}]}, "results": page}}),
+                        )
                     }
-                    // The whole catalogue, by productId, in pages (the index).
-                    if self.index_failures > 0 {
-                        self.index_failures -= 1;
-                        return Ok(Response::new(500, r#"{"errors":[{"code":"CMNC-500","message":"boom"}]}"#));
+                    ["contact-service", "contact-search"] => {
+                        let email = query(path, "primaryEmail").unwrap();
+                        let rows = self
+                            .contacts
+                            .iter()
+                            .filter(|c| c.1.eq_ignore_ascii_case(&email))
+                            .map(|c| vec![json!(c.0), json!(c.1)])
+                            .collect();
+                        Ok(search(&["contactId", "primaryEmail"], rows))
                     }
-                    assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU"));
-                    let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
-                    let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
-                    let mut all: Vec<(u64, String)> = self.products.iter().map(|(s, id)| (*id, s.clone())).collect();
-                    all.sort();
-                    let page: Vec<Vec<Value>> = all.iter().skip(first - 1).take(size).map(|(id, s)| vec![json!(id), json!(s)]).collect();
-                    let n = page.len();
-                    let more = first - 1 + n < all.len();
-                    ok(json!({"response": {"metaData": {"morePagesAvailable": more, "resultsAvailable": all.len(), "resultsReturned": n,
-                        "firstResult": first, "lastResult": first - 1 + n, "columns": [{"name": "productId"}, {"name": "SKU"}]}, "results": page}}))
-                }
-                ["contact-service", "contact-search"] => {
-                    let email = query(path, "primaryEmail").unwrap();
-                    let rows = self
-                        .contacts
-                        .iter()
-                        .filter(|c| c.1.eq_ignore_ascii_case(&email))
-                        .map(|c| vec![json!(c.0), json!(c.1)])
-                        .collect();
-                    Ok(search(&["contactId", "primaryEmail"], rows))
-                }
-                ["contact-service", "contact", id] => {
-                    let id: u64 = id.parse().unwrap();
-                    let found: Vec<Value> = self
+                    ["contact-service", "contact", id] => {
+                        let id: u64 = id.parse().unwrap();
+                        let found: Vec<Value> = self
                         .contacts
                         .iter()
                         .filter(|c| c.0 == id)
                         .map(|c| json!({"contactId": c.0, "financialDetails": {"priceListId": c.2}}))
                         .collect();
-                    ok(json!({"response": found}))
+                        ok(json!({"response": found}))
+                    }
+                    ["order-service", "order-search"] => {
+                        let ext = query(path, "externalRef").unwrap();
+                        let rows = self
+                            .sales_orders
+                            .iter()
+                            .filter(|(_, b)| b["externalRef"] == json!(ext))
+                            .map(|(id, _)| vec![json!(id), json!(1), json!(ext)])
+                            .collect();
+                        Ok(search(&["orderId", "orderTypeId", "externalRef"], rows))
+                    }
+                    ["accounting-service", "customer-payment-search"] => {
+                        let reference = query(path, "transactionRef").unwrap();
+                        let rows = self
+                            .payments
+                            .iter()
+                            .filter(|(_, b)| b["transactionRef"] == json!(reference))
+                            .map(|(id, b)| {
+                                vec![
+                                    json!(id),
+                                    b["orderId"].clone(),
+                                    b["transactionRef"].clone(),
+                                    b["paymentMethodCode"].clone(),
+                                    b["paymentType"].clone(),
+                                ]
+                            })
+                            .collect();
+                        Ok(search(
+                            &[
+                                "paymentId",
+                                "orderId",
+                                "transactionRef",
+                                "paymentMethodCode",
+                                "paymentType",
+                            ],
+                            rows,
+                        ))
+                    }
+                    _ => panic!("unexpected Brightpearl GET {path}"),
                 }
-                ["order-service", "order-search"] => {
-                    let ext = query(path, "externalRef").unwrap();
-                    let rows = self
-                        .sales_orders
-                        .iter()
-                        .filter(|(_, b)| b["externalRef"] == json!(ext))
-                        .map(|(id, _)| vec![json!(id), json!(1), json!(ext)])
-                        .collect();
-                    Ok(search(&["orderId", "orderTypeId", "externalRef"], rows))
-                }
-                ["accounting-service", "customer-payment-search"] => {
-                    let reference = query(path, "transactionRef").unwrap();
-                    let rows = self
-                        .payments
-                        .iter()
-                        .filter(|(_, b)| b["transactionRef"] == json!(reference))
-                        .map(|(id, b)| {
-                            vec![
-                                json!(id),
-                                b["orderId"].clone(),
-                                b["transactionRef"].clone(),
-                                b["paymentMethodCode"].clone(),
-                                b["paymentType"].clone(),
-                            ]
-                        })
-                        .collect();
-                    Ok(search(
-                        &["paymentId", "orderId", "transactionRef", "paymentMethodCode", "paymentType"],
-                        rows,
-                    ))
-                }
-                _ => panic!("unexpected Brightpearl GET {path}"),
-            },
+            }
             (System::Brightpearl, Method::Post) => {
                 let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
                 match path {
@@ -264,8 +305,15 @@ impl World {
                     }
                     "/contact-service/contact" => {
                         let id = self.id();
-                        let email = body["communication"]["emails"]["PRI"]["email"].as_str().unwrap().to_string();
-                        self.contacts.push((id, email, body["financialDetails"]["priceListId"].as_u64()));
+                        let email = body["communication"]["emails"]["PRI"]["email"]
+                            .as_str()
+                            .unwrap()
+                            .to_string();
+                        self.contacts.push((
+                            id,
+                            email,
+                            body["financialDetails"]["priceListId"].as_u64(),
+                        ));
                         self.contact_bodies.push(body);
                         ok(json!({"response": id}))
                     }
@@ -281,7 +329,10 @@ impl World {
                             return Err(SendError::OutcomeUnknown);
                         }
                         if self.duplicate_keys
-                            && let Some((id, _)) = self.sales_orders.iter().find(|(_, b)| b["externalRef"] == body["externalRef"])
+                            && let Some((id, _)) = self
+                                .sales_orders
+                                .iter()
+                                .find(|(_, b)| b["externalRef"] == body["externalRef"])
                         {
                             return ok(json!({"response": id}));
                         }
@@ -295,22 +346,38 @@ impl World {
                     "/multi-message" => {
                         assert!(!self.crash_on_payment, "crash: the run stops here");
                         if self.deny_multi_message {
-                            return Err(SendError::Denied("Brightpearl paths must start with /{service}-service/".into()));
+                            return Err(SendError::Denied(
+                                "Brightpearl paths must start with /{service}-service/".into(),
+                            ));
                         }
                         if !self.multi_message_failures.is_empty() {
                             let status = self.multi_message_failures.remove(0);
-                            return Ok(Response::new(status, r#"{"errors":[{"code":"CMNC-500","message":"gateway failure"}]}"#));
+                            return Ok(Response::new(
+                                status,
+                                r#"{"errors":[{"code":"CMNC-500","message":"gateway failure"}]}"#,
+                            ));
                         }
                         if std::mem::take(&mut self.drop_multi_request) {
                             return Err(SendError::OutcomeUnknown);
                         }
-                        assert_eq!((body["processingMode"].as_str(), body["onFail"].as_str()), (Some("SEQUENTIAL"), Some("CONTINUE")));
+                        assert_eq!(
+                            (body["processingMode"].as_str(), body["onFail"].as_str()),
+                            (Some("SEQUENTIAL"), Some("CONTINUE"))
+                        );
                         let messages = body["messages"].as_array().unwrap();
-                        assert!((2..=10).contains(&messages.len()), "{} messages", messages.len());
+                        assert!(
+                            (2..=10).contains(&messages.len()),
+                            "{} messages",
+                            messages.len()
+                        );
                         let mut processed = vec![];
                         for m in messages {
                             assert_eq!(m["httpMethod"], json!("POST"));
-                            let inner = Request::post(System::Brightpearl, m["uri"].as_str().unwrap(), m["body"].to_string());
+                            let inner = Request::post(
+                                System::Brightpearl,
+                                m["uri"].as_str().unwrap(),
+                                m["body"].to_string(),
+                            );
                             let (status, content) = match self.handle(&inner) {
                                 Ok(r) => (r.status, r.body),
                                 Err(e) => panic!("message {m}: {e:?}"),
@@ -320,7 +387,9 @@ impl World {
                         if std::mem::take(&mut self.lose_multi_response) {
                             return Err(SendError::OutcomeUnknown);
                         }
-                        let failed = processed.iter().any(|p| p["statusCode"].as_u64().unwrap() >= 400);
+                        let failed = processed
+                            .iter()
+                            .any(|p| p["statusCode"].as_u64().unwrap() >= 400);
                         Ok(Response::new(
                             if failed { 207 } else { 200 },
                             json!({"response": {"processedMessages": processed, "unprocessedMessages": []}}).to_string(),
@@ -328,12 +397,19 @@ impl World {
                     }
                     "/accounting-service/customer-payment" => {
                         assert!(!self.crash_on_payment, "crash: the run stops here");
-                        if let Some(status) = self.payment_failures.remove(body["transactionRef"].as_str().unwrap()) {
-                            return Ok(Response::new(status, r#"{"errors":[{"code":"PYMC-001","message":"payment failure"}]}"#));
+                        if let Some(status) = self
+                            .payment_failures
+                            .remove(body["transactionRef"].as_str().unwrap())
+                        {
+                            return Ok(Response::new(
+                                status,
+                                r#"{"errors":[{"code":"PYMC-001","message":"payment failure"}]}"#,
+                            ));
                         }
                         if self.duplicate_keys
                             && self.payments.iter().any(|(_, b)| {
-                                b["transactionRef"] == body["transactionRef"] && b["paymentMethodCode"] == body["paymentMethodCode"]
+                                b["transactionRef"] == body["transactionRef"]
+                                    && b["paymentMethodCode"] == body["paymentMethodCode"]
                             })
                         {
                             let message = format!(
@@ -341,7 +417,11 @@ impl World {
                                 body["transactionRef"].as_str().unwrap(),
                                 body["paymentMethodCode"].as_str().unwrap()
                             );
-                            return Ok(Response::new(400, json!({"errors": [{"code": "ACCC-021", "message": message}]}).to_string()));
+                            return Ok(Response::new(
+                                400,
+                                json!({"errors": [{"code": "ACCC-021", "message": message}]})
+                                    .to_string(),
+                            ));
                         }
                         let id = self.id();
                         self.payments.push((id, body));
@@ -380,7 +460,9 @@ impl Harness {
             world.orders.insert(b["order"]["id"].as_u64().unwrap(), b);
         }
         world.products = serde_json::from_value(fixture("products.json")).unwrap();
-        world.contacts.push((2045, "jane@example.co.uk".into(), None));
+        world
+            .contacts
+            .push((2045, "jane@example.co.uk".into(), None));
         let world = Rc::new(RefCell::new(world));
         let w = world.clone();
         let api = FakeApi::new(move |req| w.borrow_mut().handle(req));
@@ -395,7 +477,15 @@ impl Harness {
     }
 
     fn run(&self, trigger: Trigger) -> pearlbridge_sdk::types::RunSummary {
-        run_at(&trigger, &self.cfg, &self.api, &self.state, &self.report, self.now.get()).expect("run succeeds")
+        run_at(
+            &trigger,
+            &self.cfg,
+            &self.api,
+            &self.state,
+            &self.report,
+            self.now.get(),
+        )
+        .expect("run succeeds")
     }
 
     fn advance_minutes(&self, minutes: i64) {
@@ -408,11 +498,19 @@ impl Harness {
 }
 
 fn replay(ids: &[u64]) -> Trigger {
-    Trigger::Replay(ids.iter().map(|id| format!("bigcommerce:order:{id}")).collect())
+    Trigger::Replay(
+        ids.iter()
+            .map(|id| format!("bigcommerce:order:{id}"))
+            .collect(),
+    )
 }
 
 fn counts(s: &pearlbridge_sdk::types::RunSummary) -> Vec<(&str, u64)> {
-    s.counts.iter().filter(|(_, v)| *v > 0).map(|(k, v)| (k.as_str(), *v)).collect()
+    s.counts
+        .iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect()
 }
 
 #[test]
@@ -429,7 +527,10 @@ fn posting_twice_posts_once() {
     payment["orderId"] = json!(so_id);
     assert_eq!(world.payments[0].1, payment);
     drop(world);
-    assert_eq!(h.state.get("link:order:100231").unwrap().value, so_id.to_string());
+    assert_eq!(
+        h.state.get("link:order:100231").unwrap().value,
+        so_id.to_string()
+    );
 
     // Again by replay, by webhook event and by sweep: nothing is posted twice.
     let again = h.run(replay(&[100231]));
@@ -440,8 +541,14 @@ fn posting_twice_posts_once() {
         entity_id: "100231".into(),
         payload: "{}".into(),
     };
-    assert_eq!(counts(&h.run(Trigger::Events(vec![event]))), vec![("already_posted", 1)]);
-    assert_eq!(counts(&h.run(Trigger::Scheduled)), vec![("already_posted", 1)]);
+    assert_eq!(
+        counts(&h.run(Trigger::Events(vec![event]))),
+        vec![("already_posted", 1)]
+    );
+    assert_eq!(
+        counts(&h.run(Trigger::Scheduled)),
+        vec![("already_posted", 1)]
+    );
     assert_eq!(h.world.borrow().sales_orders.len(), 1);
     assert_eq!(h.world.borrow().payments.len(), 1);
     assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 1);
@@ -468,10 +575,16 @@ fn outcome_unknown_on_the_sales_order_post_searches_by_external_ref_and_never_po
     );
     drop(world);
     assert_eq!(
-        h.bp_count(Method::Get, "/order-service/order-search?orderTypeId=1&externalRef=100231"),
+        h.bp_count(
+            Method::Get,
+            "/order-service/order-search?orderTypeId=1&externalRef=100231"
+        ),
         1
     );
-    assert_eq!(h.state.get("link:order:100231").unwrap().value, so_id.to_string());
+    assert_eq!(
+        h.state.get("link:order:100231").unwrap().value,
+        so_id.to_string()
+    );
     assert!(h.state.get("attempt:order:100231").is_none());
     h.run(Trigger::Scheduled);
     assert_eq!(h.world.borrow().sales_orders.len(), 1);
@@ -522,13 +635,27 @@ fn outcome_unknown_on_a_single_payment_searches_by_transaction_ref() {
     let s = h.run(replay(&[100231]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
     assert_eq!(
-        h.bp_count(Method::Get, "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"),
+        h.bp_count(
+            Method::Get,
+            "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"
+        ),
         1
     );
-    assert_eq!(h.bp_count(Method::Post, "/multi-message"), 0, "a batch of one is a plain POST");
+    assert_eq!(
+        h.bp_count(Method::Post, "/multi-message"),
+        0,
+        "a batch of one is a plain POST"
+    );
     h.run(replay(&[100231]));
-    assert_eq!(h.world.borrow().payments.len(), 1, "never two payments for one transaction");
-    assert_eq!(h.state.get("link:payment:bc-txn-9001").unwrap().value, h.world.borrow().payments[0].0.to_string());
+    assert_eq!(
+        h.world.borrow().payments.len(),
+        1,
+        "never two payments for one transaction"
+    );
+    assert_eq!(
+        h.state.get("link:payment:bc-txn-9001").unwrap().value,
+        h.world.borrow().payments[0].0.to_string()
+    );
 }
 
 #[test]
@@ -539,25 +666,39 @@ fn outcome_unknown_on_a_batch_searches_each_payment_and_never_posts_twice() {
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
     for reference in ["bc-order-100237-gift-certificate", "bc-txn-1002371"] {
-        let path = format!("/accounting-service/customer-payment-search?transactionRef={reference}");
+        let path =
+            format!("/accounting-service/customer-payment-search?transactionRef={reference}");
         assert_eq!(h.bp_count(Method::Get, &path), 1, "{path}");
     }
     {
         let world = h.world.borrow();
         assert_eq!(world.payments.len(), 2);
         assert_eq!(
-            h.state.get("link:payment:bc-order-100237-gift-certificate").unwrap().value,
+            h.state
+                .get("link:payment:bc-order-100237-gift-certificate")
+                .unwrap()
+                .value,
             world.payments[0].0.to_string()
         );
-        assert_eq!(h.state.get("link:payment:bc-txn-1002371").unwrap().value, world.payments[1].0.to_string());
+        assert_eq!(
+            h.state.get("link:payment:bc-txn-1002371").unwrap().value,
+            world.payments[1].0.to_string()
+        );
     }
     assert!(h.state.list("attempt:", 10).is_empty());
     assert!(h.state.list("unpaid:", 10).is_empty());
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("already_posted", 1)]);
-    assert_eq!(h.world.borrow().payments.len(), 2, "never two payments for one transaction");
+    assert_eq!(
+        h.world.borrow().payments.len(),
+        2,
+        "never two payments for one transaction"
+    );
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 0);
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        0
+    );
 }
 
 #[test]
@@ -566,14 +707,23 @@ fn a_batch_lost_before_it_commits_stays_pending_then_posts_after_searching_again
     h.world.borrow_mut().drop_multi_request = true;
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("posted", 1), ("pending_retry", 1)]);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 2);
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        2
+    );
     assert!(h.state.get("attempt:payment:bc-txn-1002371").is_some());
     assert!(h.state.get("retry:order:100237").is_some());
     // Next run: the sales order is linked; both payments are searched again (their attempt
     // markers are left), not found, then posted in one batch.
     let s = h.run(Trigger::Events(vec![]));
-    assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 2)]);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 4);
+    assert_eq!(
+        counts(&s),
+        vec![("already_posted", 1), ("payments_posted", 2)]
+    );
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        4
+    );
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 2);
     assert_eq!(h.world.borrow().payments.len(), 2);
     assert_eq!(h.world.borrow().sales_orders.len(), 1);
@@ -583,20 +733,40 @@ fn a_batch_lost_before_it_commits_stays_pending_then_posts_after_searching_again
 
 #[test]
 fn a_batch_with_one_failed_message_retries_only_that_payment_later() {
-    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card", "guest_paypal"]);
-    h.world.borrow_mut().payment_failures.insert("bc-txn-9001".into(), 503);
+    let h = Harness::new(&[
+        "tax_exclusive_card",
+        "gift_certificate_and_card",
+        "guest_paypal",
+    ]);
+    h.world
+        .borrow_mut()
+        .payment_failures
+        .insert("bc-txn-9001".into(), 503);
     let s = h.run(replay(&[100231, 100237, 100239]));
-    assert_eq!(counts(&s), vec![("posted", 3), ("payments_posted", 3), ("pending_retry", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("posted", 3), ("payments_posted", 3), ("pending_retry", 1)]
+    );
     // The four payments of the three orders went in one multi-message.
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    let bodies = h.api.bodies(System::Brightpearl, Method::Post, "/multi-message");
+    let bodies = h
+        .api
+        .bodies(System::Brightpearl, Method::Post, "/multi-message");
     let refs: Vec<&str> = bodies[0]["messages"]
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["body"]["transactionRef"].as_str().unwrap())
         .collect();
-    assert_eq!(refs, vec!["bc-txn-9001", "bc-order-100237-gift-certificate", "bc-txn-1002371", "bc-txn-1002391"]);
+    assert_eq!(
+        refs,
+        vec![
+            "bc-txn-9001",
+            "bc-order-100237-gift-certificate",
+            "bc-txn-1002371",
+            "bc-txn-1002391"
+        ]
+    );
     assert_eq!(
         bodies[0]["messages"][0]["uri"],
         json!("/accounting-service/customer-payment")
@@ -607,32 +777,59 @@ fn a_batch_with_one_failed_message_retries_only_that_payment_later() {
     assert!(h.state.get("link:payment:bc-txn-1002391").is_some());
     h.api.clear_log();
     let s = h.run(Trigger::Events(vec![]));
-    assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("already_posted", 1), ("payments_posted", 1)]
+    );
     // Only the failed payment: searched (its attempt marker was left), then one plain POST.
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"), 1);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 1);
+    assert_eq!(
+        h.bp_count(
+            Method::Get,
+            "/accounting-service/customer-payment-search?transactionRef=bc-txn-9001"
+        ),
+        1
+    );
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        1
+    );
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 0);
     assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 0);
     assert_eq!(h.api.count_system(System::Brightpearl), 2);
     assert_eq!(h.world.borrow().payments.len(), 4);
-    assert_eq!(h.world.borrow().payments[3].1["transactionRef"], json!("bc-txn-9001"));
+    assert_eq!(
+        h.world.borrow().payments[3].1["transactionRef"],
+        json!("bc-txn-9001")
+    );
     assert!(h.state.get("retry:order:100231").is_none());
 }
 
 #[test]
 fn a_rejected_message_holds_its_order_with_payment_rejected() {
     let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
-    h.world.borrow_mut().payment_failures.insert("bc-txn-1002391".into(), 400);
+    h.world
+        .borrow_mut()
+        .payment_failures
+        .insert("bc-txn-1002391".into(), 400);
     let s = h.run(replay(&[100231, 100239]));
-    assert_eq!(counts(&s), vec![("posted", 2), ("held", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("posted", 2), ("held", 1), ("payments_posted", 1)]
+    );
     let open = h.report.open_exceptions();
     assert_eq!(open.len(), 1);
-    assert_eq!((open[0].kind.as_str(), open[0].entity.as_str()), ("payment-rejected", "bigcommerce:order:100239"));
+    assert_eq!(
+        (open[0].kind.as_str(), open[0].entity.as_str()),
+        ("payment-rejected", "bigcommerce:order:100239")
+    );
     assert_eq!(
         open[0].message,
         "bigcommerce:order:100239: Brightpearl rejected customer payment bc-txn-1002391: POST /accounting-service/customer-payment (multi-message pay-2-bc-txn-1002391): HTTP 400: PYMC-001 payment failure"
     );
-    assert!(h.state.get("attempt:payment:bc-txn-1002391").is_none(), "nothing was created");
+    assert!(
+        h.state.get("attempt:payment:bc-txn-1002391").is_none(),
+        "nothing was created"
+    );
 }
 
 #[test]
@@ -643,20 +840,43 @@ fn a_failing_multi_message_endpoint_falls_back_to_single_posts() {
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 2);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        2
+    );
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        0
+    );
     assert_eq!(h.world.borrow().payments.len(), 2);
 
     // The host refuses the path: never sent, so single POSTs without a search, and no
     // multi-message is tried again in this run.
-    let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card", "guest_paypal"]);
+    let h = Harness::new(&[
+        "tax_exclusive_card",
+        "gift_certificate_and_card",
+        "guest_paypal",
+    ]);
     h.world.borrow_mut().deny_multi_message = true;
     add_card_orders(&h, 200000, 10);
     let s = h.run(Trigger::Scheduled);
-    assert_eq!((s.count("posted"), s.count("payments_posted"), s.count("pending_retry")), (13, 14, 0));
+    assert_eq!(
+        (
+            s.count("posted"),
+            s.count("payments_posted"),
+            s.count("pending_retry")
+        ),
+        (13, 14, 0)
+    );
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 14);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        14
+    );
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        0
+    );
     assert_eq!(h.world.borrow().payments.len(), 14);
 
     // 503: a partial commit cannot be ruled out, so each payment is searched before its POST.
@@ -664,8 +884,14 @@ fn a_failing_multi_message_endpoint_falls_back_to_single_posts() {
     h.world.borrow_mut().multi_message_failures = vec![503];
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 2);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 2);
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        2
+    );
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        2
+    );
     assert_eq!(h.world.borrow().payments.len(), 2);
 }
 
@@ -673,7 +899,9 @@ fn a_failing_multi_message_endpoint_falls_back_to_single_posts() {
 fn a_crash_between_the_sales_order_and_its_payments_posts_them_on_the_next_run() {
     let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card"]);
     h.world.borrow_mut().crash_on_payment = true;
-    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h.run(replay(&[100231, 100237]))));
+    let crashed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        h.run(replay(&[100231, 100237]))
+    }));
     assert!(crashed.is_err());
     assert_eq!(h.world.borrow().sales_orders.len(), 2);
     assert_eq!(h.world.borrow().payments.len(), 0);
@@ -682,7 +910,10 @@ fn a_crash_between_the_sales_order_and_its_payments_posts_them_on_the_next_run()
     h.world.borrow_mut().crash_on_payment = false;
     // Any trigger picks them up again: the sales orders are linked, only the payments go.
     let s = h.run(Trigger::Events(vec![]));
-    assert_eq!(counts(&s), vec![("already_posted", 2), ("payments_posted", 3)]);
+    assert_eq!(
+        counts(&s),
+        vec![("already_posted", 2), ("payments_posted", 3)]
+    );
     assert_eq!(h.world.borrow().sales_orders.len(), 2);
     assert_eq!(h.world.borrow().payments.len(), 3);
     assert!(h.state.list("unpaid:", 10).is_empty());
@@ -693,7 +924,8 @@ fn a_crash_between_the_sales_order_and_its_payments_posts_them_on_the_next_run()
 #[test]
 fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     let mut h = Harness::new(&["unknown_sku"]);
-    h.world.borrow_mut().orders.get_mut(&100242).unwrap()["shipping_addresses"][0]["shipping_method"] = json!("Courier Next Day");
+    h.world.borrow_mut().orders.get_mut(&100242).unwrap()["shipping_addresses"][0]["shipping_method"] =
+        json!("Courier Next Day");
     let s = h.run(Trigger::Scheduled);
     assert_eq!(counts(&s), vec![("held", 1)]);
     let open = h.report.open_exceptions();
@@ -705,12 +937,17 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     assert_eq!(sku.entity, "bigcommerce:order:100242");
     assert_eq!(sku.owner, Team::Ecommerce);
     assert_eq!(
-        sku.impact.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())),
+        sku.impact
+            .as_ref()
+            .map(|m| (m.amount.as_str(), m.currency.as_str())),
         Some(("32.00", "GBP"))
     );
     assert!(sku.retryable);
     assert_eq!(
-        open.iter().find(|e| e.kind == "unmapped-shipping-method").unwrap().owner,
+        open.iter()
+            .find(|e| e.kind == "unmapped-shipping-method")
+            .unwrap()
+            .owner,
         Team::Operations
     );
     assert_eq!(
@@ -722,22 +959,37 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
 
     // The product now exists, but the index is younger than product_index_refresh_minutes:
     // still unknown, and the index is not read again.
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
-    h.world.borrow_mut().products.insert("NEW-CAP-RED".into(), 1020);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        1
+    );
+    h.world
+        .borrow_mut()
+        .products
+        .insert("NEW-CAP-RED".into(), 1020);
     h.advance_minutes(59);
     let s = h.run(Trigger::Events(vec![]));
     assert_eq!(counts(&s), vec![("held", 1)]);
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        1
+    );
     assert!(h.report.resolved().is_empty());
     // An hour after it was built, the next run rebuilds it: held again for the shipping
     // method only; the SKU exception resolves.
     h.advance_minutes(1);
     let s = h.run(Trigger::Events(vec![]));
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 2);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        2
+    );
     assert_eq!(counts(&s), vec![("held", 1)]);
     assert_eq!(
         h.report.resolved(),
-        vec![("unmapped-sku".to_string(), "bigcommerce:order:100242".to_string())]
+        vec![(
+            "unmapped-sku".to_string(),
+            "bigcommerce:order:100242".to_string()
+        )]
     );
     assert_eq!(h.report.open_exceptions().len(), 1);
 
@@ -752,7 +1004,10 @@ fn held_order_with_two_problems_raises_two_exceptions_then_posts_when_mapped() {
     let rows = world.sales_orders[0].1["rows"].as_array().unwrap().clone();
     assert_eq!(rows[1]["productId"], json!(1020));
     assert_eq!(rows[1]["externalRef"], json!("702"));
-    assert_eq!(world.sales_orders[0].1["delivery"]["shippingMethodId"], json!(11));
+    assert_eq!(
+        world.sales_orders[0].1["delivery"]["shippingMethodId"],
+        json!(11)
+    );
 }
 
 fn add_card_orders(h: &Harness, first: u64, n: u64) {
@@ -774,13 +1029,25 @@ fn call_counts_per_order_at_steady_state() {
     assert_eq!(s.count("posted"), 20);
     assert_eq!(s.count("payments_posted"), 20);
     // One product index page + one contact search, 20 sales orders, 2 multi-messages of 10.
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1"), 1);
-    assert_eq!(h.bp_count(Method::Get, "/contact-service/contact-search"), 1);
+    assert_eq!(
+        h.bp_count(
+            Method::Get,
+            "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1"
+        ),
+        1
+    );
+    assert_eq!(
+        h.bp_count(Method::Get, "/contact-service/contact-search"),
+        1
+    );
     assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 20);
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 2);
     assert_eq!(h.api.count_system(System::Brightpearl), 1 + 1 + 20 + 2);
     assert_eq!(h.bp_count(Method::Get, "/order-service/order-search"), 0);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 0);
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        0
+    );
     // BigCommerce: store time + one (short) list page, then per order: products, shipping
     // addresses, coupons, taxes, transactions (guest: no customer call).
     assert_eq!(h.api.count_system(System::Bigcommerce), 1 + 1 + 20 * 5);
@@ -795,7 +1062,10 @@ fn call_counts_per_order_at_steady_state() {
     assert_eq!(s.count("payments_posted"), 25);
     let bp_total = h.api.count_system(System::Brightpearl);
     assert_eq!(bp_total, 25 + 3);
-    assert!(bp_total as f64 / 25.0 <= 1.2, "{bp_total} Brightpearl calls for 25 orders");
+    assert!(
+        bp_total as f64 / 25.0 <= 1.2,
+        "{bp_total} Brightpearl calls for 25 orders"
+    );
     let sizes: Vec<usize> = h
         .api
         .bodies(System::Brightpearl, Method::Post, "/multi-message")
@@ -822,7 +1092,9 @@ fn an_unknown_sku_that_differs_only_by_case_or_whitespace_is_named_in_the_except
     let line_id = h.world.borrow().orders[&100231]["products"][0]["id"].clone();
     assert_eq!(
         open[0].message,
-        format!("bigcommerce:order:100231: no Brightpearl product with SKU ` tee-blk-m` (order product {line_id}; did you mean `TEE-BLK-M`?)")
+        format!(
+            "bigcommerce:order:100231: no Brightpearl product with SKU ` tee-blk-m` (order product {line_id}; did you mean `TEE-BLK-M`?)"
+        )
     );
     assert_eq!(h.bp_count(Method::Post, "/"), 0);
 }
@@ -846,7 +1118,11 @@ fn a_retryable_failure_leaves_the_order_pending_and_the_run_goes_on() {
     let open = h.report.open_exceptions();
     assert_eq!(open.len(), 1);
     assert_eq!(
-        (open[0].kind.as_str(), open[0].entity.as_str(), open[0].retryable),
+        (
+            open[0].kind.as_str(),
+            open[0].entity.as_str(),
+            open[0].retryable
+        ),
         ("order-post-failed", "bigcommerce:order:100231", true)
     );
     let s = h.run(Trigger::Events(vec![]));
@@ -875,16 +1151,29 @@ fn the_sweep_keeps_a_cursor_with_an_overlap() {
     let h = Harness::new(&["tax_exclusive_card"]);
     h.run(Trigger::Scheduled);
     // No cursor yet: store time (1_714_600_000 = 2024-05-01T21:46:40Z) minus 24 h, minus 10 min.
-    let first = h.api.requests().into_iter().find(|r| r.path.starts_with("/v2/orders?")).unwrap();
+    let first = h
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/v2/orders?"))
+        .unwrap();
     assert_eq!(
         first.path,
         "/v2/orders?min_date_modified=Tue%2C%2030%20Apr%202024%2021%3A36%3A40%20%2B0000&sort=date_modified:asc&limit=250&page=1"
     );
     // The cursor is the newest date_modified seen (Wed, 01 May 2024 10:16:30 +0000).
-    assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
+    assert_eq!(
+        h.state.get("cursor:orders").unwrap().value,
+        "2024-05-01T10:16:30Z"
+    );
     h.api.clear_log();
     h.run(Trigger::Scheduled);
-    let second = h.api.requests().into_iter().find(|r| r.path.starts_with("/v2/orders?")).unwrap();
+    let second = h
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/v2/orders?"))
+        .unwrap();
     assert_eq!(
         second.path,
         "/v2/orders?min_date_modified=Wed%2C%2001%20May%202024%2010%3A06%3A30%20%2B0000&sort=date_modified:asc&limit=250&page=1"
@@ -922,7 +1211,10 @@ fn a_new_b2b_customer_gets_a_contact_with_its_price_list_and_addresses() {
     assert_eq!(world.sales_orders[0].1, expected);
     drop(world);
     assert_eq!(
-        h.state.get("contact:email:accounts@shahtrading.example").unwrap().value,
+        h.state
+            .get("contact:email:accounts@shahtrading.example")
+            .unwrap()
+            .value,
         r#"{"id":5002,"priceListId":5}"#
     );
 }
@@ -1019,10 +1311,16 @@ fn a_later_capture_is_posted_for_an_order_already_posted() {
         payload: "{}".into(),
     };
     let s = h.run(Trigger::Events(vec![event]));
-    assert_eq!(counts(&s), vec![("already_posted", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("already_posted", 1), ("payments_posted", 1)]
+    );
     let world = h.world.borrow();
     assert_eq!(world.payments[1].1["paymentType"], json!("CAPTURE"));
-    assert_eq!(world.payments[1].1["transactionCode"], json!("bc-txn-1002441"));
+    assert_eq!(
+        world.payments[1].1["transactionCode"],
+        json!("bc-txn-1002441")
+    );
     assert_eq!(world.sales_orders.len(), 1);
 }
 
@@ -1032,34 +1330,52 @@ fn a_failed_index_rebuild_is_tried_once_per_run_and_leaves_orders_pending() {
     h.world.borrow_mut().index_failures = 1;
     let s = h.run(replay(&[100231, 100239]));
     assert_eq!(counts(&s), vec![("pending_retry", 2)]);
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 1);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        1
+    );
     assert_eq!(h.bp_count(Method::Post, "/"), 0);
     assert!(h.report.open_exceptions().is_empty());
     let s = h.run(Trigger::Events(vec![]));
     assert_eq!(counts(&s), vec![("posted", 2), ("payments_posted", 2)]);
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 2);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        2
+    );
 
     // Stale index + failed rebuild: orders whose SKUs it has still post; the others wait.
-    h.world.borrow_mut().orders.insert(100242, fixture("unknown_sku.json"));
+    h.world
+        .borrow_mut()
+        .orders
+        .insert(100242, fixture("unknown_sku.json"));
     add_card_orders(&h, 200000, 1);
     h.advance_minutes(61);
     h.world.borrow_mut().index_failures = 1;
     let s = h.run(replay(&[100242, 200000]));
-    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1), ("pending_retry", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("posted", 1), ("payments_posted", 1), ("pending_retry", 1)]
+    );
     assert!(h.state.get("retry:order:100242").is_some());
-    assert_eq!(h.bp_count(Method::Get, "/product-service/product-search"), 3);
+    assert_eq!(
+        h.bp_count(Method::Get, "/product-service/product-search"),
+        3
+    );
 }
 
 #[test]
 fn a_sku_with_a_stray_space_is_quoted_in_backticks() {
     let h = Harness::new(&["tax_exclusive_card"]);
-    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["products"][0]["sku"] = json!("TEE-BLK-M ");
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["products"][0]["sku"] =
+        json!("TEE-BLK-M ");
     let s = h.run(replay(&[100231]));
     assert_eq!(counts(&s), vec![("held", 1)]);
     let line_id = h.world.borrow().orders[&100231]["products"][0]["id"].clone();
     assert_eq!(
         h.report.open_exceptions()[0].message,
-        format!("bigcommerce:order:100231: no Brightpearl product with SKU `TEE-BLK-M ` (order product {line_id}; did you mean `TEE-BLK-M`?)")
+        format!(
+            "bigcommerce:order:100231: no Brightpearl product with SKU `TEE-BLK-M ` (order product {line_id}; did you mean `TEE-BLK-M`?)"
+        )
     );
 }
 
@@ -1072,34 +1388,55 @@ fn an_empty_sweep_saves_no_cursor_so_a_longer_lookback_still_applies() {
     assert_eq!(counts(&s), vec![]);
     assert_eq!(
         s.notes,
-        vec!["swept orders modified since 2024-05-01T20:36:40Z (no cursor yet: initial_lookback_hours = 1): 0 orders seen; no cursor saved"]
+        vec![
+            "swept orders modified since 2024-05-01T20:36:40Z (no cursor yet: initial_lookback_hours = 1): 0 orders seen; no cursor saved"
+        ]
     );
-    assert!(h.state.get("cursor:orders").is_none(), "an empty sweep saves no cursor");
+    assert!(
+        h.state.get("cursor:orders").is_none(),
+        "an empty sweep saves no cursor"
+    );
 
     h.cfg.sweep.initial_lookback_hours = 24;
     let s = h.run(Trigger::Scheduled);
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
     assert_eq!(
         s.notes,
-        vec!["swept orders modified since 2024-04-30T21:36:40Z (no cursor yet: initial_lookback_hours = 24): 1 order seen; cursor 2024-05-01T10:16:30Z"]
+        vec![
+            "swept orders modified since 2024-04-30T21:36:40Z (no cursor yet: initial_lookback_hours = 24): 1 order seen; cursor 2024-05-01T10:16:30Z"
+        ]
     );
-    assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
+    assert_eq!(
+        h.state.get("cursor:orders").unwrap().value,
+        "2024-05-01T10:16:30Z"
+    );
 
     let s = h.run(Trigger::Scheduled);
     assert_eq!(counts(&s), vec![("already_posted", 1)]);
     assert_eq!(
         s.notes,
-        vec!["swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 1 order seen; cursor 2024-05-01T10:16:30Z"]
+        vec![
+            "swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 1 order seen; cursor 2024-05-01T10:16:30Z"
+        ]
     );
     // Nothing in the window: the cursor stays where it was.
     h.world.borrow_mut().orders.clear();
     let s = h.run(Trigger::Scheduled);
     assert_eq!(
         s.notes,
-        vec!["swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 0 orders seen; cursor unchanged"]
+        vec![
+            "swept orders modified since 2024-05-01T10:06:30Z (cursor 2024-05-01T10:16:30Z − overlap_minutes = 10): 0 orders seen; cursor unchanged"
+        ]
     );
-    assert_eq!(h.state.get("cursor:orders").unwrap().value, "2024-05-01T10:16:30Z");
-    assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/time"), 2, "only while there is no cursor");
+    assert_eq!(
+        h.state.get("cursor:orders").unwrap().value,
+        "2024-05-01T10:16:30Z"
+    );
+    assert_eq!(
+        h.api.count(System::Bigcommerce, Method::Get, "/v2/time"),
+        2,
+        "only while there is no cursor"
+    );
 }
 
 #[test]
@@ -1107,29 +1444,72 @@ fn with_the_state_lost_payments_refused_as_duplicates_are_found_and_linked() {
     let h = Harness::new(&["tax_exclusive_card", "gift_certificate_and_card"]);
     h.world.borrow_mut().duplicate_keys = true;
     // A first data folder posts both orders: one single payment, then a batch of two.
-    assert_eq!(counts(&h.run(replay(&[100231]))), vec![("posted", 1), ("payments_posted", 1)]);
-    assert_eq!(counts(&h.run(replay(&[100237]))), vec![("posted", 1), ("payments_posted", 2)]);
-    let payment_ids: Vec<u64> = h.world.borrow().payments.iter().map(|(id, _)| *id).collect();
+    assert_eq!(
+        counts(&h.run(replay(&[100231]))),
+        vec![("posted", 1), ("payments_posted", 1)]
+    );
+    assert_eq!(
+        counts(&h.run(replay(&[100237]))),
+        vec![("posted", 1), ("payments_posted", 2)]
+    );
+    let payment_ids: Vec<u64> = h
+        .world
+        .borrow()
+        .payments
+        .iter()
+        .map(|(id, _)| *id)
+        .collect();
 
     // A new data folder: the sales orders are answered by externalRef, every payment is
     // refused ACCC-021, found by transactionRef on its sales order and linked.
     let (state, report) = (MemoryState::new(), MemoryReport::new());
     h.api.clear_log();
-    let s = run_at(&replay(&[100231]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    let s = run_at(
+        &replay(&[100231]),
+        &h.cfg,
+        &h.api,
+        &state,
+        &report,
+        h.now.get(),
+    )
+    .unwrap();
     assert_eq!(counts(&s), vec![("posted", 1)]);
-    let s = run_at(&replay(&[100237]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    let s = run_at(
+        &replay(&[100237]),
+        &h.cfg,
+        &h.api,
+        &state,
+        &report,
+        h.now.get(),
+    )
+    .unwrap();
     assert_eq!(counts(&s), vec![("posted", 1)]);
-    assert_eq!(h.bp_count(Method::Post, "/accounting-service/customer-payment"), 1);
+    assert_eq!(
+        h.bp_count(Method::Post, "/accounting-service/customer-payment"),
+        1
+    );
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    assert_eq!(h.bp_count(Method::Get, "/accounting-service/customer-payment-search"), 3);
+    assert_eq!(
+        h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
+        3
+    );
     assert!(report.raised().is_empty(), "{:?}", report.raised());
     assert_eq!(h.world.borrow().payments.len(), 3);
-    assert_eq!(state.get("link:payment:bc-txn-9001").unwrap().value, payment_ids[0].to_string());
     assert_eq!(
-        state.get("link:payment:bc-order-100237-gift-certificate").unwrap().value,
+        state.get("link:payment:bc-txn-9001").unwrap().value,
+        payment_ids[0].to_string()
+    );
+    assert_eq!(
+        state
+            .get("link:payment:bc-order-100237-gift-certificate")
+            .unwrap()
+            .value,
         payment_ids[1].to_string()
     );
-    assert_eq!(state.get("link:payment:bc-txn-1002371").unwrap().value, payment_ids[2].to_string());
+    assert_eq!(
+        state.get("link:payment:bc-txn-1002371").unwrap().value,
+        payment_ids[2].to_string()
+    );
     assert!(state.list("held:", 10).is_empty());
     assert!(state.list("attempt:", 10).is_empty());
     assert!(state.list("unpaid:", 10).is_empty());
@@ -1138,11 +1518,22 @@ fn with_the_state_lost_payments_refused_as_duplicates_are_found_and_linked() {
     let so_id = h.world.borrow().sales_orders[0].0;
     h.world.borrow_mut().payments[0].1["orderId"] = json!(1);
     let (state, report) = (MemoryState::new(), MemoryReport::new());
-    let s = run_at(&replay(&[100231]), &h.cfg, &h.api, &state, &report, h.now.get()).unwrap();
+    let s = run_at(
+        &replay(&[100231]),
+        &h.cfg,
+        &h.api,
+        &state,
+        &report,
+        h.now.get(),
+    )
+    .unwrap();
     assert_eq!(counts(&s), vec![("posted", 1), ("held", 1)]);
     let open = report.open_exceptions();
     assert_eq!(open.len(), 1);
-    assert_eq!((open[0].kind.as_str(), open[0].owner), ("payment-rejected", Team::Finance));
+    assert_eq!(
+        (open[0].kind.as_str(), open[0].owner),
+        ("payment-rejected", Team::Finance)
+    );
     assert_eq!(
         open[0].message,
         format!(
@@ -1157,7 +1548,15 @@ fn with_the_state_lost_payments_refused_as_duplicates_are_found_and_linked() {
 fn a_401_from_brightpearl_stops_the_run_without_touching_further_orders() {
     let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
     h.world.borrow_mut().refuse = vec![(System::Brightpearl, "/".into(), 401)];
-    let err = run_at(&replay(&[100231, 100239]), &h.cfg, &h.api, &h.state, &h.report, h.now.get()).unwrap_err();
+    let err = run_at(
+        &replay(&[100231, 100239]),
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         FlowError::Upstream(
@@ -1166,7 +1565,11 @@ fn a_401_from_brightpearl_stops_the_run_without_touching_further_orders() {
     );
     // The first order's product index read was refused; the second order was not read.
     assert_eq!(h.api.count_system(System::Brightpearl), 1);
-    assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/orders/100239"), 0);
+    assert_eq!(
+        h.api
+            .count(System::Bigcommerce, Method::Get, "/v2/orders/100239"),
+        0
+    );
     assert!(h.state.list("retry:", 10).is_empty(), "not left pending");
     assert!(h.report.raised().is_empty());
 }
@@ -1174,8 +1577,20 @@ fn a_401_from_brightpearl_stops_the_run_without_touching_further_orders() {
 #[test]
 fn a_401_on_the_payments_stops_the_run_and_the_next_run_sends_them() {
     let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
-    h.world.borrow_mut().refuse = vec![(System::Brightpearl, "/accounting-service/customer-payment".into(), 401)];
-    let err = run_at(&replay(&[100231, 100239]), &h.cfg, &h.api, &h.state, &h.report, h.now.get()).unwrap_err();
+    h.world.borrow_mut().refuse = vec![(
+        System::Brightpearl,
+        "/accounting-service/customer-payment".into(),
+        401,
+    )];
+    let err = run_at(
+        &replay(&[100231, 100239]),
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         FlowError::Upstream(
@@ -1183,13 +1598,20 @@ fn a_401_on_the_payments_stops_the_run_and_the_next_run_sends_them() {
         )
     );
     assert_eq!(h.world.borrow().sales_orders.len(), 2);
-    assert!(h.report.raised().is_empty(), "not held payment-rejected: {:?}", h.report.raised());
+    assert!(
+        h.report.raised().is_empty(),
+        "not held payment-rejected: {:?}",
+        h.report.raised()
+    );
     assert_eq!(h.state.list("unpaid:", 10).len(), 2);
     assert!(h.state.list("retry:", 10).is_empty());
     assert!(h.state.list("attempt:payment:", 10).is_empty());
     h.world.borrow_mut().refuse.clear();
     let s = h.run(Trigger::Events(vec![]));
-    assert_eq!(counts(&s), vec![("already_posted", 2), ("payments_posted", 2)]);
+    assert_eq!(
+        counts(&s),
+        vec![("already_posted", 2), ("payments_posted", 2)]
+    );
     assert_eq!(h.world.borrow().payments.len(), 2);
 }
 
@@ -1200,7 +1622,14 @@ fn a_403_from_bigcommerce_fails_the_run() {
     let expected = FlowError::Upstream(
         "bigcommerce answered 403 You are not authorized.: check the client's bigcommerce connection credentials".into(),
     );
-    let scheduled = run_at(&Trigger::Scheduled, &h.cfg, &h.api, &h.state, &h.report, h.now.get());
+    let scheduled = run_at(
+        &Trigger::Scheduled,
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    );
     assert_eq!(scheduled, Err(expected.clone()));
     let events: Vec<Event> = [100231, 100239]
         .iter()
@@ -1212,7 +1641,14 @@ fn a_403_from_bigcommerce_fails_the_run() {
         })
         .collect();
     h.api.clear_log();
-    let r = run_at(&Trigger::Events(events), &h.cfg, &h.api, &h.state, &h.report, h.now.get());
+    let r = run_at(
+        &Trigger::Events(events),
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    );
     assert_eq!(r, Err(expected));
     assert_eq!(h.api.requests().len(), 1, "the second order is not read");
     assert!(h.state.list("retry:", 10).is_empty());

@@ -430,13 +430,22 @@ impl<'a> Client<'a> {
     /// `GET /v2/time`: the store's clock in Unix seconds (a cheap credentials check).
     pub fn time(&self) -> Result<i64, ApiError> {
         let what = "GET /v2/time";
-        let resp = http::send(self.api, Request::get(System::Bigcommerce, "/v2/time"), what)?;
+        let resp = http::send(
+            self.api,
+            Request::get(System::Bigcommerce, "/v2/time"),
+            what,
+        )?;
         Ok(http::decode::<StoreTime>(&resp.body, what)?.time)
     }
 
     /// One page of `GET /v2/orders?min_date_modified=<date>&sort=date_modified:asc&limit=&page=`.
     /// `min_date_modified` is RFC 2822 or ISO 8601 (URL-encoded here). 204 → empty page.
-    pub fn orders_modified_since_page(&self, min_date_modified: &str, page: u32, limit: u32) -> Result<Vec<Order>, ApiError> {
+    pub fn orders_modified_since_page(
+        &self,
+        min_date_modified: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<Vec<Order>, ApiError> {
         self.get_list(format!(
             "/v2/orders?min_date_modified={}&sort=date_modified:asc&limit={}&page={}",
             encode(min_date_modified),
@@ -447,7 +456,12 @@ impl<'a> Client<'a> {
 
     /// Every order modified since `min_date_modified`, paging with `limit` until a short or
     /// 204 page; at most `max_pages` pages.
-    pub fn orders_modified_since(&self, min_date_modified: &str, limit: u32, max_pages: u32) -> Result<Vec<Order>, ApiError> {
+    pub fn orders_modified_since(
+        &self,
+        min_date_modified: &str,
+        limit: u32,
+        max_pages: u32,
+    ) -> Result<Vec<Order>, ApiError> {
         let mut all = Vec::new();
         for page in 1..=max_pages.max(1) {
             let rows = self.orders_modified_since_page(min_date_modified, page, limit)?;
@@ -475,7 +489,9 @@ impl<'a> Client<'a> {
     pub fn order_products(&self, id: u64) -> Result<Vec<OrderProduct>, ApiError> {
         let mut all = Vec::new();
         for page in 1..=100 {
-            let rows: Vec<OrderProduct> = self.get_list(format!("/v2/orders/{id}/products?limit={V2_MAX_LIMIT}&page={page}"))?;
+            let rows: Vec<OrderProduct> = self.get_list(format!(
+                "/v2/orders/{id}/products?limit={V2_MAX_LIMIT}&page={page}"
+            ))?;
             let short = rows.len() < V2_MAX_LIMIT as usize;
             all.extend(rows);
             if short {
@@ -487,7 +503,9 @@ impl<'a> Client<'a> {
 
     /// `GET /v2/orders/{id}/shipping_addresses?limit=250`.
     pub fn order_shipping_addresses(&self, id: u64) -> Result<Vec<ShippingAddress>, ApiError> {
-        self.get_list(format!("/v2/orders/{id}/shipping_addresses?limit={V2_MAX_LIMIT}"))
+        self.get_list(format!(
+            "/v2/orders/{id}/shipping_addresses?limit={V2_MAX_LIMIT}"
+        ))
     }
 
     /// `GET /v2/orders/{id}/coupons?limit=250` (204 when none).
@@ -497,7 +515,9 @@ impl<'a> Client<'a> {
 
     /// `GET /v2/orders/{id}/taxes?details=true&limit=250`.
     pub fn order_taxes(&self, id: u64) -> Result<Vec<OrderTax>, ApiError> {
-        self.get_list(format!("/v2/orders/{id}/taxes?details=true&limit={V2_MAX_LIMIT}"))
+        self.get_list(format!(
+            "/v2/orders/{id}/taxes?details=true&limit={V2_MAX_LIMIT}"
+        ))
     }
 
     /// `GET /v3/orders/{id}/transactions` `data` (204 when none).
@@ -518,7 +538,11 @@ impl<'a> Client<'a> {
         ids.dedup();
         let mut all = Vec::new();
         for chunk in ids.chunks(V3_MAX_LIMIT as usize) {
-            let csv = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+            let csv = chunk
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(",");
             let path = format!("/v3/customers?id:in={csv}&limit={V3_MAX_LIMIT}");
             let what = format!("GET {path}");
             let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
@@ -533,7 +557,9 @@ impl<'a> Client<'a> {
     /// The order and every sub-resource of it ([`OrderBundle`]); `None` when the order does
     /// not exist. Costs 6 calls, 7 for a registered customer.
     pub fn order_bundle(&self, id: u64) -> Result<Option<OrderBundle>, ApiError> {
-        let Some(order) = self.order(id)? else { return Ok(None) };
+        let Some(order) = self.order(id)? else {
+            return Ok(None);
+        };
         self.bundle_for(order).map(Some)
     }
 

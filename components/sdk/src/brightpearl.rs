@@ -471,7 +471,11 @@ impl<'a> Client<'a> {
             what: what.clone(),
             message: e.to_string(),
         })?;
-        let resp = http::send(self.api, Request::post(System::Brightpearl, path, json), &what)?;
+        let resp = http::send(
+            self.api,
+            Request::post(System::Brightpearl, path, json),
+            &what,
+        )?;
         Ok(http::decode::<Envelope<u64>>(&resp.body, &what)?.response)
     }
 
@@ -479,16 +483,22 @@ impl<'a> Client<'a> {
     /// e-mail equals `email` (case-insensitive; the filter is a text search, §6 [obs]),
     /// lowest contact id first (duplicates exist [obs]).
     pub fn contacts_by_email(&self, email: &str) -> Result<Vec<ContactMatch>, ApiError> {
-        let rows = self.search_all(&format!("/contact-service/contact-search?primaryEmail={}", encode(email)))?;
+        let rows = self.search_all(&format!(
+            "/contact-service/contact-search?primaryEmail={}",
+            encode(email)
+        ))?;
         let mut found: Vec<ContactMatch> = rows
             .iter()
             .filter_map(|r| {
                 let primary = r.str("primaryEmail")?;
                 let contact_id = r.u64("contactId")?;
-                primary.trim().eq_ignore_ascii_case(email.trim()).then_some(ContactMatch {
-                    contact_id,
-                    primary_email: primary,
-                })
+                primary
+                    .trim()
+                    .eq_ignore_ascii_case(email.trim())
+                    .then_some(ContactMatch {
+                        contact_id,
+                        primary_email: primary,
+                    })
             })
             .collect();
         found.sort_by_key(|c| c.contact_id);
@@ -522,7 +532,10 @@ impl<'a> Client<'a> {
     /// `GET /product-service/product-search?SKU=<sku>`: product ids whose `SKU` equals `sku`
     /// exactly (§7 [obs]).
     pub fn products_by_sku(&self, sku: &str) -> Result<Vec<u64>, ApiError> {
-        let rows = self.search_all(&format!("/product-service/product-search?SKU={}", encode(sku)))?;
+        let rows = self.search_all(&format!(
+            "/product-service/product-search?SKU={}",
+            encode(sku)
+        ))?;
         let mut ids: Vec<u64> = rows
             .iter()
             .filter(|r| r.str("SKU").as_deref() == Some(sku))
@@ -554,7 +567,10 @@ impl<'a> Client<'a> {
     /// kept exactly as Brightpearl holds them; products without a SKU are left out; when
     /// several products share a SKU the lowest id wins. Returns the index and the number of
     /// pages read.
-    pub fn product_sku_index(&self, max_pages: u32) -> Result<(BTreeMap<String, u64>, u32), ApiError> {
+    pub fn product_sku_index(
+        &self,
+        max_pages: u32,
+    ) -> Result<(BTreeMap<String, u64>, u32), ApiError> {
         let mut index: BTreeMap<String, u64> = BTreeMap::new();
         let mut first = 1u64;
         let mut pages = 0;
@@ -616,7 +632,10 @@ impl<'a> Client<'a> {
                 .into_iter()
                 .filter_map(|u| match u {
                     serde_json::Value::String(s) => Some(s),
-                    other => other.get("label").and_then(|l| l.as_str()).map(str::to_string),
+                    other => other
+                        .get("label")
+                        .and_then(|l| l.as_str())
+                        .map(str::to_string),
                 })
                 .collect(),
         })
@@ -636,7 +655,11 @@ impl<'a> Client<'a> {
         ))?;
         let mut ids: Vec<u64> = rows
             .iter()
-            .filter(|r| r.str("externalRef").map(|e| e == external_ref).unwrap_or(true))
+            .filter(|r| {
+                r.str("externalRef")
+                    .map(|e| e == external_ref)
+                    .unwrap_or(true)
+            })
             .filter_map(|r| r.u64("orderId"))
             .collect();
         ids.sort_unstable();
@@ -649,7 +672,10 @@ impl<'a> Client<'a> {
     }
 
     /// `GET /accounting-service/customer-payment-search?transactionRef=<ref>` (§3.3 [doc]).
-    pub fn payments_by_transaction_ref(&self, transaction_ref: &str) -> Result<Vec<PaymentMatch>, ApiError> {
+    pub fn payments_by_transaction_ref(
+        &self,
+        transaction_ref: &str,
+    ) -> Result<Vec<PaymentMatch>, ApiError> {
         let rows = self.search_all(&format!(
             "/accounting-service/customer-payment-search?transactionRef={}",
             encode(transaction_ref)
@@ -704,13 +730,19 @@ mod tests {
                   "unprocessedMessages":["c",{"label":"d"}]}}"#,
             ))
         });
-        let msgs = vec![customer_payment_message("a", &payment("t1")), customer_payment_message("b", &payment("t2"))];
+        let msgs = vec![
+            customer_payment_message("a", &payment("t1")),
+            customer_payment_message("b", &payment("t2")),
+        ];
         let resp = Client::new(&api).multi_message(&msgs).unwrap();
         let sent = api.bodies(System::Brightpearl, Method::Post, "/multi-message");
         assert_eq!(sent[0]["processingMode"], "SEQUENTIAL");
         assert_eq!(sent[0]["onFail"], "CONTINUE");
         assert_eq!(sent[0]["messages"][1]["label"], "b");
-        assert_eq!(sent[0]["messages"][1]["uri"], "/accounting-service/customer-payment");
+        assert_eq!(
+            sent[0]["messages"][1]["uri"],
+            "/accounting-service/customer-payment"
+        );
         assert_eq!(sent[0]["messages"][1]["httpMethod"], "POST");
         assert_eq!(sent[0]["messages"][1]["body"]["transactionRef"], "t2");
         assert_eq!(resp.unprocessed, vec!["c".to_string(), "d".to_string()]);
@@ -736,7 +768,10 @@ mod tests {
         assert_eq!(pages, 2);
         assert_eq!(
             index,
-            BTreeMap::from([("CAP".to_string(), 1002), ("HOOD-051-OLV-M".to_string(), 1001)])
+            BTreeMap::from([
+                ("CAP".to_string(), 1002),
+                ("HOOD-051-OLV-M".to_string(), 1001)
+            ])
         );
         let paths: Vec<String> = api.requests().into_iter().map(|r| r.path).collect();
         assert_eq!(
@@ -762,12 +797,20 @@ mod tests {
                   "unprocessedMessages":[]}}"#,
             ))
         });
-        let msgs = vec![customer_payment_message("a", &payment("t1")), customer_payment_message("b", &payment("t2"))];
+        let msgs = vec![
+            customer_payment_message("a", &payment("t1")),
+            customer_payment_message("b", &payment("t2")),
+        ];
         let resp = Client::new(&api).multi_message(&msgs).unwrap();
         for reply in &resp.processed[..4] {
             let err = reply.created_id("m").unwrap_err();
             assert_eq!(err.server_message(), "ACCC-021 dup", "{}", reply.label);
-            assert_eq!(err.to_string(), "m: HTTP 400: ACCC-021 dup", "{}", reply.label);
+            assert_eq!(
+                err.to_string(),
+                "m: HTTP 400: ACCC-021 dup",
+                "{}",
+                reply.label
+            );
         }
         let err = resp.processed[4].created_id("m").unwrap_err();
         assert_eq!(err.server_message(), "");
@@ -777,18 +820,36 @@ mod tests {
     #[test]
     fn a_401_or_403_is_a_credentials_problem_naming_the_system_and_the_server_message() {
         let answers = [
-            (System::Brightpearl, 401, r#"{"response":"Not authenticated"}"#),
-            (System::Bigcommerce, 401, r#"[{"status":401,"message":"You are not authorized."}]"#),
-            (System::Bigcommerce, 403, r#"{"status":403,"title":"You don't have a required scope to access the endpoint","type":"x"}"#),
+            (
+                System::Brightpearl,
+                401,
+                r#"{"response":"Not authenticated"}"#,
+            ),
+            (
+                System::Bigcommerce,
+                401,
+                r#"[{"status":401,"message":"You are not authorized."}]"#,
+            ),
+            (
+                System::Bigcommerce,
+                403,
+                r#"{"status":403,"title":"You don't have a required scope to access the endpoint","type":"x"}"#,
+            ),
             (System::Brightpearl, 403, ""),
-            (System::Brightpearl, 400, r#"{"errors":[{"code":"ACCC-021","message":"dup"}]}"#),
+            (
+                System::Brightpearl,
+                400,
+                r#"{"errors":[{"code":"ACCC-021","message":"dup"}]}"#,
+            ),
         ];
         let got: Vec<Option<String>> = answers
             .iter()
             .map(|(system, status, body)| {
                 let (status, body) = (*status, body.to_string());
                 let api = FakeApi::new(move |_| Ok(Response::new(status, body.clone())));
-                crate::http::send(&api, Request::get(*system, "/x"), "GET /x").unwrap_err().credentials_problem()
+                crate::http::send(&api, Request::get(*system, "/x"), "GET /x")
+                    .unwrap_err()
+                    .credentials_problem()
             })
             .collect();
         assert_eq!(

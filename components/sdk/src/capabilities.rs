@@ -99,7 +99,10 @@ impl ApiError {
         match self {
             ApiError::Send { error, .. } => matches!(
                 error,
-                SendError::Throttled(_) | SendError::Timeout | SendError::Transport(_) | SendError::OutcomeUnknown
+                SendError::Throttled(_)
+                    | SendError::Timeout
+                    | SendError::Transport(_)
+                    | SendError::OutcomeUnknown
             ),
             ApiError::Status { status, .. } => *status == 429 || *status >= 500,
             ApiError::Decode { .. } => false,
@@ -130,7 +133,13 @@ impl ApiError {
     /// out), else the body's first 300 characters; empty when it said nothing or did not
     /// answer.
     pub fn server_message(&self) -> String {
-        let ApiError::Status { status, errors, body, .. } = self else {
+        let ApiError::Status {
+            status,
+            errors,
+            body,
+            ..
+        } = self
+        else {
             return String::new();
         };
         if errors.is_empty() {
@@ -139,7 +148,11 @@ impl ApiError {
         errors
             .iter()
             .map(|e| {
-                let code = if e.code == status.to_string() { "" } else { e.code.as_str() };
+                let code = if e.code == status.to_string() {
+                    ""
+                } else {
+                    e.code.as_str()
+                };
                 format!("{code} {}", e.message).trim().to_string()
             })
             .filter(|m| !m.is_empty())
@@ -160,7 +173,11 @@ impl ApiError {
             return None;
         }
         let said = self.server_message();
-        let said = if said.is_empty() { String::new() } else { format!(" {said}") };
+        let said = if said.is_empty() {
+            String::new()
+        } else {
+            format!(" {said}")
+        };
         let name = system.name();
         Some(format!(
             "{name} answered {status}{said}: check the client's {name} connection credentials"

@@ -14,7 +14,9 @@ pub struct DateError {
     pub value: String,
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -81,7 +83,11 @@ impl Timestamp {
             return Err(err());
         }
         let d: i64 = parts[0].parse().map_err(|_| err())?;
-        let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(parts[1])).ok_or_else(err)? as i64 + 1;
+        let mo = MONTHS
+            .iter()
+            .position(|m| m.eq_ignore_ascii_case(parts[1]))
+            .ok_or_else(err)? as i64
+            + 1;
         let y: i64 = parts[2].parse().map_err(|_| err())?;
         let hms: Vec<&str> = parts[3].split(':').collect();
         if hms.len() < 2 || hms.len() > 3 {
@@ -89,7 +95,11 @@ impl Timestamp {
         }
         let h: i64 = hms[0].parse().map_err(|_| err())?;
         let mi: i64 = hms[1].parse().map_err(|_| err())?;
-        let sec: i64 = if hms.len() == 3 { hms[2].parse().map_err(|_| err())? } else { 0 };
+        let sec: i64 = if hms.len() == 3 {
+            hms[2].parse().map_err(|_| err())?
+        } else {
+            0
+        };
         let off = offset_seconds(parts[4]).ok_or_else(err)?;
         if !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
             return Err(err());
@@ -108,7 +118,9 @@ impl Timestamp {
         if s.len() < 19 {
             return Err(err());
         }
-        let num = |a: usize, b: usize| -> Result<i64, DateError> { s.get(a..b).ok_or_else(err)?.parse().map_err(|_| err()) };
+        let num = |a: usize, b: usize| -> Result<i64, DateError> {
+            s.get(a..b).ok_or_else(err)?.parse().map_err(|_| err())
+        };
         let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
         let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
         if &s[4..5] != "-" || &s[7..8] != "-" || !matches!(&s[10..11], "T" | "t" | " ") {
@@ -183,11 +195,15 @@ mod tests {
     #[test]
     fn iso8601_with_offsets_and_fractions() {
         assert_eq!(
-            Timestamp::parse_iso8601("2024-05-01T10:16:00Z").unwrap().to_iso8601(),
+            Timestamp::parse_iso8601("2024-05-01T10:16:00Z")
+                .unwrap()
+                .to_iso8601(),
             "2024-05-01T10:16:00Z"
         );
         assert_eq!(
-            Timestamp::parse_iso8601("2020-03-31T15:02:44.000-06:00").unwrap().to_iso8601(),
+            Timestamp::parse_iso8601("2020-03-31T15:02:44.000-06:00")
+                .unwrap()
+                .to_iso8601(),
             "2020-03-31T21:02:44Z"
         );
         assert_eq!(

@@ -9,7 +9,10 @@ use crate::types::{Request, Response};
 /// `what` (e.g. `GET /v2/orders/118`).
 pub(crate) fn send(api: &dyn Api, req: Request, what: &str) -> Result<Response, ApiError> {
     let system = req.system;
-    let resp = api.send(req).map_err(|error| ApiError::Send { what: what.into(), error })?;
+    let resp = api.send(req).map_err(|error| ApiError::Send {
+        what: what.into(),
+        error,
+    })?;
     if (200..300).contains(&resp.status) {
         Ok(resp)
     } else {
@@ -94,8 +97,15 @@ pub(crate) mod lenient_opt_u64 {
         match &v {
             serde_json::Value::Null => Ok(None),
             serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
-            serde_json::Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| D::Error::custom(format!("not an id: {v}"))),
-            serde_json::Value::String(s) => s.trim().parse().map(Some).map_err(|_| D::Error::custom(format!("not an id: {v}"))),
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("not an id: {v}"))),
+            serde_json::Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("not an id: {v}"))),
             _ => Err(D::Error::custom(format!("not an id: {v}"))),
         }
     }

@@ -64,7 +64,10 @@ mod tests {
     #[test]
     fn chunks_to_the_limit() {
         let ids: Vec<u64> = (1..=450).collect();
-        assert_eq!(chunks(&ids, ORDER_GET_LIMIT), vec!["1-200", "201-400", "401-450"]);
+        assert_eq!(
+            chunks(&ids, ORDER_GET_LIMIT),
+            vec!["1-200", "201-400", "401-450"]
+        );
         assert_eq!(chunks(&[5, 3, 1], 2), vec!["1,3", "5"]);
     }
 }

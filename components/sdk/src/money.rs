@@ -34,7 +34,11 @@ pub fn parse(entity: &str, field: &str, value: &str) -> Result<Decimal, MoneyErr
 
 /// Parse a JSON number (BigCommerce v3 money) into a `Decimal` through its text, never
 /// through `f64` arithmetic.
-pub fn from_json_number(entity: &str, field: &str, n: &serde_json::Number) -> Result<Decimal, MoneyError> {
+pub fn from_json_number(
+    entity: &str,
+    field: &str,
+    n: &serde_json::Number,
+) -> Result<Decimal, MoneyError> {
     parse(entity, field, &n.to_string())
 }
 
@@ -67,7 +71,10 @@ pub fn allocate(total: Decimal, weights: &[Decimal], dp: u32) -> Vec<Decimal> {
         v[0] = total;
         return v;
     } else {
-        weights.iter().map(|w| round(total * *w / sum, dp)).collect()
+        weights
+            .iter()
+            .map(|w| round(total * *w / sum, dp))
+            .collect()
     };
     let allocated: Decimal = parts.iter().copied().sum();
     let rest = total - allocated;
@@ -96,7 +103,10 @@ mod tests {
 
     #[test]
     fn parses_four_decimal_strings_and_names_the_field_on_error() {
-        assert_eq!(parse("bigcommerce:order:1", "total_inc_tax", "225.0000").unwrap(), d("225"));
+        assert_eq!(
+            parse("bigcommerce:order:1", "total_inc_tax", "225.0000").unwrap(),
+            d("225")
+        );
         assert_eq!(parse("x", "f", "0.3333").unwrap().to_string(), "0.3333");
         let err = parse("bigcommerce:order:118", "total_inc_tax", "12,50").unwrap_err();
         assert_eq!(

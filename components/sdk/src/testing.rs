@@ -40,7 +40,11 @@ impl FakeApi {
 
     /// How many requests went to `system`.
     pub fn count_system(&self, system: System) -> usize {
-        self.log.borrow().iter().filter(|r| r.system == system).count()
+        self.log
+            .borrow()
+            .iter()
+            .filter(|r| r.system == system)
+            .count()
     }
 
     /// The JSON bodies of the requests to `system` with `method` and exactly `path`.
@@ -79,7 +83,11 @@ impl MemoryState {
 
     /// Every key and value, sorted.
     pub fn dump(&self) -> Vec<(String, String)> {
-        self.entries.borrow().iter().map(|(k, e)| (k.clone(), e.value.clone())).collect()
+        self.entries
+            .borrow()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect()
     }
 }
 
@@ -176,12 +184,21 @@ impl MemoryReport {
 impl Report for MemoryReport {
     fn raise(&self, e: Exception) {
         self.raised.borrow_mut().push(e.clone());
-        self.open.borrow_mut().insert((e.kind.clone(), e.entity.clone()), e);
+        self.open
+            .borrow_mut()
+            .insert((e.kind.clone(), e.entity.clone()), e);
     }
 
     fn resolve(&self, kind: &str, entity: &str) {
-        if self.open.borrow_mut().remove(&(kind.to_string(), entity.to_string())).is_some() {
-            self.resolved.borrow_mut().push((kind.to_string(), entity.to_string()));
+        if self
+            .open
+            .borrow_mut()
+            .remove(&(kind.to_string(), entity.to_string()))
+            .is_some()
+        {
+            self.resolved
+                .borrow_mut()
+                .push((kind.to_string(), entity.to_string()));
         }
     }
 
@@ -224,7 +241,10 @@ mod tests {
         );
         s.set("k2", "x");
         s.set("j", "y");
-        assert_eq!(s.list("k", 10), vec![("k".into(), "c".into()), ("k2".into(), "x".into())]);
+        assert_eq!(
+            s.list("k", 10),
+            vec![("k".into(), "c".into()), ("k2".into(), "x".into())]
+        );
         assert_eq!(s.list("k", 1).len(), 1);
         s.delete("k");
         assert_eq!(s.get("k"), None);
@@ -245,17 +265,25 @@ mod tests {
             } else if req.path == "/v3/orders/1/transactions" {
                 Ok(Response::new(204, ""))
             } else {
-                Ok(Response::new(404, "[{\"status\":404,\"message\":\"not found\"}]"))
+                Ok(Response::new(
+                    404,
+                    "[{\"status\":404,\"message\":\"not found\"}]",
+                ))
             }
         });
         let bc = bigcommerce::Client::new(&api);
-        let orders = bc.orders_modified_since("Thu, 20 Apr 2017 11:32:00 +0000", 2, 10).unwrap();
+        let orders = bc
+            .orders_modified_since("Thu, 20 Apr 2017 11:32:00 +0000", 2, 10)
+            .unwrap();
         assert_eq!(orders.iter().map(|o| o.id).collect::<Vec<_>>(), vec![1, 2]);
         assert_eq!(
             api.requests()[0].path,
             "/v2/orders?min_date_modified=Thu%2C%2020%20Apr%202017%2011%3A32%3A00%20%2B0000&sort=date_modified:asc&limit=2&page=1"
         );
-        assert_eq!(api.count(System::Bigcommerce, Method::Get, "/v2/orders?"), 2);
+        assert_eq!(
+            api.count(System::Bigcommerce, Method::Get, "/v2/orders?"),
+            2
+        );
         assert_eq!(bc.order_transactions(1).unwrap(), vec![]);
         assert_eq!(bc.order(9).unwrap(), None);
     }
@@ -279,12 +307,17 @@ mod tests {
         });
         let bp = brightpearl::Client::new(&api);
         let found = bp.contacts_by_email("jane@acme.test").unwrap();
-        assert_eq!(found.iter().map(|c| c.contact_id).collect::<Vec<_>>(), vec![204, 207]);
+        assert_eq!(
+            found.iter().map(|c| c.contact_id).collect::<Vec<_>>(),
+            vec![204, 207]
+        );
         assert_eq!(
             api.requests()[0].path,
             "/contact-service/contact-search?primaryEmail=jane%40acme.test&pageSize=500&firstResult=1"
         );
-        let err = bp.create_postal_address(&brightpearl::PostalAddress::default()).unwrap_err();
+        let err = bp
+            .create_postal_address(&brightpearl::PostalAddress::default())
+            .unwrap_err();
         assert_eq!(err.status(), Some(400));
         assert!(!err.is_retryable());
         assert_eq!(
@@ -308,7 +341,10 @@ mod tests {
         let t: bigcommerce::Transaction =
             serde_json::from_str(r#"{"id": 1, "order_id": "5", "event": "purchase", "method": "store_credit", "amount": 24.5, "gateway": null, "gateway_transaction_id": null}"#)
                 .unwrap();
-        assert_eq!((t.amount.as_str(), t.gateway.as_str(), t.order_id.as_str()), ("24.5", "", "5"));
+        assert_eq!(
+            (t.amount.as_str(), t.gateway.as_str(), t.order_id.as_str()),
+            ("24.5", "", "5")
+        );
     }
 
     #[test]

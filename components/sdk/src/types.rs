@@ -191,7 +191,11 @@ pub struct RunSummary {
 impl RunSummary {
     /// The value of a named counter (0 when absent).
     pub fn count(&self, name: &str) -> u64 {
-        self.counts.iter().find(|(n, _)| n == name).map(|(_, v)| *v).unwrap_or(0)
+        self.counts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or(0)
     }
 }
 
@@ -367,7 +371,9 @@ impl From<ConfigProblem> for wit::ConfigProblem {
 impl From<FlowError> for wit::FlowError {
     fn from(e: FlowError) -> Self {
         match e {
-            FlowError::Config(ps) => wit::FlowError::Config(ps.into_iter().map(Into::into).collect()),
+            FlowError::Config(ps) => {
+                wit::FlowError::Config(ps.into_iter().map(Into::into).collect())
+            }
             FlowError::Upstream(s) => wit::FlowError::Upstream(s),
             FlowError::Internal(s) => wit::FlowError::Internal(s),
         }

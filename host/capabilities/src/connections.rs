@@ -145,7 +145,9 @@ pub enum SendError {
     #[error("timed out")]
     Timeout,
     /// A write was sent but its outcome is unknown (timeout or connection lost after sending).
-    #[error("outcome unknown: the write was sent but no answer arrived; look the entity up before writing again")]
+    #[error(
+        "outcome unknown: the write was sent but no answer arrived; look the entity up before writing again"
+    )]
     OutcomeUnknown,
     /// The host refused the request; the text says why.
     #[error("denied: {0}")]
@@ -162,7 +164,10 @@ pub enum Credentials {
     /// `X-Auth-Token: {token}`.
     BigCommerce { token: Secret },
     /// Private system app: `brightpearl-app-ref` + `brightpearl-account-token`.
-    BrightpearlSystem { app_ref: String, account_token: Secret },
+    BrightpearlSystem {
+        app_ref: String,
+        account_token: Secret,
+    },
     /// OAuth instance app: `Authorization: Bearer {access_token}` + `brightpearl-dev-ref` +
     /// `brightpearl-app-ref`.
     BrightpearlOAuth {
@@ -176,25 +181,36 @@ impl Credentials {
     fn system(&self) -> System {
         match self {
             Credentials::BigCommerce { .. } => System::BigCommerce,
-            Credentials::BrightpearlSystem { .. } | Credentials::BrightpearlOAuth { .. } => System::Brightpearl,
+            Credentials::BrightpearlSystem { .. } | Credentials::BrightpearlOAuth { .. } => {
+                System::Brightpearl
+            }
         }
     }
 
     /// The credential headers, values marked sensitive (never printed by `http`'s Debug).
     fn headers(&self) -> anyhow::Result<HeaderMap> {
         fn value(v: &str, what: &str) -> anyhow::Result<HeaderValue> {
-            let mut h =
-                HeaderValue::from_str(v).map_err(|_| anyhow::anyhow!("{what} is not a valid HTTP header value"))?;
+            let mut h = HeaderValue::from_str(v)
+                .map_err(|_| anyhow::anyhow!("{what} is not a valid HTTP header value"))?;
             h.set_sensitive(true);
             Ok(h)
         }
         let mut map = HeaderMap::new();
         match self {
             Credentials::BigCommerce { token } => {
-                map.insert("x-auth-token", value(token.expose(), "the BigCommerce token")?);
+                map.insert(
+                    "x-auth-token",
+                    value(token.expose(), "the BigCommerce token")?,
+                );
             }
-            Credentials::BrightpearlSystem { app_ref, account_token } => {
-                map.insert("brightpearl-app-ref", value(app_ref, "the Brightpearl app ref")?);
+            Credentials::BrightpearlSystem {
+                app_ref,
+                account_token,
+            } => {
+                map.insert(
+                    "brightpearl-app-ref",
+                    value(app_ref, "the Brightpearl app ref")?,
+                );
                 map.insert(
                     "brightpearl-account-token",
                     value(account_token.expose(), "the Brightpearl account token")?,
@@ -212,8 +228,14 @@ impl Credentials {
                         "the Brightpearl access token",
                     )?,
                 );
-                map.insert("brightpearl-dev-ref", value(dev_ref, "the Brightpearl dev ref")?);
-                map.insert("brightpearl-app-ref", value(app_ref, "the Brightpearl app ref")?);
+                map.insert(
+                    "brightpearl-dev-ref",
+                    value(dev_ref, "the Brightpearl dev ref")?,
+                );
+                map.insert(
+                    "brightpearl-app-ref",
+                    value(app_ref, "the Brightpearl app ref")?,
+                );
             }
         }
         Ok(map)
@@ -408,7 +430,8 @@ impl Connection {
             );
         }
         let api_base = cfg.api_base.trim_end_matches('/');
-        let url = reqwest::Url::parse(api_base).with_context(|| format!("api_base '{api_base}' is not a URL"))?;
+        let url = reqwest::Url::parse(api_base)
+            .with_context(|| format!("api_base '{api_base}' is not a URL"))?;
         let host = url.host_str().unwrap_or("");
         let loopback = host.eq_ignore_ascii_case("localhost")
             || host
@@ -422,7 +445,11 @@ impl Connection {
             "http" => bail!("api_base '{api_base}': plain http is allowed only to loopback hosts"),
             other => bail!("api_base '{api_base}': scheme '{other}' is not http(s)"),
         }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        if url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+        {
             bail!("api_base '{api_base}' must be scheme://host[:port] only");
         }
         let base = match cfg.system {
@@ -466,8 +493,14 @@ impl Connection {
     /// time-scale option): its reset times (ms on its clock) are divided by `scale` before
     /// waiting. Real servers are 1.0, the default.
     pub fn set_server_time_scale(&self, scale: f64) {
-        let scale = if scale.is_finite() && scale > 0.0 { scale } else { 1.0 };
-        self.counters.server_time_scale.store(scale.to_bits(), Ordering::Relaxed);
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        self.counters
+            .server_time_scale
+            .store(scale.to_bits(), Ordering::Relaxed);
     }
 
     /// The rate headers of a response, with reset times in real milliseconds.
@@ -498,7 +531,12 @@ impl Connection {
     ///
     /// Errors: `Denied` (bad path or header, other system, GET with a body; nothing sent),
     /// `Throttled`, `Timeout`, `OutcomeUnknown` (writes only), `Transport`.
-    pub async fn send(&self, flow: &str, req: ApiRequest, deadline: Instant) -> Result<ApiResponse, SendError> {
+    pub async fn send(
+        &self,
+        flow: &str,
+        req: ApiRequest,
+        deadline: Instant,
+    ) -> Result<ApiResponse, SendError> {
         let (url, extra) = match self.prepare(&req) {
             Ok(ok) => ok,
             Err(why) => {
@@ -530,7 +568,9 @@ impl Connection {
             let millis = started.elapsed().as_millis() as u64;
 
             let (status, request_id) = match &result {
-                Attempt::Answered(r) => (Some(r.status), rules::request_id(self.system, &r.headers)),
+                Attempt::Answered(r) => {
+                    (Some(r.status), rules::request_id(self.system, &r.headers))
+                }
                 _ => (None, None),
             };
             let next = self.decide(result, &req, deadline, &mut failures, &mut throttles);
@@ -583,9 +623,10 @@ impl Connection {
         }
         let mut extra = HeaderMap::new();
         for (name, value) in rules::check_headers(&req.headers)? {
-            let name =
-                HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name '{name}' is not valid"))?;
-            let value = HeaderValue::from_str(&value).map_err(|_| format!("header '{name}' has an invalid value"))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("header name '{name}' is not valid"))?;
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| format!("header '{name}' has an invalid value"))?;
             extra.append(name, value);
         }
         Ok((url, extra))
@@ -594,7 +635,10 @@ impl Connection {
     /// One HTTP attempt, its body read in full (at most [`MAX_RESPONSE_BYTES`]).
     async fn attempt(&self, req: &ApiRequest, url: reqwest::Url, extra: &HeaderMap) -> Attempt {
         let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
         if req.body.is_some() {
             headers.insert(
                 reqwest::header::CONTENT_TYPE,
@@ -637,7 +681,9 @@ impl Connection {
                     if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                         return Attempt::MaybeSent {
                             timeout: false,
-                            message: format!("response body over {MAX_RESPONSE_BYTES} bytes (status {status})"),
+                            message: format!(
+                                "response body over {MAX_RESPONSE_BYTES} bytes (status {status})"
+                            ),
                         };
                     }
                     body.extend_from_slice(&chunk);
@@ -646,7 +692,10 @@ impl Connection {
                 Err(e) => {
                     return Attempt::MaybeSent {
                         timeout: e.is_timeout(),
-                        message: format!("reading the response body (status {status}): {}", error_text(e)),
+                        message: format!(
+                            "reading the response body (status {status}): {}",
+                            error_text(e)
+                        ),
                     };
                 }
             }
@@ -701,7 +750,9 @@ impl Connection {
                 None if timeout => Next::Return(Err(SendError::Timeout), "timeout"),
                 None => Next::Return(Err(SendError::Transport(message)), "transport"),
             },
-            Attempt::MaybeSent { .. } if write => Next::Return(Err(SendError::OutcomeUnknown), "outcome-unknown"),
+            Attempt::MaybeSent { .. } if write => {
+                Next::Return(Err(SendError::OutcomeUnknown), "outcome-unknown")
+            }
             Attempt::MaybeSent { timeout, message } => match self.retry_delay(failures, deadline) {
                 Some(delay) => Next::Backoff(delay),
                 None if timeout => Next::Return(Err(SendError::Timeout), "timeout"),
@@ -779,7 +830,10 @@ impl Connections {
     /// replaced.
     pub fn insert(&self, conn: Arc<Connection>) -> Option<Arc<Connection>> {
         let key = (conn.client().to_string(), conn.system());
-        self.map.write().expect("connections lock").insert(key, conn)
+        self.map
+            .write()
+            .expect("connections lock")
+            .insert(key, conn)
     }
 
     /// The connection of `client` to `system`, if configured.
@@ -833,7 +887,12 @@ impl ClientConnections {
 
     /// Sends through this client's connection to `req.system`
     /// ([`Connection::send`]); `Denied` when that system is not configured for the client.
-    pub async fn send(&self, flow: &str, req: ApiRequest, deadline: Instant) -> Result<ApiResponse, SendError> {
+    pub async fn send(
+        &self,
+        flow: &str,
+        req: ApiRequest,
+        deadline: Instant,
+    ) -> Result<ApiResponse, SendError> {
         match self.get(req.system) {
             Some(conn) => conn.send(flow, req, deadline).await,
             None => Err(SendError::Denied(format!(

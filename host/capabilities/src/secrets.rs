@@ -297,7 +297,11 @@ impl Secrets {
         }
         Err(SecretError::Missing {
             name: name.to_string(),
-            looked_in: self.providers.iter().map(|p| p.describe_for(name)).collect(),
+            looked_in: self
+                .providers
+                .iter()
+                .map(|p| p.describe_for(name))
+                .collect(),
         })
     }
 
@@ -319,7 +323,9 @@ pub struct MemorySecrets {
 
 impl fmt::Debug for MemorySecrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemorySecrets").field("names", &self.values.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("MemorySecrets")
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 

@@ -21,14 +21,22 @@ async fn bigcommerce_request_carries_token_and_json_headers() {
     })
     .await;
     let (conn, audit) = connect(bc_config(&up.base));
-    let mut req = post(System::BigCommerce, "/v2/orders?channel_id=1", r#"{"status_id":11}"#);
+    let mut req = post(
+        System::BigCommerce,
+        "/v2/orders?channel_id=1",
+        r#"{"status_id":11}"#,
+    );
     req.headers = vec![("If-Match".into(), "7".into())];
     let resp = conn.send("orders", req, later()).await.unwrap();
 
     assert_eq!(resp.status, 201);
     assert_eq!(resp.body, r#"{"id":118}"#);
     assert_eq!(resp.header("X-Request-Id"), Some("req-42"));
-    assert!(resp.headers.iter().all(|(n, _)| *n == n.to_ascii_lowercase()));
+    assert!(
+        resp.headers
+            .iter()
+            .all(|(n, _)| *n == n.to_ascii_lowercase())
+    );
 
     let seen = up.seen();
     assert_eq!(seen.len(), 1);
@@ -58,10 +66,21 @@ async fn bigcommerce_request_carries_token_and_json_headers() {
             l.method.as_str(),
             l.path.as_str()
         ),
-        ("acme", "orders", "bigcommerce", "POST", "/v2/orders?channel_id=1")
+        (
+            "acme",
+            "orders",
+            "bigcommerce",
+            "POST",
+            "/v2/orders?channel_id=1"
+        )
     );
     assert_eq!(
-        (l.status, l.request_id.as_deref(), l.outcome.as_str(), l.attempt),
+        (
+            l.status,
+            l.request_id.as_deref(),
+            l.outcome.as_str(),
+            l.attempt
+        ),
         (Some(201), Some("req-42"), "ok", 1)
     );
     assert_eq!(conn.stats().calls, 1);
@@ -70,19 +89,31 @@ async fn bigcommerce_request_carries_token_and_json_headers() {
 
 #[tokio::test]
 async fn brightpearl_system_app_headers() {
-    let up = Upstream::start(|_, _| Reply::new(200, r#"{"response":[]}"#).header("ruid", "5f1c-aa")).await;
+    let up =
+        Upstream::start(|_, _| Reply::new(200, r#"{"response":[]}"#).header("ruid", "5f1c-aa"))
+            .await;
     let (conn, audit) = connect(bp_config(&up.base));
     let resp = conn
-        .send("orders", get(System::Brightpearl, "/order-service/order/1,2"), later())
+        .send(
+            "orders",
+            get(System::Brightpearl, "/order-service/order/1,2"),
+            later(),
+        )
         .await
         .unwrap();
-    assert_eq!((resp.status, resp.body.as_str()), (200, r#"{"response":[]}"#));
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (200, r#"{"response":[]}"#)
+    );
 
     let s = &up.seen()[0];
     assert_eq!(s.method, "GET");
     assert_eq!(s.uri, "/public-api/acmeltd/order-service/order/1,2");
     assert_eq!(s.header("brightpearl-app-ref"), Some("acme-sync"));
-    assert_eq!(s.header("brightpearl-account-token"), Some(BP_ACCOUNT_TOKEN));
+    assert_eq!(
+        s.header("brightpearl-account-token"),
+        Some(BP_ACCOUNT_TOKEN)
+    );
     assert_eq!(s.header("accept"), Some("application/json"));
     assert_eq!(s.header("content-type"), None, "no body, no content type");
     assert_eq!(s.header("authorization"), None);
@@ -124,7 +155,13 @@ async fn flow_supplied_credential_headers_are_refused() {
     let up = Upstream::start(|_, _| Reply::new(200, "{}")).await;
     let (bc, bc_audit) = connect(bc_config(&up.base));
     let (bp, _) = connect(bp_config(&up.base));
-    for name in ["Authorization", "x-auth-token", "X-Auth-Client", "Cookie", "host"] {
+    for name in [
+        "Authorization",
+        "x-auth-token",
+        "X-Auth-Client",
+        "Cookie",
+        "host",
+    ] {
         let mut req = get(System::BigCommerce, "/v2/orders");
         req.headers = vec![(name.into(), "Bearer stolen-value-123".into())];
         let err = bc.send("orders", req, later()).await.unwrap_err();
@@ -146,13 +183,19 @@ async fn flow_supplied_credential_headers_are_refused() {
         let mut req = get(System::Brightpearl, "/order-service/order/1");
         req.headers = vec![(name.into(), "x".into())];
         assert!(
-            matches!(bp.send("orders", req, later()).await, Err(SendError::Denied(_))),
+            matches!(
+                bp.send("orders", req, later()).await,
+                Err(SendError::Denied(_))
+            ),
             "{name}"
         );
     }
     assert_eq!(up.count(), 0, "no HTTP call for a refused request");
     assert_eq!(bc.stats().calls + bp.stats().calls, 0);
-    assert!(bc_audit.lines().is_empty(), "audit lines are per HTTP attempt");
+    assert!(
+        bc_audit.lines().is_empty(),
+        "audit lines are per HTTP attempt"
+    );
 }
 
 #[tokio::test]
@@ -165,11 +208,23 @@ async fn bad_paths_are_refused_without_a_call() {
         (System::BigCommerce, "/v2/../../other/v2/orders", "'..'"),
         (System::BigCommerce, "/v2/%2E%2E/x", "'..'"),
         (System::BigCommerce, "/v2//orders", "'//'"),
-        (System::BigCommerce, "/v3/x?next=https://evil.example", "'://'"),
+        (
+            System::BigCommerce,
+            "/v3/x?next=https://evil.example",
+            "'://'",
+        ),
         (System::BigCommerce, "/v2/orders\\1", "'\\'"),
         (System::BigCommerce, "/v2/orders#frag", "'#'"),
-        (System::BigCommerce, "/v2/orders\r\nX-Auth-Token: x", "control"),
-        (System::BigCommerce, "/stores/other/v2/orders", "/v2/ or /v3/"),
+        (
+            System::BigCommerce,
+            "/v2/orders\r\nX-Auth-Token: x",
+            "control",
+        ),
+        (
+            System::BigCommerce,
+            "/stores/other/v2/orders",
+            "/v2/ or /v3/",
+        ),
         (System::BigCommerce, "/v4/orders", "/v2/ or /v3/"),
         (
             System::Brightpearl,
@@ -180,7 +235,11 @@ async fn bad_paths_are_refused_without_a_call() {
         (System::Brightpearl, "/pricing/x", "-service/"),
     ];
     for (system, path, says) in cases {
-        let conn = if *system == System::BigCommerce { &bc } else { &bp };
+        let conn = if *system == System::BigCommerce {
+            &bc
+        } else {
+            &bp
+        };
         match conn.send("orders", get(*system, path), later()).await {
             Err(SendError::Denied(why)) => assert!(why.contains(says), "{path:?}: {why}"),
             other => panic!("{path:?}: {other:?}"),
@@ -188,8 +247,12 @@ async fn bad_paths_are_refused_without_a_call() {
     }
     // The other system's request on this connection, and a GET with a body.
     assert!(matches!(
-        bc.send("orders", get(System::Brightpearl, "/order-service/order/1"), later())
-            .await,
+        bc.send(
+            "orders",
+            get(System::Brightpearl, "/order-service/order/1"),
+            later()
+        )
+        .await,
         Err(SendError::Denied(_))
     ));
     let mut with_body = get(System::BigCommerce, "/v2/orders");
@@ -227,14 +290,23 @@ async fn registry_keeps_clients_apart() {
         .unwrap();
     assert_eq!(up.seen()[0].uri, "/stores/abc123/v2/orders");
     let err = view
-        .send("orders", get(System::Brightpearl, "/order-service/order/1"), later())
+        .send(
+            "orders",
+            get(System::Brightpearl, "/order-service/order/1"),
+            later(),
+        )
         .await
         .unwrap_err();
     assert_eq!(
         err,
         SendError::Denied("no brightpearl connection is configured for this client".into())
     );
-    assert!(registry.for_client("initech").get(System::BigCommerce).is_none());
+    assert!(
+        registry
+            .for_client("initech")
+            .get(System::BigCommerce)
+            .is_none()
+    );
     assert_eq!(up.count(), 1);
 }
 
@@ -319,7 +391,9 @@ async fn no_secret_in_debug_audit_or_errors() {
             .await;
         texts.push(format!(
             "{w:?} {}",
-            w.as_ref().map(|_| String::new()).unwrap_or_else(|e| e.to_string())
+            w.as_ref()
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string())
         ));
     }
     let lines = audit.lines();

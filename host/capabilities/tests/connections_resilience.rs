@@ -11,7 +11,9 @@ use tokio::time::Instant;
 
 const RESET: Duration = Duration::from_millis(300);
 
-fn outcomes(audit: &pearlbridge_capabilities::connections::MemoryAudit) -> Vec<(Option<u16>, String, u32)> {
+fn outcomes(
+    audit: &pearlbridge_capabilities::connections::MemoryAudit,
+) -> Vec<(Option<u16>, String, u32)> {
     audit
         .lines()
         .into_iter()
@@ -35,8 +37,12 @@ async fn bigcommerce_429_makes_every_caller_wait_then_retries_the_write() {
     let writer = {
         let conn = conn.clone();
         tokio::spawn(async move {
-            conn.send("orders", post(System::BigCommerce, "/v2/orders", "{}"), later())
-                .await
+            conn.send(
+                "orders",
+                post(System::BigCommerce, "/v2/orders", "{}"),
+                later(),
+            )
+            .await
         })
     };
     // The second caller starts once the 429 has been seen, while the first is waiting.
@@ -44,11 +50,18 @@ async fn bigcommerce_429_makes_every_caller_wait_then_retries_the_write() {
     let reader = {
         let conn = conn.clone();
         tokio::spawn(async move {
-            conn.send("stock", get(System::BigCommerce, "/v3/inventory/items"), later())
-                .await
+            conn.send(
+                "stock",
+                get(System::BigCommerce, "/v3/inventory/items"),
+                later(),
+            )
+            .await
         })
     };
-    let (w, r) = (writer.await.unwrap().unwrap(), reader.await.unwrap().unwrap());
+    let (w, r) = (
+        writer.await.unwrap().unwrap(),
+        reader.await.unwrap().unwrap(),
+    );
     assert_eq!((w.status, r.status), (200, 200));
     assert!(started.elapsed() >= RESET);
 
@@ -102,8 +115,12 @@ async fn brightpearl_too_many_requests_503_is_a_shared_throttle() {
     let first = {
         let conn = conn.clone();
         tokio::spawn(async move {
-            conn.send("orders", get(System::Brightpearl, "/order-service/order/1"), later())
-                .await
+            conn.send(
+                "orders",
+                get(System::Brightpearl, "/order-service/order/1"),
+                later(),
+            )
+            .await
         })
     };
     until(|| conn.stats().throttled == 1).await;
@@ -134,16 +151,26 @@ async fn brightpearl_too_many_requests_503_is_a_shared_throttle() {
 #[tokio::test]
 async fn maintenance_503_get_is_retried_with_backoff() {
     let up = Upstream::start(|n, _| match n {
-        0 | 1 => Reply::new(503, r#"{"response":"Service temporarily unavailable for maintenance"}"#),
+        0 | 1 => Reply::new(
+            503,
+            r#"{"response":"Service temporarily unavailable for maintenance"}"#,
+        ),
         _ => Reply::new(200, r#"{"response":[7]}"#),
     })
     .await;
     let (conn, audit) = connect(bp_config(&up.base));
     let resp = conn
-        .send("orders", get(System::Brightpearl, "/order-service/order/7"), later())
+        .send(
+            "orders",
+            get(System::Brightpearl, "/order-service/order/7"),
+            later(),
+        )
         .await
         .unwrap();
-    assert_eq!((resp.status, resp.body.as_str()), (200, r#"{"response":[7]}"#));
+    assert_eq!(
+        (resp.status, resp.body.as_str()),
+        (200, r#"{"response":[7]}"#)
+    );
     let seen = up.seen();
     assert_eq!(seen.len(), 3);
     // quick_retry: 40 ms base doubling, jitter keeps at least half: ≥ 20 ms, then ≥ 40 ms.
@@ -168,7 +195,11 @@ async fn maintenance_503_on_a_post_is_returned_as_is() {
     let resp = conn
         .send(
             "orders",
-            post(System::Brightpearl, "/order-service/sales-order", r#"{"ref":"118"}"#),
+            post(
+                System::Brightpearl,
+                "/order-service/sales-order",
+                r#"{"ref":"118"}"#,
+            ),
             later(),
         )
         .await
@@ -181,7 +212,8 @@ async fn maintenance_503_on_a_post_is_returned_as_is() {
 
 #[tokio::test]
 async fn write_with_500_is_not_repeated() {
-    let up = Upstream::start(|_, _| Reply::new(500, r#"[{"status":500,"message":"Internal"}]"#)).await;
+    let up =
+        Upstream::start(|_, _| Reply::new(500, r#"[{"status":500,"message":"Internal"}]"#)).await;
     let (conn, _) = connect(bc_config(&up.base));
     let resp = conn
         .send(
@@ -197,7 +229,9 @@ async fn write_with_500_is_not_repeated() {
 
 #[tokio::test]
 async fn post_that_times_out_after_arriving_is_outcome_unknown() {
-    let up = Upstream::start(|_, _| Reply::new(201, r#"{"id":5}"#).delay(Duration::from_millis(1500))).await;
+    let up =
+        Upstream::start(|_, _| Reply::new(201, r#"{"id":5}"#).delay(Duration::from_millis(1500)))
+            .await;
     let mut cfg = bc_config(&up.base);
     cfg.request_timeout = Duration::from_millis(300);
     let (conn, audit) = connect(cfg);
@@ -205,7 +239,11 @@ async fn post_that_times_out_after_arriving_is_outcome_unknown() {
     let err = conn
         .send(
             "orders",
-            post(System::BigCommerce, "/v2/orders", r#"{"external_order_id":"SO-1"}"#),
+            post(
+                System::BigCommerce,
+                "/v2/orders",
+                r#"{"external_order_id":"SO-1"}"#,
+            ),
             later(),
         )
         .await
@@ -250,13 +288,20 @@ async fn post_to_a_refused_port_is_retried() {
     let port = free_port().await;
     let (conn, audit) = connect(bc_config(&format!("http://127.0.0.1:{port}")));
     let err = conn
-        .send("orders", post(System::BigCommerce, "/v2/orders", "{}"), later())
+        .send(
+            "orders",
+            post(System::BigCommerce, "/v2/orders", "{}"),
+            later(),
+        )
         .await
         .unwrap_err();
     let SendError::Transport(msg) = &err else {
         panic!("{err:?}")
     };
-    assert!(!msg.contains("127.0.0.1"), "no hostname for the flow: {msg}");
+    assert!(
+        !msg.contains("127.0.0.1"),
+        "no hostname for the flow: {msg}"
+    );
     assert_eq!(conn.stats().calls, 3);
     assert_eq!(
         outcomes(&audit),
@@ -281,11 +326,17 @@ async fn post_succeeds_once_the_server_comes_up() {
     let (conn, audit) = connect(cfg);
     let server = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         Upstream::serve(listener, |_, _| Reply::new(201, r#"{"id":9}"#))
     });
     let resp = conn
-        .send("orders", post(System::BigCommerce, "/v2/orders", r#"{"a":1}"#), later())
+        .send(
+            "orders",
+            post(System::BigCommerce, "/v2/orders", r#"{"a":1}"#),
+            later(),
+        )
         .await
         .unwrap();
     assert_eq!((resp.status, resp.body.as_str()), (201, r#"{"id":9}"#));
@@ -313,7 +364,11 @@ async fn get_500_500_200_succeeds_on_the_third_attempt() {
     .await;
     let (conn, audit) = connect(bc_config(&up.base));
     let resp = conn
-        .send("stock", get(System::BigCommerce, "/v3/inventory/items?page=2"), later())
+        .send(
+            "stock",
+            get(System::BigCommerce, "/v3/inventory/items?page=2"),
+            later(),
+        )
         .await
         .unwrap();
     assert_eq!((resp.status, resp.body.as_str()), (200, r#"{"data":[]}"#));
@@ -327,7 +382,12 @@ async fn get_500_500_200_succeeds_on_the_third_attempt() {
             (Some(200), "ok".into(), 3)
         ]
     );
-    assert!(audit.lines().iter().all(|l| l.path == "/v3/inventory/items?page=2"));
+    assert!(
+        audit
+            .lines()
+            .iter()
+            .all(|l| l.path == "/v3/inventory/items?page=2")
+    );
 }
 
 #[tokio::test]
@@ -405,9 +465,13 @@ async fn deadline_before_the_reset_returns_throttled_without_waiting() {
     })
     .await;
     let (conn, _) = connect(bp_config(&up.base));
-    conn.send("orders", get(System::Brightpearl, "/order-service/order/1"), later())
-        .await
-        .unwrap();
+    conn.send(
+        "orders",
+        get(System::Brightpearl, "/order-service/order/1"),
+        later(),
+    )
+    .await
+    .unwrap();
     let started = Instant::now();
     let err = conn
         .send(
@@ -472,7 +536,8 @@ async fn throttle_reset_after_the_deadline_is_returned_at_once() {
 
 #[tokio::test]
 async fn brightpearl_500_for_a_bad_filter_is_not_repeated() {
-    let body = r#"{"errors":[{"code":"CMNC-018","message":"BAD PARAM cannot be parsed as: INTEGER"}]}"#;
+    let body =
+        r#"{"errors":[{"code":"CMNC-018","message":"BAD PARAM cannot be parsed as: INTEGER"}]}"#;
     let up = Upstream::start(move |_, _| Reply::new(500, body)).await;
     let (conn, audit) = connect(bp_config(&up.base));
     let resp = conn

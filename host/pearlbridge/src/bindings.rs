@@ -8,7 +8,9 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use self::exports::pearlbridge::flow::runner::{ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger};
+pub use self::exports::pearlbridge::flow::runner::{
+    ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger,
+};
 pub use self::pearlbridge::flow::types::{
     Event, Exception, Level, Method, Money, Request, Response, SendError, System, Team,
 };

@@ -29,7 +29,10 @@ impl std::fmt::Display for CheckProblem {
 }
 
 /// Check every client under `clients_dir`; returns the valid clients and all problems.
-pub async fn check_clients(host: &Host, clients_dir: &Path) -> (Vec<ClientConfig>, Vec<CheckProblem>) {
+pub async fn check_clients(
+    host: &Host,
+    clients_dir: &Path,
+) -> (Vec<ClientConfig>, Vec<CheckProblem>) {
     let (clients, problems) = load_clients(clients_dir);
     let mut out: Vec<CheckProblem> = problems
         .into_iter()
@@ -66,7 +69,10 @@ pub async fn check_client(host: &Host, c: &ClientConfig) -> Vec<CheckProblem> {
     }
     for (flow, pin) in &c.flows {
         let key = Some(format!("flows.{flow}"));
-        let stored = match host.components.find(&pin.component_name, &pin.component_version) {
+        let stored = match host
+            .components
+            .find(&pin.component_name, &pin.component_version)
+        {
             Ok(Some(s)) => s,
             Ok(None) => {
                 out.push(problem(
@@ -104,7 +110,10 @@ pub async fn check_client(host: &Host, c: &ClientConfig) -> Vec<CheckProblem> {
         match host.runtime.check_config(&loaded, &json).await {
             Ok(problems) => {
                 for p in problems {
-                    out.push(problem(Some(format!("flows.{flow}.mapping.{}", p.path)), p.message));
+                    out.push(problem(
+                        Some(format!("flows.{flow}.mapping.{}", p.path)),
+                        p.message,
+                    ));
                 }
             }
             Err(e) => out.push(problem(key, format!("check-config failed: {e:#}"))),

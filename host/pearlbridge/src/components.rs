@@ -38,14 +38,17 @@ pub struct ComponentStore {
 fn valid_token(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         && s != "."
         && s != ".."
 }
 
 impl ComponentStore {
     pub fn open(data_dir: &Path) -> Self {
-        Self { root: data_dir.join("components") }
+        Self {
+            root: data_dir.join("components"),
+        }
     }
 
     /// Store `file`: load it (which checks it is a component of the flow world), call its
@@ -83,7 +86,12 @@ impl ComponentStore {
         std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
         std::fs::write(dir.join("sha256"), format!("{}\n", loaded.sha256))?;
         std::fs::rename(&tmp, &target)?;
-        Ok(StoredComponent { name: info.name, version: info.version, sha256: loaded.sha256.clone(), path: target })
+        Ok(StoredComponent {
+            name: info.name,
+            version: info.version,
+            sha256: loaded.sha256.clone(),
+            path: target,
+        })
     }
 
     /// The stored `name@version`, if any. Errors when its file no longer matches its sha256.
@@ -96,22 +104,37 @@ impl ComponentStore {
         if !path.exists() {
             return Ok(None);
         }
-        let recorded = std::fs::read_to_string(dir.join("sha256")).unwrap_or_default().trim().to_string();
+        let recorded = std::fs::read_to_string(dir.join("sha256"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let actual = hex::encode(Sha256::digest(&bytes));
         if recorded != actual {
-            bail!("{name}@{version}: stored file {} has sha256 {actual} but was stored as {recorded}", path.display());
+            bail!(
+                "{name}@{version}: stored file {} has sha256 {actual} but was stored as {recorded}",
+                path.display()
+            );
         }
-        Ok(Some(StoredComponent { name: name.into(), version: version.into(), sha256: actual, path }))
+        Ok(Some(StoredComponent {
+            name: name.into(),
+            version: version.into(),
+            sha256: actual,
+            path,
+        }))
     }
 
     /// Every stored version, sorted by name then version.
     pub fn list(&self) -> anyhow::Result<Vec<StoredComponent>> {
         let mut out = vec![];
-        let Ok(names) = std::fs::read_dir(&self.root) else { return Ok(out) };
+        let Ok(names) = std::fs::read_dir(&self.root) else {
+            return Ok(out);
+        };
         for name in names.flatten() {
             let name = name.file_name().to_string_lossy().to_string();
-            let Ok(versions) = std::fs::read_dir(self.root.join(&name)) else { continue };
+            let Ok(versions) = std::fs::read_dir(self.root.join(&name)) else {
+                continue;
+            };
             for v in versions.flatten() {
                 let version = v.file_name().to_string_lossy().to_string();
                 if let Some(c) = self.find(&name, &version)? {
@@ -119,16 +142,24 @@ impl ComponentStore {
                 }
             }
         }
-        out.sort_by(|a, b| (a.name.as_str(), version_key(&a.version)).cmp(&(b.name.as_str(), version_key(&b.version))));
+        out.sort_by(|a, b| {
+            (a.name.as_str(), version_key(&a.version))
+                .cmp(&(b.name.as_str(), version_key(&b.version)))
+        });
         Ok(out)
     }
 
     /// Remove `name@version`; refused while any client pins it (`pinned_by` names them).
     pub fn remove(&self, name: &str, version: &str, pinned_by: &[String]) -> anyhow::Result<()> {
         if !pinned_by.is_empty() {
-            bail!("{name}@{version} is pinned by client(s) {}; change their pins first", pinned_by.join(", "));
+            bail!(
+                "{name}@{version} is pinned by client(s) {}; change their pins first",
+                pinned_by.join(", ")
+            );
         }
-        let Some(c) = self.find(name, version)? else { bail!("{name}@{version} is not stored") };
+        let Some(c) = self.find(name, version)? else {
+            bail!("{name}@{version} is not stored")
+        };
         let dir = c.path.parent().map(Path::to_path_buf).unwrap_or_default();
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         Ok(())

@@ -17,8 +17,8 @@ use pearlbridge_capabilities::clients::load_client;
 use pearlbridge_capabilities::connections::System;
 use pearlbridge_capabilities::secrets::{MemorySecrets, Secret, Secrets};
 use pearlbridge_capabilities::state::ExceptionFilter;
-use pearlbridge_sandbox::generator::{GeneratorOptions, StoreFacts, generate};
 use pearlbridge_sandbox::faults::{FaultKind, FaultRule};
+use pearlbridge_sandbox::generator::{GeneratorOptions, StoreFacts, generate};
 use pearlbridge_sandbox::seed::StoreSeed;
 use pearlbridge_sandbox::server::{Sandbox, SandboxConfig};
 use rust_decimal::Decimal;
@@ -68,9 +68,24 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
         rule(None, "*", 0.002, FaultKind::Status { status: 429 }),
     ];
     let brightpearl = vec![
-        rule(Some("POST"), "/order-service/sales-order", 0.05, FaultKind::CommitThenDrop),
-        rule(Some("POST"), "/accounting-service/customer-payment", 0.05, FaultKind::CommitThenDrop),
-        rule(Some("POST"), "/multi-message", 0.05, FaultKind::CommitThenDrop),
+        rule(
+            Some("POST"),
+            "/order-service/sales-order",
+            0.05,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(
+            Some("POST"),
+            "/accounting-service/customer-payment",
+            0.05,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(
+            Some("POST"),
+            "/multi-message",
+            0.05,
+            FaultKind::CommitThenDrop,
+        ),
         rule(None, "*", 0.05, FaultKind::Status { status: 502 }),
     ];
     (bigcommerce, brightpearl)
@@ -96,7 +111,11 @@ impl Default for DemoOptions {
 
 /// The store the demo runs against: seed, and what the generator planted (generated stores).
 pub fn build_seed(opts: &DemoOptions) -> anyhow::Result<(StoreSeed, Option<StoreFacts>)> {
-    let generated = generate(&GeneratorOptions { seed: opts.seed, orders: opts.orders, ..GeneratorOptions::default() });
+    let generated = generate(&GeneratorOptions {
+        seed: opts.seed,
+        orders: opts.orders,
+        ..GeneratorOptions::default()
+    });
     let mut seed = generated.seed;
     let mut facts = Some(generated.facts);
     if let Some(dir) = &opts.orders_from {
@@ -145,10 +164,18 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
         .iter()
         .filter(|st| s(st, "orderTypeCode") == "SO")
         .find(|st| s(st, "name").to_lowercase().contains("new"))
-        .or_else(|| bp.order_statuses.iter().find(|st| s(st, "orderTypeCode") == "SO"))
+        .or_else(|| {
+            bp.order_statuses
+                .iter()
+                .find(|st| s(st, "orderTypeCode") == "SO")
+        })
         .and_then(|st| st.get("statusId").and_then(Value::as_u64))
         .unwrap_or(1);
-    let warehouse = bp.warehouses.first().and_then(|w| w.get("id").and_then(Value::as_u64)).unwrap_or(1);
+    let warehouse = bp
+        .warehouses
+        .first()
+        .and_then(|w| w.get("id").and_then(Value::as_u64))
+        .unwrap_or(1);
     let zero_code = bp
         .tax_codes
         .iter()
@@ -196,7 +223,12 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
             }
         }
         None => {
-            channel_id = bp.channels.iter().rev().find_map(|c| c.get("id").and_then(Value::as_u64)).unwrap_or(1);
+            channel_id = bp
+                .channels
+                .iter()
+                .rev()
+                .find_map(|c| c.get("id").and_then(Value::as_u64))
+                .unwrap_or(1);
             // Tax classes by rate: each class name seen on the orders' tax rows goes to the
             // Brightpearl tax code with the same rate.
             for o in &seed.bigcommerce.orders {
@@ -204,7 +236,8 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                     let (class, rate) = (s(t, "class"), t.get("rate").and_then(dec));
                     let Some(rate) = rate else { continue };
                     // A tax code without a rate is a zero-rate code.
-                    let code_rate = |c: &Value| c.get("rate").and_then(dec).unwrap_or(Decimal::ZERO);
+                    let code_rate =
+                        |c: &Value| c.get("rate").and_then(dec).unwrap_or(Decimal::ZERO);
                     if let Some(code) = bp.tax_codes.iter().find(|c| code_rate(c) == rate) {
                         tax_codes.insert(class, json!(s(code, "code")));
                     }
@@ -214,14 +247,18 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                     let found = bp.payment_methods.iter().find(|m| {
                         let (n, c) = (s(m, "name").to_lowercase(), s(m, "code").to_lowercase());
                         let g = gateway.to_lowercase();
-                        !g.is_empty() && (n.contains(&g) || c == g || (c.len() >= 3 && g.contains(&c)))
+                        !g.is_empty()
+                            && (n.contains(&g) || c == g || (c.len() >= 3 && g.contains(&c)))
                     });
                     if let Some(m) = found {
                         let bank = m
                             .pointer("/bankAccounts/0/bankAccountNominalCode")
                             .map(|v| s(&json!({"v": v}), "v"))
                             .unwrap_or_else(|| "1200".into());
-                        payment_methods.insert(gateway, json!({"code": s(m, "code"), "bank_nominal_code": bank}));
+                        payment_methods.insert(
+                            gateway,
+                            json!({"code": s(m, "code"), "bank_nominal_code": bank}),
+                        );
                     }
                 }
                 for (word, slot) in [("gift", &mut gift), ("credit", &mut credit)] {
@@ -229,7 +266,11 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                         *slot = bp
                             .payment_methods
                             .iter()
-                            .find(|m| format!("{} {}", s(m, "name"), s(m, "code")).to_lowercase().contains(word))
+                            .find(|m| {
+                                format!("{} {}", s(m, "name"), s(m, "code"))
+                                    .to_lowercase()
+                                    .contains(word)
+                            })
                             .map(|m| {
                                 let bank = m
                                     .pointer("/bankAccounts/0/bankAccountNominalCode")
@@ -241,8 +282,13 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                 }
                 for a in &o.shipping_addresses {
                     let name = s(a, "shipping_method");
-                    if let Some(m) = bp.shipping_methods.iter().find(|m| s(m, "name").eq_ignore_ascii_case(&name)) {
-                        shipping_methods.insert(name, json!(m.get("id").cloned().unwrap_or(Value::Null)));
+                    if let Some(m) = bp
+                        .shipping_methods
+                        .iter()
+                        .find(|m| s(m, "name").eq_ignore_ascii_case(&name))
+                    {
+                        shipping_methods
+                            .insert(name, json!(m.get("id").cloned().unwrap_or(Value::Null)));
                     }
                 }
             }
@@ -279,7 +325,10 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
 }
 
 /// Render `client.toml` for the sandbox connections and the given flow pins + mappings.
-fn client_toml(sandbox: &Sandbox, pins: &[(String, String, String, Value)]) -> anyhow::Result<String> {
+fn client_toml(
+    sandbox: &Sandbox,
+    pins: &[(String, String, String, Value)],
+) -> anyhow::Result<String> {
     let bc = &sandbox.info.bigcommerce;
     let bp = &sandbox.info.brightpearl;
     let mut doc = toml::Table::new();
@@ -320,13 +369,17 @@ fn client_file_mappings(file: &Path) -> anyhow::Result<BTreeMap<String, Value>> 
     let dir = tempfile::tempdir()?;
     let client_dir = dir.path().join("supplied");
     std::fs::create_dir_all(&client_dir)?;
-    std::fs::copy(file, client_dir.join("client.toml")).with_context(|| format!("reading {}", file.display()))?;
+    std::fs::copy(file, client_dir.join("client.toml"))
+        .with_context(|| format!("reading {}", file.display()))?;
     let c = load_client(&client_dir).map_err(|problems| {
         anyhow!(
             "{}",
             problems
                 .iter()
-                .map(|p| p.to_string().replace(&client_dir.join("client.toml").display().to_string(), &file.display().to_string()))
+                .map(|p| p.to_string().replace(
+                    &client_dir.join("client.toml").display().to_string(),
+                    &file.display().to_string()
+                ))
                 .collect::<Vec<_>>()
                 .join("\n")
         )
@@ -353,7 +406,11 @@ pub struct DemoEnv {
 impl DemoEnv {
     /// Start the sandbox with `seed`, open a host in the data folder, store the flow
     /// components and write the demo client (`<data>/clients/demo/client.toml`).
-    pub async fn start(opts: &DemoOptions, seed: StoreSeed, facts: Option<StoreFacts>) -> anyhow::Result<Self> {
+    pub async fn start(
+        opts: &DemoOptions,
+        seed: StoreSeed,
+        facts: Option<StoreFacts>,
+    ) -> anyhow::Result<Self> {
         let mapping = match &opts.client_file {
             Some(f) => client_file_mappings(f)?
                 .remove("orders")
@@ -361,9 +418,18 @@ impl DemoEnv {
             None => orders_mapping(&seed, facts.as_ref()),
         };
         let order_ids = std::sync::Mutex::new(
-            seed.bigcommerce.orders.iter().filter_map(|b| b.order.get("id").and_then(Value::as_i64)).collect(),
+            seed.bigcommerce
+                .orders
+                .iter()
+                .filter_map(|b| b.order.get("id").and_then(Value::as_i64))
+                .collect(),
         );
-        let statuses = mapping["statuses"].as_array().into_iter().flatten().filter_map(Value::as_u64).collect();
+        let statuses = mapping["statuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
         let (bigcommerce_faults, brightpearl_faults) = match opts.fault_seed {
             Some(_) => stress_faults(),
             None => (vec![], vec![]),
@@ -380,20 +446,37 @@ impl DemoEnv {
         .await?;
 
         let tmp = tempfile::tempdir()?;
-        let data_dir = opts.data_dir.clone().unwrap_or_else(|| tmp.path().join("data"));
+        let data_dir = opts
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| tmp.path().join("data"));
         let mut cfg = HostConfig::new(&data_dir);
         cfg.server_time_scale = opts.time_scale;
         // Backoff is in real time: scale it with the sandbox clock, like the servers' resets.
         let scale = opts.time_scale.max(1.0);
-        cfg.retry.base_delay = cfg.retry.base_delay.div_f64(scale).max(Duration::from_millis(5));
-        cfg.retry.max_delay = cfg.retry.max_delay.div_f64(scale).max(Duration::from_millis(50));
+        cfg.retry.base_delay = cfg
+            .retry
+            .base_delay
+            .div_f64(scale)
+            .max(Duration::from_millis(5));
+        cfg.retry.max_delay = cfg
+            .retry
+            .max_delay
+            .div_f64(scale)
+            .max(Duration::from_millis(50));
         cfg.runtime.deadline = Duration::from_secs(600);
         // Precompiled components are keyed by sha256 and engine: share them across demos.
         cfg.runtime.cache_dir = opts.components_dir.join(".cache");
         let mut host = Host::open(cfg)?;
         let mut secrets = MemorySecrets::new();
-        secrets.insert("demo_bc_token", Secret::new(sandbox.info.bigcommerce.token.clone()));
-        secrets.insert("demo_bp_token", Secret::new(sandbox.info.brightpearl.token.clone()));
+        secrets.insert(
+            "demo_bc_token",
+            Secret::new(sandbox.info.bigcommerce.token.clone()),
+        );
+        secrets.insert(
+            "demo_bp_token",
+            Secret::new(sandbox.info.brightpearl.token.clone()),
+        );
         host.set_secrets(Secrets::new(vec![Box::new(secrets)]));
 
         let mut pins = vec![];
@@ -403,12 +486,21 @@ impl DemoEnv {
                 .components
                 .add(&host.runtime, &file)
                 .await
-                .with_context(|| format!("storing the {flow} component (build it with `./dev build`)"))?;
-            pins.push((flow.to_string(), stored.id(), stored.sha256.clone(), mapping.clone()));
+                .with_context(|| {
+                    format!("storing the {flow} component (build it with `./dev build`)")
+                })?;
+            pins.push((
+                flow.to_string(),
+                stored.id(),
+                stored.sha256.clone(),
+                mapping.clone(),
+            ));
         }
         // Refuse a mapping the flow rejects, naming where it came from.
         if let Some((flow, ..)) = pins.first() {
-            let c = host.runtime.load(&opts.components_dir.join(format!("{flow}.wasm")))?;
+            let c = host
+                .runtime
+                .load(&opts.components_dir.join(format!("{flow}.wasm")))?;
             let problems = host.runtime.check_config(&c, &mapping.to_string()).await?;
             if !problems.is_empty() {
                 let from = match &opts.client_file {
@@ -427,10 +519,21 @@ impl DemoEnv {
         }
         let client_dir = data_dir.join("clients").join("demo");
         std::fs::create_dir_all(&client_dir)?;
-        std::fs::write(client_dir.join("client.toml"), client_toml(&sandbox, &pins)?)?;
+        std::fs::write(
+            client_dir.join("client.toml"),
+            client_toml(&sandbox, &pins)?,
+        )?;
         let client = load_client(&client_dir).map_err(|p| anyhow!("demo client: {:?}", p))?;
         host.add_client(client);
-        Ok(Self { sandbox, host, mapping, facts, statuses, order_ids, _tmp: tmp })
+        Ok(Self {
+            sandbox,
+            host,
+            mapping,
+            facts,
+            statuses,
+            order_ids,
+            _tmp: tmp,
+        })
     }
 
     /// Run the orders flow (scheduled sweeps) until a run has nothing left to post or
@@ -438,11 +541,16 @@ impl DemoEnv {
     pub async fn run_orders(&self, max_runs: usize) -> anyhow::Result<Vec<RunReport>> {
         let mut runs: Vec<RunReport> = vec![];
         for _ in 0..max_runs.max(1) {
-            let r = self.host.run_flow("demo", "orders", Trigger::Scheduled).await?;
+            let r = self
+                .host
+                .run_flow("demo", "orders", Trigger::Scheduled)
+                .await?;
             if let Err(e) = &r.outcome {
                 return Err(anyhow!("orders run failed: {e}"));
             }
-            let done = r.count("posted") == 0 && r.count("pending_retry") == 0 && r.count("payments_posted") == 0;
+            let done = r.count("posted") == 0
+                && r.count("pending_retry") == 0
+                && r.count("payments_posted") == 0;
             runs.push(r);
             if done {
                 break;
@@ -454,7 +562,9 @@ impl DemoEnv {
     /// BigCommerce orders as the simulated store holds them now.
     pub fn bigcommerce_orders(&self) -> Vec<Value> {
         let ids = self.order_ids.lock().map(|i| i.clone()).unwrap_or_default();
-        ids.into_iter().filter_map(|id| self.sandbox.bigcommerce.order(id)).collect()
+        ids.into_iter()
+            .filter_map(|id| self.sandbox.bigcommerce.order(id))
+            .collect()
     }
 
     /// Place an order in the simulated store (its dates are set to the store's clock).
@@ -479,14 +589,22 @@ impl DemoEnv {
         let open_entities: BTreeSet<String> = self
             .host
             .store
-            .exceptions(&ExceptionFilter { client: Some("demo".into()), open_only: true, ..Default::default() })?
+            .exceptions(&ExceptionFilter {
+                client: Some("demo".into()),
+                open_only: true,
+                ..Default::default()
+            })?
             .into_iter()
             .map(|e| e.entity)
             .collect();
-        let (mut checked, mut mismatched, mut duplicated, mut missing) = (0u64, vec![], 0u64, vec![]);
+        let (mut checked, mut mismatched, mut duplicated, mut missing) =
+            (0u64, vec![], 0u64, vec![]);
         for o in &bc_orders {
             let id = s(o, "id");
-            let in_scope = o.get("status_id").and_then(Value::as_u64).is_some_and(|st| self.statuses.contains(&st));
+            let in_scope = o
+                .get("status_id")
+                .and_then(Value::as_u64)
+                .is_some_and(|st| self.statuses.contains(&st));
             let Some(found) = by_ref.get(&id) else {
                 if in_scope && !open_entities.contains(&format!("bigcommerce:order:{id}")) {
                     missing.push(id);
@@ -504,8 +622,12 @@ impl DemoEnv {
                 .map(|rows| {
                     rows.values()
                         .map(|r| {
-                            r.pointer("/rowValue/rowNet/value").and_then(dec).unwrap_or_default()
-                                + r.pointer("/rowValue/rowTax/value").and_then(dec).unwrap_or_default()
+                            r.pointer("/rowValue/rowNet/value")
+                                .and_then(dec)
+                                .unwrap_or_default()
+                                + r.pointer("/rowValue/rowTax/value")
+                                    .and_then(dec)
+                                    .unwrap_or_default()
                         })
                         .sum()
                 })
@@ -529,13 +651,19 @@ impl DemoEnv {
         let (mut pay_checked, mut pay_mismatched, mut pay_duplicated) = (0u64, vec![], 0u64);
         for o in &bc_orders {
             let id = s(o, "id");
-            let Some(found) = by_ref.get(&id) else { continue };
+            let Some(found) = by_ref.get(&id) else {
+                continue;
+            };
             if on_account.contains(&s(o, "payment_method")) {
                 continue;
             }
-            let payments = pay_by_order.get(&s(found[0], "id")).cloned().unwrap_or_default();
+            let payments = pay_by_order
+                .get(&s(found[0], "id"))
+                .cloned()
+                .unwrap_or_default();
             let mut refs = BTreeSet::new();
-            let (mut receipts, mut auths, mut captured) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+            let (mut receipts, mut auths, mut captured) =
+                (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
             for p in &payments {
                 if !refs.insert((s(p, "paymentType"), s(p, "transactionRef"))) {
                     pay_duplicated += 1;
@@ -620,7 +748,11 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let not_in_scope = env
         .bigcommerce_orders()
         .iter()
-        .filter(|o| !o.get("status_id").and_then(Value::as_u64).is_some_and(|st| env.statuses.contains(&st)))
+        .filter(|o| {
+            !o.get("status_id")
+                .and_then(Value::as_u64)
+                .is_some_and(|st| env.statuses.contains(&st))
+        })
         .count();
     let mut orders_summary = orders_summary;
     orders_summary["not_in_posted_statuses"] = json!(not_in_scope);
@@ -679,18 +811,27 @@ pub fn render_text(r: &Value) -> String {
         o["posted"], o["held"], o["not_in_posted_statuses"], o["payments_posted"], o["rounding_rows"], o["pending_retry"], o["runs"]
     ));
     let ex = r["exceptions"].as_array().cloned().unwrap_or_default();
-    out.push_str(&format!("\nexceptions (open, by money impact): {}\n", ex.len()));
+    out.push_str(&format!(
+        "\nexceptions (open, by money impact): {}\n",
+        ex.len()
+    ));
     let mut by_kind: BTreeMap<(String, String), (u64, BTreeMap<String, Decimal>)> = BTreeMap::new();
     for e in &ex {
         let k = by_kind.entry((s(e, "kind"), s(e, "owner"))).or_default();
         k.0 += 1;
-        if let (Some(a), Some(c)) = (e["impact"].get("amount").and_then(dec), e["impact"].get("currency").and_then(Value::as_str)) {
+        if let (Some(a), Some(c)) = (
+            e["impact"].get("amount").and_then(dec),
+            e["impact"].get("currency").and_then(Value::as_str),
+        ) {
             *k.1.entry(c.to_string()).or_default() += a;
         }
     }
     for ((kind, owner), (n, money)) in &by_kind {
         let m: Vec<String> = money.iter().map(|(c, a)| format!("{a} {c}")).collect();
-        out.push_str(&format!("  {kind:<28} owner {owner:<16} {n:>4}  impact {}\n", m.join(" + ")));
+        out.push_str(&format!(
+            "  {kind:<28} owner {owner:<16} {n:>4}  impact {}\n",
+            m.join(" + ")
+        ));
     }
     let mut top = ex.clone();
     top.sort_by(|a, b| {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use pearlbridge_capabilities::clients::{BrightpearlAuth, ClientConfig, FlowPin};
 use pearlbridge_capabilities::connections::{
-    AuditSink, Connection, ConnectionConfig, ConnectionStats, Connections, Credentials, RetryPolicy, System,
+    AuditSink, Connection, ConnectionConfig, ConnectionStats, Connections, Credentials,
+    RetryPolicy, System,
 };
 use pearlbridge_capabilities::secrets::{EnvSecrets, FileSecrets, Secrets};
 use pearlbridge_capabilities::state::{AuditLine, Namespace, RunOutcome, SqliteStore, Store};
@@ -79,7 +80,12 @@ impl RunReport {
     /// A named count of the summary (0 when absent or the run failed).
     pub fn count(&self, name: &str) -> u64 {
         match &self.outcome {
-            Ok(s) => s.counts.iter().filter(|(k, _)| k == name).map(|(_, v)| *v).sum(),
+            Ok(s) => s
+                .counts
+                .iter()
+                .filter(|(k, _)| k == name)
+                .map(|(_, v)| *v)
+                .sum(),
             Err(_) => 0,
         }
     }
@@ -101,13 +107,18 @@ impl Host {
     pub fn open(config: HostConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join("state.sqlite"))?);
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&config.data_dir.join("state.sqlite"))?);
         let runtime = Arc::new(Runtime::new(config.runtime.clone())?);
         Self::with_parts(config, runtime, store)
     }
 
     /// Build a host around an existing runtime and store (tests share one runtime).
-    pub fn with_parts(config: HostConfig, runtime: Arc<Runtime>, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub fn with_parts(
+        config: HostConfig,
+        runtime: Arc<Runtime>,
+        store: Arc<dyn Store>,
+    ) -> anyhow::Result<Self> {
         let mut secrets = Secrets::new(vec![Box::new(EnvSecrets)]);
         if let Some(f) = &config.secrets_file {
             secrets.push(FileSecrets::open(f)?);
@@ -148,23 +159,36 @@ impl Host {
         self.connections.get(client, system).map(|c| c.stats())
     }
 
-    fn connection(&self, client: &ClientConfig, system: System) -> anyhow::Result<Option<Arc<Connection>>> {
+    fn connection(
+        &self,
+        client: &ClientConfig,
+        system: System,
+    ) -> anyhow::Result<Option<Arc<Connection>>> {
         if let Some(c) = self.connections.get(&client.name, system) {
             return Ok(Some(c));
         }
         let (api_base, scope, credentials) = match system {
             System::BigCommerce => {
-                let Some(bc) = &client.bigcommerce else { return Ok(None) };
+                let Some(bc) = &client.bigcommerce else {
+                    return Ok(None);
+                };
                 let token = self.secrets.resolve(&bc.token_secret)?;
-                (bc.api_base.clone(), bc.store_hash.clone(), Credentials::BigCommerce { token })
+                (
+                    bc.api_base.clone(),
+                    bc.store_hash.clone(),
+                    Credentials::BigCommerce { token },
+                )
             }
             System::Brightpearl => {
-                let Some(bp) = &client.brightpearl else { return Ok(None) };
+                let Some(bp) = &client.brightpearl else {
+                    return Ok(None);
+                };
                 let token = self.secrets.resolve(&bp.token_secret)?;
                 let creds = match &bp.auth {
-                    BrightpearlAuth::System => {
-                        Credentials::BrightpearlSystem { app_ref: bp.app_ref.clone(), account_token: token }
-                    }
+                    BrightpearlAuth::System => Credentials::BrightpearlSystem {
+                        app_ref: bp.app_ref.clone(),
+                        account_token: token,
+                    },
                     BrightpearlAuth::OAuth { dev_ref } => Credentials::BrightpearlOAuth {
                         app_ref: bp.app_ref.clone(),
                         dev_ref: dev_ref.clone(),
@@ -192,11 +216,21 @@ impl Host {
     }
 
     /// The pinned component of `client`'s `flow`, loaded, with its sha256 checked.
-    pub fn pinned_component(&self, client: &ClientConfig, flow: &str) -> anyhow::Result<(Arc<LoadedComponent>, FlowPin)> {
+    pub fn pinned_component(
+        &self,
+        client: &ClientConfig,
+        flow: &str,
+    ) -> anyhow::Result<(Arc<LoadedComponent>, FlowPin)> {
         let pin = client
             .flows
             .get(flow)
-            .ok_or_else(|| anyhow!("client `{}` has no flow `{flow}` in {}", client.name, client.file.display()))?
+            .ok_or_else(|| {
+                anyhow!(
+                    "client `{}` has no flow `{flow}` in {}",
+                    client.name,
+                    client.file.display()
+                )
+            })?
             .clone();
         let stored = self
             .components
@@ -227,8 +261,16 @@ impl Host {
     /// One run of `client`'s `flow` for `trigger`: recorded in the store with its outcome.
     /// Errors only when the run could not start (unknown client or flow, missing secret,
     /// component not stored); a failed run is an `Err` outcome in the report.
-    pub async fn run_flow(&self, client: &str, flow: &str, trigger: Trigger) -> anyhow::Result<RunReport> {
-        let c = self.clients.get(client).ok_or_else(|| anyhow!("no client `{client}`"))?;
+    pub async fn run_flow(
+        &self,
+        client: &str,
+        flow: &str,
+        trigger: Trigger,
+    ) -> anyhow::Result<RunReport> {
+        let c = self
+            .clients
+            .get(client)
+            .ok_or_else(|| anyhow!("no client `{client}`"))?;
         let (component, pin) = self.pinned_component(c, flow)?;
         let caps = RunCapabilities {
             client: c.name.clone(),
@@ -239,7 +281,10 @@ impl Host {
             config_json: serde_json::to_string(&pin.mapping)?,
             deadline: tokio::time::Instant::now() + self.config.runtime.deadline,
         };
-        let ns = Namespace { client: c.name.clone(), flow: flow.to_string() };
+        let ns = Namespace {
+            client: c.name.clone(),
+            flow: flow.to_string(),
+        };
         let run_id = self.store.run_start(&ns, &trigger_label(&trigger))?;
         let result = self.runtime.run(&component, caps, &trigger).await;
         let (outcome, journal) = match result {
@@ -276,8 +321,11 @@ pub fn trigger_label(t: &Trigger) -> String {
 
 /// A run summary as JSON: `{"counts": {name: n}, "notes": [..]}`.
 pub fn summary_json(s: &RunSummary) -> serde_json::Value {
-    let counts: serde_json::Map<String, serde_json::Value> =
-        s.counts.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(*v))).collect();
+    let counts: serde_json::Map<String, serde_json::Value> = s
+        .counts
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(*v)))
+        .collect();
     serde_json::json!({ "counts": counts, "notes": s.notes })
 }
 
@@ -286,7 +334,11 @@ pub fn flow_error_text(e: &FlowError) -> String {
     match e {
         FlowError::Config(problems) => format!(
             "configuration: {}",
-            problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect::<Vec<_>>().join("; ")
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.path, p.message))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         FlowError::Upstream(m) => format!("upstream: {m}"),
         FlowError::Internal(m) => format!("internal: {m}"),
@@ -298,5 +350,7 @@ pub type RunFailure = RunError;
 
 /// Default data folder: `$PEARLBRIDGE_DATA` or `./.pearlbridge`.
 pub fn default_data_dir() -> PathBuf {
-    std::env::var_os("PEARLBRIDGE_DATA").map(PathBuf::from).unwrap_or_else(|| Path::new(".pearlbridge").to_path_buf())
+    std::env::var_os("PEARLBRIDGE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(".pearlbridge").to_path_buf())
 }

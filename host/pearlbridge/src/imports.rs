@@ -10,7 +10,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use pearlbridge_capabilities::connections::{self, ApiRequest, Connection};
-use pearlbridge_capabilities::state::{Money as StoredMoney, Namespace, NewException, Store, Team as StoredTeam};
+use pearlbridge_capabilities::state::{
+    Money as StoredMoney, Namespace, NewException, Store, Team as StoredTeam,
+};
 use rust_decimal::Decimal;
 
 use crate::bindings::pearlbridge::flow::{api, config, report, state, types};
@@ -33,7 +35,10 @@ pub struct RunCapabilities {
 
 impl RunCapabilities {
     fn ns(&self) -> Namespace {
-        Namespace { client: self.client.clone(), flow: self.flow.clone() }
+        Namespace {
+            client: self.client.clone(),
+            flow: self.flow.clone(),
+        }
     }
 }
 
@@ -97,14 +102,24 @@ impl api::Host for RunState {
             Method::Patch => connections::Method::Patch,
             Method::Delete => connections::Method::Delete,
         };
-        let api_req = ApiRequest { system, method, path: req.path, body: req.body, headers: req.headers };
+        let api_req = ApiRequest {
+            system,
+            method,
+            path: req.path,
+            body: req.body,
+            headers: req.headers,
+        };
         match req.system {
             System::Bigcommerce => self.journal.api_calls.0 += 1,
             System::Brightpearl => self.journal.api_calls.1 += 1,
         }
         let out = conn.send(&flow, api_req, deadline).await;
         Ok(match out {
-            Ok(r) => Ok(Response { status: r.status, headers: r.headers, body: r.body }),
+            Ok(r) => Ok(Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            }),
             Err(e) => Err(match e {
                 connections::SendError::Throttled { reset_ms } => SendError::Throttled(reset_ms),
                 connections::SendError::Timeout => SendError::Timeout,
@@ -119,13 +134,21 @@ impl api::Host for RunState {
 impl state::Host for RunState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<state::Entry>> {
         let c = caps(self)?;
-        let e = c.store.state_get(&c.ns(), &key).map_err(|e| host_failure("state.get", e))?;
-        Ok(e.map(|e| state::Entry { value: e.value, version: e.version }))
+        let e = c
+            .store
+            .state_get(&c.ns(), &key)
+            .map_err(|e| host_failure("state.get", e))?;
+        Ok(e.map(|e| state::Entry {
+            value: e.value,
+            version: e.version,
+        }))
     }
 
     async fn set(&mut self, key: String, value: String) -> wasmtime::Result<u64> {
         let c = caps(self)?;
-        c.store.state_set(&c.ns(), &key, &value).map_err(|e| host_failure("state.set", e))
+        c.store
+            .state_set(&c.ns(), &key, &value)
+            .map_err(|e| host_failure("state.set", e))
     }
 
     async fn compare_and_swap(
@@ -144,12 +167,20 @@ impl state::Host for RunState {
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         let c = caps(self)?;
-        c.store.state_delete(&c.ns(), &key).map_err(|e| host_failure("state.delete", e))
+        c.store
+            .state_delete(&c.ns(), &key)
+            .map_err(|e| host_failure("state.delete", e))
     }
 
-    async fn entries(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Vec<(String, String)>> {
+    async fn entries(
+        &mut self,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Vec<(String, String)>> {
         let c = caps(self)?;
-        c.store.state_list(&c.ns(), &prefix, limit).map_err(|e| host_failure("state.entries", e))
+        c.store
+            .state_list(&c.ns(), &prefix, limit)
+            .map_err(|e| host_failure("state.entries", e))
     }
 }
 
@@ -162,12 +193,20 @@ impl config::Host for RunState {
 /// Check an exception from a flow: kebab-case kind, an entity, a decimal impact.
 fn to_stored(e: &Exception) -> Result<NewException, String> {
     let kebab = !e.kind.is_empty()
-        && e.kind.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+        && e.kind
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
     if !kebab {
-        return Err(format!("report.raise: exception kind `{}` must be kebab-case", e.kind));
+        return Err(format!(
+            "report.raise: exception kind `{}` must be kebab-case",
+            e.kind
+        ));
     }
     if e.entity.trim().is_empty() {
-        return Err(format!("report.raise: exception `{}` has no entity", e.kind));
+        return Err(format!(
+            "report.raise: exception `{}` has no entity",
+            e.kind
+        ));
     }
     let impact = match &e.impact {
         None => None,
@@ -184,7 +223,10 @@ fn to_stored(e: &Exception) -> Result<NewException, String> {
                     e.kind, e.entity, m.currency
                 ));
             }
-            Some(StoredMoney { amount, currency: m.currency.clone() })
+            Some(StoredMoney {
+                amount,
+                currency: m.currency.clone(),
+            })
         }
     };
     let owner = match e.owner {
@@ -208,7 +250,9 @@ impl report::Host for RunState {
     async fn raise(&mut self, e: Exception) -> wasmtime::Result<()> {
         let c = caps(self)?;
         let stored = to_stored(&e).map_err(wasmtime::Error::msg)?;
-        c.store.exception_raise(&c.ns(), &stored).map_err(|err| host_failure("report.raise", err))?;
+        c.store
+            .exception_raise(&c.ns(), &stored)
+            .map_err(|err| host_failure("report.raise", err))?;
         self.journal.raised.push(e);
         Ok(())
     }
@@ -227,7 +271,9 @@ impl report::Host for RunState {
 
     async fn open(&mut self, entity_prefix: String) -> wasmtime::Result<Vec<(String, String)>> {
         let c = caps(self)?;
-        c.store.exceptions_open(&c.ns(), &entity_prefix).map_err(|err| host_failure("report.open", err))
+        c.store
+            .exceptions_open(&c.ns(), &entity_prefix)
+            .map_err(|err| host_failure("report.open", err))
     }
 
     async fn progress(&mut self, done: u64, total: Option<u64>) -> wasmtime::Result<()> {

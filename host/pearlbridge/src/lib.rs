@@ -12,9 +12,9 @@
 //! the `pearlbridge-capabilities` crate.
 
 pub mod bindings;
-pub mod imports;
-pub mod runtime;
 pub mod check;
 pub mod components;
-pub mod host;
 pub mod demo;
+pub mod host;
+pub mod imports;
+pub mod runtime;

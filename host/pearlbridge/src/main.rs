@@ -11,7 +11,11 @@ use pearlbridge::host::{Host, HostConfig, default_data_dir, summary_json};
 use pearlbridge_capabilities::clients::load_clients;
 
 #[derive(Parser)]
-#[command(name = "pearlbridge", version, about = "BigCommerce ⇄ Brightpearl integration flows as WebAssembly components")]
+#[command(
+    name = "pearlbridge",
+    version,
+    about = "BigCommerce ⇄ Brightpearl integration flows as WebAssembly components"
+)]
 struct Cli {
     /// Data folder (state store, component store, compile cache) [env: PEARLBRIDGE_DATA; default .pearlbridge]
     #[arg(long, global = true)]
@@ -167,7 +171,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 ComponentsCommand::List { clients } => {
                     if !clients.is_dir() {
-                        println!("(no clients folder {}: pins are not shown; pass --clients DIR)", clients.display());
+                        println!(
+                            "(no clients folder {}: pins are not shown; pass --clients DIR)",
+                            clients.display()
+                        );
                     }
                     let (parsed, _) = load_clients(clients);
                     for c in host.components.list()? {
@@ -184,7 +191,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             "{:<24} sha256 {}  pinned by: {}",
                             c.id(),
                             c.sha256,
-                            if pinned.is_empty() { "-".to_string() } else { pinned.join(", ") }
+                            if pinned.is_empty() {
+                                "-".to_string()
+                            } else {
+                                pinned.join(", ")
+                            }
                         );
                     }
                 }
@@ -217,7 +228,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
                 ComponentsCommand::Remove { id, clients } => {
-                    let (name, version) = id.split_once('@').ok_or_else(|| anyhow!("expected name@version, got `{id}`"))?;
+                    let (name, version) = id
+                        .split_once('@')
+                        .ok_or_else(|| anyhow!("expected name@version, got `{id}`"))?;
                     if !clients.is_dir() {
                         return Err(anyhow!(
                             "cannot tell whether a client pins {id}: no clients folder {} (pass --clients DIR)",
@@ -234,7 +247,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                     let pinned: Vec<String> = parsed
                         .iter()
-                        .filter(|cl| cl.flows.values().any(|p| p.component_name == name && p.component_version == version))
+                        .filter(|cl| {
+                            cl.flows
+                                .values()
+                                .any(|p| p.component_name == name && p.component_version == version)
+                        })
                         .map(|cl| cl.name.clone())
                         .collect();
                     host.components.remove(name, version, &pinned)?;
@@ -243,9 +260,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { orders, seed, orders_from, brightpearl_from, client, components, time_scale, faults, json } => {
+        Command::Demo {
+            orders,
+            seed,
+            orders_from,
+            brightpearl_from,
+            client,
+            components,
+            time_scale,
+            faults,
+            json,
+        } => {
             if !(time_scale.is_finite() && *time_scale >= 1.0) {
-                return Err(anyhow!("--time-scale must be at least 1 (1 = real time), got {time_scale}"));
+                return Err(anyhow!(
+                    "--time-scale must be at least 1 (1 = real time), got {time_scale}"
+                ));
             }
             if orders_from.is_some() != brightpearl_from.is_some() {
                 return Err(anyhow!(
@@ -273,13 +302,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sandbox { orders, seed, time_scale } => {
+        Command::Sandbox {
+            orders,
+            seed,
+            time_scale,
+        } => {
             use pearlbridge_sandbox::generator::{GeneratorOptions, generate};
             use pearlbridge_sandbox::server::{Sandbox, SandboxConfig};
-            let store = generate(&GeneratorOptions { seed: *seed, orders: *orders, ..GeneratorOptions::default() });
-            let sandbox =
-                Sandbox::start(SandboxConfig { seed: store.seed, time_scale: *time_scale, ..SandboxConfig::default() })
-                    .await?;
+            let store = generate(&GeneratorOptions {
+                seed: *seed,
+                orders: *orders,
+                ..GeneratorOptions::default()
+            });
+            let sandbox = Sandbox::start(SandboxConfig {
+                seed: store.seed,
+                time_scale: *time_scale,
+                ..SandboxConfig::default()
+            })
+            .await?;
             println!("{}", serde_json::to_string(&sandbox.info)?);
             tokio::signal::ctrl_c().await?;
             sandbox.shutdown().await;
@@ -287,17 +327,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Exceptions { client, all, json } => {
             let host = host(&cli)?;
-            let list = host.store.exceptions(&pearlbridge_capabilities::state::ExceptionFilter {
-                client: client.clone(),
-                open_only: !*all,
-                ..Default::default()
-            })?;
+            let list =
+                host.store
+                    .exceptions(&pearlbridge_capabilities::state::ExceptionFilter {
+                        client: client.clone(),
+                        open_only: !*all,
+                        ..Default::default()
+                    })?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for e in &list {
-                    let impact = e.impact.as_ref().map(|m| format!("{} {}", m.amount, m.currency)).unwrap_or_else(|| "-".into());
-                    let state = if e.resolved_at.is_some() { "resolved" } else { "open" };
+                    let impact = e
+                        .impact
+                        .as_ref()
+                        .map(|m| format!("{} {}", m.amount, m.currency))
+                        .unwrap_or_else(|| "-".into());
+                    let state = if e.resolved_at.is_some() {
+                        "resolved"
+                    } else {
+                        "open"
+                    };
                     println!(
                         "{impact:>14}  {:<26} {:<16} {}/{} {} ({state}, seen {}×, last {})\n                {}",
                         e.kind,
@@ -315,18 +365,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Flow { command } => match command {
-            FlowCommand::Run { client, flow, clients, replay, json } => {
+            FlowCommand::Run {
+                client,
+                flow,
+                clients,
+                replay,
+                json,
+            } => {
                 let mut host = host(&cli)?;
                 let dir = clients.join(client);
-                let config = pearlbridge_capabilities::clients::load_client(&dir).map_err(|problems| {
-                    anyhow!(
-                        "{}",
-                        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
-                    )
-                })?;
+                let config =
+                    pearlbridge_capabilities::clients::load_client(&dir).map_err(|problems| {
+                        anyhow!(
+                            "{}",
+                            problems
+                                .iter()
+                                .map(|p| p.to_string())
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        )
+                    })?;
                 host.add_client(config);
-                let trigger = if replay.is_empty() { Trigger::Scheduled } else { Trigger::Replay(replay.clone()) };
-                let report = host.run_flow(client, flow, trigger).await.context("the run could not start")?;
+                let trigger = if replay.is_empty() {
+                    Trigger::Scheduled
+                } else {
+                    Trigger::Replay(replay.clone())
+                };
+                let report = host
+                    .run_flow(client, flow, trigger)
+                    .await
+                    .context("the run could not start")?;
                 if *json {
                     let v = serde_json::json!({
                         "run_id": report.run_id,
@@ -340,7 +408,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     });
                     println!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    println!("run {} of {}/{} ({})", report.run_id, report.client, report.flow, report.component);
+                    println!(
+                        "run {} of {}/{} ({})",
+                        report.run_id, report.client, report.flow, report.component
+                    );
                     match &report.outcome {
                         Ok(s) => {
                             for (k, v) in &s.counts {
@@ -359,7 +430,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         report.client
                     );
                 }
-                Ok(if report.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+                Ok(if report.outcome.is_ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
             }
         },
     }
@@ -373,12 +448,18 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");

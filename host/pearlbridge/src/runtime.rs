@@ -17,7 +17,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasData, HasSelf, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -88,12 +91,24 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub enum LoadError {
     #[error("{file}: cannot read the file: {detail}")]
     Unreadable { file: String, detail: String },
-    #[error("{file}: not a WebAssembly component ({detail}); build flows with `cargo build --target wasm32-wasip2`")]
+    #[error(
+        "{file}: not a WebAssembly component ({detail}); build flows with `cargo build --target wasm32-wasip2`"
+    )]
     NotAComponent { file: String, detail: String },
     #[error("{file}: imports `{import}`, which this host does not provide ({why})")]
-    MissingImport { file: String, import: String, why: String },
-    #[error("{file}: does not export `pearlbridge:flow/runner` of the {world} world this host runs: {detail}")]
-    WrongWorld { file: String, world: String, detail: String },
+    MissingImport {
+        file: String,
+        import: String,
+        why: String,
+    },
+    #[error(
+        "{file}: does not export `pearlbridge:flow/runner` of the {world} world this host runs: {detail}"
+    )]
+    WrongWorld {
+        file: String,
+        world: String,
+        detail: String,
+    },
     #[error("{file}: cannot be compiled: {detail}")]
     Compile { file: String, detail: String },
 }
@@ -101,14 +116,38 @@ pub enum LoadError {
 /// Why a run stopped without a flow result.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("client `{client}` flow `{flow}`: component {file} ran past its deadline of {deadline_ms} ms and was stopped")]
-    DeadlineExceeded { client: String, flow: String, file: String, deadline_ms: u128 },
-    #[error("client `{client}` flow `{flow}`: component {file} tried to grow its memory to {wanted} bytes, past the cap of {cap} bytes, and was stopped")]
-    MemoryCap { client: String, flow: String, file: String, wanted: usize, cap: usize },
+    #[error(
+        "client `{client}` flow `{flow}`: component {file} ran past its deadline of {deadline_ms} ms and was stopped"
+    )]
+    DeadlineExceeded {
+        client: String,
+        flow: String,
+        file: String,
+        deadline_ms: u128,
+    },
+    #[error(
+        "client `{client}` flow `{flow}`: component {file} tried to grow its memory to {wanted} bytes, past the cap of {cap} bytes, and was stopped"
+    )]
+    MemoryCap {
+        client: String,
+        flow: String,
+        file: String,
+        wanted: usize,
+        cap: usize,
+    },
     #[error("client `{client}` flow `{flow}`: component {file} trapped: {message}")]
-    Trap { client: String, flow: String, file: String, message: String },
+    Trap {
+        client: String,
+        flow: String,
+        file: String,
+        message: String,
+    },
     #[error("client `{client}` flow `{flow}`: host error: {message}")]
-    Host { client: String, flow: String, message: String },
+    Host {
+        client: String,
+        flow: String,
+        message: String,
+    },
 }
 
 /// A loaded component: its digest, file, interface names and a ready `InstancePre`.
@@ -122,7 +161,10 @@ pub struct LoadedComponent {
 
 impl std::fmt::Debug for LoadedComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedComponent").field("sha256", &self.sha256).field("file", &self.file).finish()
+        f.debug_struct("LoadedComponent")
+            .field("sha256", &self.sha256)
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -140,14 +182,27 @@ pub struct MemoryCapExceeded {
 }
 
 impl ResourceLimiter for RunLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.cap {
-            return Err(wasmtime::Error::new(MemoryCapExceeded { wanted: desired, cap: self.cap }));
+            return Err(wasmtime::Error::new(MemoryCapExceeded {
+                wanted: desired,
+                cap: self.cap,
+            }));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
 }
@@ -165,7 +220,10 @@ pub struct RunState {
 
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -186,7 +244,8 @@ pub struct Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.stop_ticker.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop_ticker
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -205,7 +264,8 @@ impl Runtime {
         let mut wcfg = Config::new();
         wcfg.epoch_interruption(true);
         wcfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&wcfg).map_err(|e| anyhow::anyhow!("creating the wasmtime engine: {e:#}"))?;
+        let engine = Engine::new(&wcfg)
+            .map_err(|e| anyhow::anyhow!("creating the wasmtime engine: {e:#}"))?;
 
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -231,7 +291,14 @@ impl Runtime {
         }
         std::fs::create_dir_all(&config.cache_dir)
             .with_context(|| format!("creating the cache folder {}", config.cache_dir.display()))?;
-        Ok(Self { engine, linker, config, compat, loaded: Mutex::new(HashMap::new()), stop_ticker })
+        Ok(Self {
+            engine,
+            linker,
+            config,
+            compat,
+            loaded: Mutex::new(HashMap::new()),
+            stop_ticker,
+        })
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -245,7 +312,10 @@ impl Runtime {
     /// Load a component file: sha256, cached compile, import check, `InstancePre`.
     pub fn load(&self, path: &Path) -> Result<Arc<LoadedComponent>, LoadError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { file: file.clone(), detail: e.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+            file: file.clone(),
+            detail: e.to_string(),
+        })?;
         self.load_bytes(&file, &bytes)
     }
 
@@ -256,26 +326,45 @@ impl Runtime {
             return Ok(c.clone());
         }
         check_component_header(file, bytes)?;
-        let cached = self.config.cache_dir.join(format!("{sha256}-{}.cwasm", self.compat));
+        let cached = self
+            .config
+            .cache_dir
+            .join(format!("{sha256}-{}.cwasm", self.compat));
         let component = match load_precompiled(&self.engine, &cached) {
             Some(c) => c,
             None => {
-                let artifact = self
-                    .engine
-                    .precompile_component(bytes)
-                    .map_err(|e| LoadError::Compile { file: file.into(), detail: format!("{e:#}") })?;
+                let artifact =
+                    self.engine
+                        .precompile_component(bytes)
+                        .map_err(|e| LoadError::Compile {
+                            file: file.into(),
+                            detail: format!("{e:#}"),
+                        })?;
                 let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
-                if std::fs::write(&tmp, &artifact).and_then(|_| std::fs::rename(&tmp, &cached)).is_err() {
+                if std::fs::write(&tmp, &artifact)
+                    .and_then(|_| std::fs::rename(&tmp, &cached))
+                    .is_err()
+                {
                     let _ = std::fs::remove_file(&tmp);
                 }
                 // SAFETY: `artifact` was produced just now by this engine.
-                unsafe { Component::deserialize(&self.engine, &artifact) }
-                    .map_err(|e| LoadError::Compile { file: file.into(), detail: format!("{e:#}") })?
+                unsafe { Component::deserialize(&self.engine, &artifact) }.map_err(|e| {
+                    LoadError::Compile {
+                        file: file.into(),
+                        detail: format!("{e:#}"),
+                    }
+                })?
             }
         };
         let ty = component.component_type();
-        let imports: Vec<String> = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         for import in &imports {
             let base = import.split('@').next().unwrap_or(import);
             if !PROVIDED_INTERFACES.contains(&base) {
@@ -286,7 +375,11 @@ impl Runtime {
                 } else {
                     format!("the host provides only: {}", PROVIDED_INTERFACES.join(", "))
                 };
-                return Err(LoadError::MissingImport { file: file.into(), import: import.clone(), why });
+                return Err(LoadError::MissingImport {
+                    file: file.into(),
+                    import: import.clone(),
+                    why,
+                });
             }
         }
         let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
@@ -295,16 +388,36 @@ impl Runtime {
                 .iter()
                 .find(|i| detail.contains(i.as_str()))
                 .cloned()
-                .unwrap_or_else(|| imports.iter().filter(|i| i.starts_with("pearlbridge:")).cloned().collect::<Vec<_>>().join(", "));
-            LoadError::MissingImport { file: file.into(), import, why: format!("this host implements {FLOW_WORLD}: {detail}") }
+                .unwrap_or_else(|| {
+                    imports
+                        .iter()
+                        .filter(|i| i.starts_with("pearlbridge:"))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+            LoadError::MissingImport {
+                file: file.into(),
+                import,
+                why: format!("this host implements {FLOW_WORLD}: {detail}"),
+            }
         })?;
         let pre = FlowPre::new(instance_pre).map_err(|e| LoadError::WrongWorld {
             file: file.into(),
             world: FLOW_WORLD.into(),
             detail: format!("{e:#}; the component exports: {}", exports.join(", ")),
         })?;
-        let loaded = Arc::new(LoadedComponent { sha256: sha256.clone(), file: file.into(), imports, exports, pre });
-        self.loaded.lock().map_err(|_| poisoned(file))?.insert(sha256, loaded.clone());
+        let loaded = Arc::new(LoadedComponent {
+            sha256: sha256.clone(),
+            file: file.into(),
+            imports,
+            exports,
+            pre,
+        });
+        self.loaded
+            .lock()
+            .map_err(|_| poisoned(file))?
+            .insert(sha256, loaded.clone());
         Ok(loaded)
     }
 
@@ -312,13 +425,24 @@ impl Runtime {
     /// this host would refuse can still be inspected).
     pub fn interfaces(&self, path: &Path) -> Result<(String, Vec<String>, Vec<String>), LoadError> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable { file: file.clone(), detail: e.to_string() })?;
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Unreadable {
+            file: file.clone(),
+            detail: e.to_string(),
+        })?;
         check_component_header(&file, &bytes)?;
-        let component = Component::new(&self.engine, &bytes)
-            .map_err(|e| LoadError::Compile { file: file.clone(), detail: format!("{e:#}") })?;
+        let component = Component::new(&self.engine, &bytes).map_err(|e| LoadError::Compile {
+            file: file.clone(),
+            detail: format!("{e:#}"),
+        })?;
         let ty = component.component_type();
-        let imports = ty.imports(&self.engine).map(|(n, _)| n.to_string()).collect();
-        let exports = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         Ok((hex::encode(Sha256::digest(&bytes)), imports, exports))
     }
 
@@ -334,7 +458,9 @@ impl Runtime {
         let state = RunState {
             wasi,
             table: ResourceTable::new(),
-            limiter: RunLimiter { cap: self.config.memory_cap_bytes },
+            limiter: RunLimiter {
+                cap: self.config.memory_cap_bytes,
+            },
             stderr,
             caps,
             journal: RunJournal::default(),
@@ -351,26 +477,42 @@ impl Runtime {
         let mut store = self.new_store(None);
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner().call_describe(&mut store).await
+            flow.pearlbridge_flow_runner()
+                .call_describe(&mut store)
+                .await
         };
         let info = tokio::time::timeout(self.config.deadline, fut)
             .await
             .map_err(|_| anyhow::anyhow!("{}: describe() ran past the deadline", c.file))?
-            .map_err(|e| anyhow::anyhow!("{}: describe() failed: {}", c.file, trap_text(&e, &store)))?;
+            .map_err(|e| {
+                anyhow::anyhow!("{}: describe() failed: {}", c.file, trap_text(&e, &store))
+            })?;
         Ok(info)
     }
 
     /// Call `check-config(json)`; returns the problems the flow lists.
-    pub async fn check_config(&self, c: &LoadedComponent, config_json: &str) -> anyhow::Result<Vec<crate::bindings::ConfigProblem>> {
+    pub async fn check_config(
+        &self,
+        c: &LoadedComponent,
+        config_json: &str,
+    ) -> anyhow::Result<Vec<crate::bindings::ConfigProblem>> {
         let mut store = self.new_store(None);
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner().call_check_config(&mut store, config_json).await
+            flow.pearlbridge_flow_runner()
+                .call_check_config(&mut store, config_json)
+                .await
         };
         tokio::time::timeout(self.config.deadline, fut)
             .await
             .map_err(|_| anyhow::anyhow!("{}: check-config() ran past the deadline", c.file))?
-            .map_err(|e| anyhow::anyhow!("{}: check-config() failed: {}", c.file, trap_text(&e, &store)))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: check-config() failed: {}",
+                    c.file,
+                    trap_text(&e, &store)
+                )
+            })
     }
 
     /// Run the flow once for `trigger` with a fresh store bound to `caps`.
@@ -386,11 +528,18 @@ impl Runtime {
         let deadline = self.config.deadline;
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner().call_run(&mut store, trigger).await
+            flow.pearlbridge_flow_runner()
+                .call_run(&mut store, trigger)
+                .await
         };
         // Epochs do not interrupt a guest blocked in a host call: bound the whole run too.
         let outcome = tokio::time::timeout(deadline + Duration::from_millis(500), fut).await;
-        let err_ctx = |message: String| RunError::Trap { client: client.clone(), flow: flow_name.clone(), file: c.file.clone(), message };
+        let err_ctx = |message: String| RunError::Trap {
+            client: client.clone(),
+            flow: flow_name.clone(),
+            file: c.file.clone(),
+            message,
+        };
         let result = match outcome {
             Err(_) => {
                 return Err(RunError::DeadlineExceeded {
@@ -402,13 +551,28 @@ impl Runtime {
             }
             Ok(Err(e)) => {
                 if let Some(cap) = e.downcast_ref::<MemoryCapExceeded>() {
-                    return Err(RunError::MemoryCap { client, flow: flow_name, file: c.file.clone(), wanted: cap.wanted, cap: cap.cap });
+                    return Err(RunError::MemoryCap {
+                        client,
+                        flow: flow_name,
+                        file: c.file.clone(),
+                        wanted: cap.wanted,
+                        cap: cap.cap,
+                    });
                 }
                 if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
-                    return Err(RunError::DeadlineExceeded { client, flow: flow_name, file: c.file.clone(), deadline_ms: deadline.as_millis() });
+                    return Err(RunError::DeadlineExceeded {
+                        client,
+                        flow: flow_name,
+                        file: c.file.clone(),
+                        deadline_ms: deadline.as_millis(),
+                    });
                 }
                 if let Some(host) = e.downcast_ref::<crate::imports::HostFailure>() {
-                    return Err(RunError::Host { client, flow: flow_name, message: host.to_string() });
+                    return Err(RunError::Host {
+                        client,
+                        flow: flow_name,
+                        message: host.to_string(),
+                    });
                 }
                 return Err(err_ctx(trap_text(&e, &store)));
             }
@@ -427,7 +591,10 @@ pub struct RunResult {
 }
 
 fn poisoned(file: &str) -> LoadError {
-    LoadError::Compile { file: file.into(), detail: "component cache lock poisoned".into() }
+    LoadError::Compile {
+        file: file.into(),
+        detail: "component cache lock poisoned".into(),
+    }
 }
 
 fn load_precompiled(engine: &Engine, path: &Path) -> Option<Component> {
@@ -440,7 +607,10 @@ fn load_precompiled(engine: &Engine, path: &Path) -> Option<Component> {
 }
 
 fn check_component_header(file: &str, bytes: &[u8]) -> Result<(), LoadError> {
-    let not = |detail: &str| LoadError::NotAComponent { file: file.into(), detail: detail.into() };
+    let not = |detail: &str| LoadError::NotAComponent {
+        file: file.into(),
+        detail: detail.into(),
+    };
     if bytes.len() < 8 || &bytes[0..4] != b"\0asm" {
         return Err(not("no WebAssembly magic number"));
     }
@@ -461,7 +631,14 @@ fn trap_text(e: &wasmtime::Error, store: &Store<RunState>) -> String {
     let printed = String::from_utf8_lossy(&printed);
     let printed = printed.trim();
     if !printed.is_empty() {
-        let tail: String = printed.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = printed
+            .chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         text.push_str(&format!(" (guest output: {tail})"));
     }
     text
@@ -474,9 +651,15 @@ fn add_wasi_subset(l: &mut Linker<RunState>) -> anyhow::Result<()> {
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
     use wasmtime_wasi::p2::bindings::{cli, clocks, random};
     use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
-    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<RunState, HasIo>(l, |t| t.ctx().table)?;
-    wasmtime_wasi_io::bindings::wasi::io::poll::add_to_linker::<RunState, HasIo>(l, |t| t.ctx().table)?;
-    wasmtime_wasi_io::bindings::wasi::io::streams::add_to_linker::<RunState, HasIo>(l, |t| t.ctx().table)?;
+    wasmtime_wasi_io::bindings::wasi::io::error::add_to_linker::<RunState, HasIo>(l, |t| {
+        t.ctx().table
+    })?;
+    wasmtime_wasi_io::bindings::wasi::io::poll::add_to_linker::<RunState, HasIo>(l, |t| {
+        t.ctx().table
+    })?;
+    wasmtime_wasi_io::bindings::wasi::io::streams::add_to_linker::<RunState, HasIo>(l, |t| {
+        t.ctx().table
+    })?;
     clocks::wall_clock::add_to_linker::<RunState, WasiClocks>(l, RunState::clocks)?;
     clocks::monotonic_clock::add_to_linker::<RunState, WasiClocks>(l, RunState::clocks)?;
     random::random::add_to_linker::<RunState, WasiRandom>(l, RunState::random)?;

@@ -44,7 +44,11 @@ impl Clock {
     /// Scaled time: `factor` simulated ms per real ms (`60.0` = one simulated minute per real
     /// second). A factor that is not finite and positive is treated as `1.0`.
     pub fn scaled(factor: f64) -> Self {
-        let factor = if factor.is_finite() && factor > 0.0 { factor } else { 1.0 };
+        let factor = if factor.is_finite() && factor > 0.0 {
+            factor
+        } else {
+            1.0
+        };
         Clock {
             inner: Arc::new(Inner {
                 factor,
@@ -158,7 +162,10 @@ mod tests {
         let start = Instant::now();
         c.sleep_simulated(50_000).await; // 50 real ms
         let real = start.elapsed();
-        assert!(real >= Duration::from_millis(50) && real < Duration::from_secs(2), "{real:?}");
+        assert!(
+            real >= Duration::from_millis(50) && real < Duration::from_secs(2),
+            "{real:?}"
+        );
         assert!(c.elapsed_ms() >= 50_000);
     }
 
@@ -172,6 +179,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!h.is_finished());
         c.advance_ms(600);
-        tokio::time::timeout(Duration::from_secs(2), h).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(2), h)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

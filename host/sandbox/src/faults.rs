@@ -70,7 +70,10 @@ impl Faults {
     /// Rules tried in order, with draws from a ChaCha8 generator seeded by `seed`.
     pub fn new(seed: u64, rules: Vec<FaultRule>) -> Self {
         Faults {
-            inner: Arc::new(Mutex::new(State { rng: ChaCha8Rng::seed_from_u64(seed), rules })),
+            inner: Arc::new(Mutex::new(State {
+                rng: ChaCha8Rng::seed_from_u64(seed),
+                rules,
+            })),
         }
     }
 
@@ -91,9 +94,10 @@ impl Faults {
         let State { rng, rules } = &mut *st;
         for rule in rules.iter() {
             if let Some(m) = &rule.method
-                && !m.eq_ignore_ascii_case(method) {
-                    continue;
-                }
+                && !m.eq_ignore_ascii_case(method)
+            {
+                continue;
+            }
             if !glob_match(&rule.path, path) {
                 continue;
             }
@@ -167,7 +171,10 @@ impl http_body::Body for FailingBody {
 pub fn dropped_connection() -> axum::response::Response {
     let mut resp = axum::response::Response::new(axum::body::Body::new(FailingBody));
     // No Content-Length: hyper must poll the body before it can finish the message.
-    resp.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    resp.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
     resp
 }
 
@@ -183,7 +190,10 @@ mod tests {
         assert!(!glob_match("/a/*/c", "/a/b/x/d"));
         assert!(glob_match("/exact", "/exact"));
         assert!(!glob_match("/exact", "/exact/more"));
-        assert!(glob_match("*sales-order*", "/order-service/sales-order/5/close"));
+        assert!(glob_match(
+            "*sales-order*",
+            "/order-service/sales-order/5/close"
+        ));
     }
 
     #[test]
@@ -197,7 +207,10 @@ mod tests {
                 kind: FaultKind::CommitThenDrop,
             }],
         );
-        assert_eq!(f.decide("POST", "/order-service/sales-order"), Some(FaultKind::CommitThenDrop));
+        assert_eq!(
+            f.decide("POST", "/order-service/sales-order"),
+            Some(FaultKind::CommitThenDrop)
+        );
         assert_eq!(f.decide("GET", "/order-service/sales-order"), None);
         assert_eq!(f.decide("POST", "/contact-service/contact"), None);
         assert_eq!(Faults::none().decide("GET", "/x"), None);

@@ -4,11 +4,11 @@
 //! vendor, [obs] seen in recorded real traffic, [client] one public client, [unconfirmed]
 //! assumed. A reader can tell what is confirmed and what is assumed.
 
-pub mod seed;
 pub mod bigcommerce;
 pub mod brightpearl;
 pub mod clock;
 pub mod faults;
 pub mod generator;
 pub mod loader;
+pub mod seed;
 pub mod server;

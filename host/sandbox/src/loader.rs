@@ -120,10 +120,12 @@ fn read_list(folder: &Path, file: &str) -> Result<Vec<Value>> {
     let list = match read_json(&path)? {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(a)) => a,
-        Some(Value::Object(mut m)) if m.get("data").is_some_and(Value::is_array) => match m.remove("data") {
-            Some(Value::Array(a)) => a,
-            _ => unreachable!(),
-        },
+        Some(Value::Object(mut m)) if m.get("data").is_some_and(Value::is_array) => {
+            match m.remove("data") {
+                Some(Value::Array(a)) => a,
+                _ => unreachable!(),
+            }
+        }
         Some(other) => bail!(
             "{}: expected a JSON array (line 1, column 1), found {}",
             path.display(),
@@ -220,7 +222,8 @@ fn folder_key(p: &Path) -> (u8, u128, String) {
 /// folder, file and (serde) line/column. Folders are read in natural order; files at the top
 /// level and folders starting with `.` are ignored.
 pub fn load_bigcommerce_orders(dir: &Path) -> Result<Vec<BigCommerceOrderBundle>> {
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading orders directory {}", dir.display()))?;
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reading orders directory {}", dir.display()))?;
     let mut folders: Vec<PathBuf> = Vec::new();
     for entry in entries {
         let entry = entry.with_context(|| format!("reading orders directory {}", dir.display()))?;
@@ -252,7 +255,8 @@ pub fn load_bigcommerce_orders(dir: &Path) -> Result<Vec<BigCommerceOrderBundle>
 /// Load a Brightpearl account file (BrightpearlSeed JSON, camelCase keys as in seed.rs).
 /// Errors name the file and serde's line/column.
 pub fn load_brightpearl(file: &Path) -> Result<BrightpearlSeed> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     serde_json::from_str(&text).map_err(|e| {
         anyhow!(
             "{}: invalid Brightpearl account file at line {}, column {}: {}",
@@ -265,7 +269,8 @@ pub fn load_brightpearl(file: &Path) -> Result<BrightpearlSeed> {
 }
 
 fn write_pretty(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value).with_context(|| format!("serialising {}", path.display()))?;
+    let mut text = serde_json::to_string_pretty(value)
+        .with_context(|| format!("serialising {}", path.display()))?;
     text.push('\n');
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
@@ -283,10 +288,14 @@ pub fn write_bigcommerce_orders(dir: &Path, orders: &[BigCommerceOrderBundle]) -
             .and_then(Value::as_i64)
             .ok_or_else(|| anyhow!("an order has no integer \"id\""))?;
         let folder = dir.join(id.to_string());
-        std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+        std::fs::create_dir_all(&folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
         write_pretty(&folder.join("order.json"), &bundle.order)?;
         write_pretty(&folder.join("products.json"), &bundle.products)?;
-        write_pretty(&folder.join("shipping_addresses.json"), &bundle.shipping_addresses)?;
+        write_pretty(
+            &folder.join("shipping_addresses.json"),
+            &bundle.shipping_addresses,
+        )?;
         write_pretty(&folder.join("coupons.json"), &bundle.coupons)?;
         write_pretty(&folder.join("taxes.json"), &bundle.taxes)?;
         write_pretty(&folder.join("transactions.json"), &bundle.transactions)?;
@@ -295,7 +304,8 @@ pub fn write_bigcommerce_orders(dir: &Path, orders: &[BigCommerceOrderBundle]) -
             Some(c) => write_pretty(&customer, c)?,
             None => {
                 if customer.exists() {
-                    std::fs::remove_file(&customer).with_context(|| format!("removing {}", customer.display()))?;
+                    std::fs::remove_file(&customer)
+                        .with_context(|| format!("removing {}", customer.display()))?;
                 }
             }
         }
@@ -306,7 +316,8 @@ pub fn write_bigcommerce_orders(dir: &Path, orders: &[BigCommerceOrderBundle]) -
 /// Write a Brightpearl account file (pretty JSON, the [`BrightpearlSeed`] layout).
 pub fn write_brightpearl(file: &Path, seed: &BrightpearlSeed) -> Result<()> {
     if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     write_pretty(file, seed)
 }

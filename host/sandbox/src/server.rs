@@ -103,11 +103,15 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
-async fn serve(router: axum::Router) -> anyhow::Result<(String, oneshot::Sender<()>, JoinHandle<()>)> {
+async fn serve(
+    router: axum::Router,
+) -> anyhow::Result<(String, oneshot::Sender<()>, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
@@ -115,7 +119,10 @@ async fn serve(router: axum::Router) -> anyhow::Result<(String, oneshot::Sender<
         let shutdown = async move {
             let _ = rx.await;
         };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!(error = %e, "sandbox listener stopped");
         }
     });
@@ -125,9 +132,19 @@ async fn serve(router: axum::Router) -> anyhow::Result<(String, oneshot::Sender<
 impl Sandbox {
     /// Builds both simulators from the seed and serves each on its own `127.0.0.1:0` listener.
     pub async fn start(cfg: SandboxConfig) -> anyhow::Result<Sandbox> {
-        let clock = if cfg.time_scale == 1.0 { Clock::real() } else { Clock::scaled(cfg.time_scale) };
-        let bc_cfg = BigCommerceConfig { quota_per_30s: cfg.bigcommerce_quota_per_30s, ..BigCommerceConfig::default() };
-        let bp_cfg = BrightpearlConfig { requests_per_minute: cfg.brightpearl_requests_per_minute, ..BrightpearlConfig::default() };
+        let clock = if cfg.time_scale == 1.0 {
+            Clock::real()
+        } else {
+            Clock::scaled(cfg.time_scale)
+        };
+        let bc_cfg = BigCommerceConfig {
+            quota_per_30s: cfg.bigcommerce_quota_per_30s,
+            ..BigCommerceConfig::default()
+        };
+        let bp_cfg = BrightpearlConfig {
+            requests_per_minute: cfg.brightpearl_requests_per_minute,
+            ..BrightpearlConfig::default()
+        };
         let bigcommerce = BigCommerceSim::new(
             bc_cfg.clone(),
             cfg.seed.bigcommerce.clone(),
@@ -138,7 +155,10 @@ impl Sandbox {
             bp_cfg.clone(),
             cfg.seed.brightpearl.clone(),
             clock.clone(),
-            Faults::new(cfg.fault_seed.wrapping_add(1), cfg.brightpearl_faults.clone()),
+            Faults::new(
+                cfg.fault_seed.wrapping_add(1),
+                cfg.brightpearl_faults.clone(),
+            ),
         );
         if let Some(cb) = &cfg.webhook_callback {
             bigcommerce.set_webhook_callback(Some(cb.replace("{system}", "bigcommerce")));
@@ -147,7 +167,11 @@ impl Sandbox {
         let (bc_url, bc_stop, bc_task) = serve(bigcommerce.router()).await?;
         let (bp_url, bp_stop, bp_task) = serve(brightpearl.router()).await?;
         let info = SandboxInfo {
-            bigcommerce: BigCommerceInfo { base_url: bc_url, store_hash: bc_cfg.store_hash, token: bc_cfg.token },
+            bigcommerce: BigCommerceInfo {
+                base_url: bc_url,
+                store_hash: bc_cfg.store_hash,
+                token: bc_cfg.token,
+            },
             brightpearl: BrightpearlInfo {
                 base_url: bp_url,
                 account: bp_cfg.account,
@@ -155,7 +179,14 @@ impl Sandbox {
                 token: bp_cfg.account_token,
             },
         };
-        Ok(Sandbox { bigcommerce, brightpearl, info, clock, stops: vec![bc_stop, bp_stop], tasks: vec![bc_task, bp_task] })
+        Ok(Sandbox {
+            bigcommerce,
+            brightpearl,
+            info,
+            clock,
+            stops: vec![bc_stop, bp_stop],
+            tasks: vec![bc_task, bp_task],
+        })
     }
 
     /// Stops both listeners and waits (up to 5 s each) for in-flight requests to finish.
@@ -167,7 +198,10 @@ impl Sandbox {
             // Graceful shutdown closes idle keep-alive connections; a client holding a request
             // open longer than this is cut off.
             let abort = t.abort_handle();
-            if tokio::time::timeout(std::time::Duration::from_secs(5), t).await.is_err() {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
                 abort.abort();
             }
         }

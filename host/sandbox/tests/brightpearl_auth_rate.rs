@@ -12,7 +12,12 @@ use serde_json::json;
 async fn system_app_oauth_and_401_bodies() {
     let bp = start_with(config(), Clock::manual(), Faults::none()).await;
     // No credentials.
-    let r = bp.client.get(bp.url("/warehouse-service/warehouse")).send().await.unwrap();
+    let r = bp
+        .client
+        .get(bp.url("/warehouse-service/warehouse"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["brightpearl-requests-remaining"], "200");
     assert_eq!(r.headers()["brightpearl-next-throttle-period"], "60000");
@@ -32,7 +37,10 @@ async fn system_app_oauth_and_401_bodies() {
     // Right token, wrong account code.
     let r = bp
         .client
-        .get(format!("{}/public-api/other/warehouse-service/warehouse", bp.base))
+        .get(format!(
+            "{}/public-api/other/warehouse-service/warehouse",
+            bp.base
+        ))
         .header("brightpearl-app-ref", APP_REF)
         .header("brightpearl-account-token", TOKEN)
         .send()
@@ -54,18 +62,33 @@ async fn system_app_oauth_and_401_bodies() {
         json!({"response": "Invalid instance token: the bearer token is not valid for this account"})
     );
     // OAuth bearer without the dev ref.
-    let r = bp.client.get(bp.url("/warehouse-service/warehouse")).bearer_auth(TOKEN).send().await.unwrap();
+    let r = bp
+        .client
+        .get(bp.url("/warehouse-service/warehouse"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(bp.sim.request_count(), 0, "401s are not counted");
 
     // System app: 200, no instance-id header.
     let r = bp.get("/warehouse-service/warehouse").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, json!({"response": [{"id": 2, "name": "Main"}, {"id": 3, "name": "Overflow"}]}));
-    assert_eq!(r.header("content-type"), Some("application/json;charset=UTF-8"));
+    assert_eq!(
+        r.body,
+        json!({"response": [{"id": 2, "name": "Main"}, {"id": 3, "name": "Overflow"}]})
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json;charset=UTF-8")
+    );
     assert_eq!(r.remaining(), 199);
     assert_eq!(r.next_period(), 60_000);
-    assert!(r.header("brightpearl-installed-integration-instance-id").is_none());
+    assert!(
+        r.header("brightpearl-installed-integration-instance-id")
+            .is_none()
+    );
     // OAuth: 200 and the instance id header.
     let r = bp
         .client
@@ -77,17 +100,26 @@ async fn system_app_oauth_and_401_bodies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["brightpearl-installed-integration-instance-id"], "11");
+    assert_eq!(
+        r.headers()["brightpearl-installed-integration-instance-id"],
+        "11"
+    );
     // OAuth apps get their own pool per developer; private apps share one [doc].
     assert_eq!(r.headers()["brightpearl-requests-remaining"], "199");
     assert_eq!(bp.sim.request_count(), 2);
-    assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 198);
+    assert_eq!(
+        bp.get("/warehouse-service/warehouse").await.remaining(),
+        198
+    );
 }
 
 #[tokio::test]
 async fn other_private_apps_share_the_pool() {
     let bp = start_with(config(), Clock::manual(), Faults::none()).await;
-    assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 199);
+    assert_eq!(
+        bp.get("/warehouse-service/warehouse").await.remaining(),
+        199
+    );
     assert_eq!(bp.sim.consume_quota(150), 150);
     assert_eq!(bp.get("/warehouse-service/warehouse").await.remaining(), 48);
     assert_eq!(bp.sim.consume_quota(100), 48);
@@ -115,7 +147,11 @@ async fn three_hundred_requests_in_one_frozen_minute() {
     for i in 1..=300u32 {
         // Half the calls are writes: a throttled write must not be processed.
         let r = if i % 2 == 0 {
-            bp.post("/contact-service/postal-address", json!({"addressLine1": format!("{i} Road"), "countryIsoCode": "GBR"})).await
+            bp.post(
+                "/contact-service/postal-address",
+                json!({"addressLine1": format!("{i} Road"), "countryIsoCode": "GBR"}),
+            )
+            .await
         } else {
             bp.get("/warehouse-service/warehouse").await
         };
@@ -143,7 +179,12 @@ async fn three_hundred_requests_in_one_frozen_minute() {
     assert_eq!(r.status, 200);
     assert_eq!(r.remaining(), 199);
     assert_eq!(r.next_period(), 60_000);
-    let ids: Vec<i64> = r.body["response"].as_array().unwrap().iter().map(|a| a["addressId"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r.body["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["addressId"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, (101..=200).collect::<Vec<_>>());
     assert_eq!(bp.sim.throttled_count(), 102);
 }
@@ -159,16 +200,29 @@ async fn scaled_clock_headers_follow_simulated_time() {
         let r = bp.get("/order-service/order-status").await;
         let period = r.next_period();
         let elapsed = clock.elapsed_ms() - start;
-        assert!(period <= 60_000 && period <= last_period, "request {i}: {period} after {last_period}");
-        assert!(period + elapsed >= 59_999 && period + elapsed <= 70_000, "request {i}: period {period}, elapsed {elapsed}");
+        assert!(
+            period <= 60_000 && period <= last_period,
+            "request {i}: {period} after {last_period}"
+        );
+        assert!(
+            period + elapsed >= 59_999 && period + elapsed <= 70_000,
+            "request {i}: period {period}, elapsed {elapsed}"
+        );
         last_period = period;
         if i <= 200 {
-            assert_eq!((r.status.as_u16(), r.remaining()), (200, 200 - i), "request {i}");
+            assert_eq!(
+                (r.status.as_u16(), r.remaining()),
+                (200, 200 - i),
+                "request {i}"
+            );
         } else {
             assert_eq!((r.status.as_u16(), r.remaining()), (503, 0), "request {i}");
         }
     }
-    assert!(clock.elapsed_ms() - start < 60_000, "the test must run inside one simulated minute");
+    assert!(
+        clock.elapsed_ms() - start < 60_000,
+        "the test must run inside one simulated minute"
+    );
     // Wait out the window as a client would: sleep next-throttle-period simulated ms.
     clock.sleep_simulated(last_period + 10).await;
     let r = bp.get("/order-service/order-status").await;

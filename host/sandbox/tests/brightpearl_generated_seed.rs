@@ -11,35 +11,72 @@ use serde_json::json;
 
 #[tokio::test]
 async fn generated_account_serves_lookups_and_orders() {
-    let store = generate(&GeneratorOptions { seed: 3, orders: 5, products: 6, customers: 5 });
+    let store = generate(&GeneratorOptions {
+        seed: 3,
+        orders: 5,
+        products: 6,
+        customers: 5,
+    });
     let seed = store.seed.brightpearl.clone();
     let sim = BrightpearlSim::new(config(), seed.clone(), Clock::scaled(60.0), Faults::none());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = sim.router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let bp = Bp { sim, base: format!("http://{addr}"), client: reqwest::Client::new() };
+    let bp = Bp {
+        sim,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    };
 
     let contact = &seed.contacts[0];
     let contact_id = contact["contactId"].as_i64().unwrap();
-    let email = contact["communication"]["emails"]["PRI"]["email"].as_str().unwrap();
-    let r = bp.get(&format!("/contact-service/contact-search?primaryEmail={email}")).await;
+    let email = contact["communication"]["emails"]["PRI"]["email"]
+        .as_str()
+        .unwrap();
+    let r = bp
+        .get(&format!(
+            "/contact-service/contact-search?primaryEmail={email}"
+        ))
+        .await;
     let rows = search_rows(&r.body);
-    assert!(rows.iter().any(|x| x["contactId"] == contact_id), "{email} → {rows:?}");
-    let r = bp.get(&format!("/contact-service/contact/{contact_id}")).await;
+    assert!(
+        rows.iter().any(|x| x["contactId"] == contact_id),
+        "{email} → {rows:?}"
+    );
+    let r = bp
+        .get(&format!("/contact-service/contact/{contact_id}"))
+        .await;
     assert_eq!(r.body["response"][0], *contact);
 
-    let product = seed.products.iter().find(|p| p["stock"]["stockTracked"] == true).unwrap();
+    let product = seed
+        .products
+        .iter()
+        .find(|p| p["stock"]["stockTracked"] == true)
+        .unwrap();
     let pid = product["id"].as_i64().unwrap();
     let sku = product["identity"]["sku"].as_str().unwrap();
-    let r = bp.get(&format!("/product-service/product-search?SKU={}", sku.replace(' ', "%20"))).await;
+    let r = bp
+        .get(&format!(
+            "/product-service/product-search?SKU={}",
+            sku.replace(' ', "%20")
+        ))
+        .await;
     assert_eq!(search_rows(&r.body)[0]["productId"], pid);
-    let r = bp.get(&format!("/warehouse-service/product-availability/{pid}")).await;
+    let r = bp
+        .get(&format!("/warehouse-service/product-availability/{pid}"))
+        .await;
     assert_eq!(r.status, 200);
     if let Some(seeded) = seed.availability.get(&pid.to_string()) {
-        assert_eq!(r.body["response"][pid.to_string()]["total"]["onHand"], seeded["total"]["onHand"]);
+        assert_eq!(
+            r.body["response"][pid.to_string()]["total"]["onHand"],
+            seeded["total"]["onHand"]
+        );
     }
-    assert_eq!(bp.get("/order-service/order-status").await.body["response"], json!(seed.order_statuses));
+    assert_eq!(
+        bp.get("/order-service/order-status").await.body["response"],
+        json!(seed.order_statuses)
+    );
 
     let tax_code = seed.tax_codes[0]["code"].as_str().unwrap();
     let warehouse = seed.warehouses[0]["id"].as_i64().unwrap();

@@ -19,7 +19,12 @@ async fn sales_order_post_get_and_idempotency() {
     let bp = start_with(config(), clock.clone(), Faults::none()).await;
     let now = iso(clock.now());
 
-    let r = bp.post("/order-service/sales-order", sales_order("bc:store:order:100231")).await;
+    let r = bp
+        .post(
+            "/order-service/sales-order",
+            sales_order("bc:store:order:100231"),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({"response": 1001}));
     assert_eq!(r.remaining(), 199);
@@ -97,9 +102,17 @@ async fn sales_order_post_get_and_idempotency() {
     );
 
     // Missing order: 200 and an empty list; id-set syntax; the 200-id limit.
-    assert_eq!(bp.get("/order-service/order/999").await.body, json!({"response": []}));
+    assert_eq!(
+        bp.get("/order-service/order/999").await.body,
+        json!({"response": []})
+    );
     let r = bp.get("/order-service/order/999-1001,1002").await;
-    let ids: Vec<i64> = r.body["response"].as_array().unwrap().iter().map(|o| o["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = r.body["response"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![1001, 1002]);
     let r = bp.get("/order-service/order/1-201").await;
     assert_eq!(r.status, 414);
@@ -114,7 +127,10 @@ async fn sales_order_post_get_and_idempotency() {
     let so = &r.body["response"][0];
     assert_eq!(so["customer"]["id"], 200);
     assert_eq!(so["ref"], "BC-100231");
-    assert_eq!(so["total"], json!({"net": "24.17", "tax": "4.83", "gross": "29.00", "baseNet": "24.17", "baseTax": "4.83", "baseGross": "29.00"}));
+    assert_eq!(
+        so["total"],
+        json!({"net": "24.17", "tax": "4.83", "gross": "29.00", "baseNet": "24.17", "baseTax": "4.83", "baseGross": "29.00"})
+    );
     assert_eq!(so["rows"][0]["id"], 5001);
     assert_eq!(so["rows"][0]["sku"], "TSHIRT-RED-M");
     assert_eq!(so["rows"][1]["net"], "4.1700");
@@ -125,44 +141,80 @@ async fn sales_order_validation_errors() {
     let bp = start().await;
     let err = |code: &str, msg: &str| json!({"errors": [{"code": code, "message": msg}]});
 
-    let r = bp.try_send(reqwest::Method::POST, "/order-service/sales-order", None).await.unwrap();
-    assert_eq!((r.status.as_u16(), r.body.clone()), (400, err("CMNC-010", "You have not supplied a JSON body")));
+    let r = bp
+        .try_send(reqwest::Method::POST, "/order-service/sales-order", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (400, err("CMNC-010", "You have not supplied a JSON body"))
+    );
 
     let mut b = sales_order("x1");
     b["rows"][0]["quantity"] = json!("1.5");
     let r = bp.post("/order-service/sales-order", b).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (400, err("ORDC-024", "rows[0]: quantity 1.5 is not valid for this product")));
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (
+            400,
+            err(
+                "ORDC-024",
+                "rows[0]: quantity 1.5 is not valid for this product"
+            )
+        )
+    );
 
     let mut b = sales_order("x2");
     b["rows"][0]["productId"] = json!(4242);
     let r = bp.post("/order-service/sales-order", b).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (400, err("ORDC-003", "rows[0]: product 4242 does not exist")));
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (400, err("ORDC-003", "rows[0]: product 4242 does not exist"))
+    );
 
     let mut b = sales_order("x3");
     b["rows"][1]["tax"] = json!("0.83001");
     let r = bp.post("/order-service/sales-order", b).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (400, err("ORDC-003", "rows[1]: tax has more than 4 decimal places")));
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (
+            400,
+            err("ORDC-003", "rows[1]: tax has more than 4 decimal places")
+        )
+    );
 
     let mut b = sales_order("x4");
     b["customer"]["id"] = json!(9);
     let r = bp.post("/order-service/sales-order", b).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (400, err("ORDC-003", "Contact 9 does not exist")));
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (400, err("ORDC-003", "Contact 9 does not exist"))
+    );
 
-    let r = bp.try_send(reqwest::Method::POST, "/order-service/sales-order", None).await.unwrap();
+    let r = bp
+        .try_send(reqwest::Method::POST, "/order-service/sales-order", None)
+        .await
+        .unwrap();
     assert_eq!(r.status, 400);
-    assert!(bp.sim.sales_orders().is_empty(), "nothing is created by a refused order");
+    assert!(
+        bp.sim.sales_orders().is_empty(),
+        "nothing is created by a refused order"
+    );
 }
 
 #[tokio::test]
 async fn order_search_filters_and_bad_filter() {
     let bp = start().await;
-    bp.post("/order-service/sales-order", sales_order("ext-a")).await;
+    bp.post("/order-service/sales-order", sales_order("ext-a"))
+        .await;
     let mut b = sales_order("ext-b");
     b["ref"] = json!("BC-2");
     b["statusId"] = json!(1);
     bp.post("/order-service/sales-order", b).await;
 
-    let r = bp.get("/order-service/order-search?externalRef=ext-b").await;
+    let r = bp
+        .get("/order-service/order-search?externalRef=ext-b")
+        .await;
     assert_eq!(r.status, 200);
     let md = &r.body["response"]["metaData"];
     assert_eq!(md["resultsAvailable"], 1);
@@ -185,31 +237,53 @@ async fn order_search_filters_and_bad_filter() {
     assert_eq!(rows[0]["orderShippingStatusId"], 2);
     assert_eq!(rows[0]["installedIntegrationInstanceId"], 11);
     assert_eq!(r.body["reference"]["orderTypeNames"]["1"], "SALES_ORDER");
-    assert_eq!(r.body["reference"]["orderStatusNames"]["2"], "New web order");
+    assert_eq!(
+        r.body["reference"]["orderStatusNames"]["2"],
+        "New web order"
+    );
 
-    let r = bp.get("/order-service/order-search?customerRef=BC-100231").await;
+    let r = bp
+        .get("/order-service/order-search?customerRef=BC-100231")
+        .await;
     assert_eq!(r.body["response"]["results"].as_array().unwrap().len(), 1);
     assert_eq!(search_rows(&r.body)[0]["orderId"], 1001);
     let r = bp.get("/order-service/order-search?orderStatusId=2").await;
-    assert_eq!(search_rows(&r.body).iter().map(|x| x["orderId"].clone()).collect::<Vec<_>>(), vec![json!(1001)]);
-    let r = bp.get("/order-service/order-search?sort=orderId.DESC&columns=orderId,externalRef").await;
-    assert_eq!(r.body["response"]["results"], json!([[1002, "ext-b"], [1001, "ext-a"]]));
+    assert_eq!(
+        search_rows(&r.body)
+            .iter()
+            .map(|x| x["orderId"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(1001)]
+    );
+    let r = bp
+        .get("/order-service/order-search?sort=orderId.DESC&columns=orderId,externalRef")
+        .await;
+    assert_eq!(
+        r.body["response"]["results"],
+        json!([[1002, "ext-b"], [1001, "ext-a"]])
+    );
     let r = bp.get("/order-service/order-search?pageSize=1").await;
     assert_eq!(r.body["response"]["metaData"]["morePagesAvailable"], true);
     assert_eq!(r.body["response"]["metaData"]["resultsAvailable"], 2);
     assert_eq!(r.body["response"]["results"].as_array().unwrap().len(), 1);
-    let r = bp.get("/order-service/order-search?pageSize=1&firstResult=2").await;
+    let r = bp
+        .get("/order-service/order-search?pageSize=1&firstResult=2")
+        .await;
     assert_eq!(r.body["response"]["metaData"]["morePagesAvailable"], false);
     assert_eq!(r.body["response"]["results"][0][0], 1002);
 
-    let r = bp.get("/order-service/order-search?orderStatusId=BAD%20PARAM").await;
+    let r = bp
+        .get("/order-service/order-search?orderStatusId=BAD%20PARAM")
+        .await;
     assert_eq!(r.status, 500);
     assert_eq!(
         r.body,
         json!({"errors": [{"code": "CMNC-018", "message": "The value 'BAD PARAM' for column 'orderStatusId' cannot be parsed as: INTEGER"}]})
     );
 
-    let r = bp.get("/order-service/sales-order-search?externalRef=ext-a").await;
+    let r = bp
+        .get("/order-service/sales-order-search?externalRef=ext-a")
+        .await;
     let rows = search_rows(&r.body);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["salesOrderId"], 1001);
@@ -220,16 +294,36 @@ async fn order_search_filters_and_bad_filter() {
 #[tokio::test]
 async fn status_invoice_and_credit() {
     let bp = start().await;
-    bp.post("/order-service/sales-order", sales_order("ext-1")).await;
+    bp.post("/order-service/sales-order", sales_order("ext-1"))
+        .await;
 
-    let r = bp.put("/order-service/order/1001/status", json!({"orderStatusId": 1, "orderNote": {"text": "moved", "isPublic": false}})).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({"response": {}})));
+    let r = bp
+        .put(
+            "/order-service/order/1001/status",
+            json!({"orderStatusId": 1, "orderNote": {"text": "moved", "isPublic": false}}),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (200, json!({"response": {}}))
+    );
     let o = bp.get("/order-service/order/1001").await.body["response"][0].clone();
-    assert_eq!(o["orderStatus"], json!({"orderStatusId": 1, "name": "Draft / Quote"}));
+    assert_eq!(
+        o["orderStatus"],
+        json!({"orderStatusId": 1, "name": "Draft / Quote"})
+    );
     assert_eq!(o["version"], 2);
-    let r = bp.put("/order-service/order/1001/status", json!({"orderStatusId": 29})).await;
+    let r = bp
+        .put(
+            "/order-service/order/1001/status",
+            json!({"orderStatusId": 29}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.body["errors"][0]["message"], "Order status 29 does not exist for order type SO");
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Order status 29 does not exist for order type SO"
+    );
 
     // A sales credit is refused before the parent is invoiced (per-account switch on).
     let credit = json!({"customer": {"id": 200}, "parentId": 1001, "ref": "BC-100231-R1", "externalRef": "bc:refund:7781",
@@ -238,26 +332,48 @@ async fn status_invoice_and_credit() {
         "rows": [{"productId": 1001, "quantity": "1", "taxCode": "T20", "net": "10.00", "tax": "2.00", "nominalCode": "4000"}]});
     let r = bp.post("/order-service/sales-credit", credit.clone()).await;
     assert_eq!(r.status, 400);
-    assert_eq!(r.body, json!({"errors": [{"code": "ORDC-031", "message": "Sales order 1001 must be invoiced before it can be credited"}]}));
+    assert_eq!(
+        r.body,
+        json!({"errors": [{"code": "ORDC-031", "message": "Sales order 1001 must be invoiced before it can be credited"}]})
+    );
 
     // Invoice (close): {} then the order is invoiced; closing again is refused.
-    let r = bp.post("/order-service/sales-order/1001/close", json!({})).await;
-    assert_eq!((r.status.as_u16(), r.body.clone()), (200, json!({"response": {}})));
+    let r = bp
+        .post("/order-service/sales-order/1001/close", json!({}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body.clone()),
+        (200, json!({"response": {}}))
+    );
     let o = bp.get("/order-service/order/1001").await.body["response"][0].clone();
     assert_eq!(o["invoices"][0]["invoiceReference"], "SI-1001");
     assert_eq!(o["state"]["tax"], "INVOICED");
     assert!(o["closedOn"].is_string());
-    let r = bp.post("/order-service/sales-order/1001/close", json!({})).await;
-    assert_eq!(r.body, json!({"errors": [{"code": "ORDC-003", "message": "Order 1001 has already been invoiced"}]}));
+    let r = bp
+        .post("/order-service/sales-order/1001/close", json!({}))
+        .await;
+    assert_eq!(
+        r.body,
+        json!({"errors": [{"code": "ORDC-003", "message": "Order 1001 has already been invoiced"}]})
+    );
 
     // Cancelling an invoiced order is refused.
-    let r = bp.put("/order-service/order/1001/status", json!({"orderStatusId": 5})).await;
+    let r = bp
+        .put(
+            "/order-service/order/1001/status",
+            json!({"orderStatusId": 5}),
+        )
+        .await;
     assert_eq!(r.status, 400);
 
     let r = bp.post("/order-service/sales-credit", credit.clone()).await;
     assert_eq!(r.body, json!({"response": 1002}));
     let r = bp.post("/order-service/sales-credit", credit).await;
-    assert_eq!(r.body, json!({"response": 1002}), "externalRef idempotency on credits too");
+    assert_eq!(
+        r.body,
+        json!({"response": 1002}),
+        "externalRef idempotency on credits too"
+    );
     let r = bp.get("/order-service/sales-credit/1002").await;
     assert_eq!(r.status, 200);
     let sc = &r.body["response"][0];
@@ -269,7 +385,9 @@ async fn status_invoice_and_credit() {
     let r = bp.get("/order-service/sales-credit/1002,7777").await;
     assert_eq!(r.status, 207);
     assert_eq!(r.body["response"].as_array().unwrap().len(), 1);
-    let r = bp.post("/order-service/sales-credit/1002/close", json!({})).await;
+    let r = bp
+        .post("/order-service/sales-credit/1002/close", json!({}))
+        .await;
     assert_eq!(r.body, json!({"response": {}}));
     let all = bp.sim.sales_orders();
     assert_eq!(all[1]["orderTypeCode"], "SC");
@@ -283,7 +401,8 @@ async fn credit_allowed_on_uninvoiced_order_when_switch_is_off() {
     let mut cfg = config();
     cfg.sales_credit_requires_invoice = false;
     let bp = start_with(cfg, Clock::scaled(60.0), Faults::none()).await;
-    bp.post("/order-service/sales-order", sales_order("ext-1")).await;
+    bp.post("/order-service/sales-order", sales_order("ext-1"))
+        .await;
     let r = bp
         .post(
             "/order-service/sales-credit",
@@ -307,15 +426,52 @@ async fn options_splits_id_sets_into_uris_within_the_limit() {
         assert_eq!(bp.post("/order-service/sales-order", so).await.status, 200);
     }
     // Orders 1001..=1202 exist.
-    let r = bp.try_send(reqwest::Method::OPTIONS, "/order-service/order/1-1300,5000", None).await.unwrap();
+    let r = bp
+        .try_send(
+            reqwest::Method::OPTIONS,
+            "/order-service/order/1-1300,5000",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, json!({"response": {"getUris": ["/order/1001-1200", "/order/1201-1202"]}}));
-    let r = bp.try_send(reqwest::Method::OPTIONS, "/order-service/order/1-1100,1150-1300", None).await.unwrap();
-    assert_eq!(r.body, json!({"response": {"getUris": ["/order/1001-1100,1150-1202"]}}));
-    let r = bp.try_send(reqwest::Method::OPTIONS, "/contact-service/contact/1-300", None).await.unwrap();
+    assert_eq!(
+        r.body,
+        json!({"response": {"getUris": ["/order/1001-1200", "/order/1201-1202"]}})
+    );
+    let r = bp
+        .try_send(
+            reqwest::Method::OPTIONS,
+            "/order-service/order/1-1100,1150-1300",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.body,
+        json!({"response": {"getUris": ["/order/1001-1100,1150-1202"]}})
+    );
+    let r = bp
+        .try_send(
+            reqwest::Method::OPTIONS,
+            "/contact-service/contact/1-300",
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(r.body, json!({"response": {"getUris": ["/contact/200"]}}));
-    let r = bp.try_send(reqwest::Method::OPTIONS, "/product-service/product-price/1000-1005", None).await.unwrap();
-    assert_eq!(r.body, json!({"response": {"getUris": ["/product-price/1001"]}}));
+    let r = bp
+        .try_send(
+            reqwest::Method::OPTIONS,
+            "/product-service/product-price/1000-1005",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.body,
+        json!({"response": {"getUris": ["/product-price/1001"]}})
+    );
     // Each URI is a valid GET.
     let r = bp.get("/order-service/order/1001-1200").await;
     assert_eq!(r.body["response"].as_array().unwrap().len(), 200);
@@ -324,9 +480,12 @@ async fn options_splits_id_sets_into_uris_within_the_limit() {
 #[tokio::test]
 async fn multi_message_runs_in_order_and_stops_on_failure() {
     let bp = start_with(config(), Clock::manual(), Faults::none()).await;
-    bp.post("/order-service/sales-order", sales_order("ext-1")).await;
-    let pay = |tr: &str| json!({"transactionRef": tr, "paymentMethodCode": "BIGCOMMERCE", "paymentType": "RECEIPT", "orderId": 1001,
-                               "currencyIsoCode": "GBP", "amountPaid": 5.00, "paymentDate": "2024-05-01T10:16:00Z"});
+    bp.post("/order-service/sales-order", sales_order("ext-1"))
+        .await;
+    let pay = |tr: &str| {
+        json!({"transactionRef": tr, "paymentMethodCode": "BIGCOMMERCE", "paymentType": "RECEIPT", "orderId": 1001,
+                               "currencyIsoCode": "GBP", "amountPaid": 5.00, "paymentDate": "2024-05-01T10:16:00Z"})
+    };
     let r = bp
         .post(
             "/multi-message",
@@ -355,7 +514,8 @@ async fn multi_message_runs_in_order_and_stops_on_failure() {
     assert_eq!(r.status, 207);
     let processed = &r.body["response"]["processedMessages"];
     assert_eq!(processed[0]["statusCode"], 400);
-    let inner: Value = serde_json::from_str(processed[0]["body"]["content"].as_str().unwrap()).unwrap();
+    let inner: Value =
+        serde_json::from_str(processed[0]["body"]["content"].as_str().unwrap()).unwrap();
     assert_eq!(inner["errors"][0]["code"], "ACCC-021");
     assert_eq!(r.body["response"]["unprocessedMessages"], json!(["next"]));
     assert_eq!(bp.sim.customer_payments().len(), 1);
@@ -365,11 +525,17 @@ async fn multi_message_runs_in_order_and_stops_on_failure() {
             {"label": "next", "uri": "/accounting-service/customer-payment", "httpMethod": "POST", "body": pay("m-2")}]}))
         .await;
     assert_eq!(r.status, 207);
-    assert_eq!(r.body["response"]["processedMessages"][1]["statusCode"], 200);
+    assert_eq!(
+        r.body["response"]["processedMessages"][1]["statusCode"],
+        200
+    );
     assert_eq!(bp.sim.customer_payments().len(), 2);
     let r = bp.post("/multi-message", json!({"messages": [{"label": "g", "uri": "/order-service/order/1001", "httpMethod": "GET"}]})).await;
     assert_eq!(
         (r.status.as_u16(), r.body.clone()),
-        (400, json!({"errors": [{"code": "CMNC-400", "message": "Only POST, PUT and DELETE messages can be sent in a multi-message request"}]}))
+        (
+            400,
+            json!({"errors": [{"code": "CMNC-400", "message": "Only POST, PUT and DELETE messages can be sent in a multi-message request"}]})
+        )
     );
 }

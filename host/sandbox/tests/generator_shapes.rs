@@ -214,13 +214,20 @@ fn every_resource_has_the_documented_fields_and_encodings() {
     let s = store();
     for b in &s.seed.bigcommerce.orders {
         let id = &b.order["id"];
-        assert_eq!(missing(&b.order, ORDER_FIELDS), Vec::<String>::new(), "order {id}");
+        assert_eq!(
+            missing(&b.order, ORDER_FIELDS),
+            Vec::<String>::new(),
+            "order {id}"
+        );
         for f in ["date_created", "date_modified"] {
             let text = b.order[f].as_str().unwrap();
-            let t = chrono::DateTime::parse_from_rfc2822(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            let t = chrono::DateTime::parse_from_rfc2822(text)
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(t.offset().local_minus_utc(), 0);
             assert!(
-                text.ends_with(" +0000") && text.as_bytes()[5].is_ascii_digit() && text.as_bytes()[6].is_ascii_digit(),
+                text.ends_with(" +0000")
+                    && text.as_bytes()[5].is_ascii_digit()
+                    && text.as_bytes()[6].is_ascii_digit(),
                 "{text}"
             );
         }
@@ -230,14 +237,26 @@ fn every_resource_has_the_documented_fields_and_encodings() {
             b.shipping_addresses.len()
         );
         for p in &b.products {
-            assert_eq!(missing(p, PRODUCT_FIELDS), Vec::<String>::new(), "order {id} product");
+            assert_eq!(
+                missing(p, PRODUCT_FIELDS),
+                Vec::<String>::new(),
+                "order {id} product"
+            );
             assert!(p["price_ex_tax"].is_string() && p["quantity"].is_u64());
         }
         for a in &b.shipping_addresses {
-            assert_eq!(missing(a, ADDRESS_FIELDS), Vec::<String>::new(), "order {id} address");
+            assert_eq!(
+                missing(a, ADDRESS_FIELDS),
+                Vec::<String>::new(),
+                "order {id} address"
+            );
         }
         for t in &b.taxes {
-            assert_eq!(missing(t, TAX_FIELDS), Vec::<String>::new(), "order {id} tax row");
+            assert_eq!(
+                missing(t, TAX_FIELDS),
+                Vec::<String>::new(),
+                "order {id} tax row"
+            );
             let kind = t["line_item_type"].as_str().unwrap();
             assert!(["item", "shipping", "handling", "gift-wrapping"].contains(&kind));
             assert_eq!(
@@ -249,7 +268,15 @@ fn every_resource_has_the_documented_fields_and_encodings() {
             assert_eq!(
                 missing(
                     c,
-                    &["id", "coupon_id", "order_id", "code", "amount", "type", "discount"]
+                    &[
+                        "id",
+                        "coupon_id",
+                        "order_id",
+                        "code",
+                        "amount",
+                        "type",
+                        "discount"
+                    ]
                 ),
                 Vec::<String>::new()
             );
@@ -282,9 +309,11 @@ fn every_resource_has_the_documented_fields_and_encodings() {
 fn the_store_has_the_variety_the_flows_must_handle() {
     let s = store();
     let o = &s.seed.bigcommerce.orders;
-    let count =
-        |f: &dyn Fn(&pearlbridge_sandbox::seed::BigCommerceOrderBundle) -> bool| o.iter().filter(|b| f(b)).count();
-    let nonzero = |b: &pearlbridge_sandbox::seed::BigCommerceOrderBundle, k: &str| b.order[k] != "0.0000";
+    let count = |f: &dyn Fn(&pearlbridge_sandbox::seed::BigCommerceOrderBundle) -> bool| {
+        o.iter().filter(|b| f(b)).count()
+    };
+    let nonzero =
+        |b: &pearlbridge_sandbox::seed::BigCommerceOrderBundle, k: &str| b.order[k] != "0.0000";
     assert!(count(&|b| b.order["customer_id"] == 0) > 30, "guests");
     assert!(count(&|b| b.order["customer_id"] != 0) > 100, "registered");
     assert!(
@@ -300,14 +329,26 @@ fn the_store_has_the_variety_the_flows_must_handle() {
         BTreeSet::from([1, 2, 4]),
         "percentage, per-total and free-shipping coupons"
     );
-    assert!(count(&|b| nonzero(b, "discount_amount")) >= 5, "automatic discounts");
+    assert!(
+        count(&|b| nonzero(b, "discount_amount")) >= 5,
+        "automatic discounts"
+    );
     assert!(
         count(&|b| nonzero(b, "gift_certificate_amount")) >= 3,
         "gift certificates"
     );
-    assert!(count(&|b| nonzero(b, "store_credit_amount")) >= 3, "store credit");
-    assert!(count(&|b| nonzero(b, "handling_cost_inc_tax")) >= 3, "handling fees");
-    assert!(count(&|b| nonzero(b, "wrapping_cost_inc_tax")) >= 3, "gift wrapping");
+    assert!(
+        count(&|b| nonzero(b, "store_credit_amount")) >= 3,
+        "store credit"
+    );
+    assert!(
+        count(&|b| nonzero(b, "handling_cost_inc_tax")) >= 3,
+        "handling fees"
+    );
+    assert!(
+        count(&|b| nonzero(b, "wrapping_cost_inc_tax")) >= 3,
+        "gift wrapping"
+    );
     assert!(
         count(&|b| b
             .shipping_addresses
@@ -320,14 +361,18 @@ fn the_store_has_the_variety_the_flows_must_handle() {
         ("EUR", "1.1700000000"),
         ("USD", "1.2700000000"),
     ] {
-        let n = count(&|b| b.order["currency_code"] == code && b.order["currency_exchange_rate"] == rate);
+        let n = count(&|b| {
+            b.order["currency_code"] == code && b.order["currency_exchange_rate"] == rate
+        });
         assert!(n >= 10, "{code}: {n}");
     }
     assert!(count(&|b| b.order["is_tax_inclusive_pricing"] == true) > 100);
     assert!(count(&|b| b.order["is_tax_inclusive_pricing"] == false) > 30);
     let mut statuses: BTreeMap<i64, usize> = BTreeMap::new();
     for b in o {
-        *statuses.entry(b.order["status_id"].as_i64().unwrap()).or_default() += 1;
+        *statuses
+            .entry(b.order["status_id"].as_i64().unwrap())
+            .or_default() += 1;
     }
     assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![1, 5, 11]);
     assert!(statuses[&11] > o.len() * 8 / 10, "{statuses:?}");
@@ -370,7 +415,11 @@ fn the_store_has_the_variety_the_flows_must_handle() {
 fn facts_agree_with_both_sides_reference_data() {
     let s = store();
     let (f, bp, bc) = (&s.facts, &s.seed.brightpearl, &s.seed.bigcommerce);
-    let codes: BTreeSet<&str> = bp.tax_codes.iter().map(|t| t["code"].as_str().unwrap()).collect();
+    let codes: BTreeSet<&str> = bp
+        .tax_codes
+        .iter()
+        .map(|t| t["code"].as_str().unwrap())
+        .collect();
     for (_, _, code) in &f.tax_classes {
         assert!(codes.contains(code.as_str()), "{code}");
     }
@@ -380,16 +429,24 @@ fn facts_agree_with_both_sides_reference_data() {
         .map(|n| (n["code"].as_str().unwrap(), n))
         .collect();
     assert!(
-        nominals.contains_key(f.sales_nominal_code.as_str()) && nominals.contains_key(f.shipping_nominal_code.as_str())
+        nominals.contains_key(f.sales_nominal_code.as_str())
+            && nominals.contains_key(f.shipping_nominal_code.as_str())
     );
     assert_eq!(
-        (f.sales_nominal_code.as_str(), f.shipping_nominal_code.as_str()),
+        (
+            f.sales_nominal_code.as_str(),
+            f.shipping_nominal_code.as_str()
+        ),
         ("4000", "4040")
     );
     let gateways: BTreeSet<&str> = bc
         .orders
         .iter()
-        .flat_map(|b| b.transactions.iter().map(|t| t["gateway"].as_str().unwrap()))
+        .flat_map(|b| {
+            b.transactions
+                .iter()
+                .map(|t| t["gateway"].as_str().unwrap())
+        })
         .collect();
     for g in &gateways {
         assert!(
@@ -398,7 +455,11 @@ fn facts_agree_with_both_sides_reference_data() {
         );
     }
     for (_, code, nominal) in &f.payment_methods {
-        let pm = bp.payment_methods.iter().find(|m| m["code"] == code.as_str()).unwrap();
+        let pm = bp
+            .payment_methods
+            .iter()
+            .find(|m| m["code"] == code.as_str())
+            .unwrap();
         assert!(
             pm["bankAccounts"]
                 .as_array()
@@ -406,7 +467,11 @@ fn facts_agree_with_both_sides_reference_data() {
                 .iter()
                 .all(|a| a["bankAccountNominalCode"] == nominal.as_str())
         );
-        assert_eq!(nominals[nominal.as_str()]["bank"], 1, "{nominal} is a bank account");
+        assert_eq!(
+            nominals[nominal.as_str()]["bank"],
+            1,
+            "{nominal} is a bank account"
+        );
     }
     for b in &bc.orders {
         for a in &b.shipping_addresses {
@@ -448,7 +513,12 @@ fn facts_agree_with_both_sides_reference_data() {
             .find(|k| k["email"] == *email)
             .expect("contact matches a customer");
         let group = customer["customer_group_id"].as_i64().unwrap();
-        let list = f.customer_groups.iter().find(|(g, _)| *g == group).unwrap().1;
+        let list = f
+            .customer_groups
+            .iter()
+            .find(|(g, _)| *g == group)
+            .unwrap()
+            .1;
         assert_eq!(c["financialDetails"]["priceListId"], list);
         let address = c["postAddressIds"]["DEF"].as_i64().unwrap();
         assert!(bp.postal_addresses.iter().any(|a| a["id"] == address));

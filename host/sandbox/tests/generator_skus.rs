@@ -13,7 +13,11 @@ fn planted_gaps_and_near_matches_are_exactly_as_listed() {
         });
         let f = &s.facts;
         assert_eq!(f.unknown_skus.len(), 3, "60 products → 60/20 gaps");
-        assert_eq!(f.near_match_skus.len(), 4, "60 products → 60/15 near-matches");
+        assert_eq!(
+            f.near_match_skus.len(),
+            4,
+            "60 products → 60/15 near-matches"
+        );
 
         let bc_skus: Vec<String> = s
             .seed
@@ -29,7 +33,11 @@ fn planted_gaps_and_near_matches_are_exactly_as_listed() {
             })
             .collect();
         let unique: BTreeSet<&String> = bc_skus.iter().collect();
-        assert_eq!(unique.len(), bc_skus.len(), "BigCommerce variant SKUs are unique");
+        assert_eq!(
+            unique.len(),
+            bc_skus.len(),
+            "BigCommerce variant SKUs are unique"
+        );
         let mut bp: BTreeMap<String, usize> = BTreeMap::new();
         for p in &s.seed.brightpearl.products {
             *bp.entry(p["identity"]["sku"].as_str().unwrap().to_string())
@@ -46,7 +54,11 @@ fn planted_gaps_and_near_matches_are_exactly_as_listed() {
         }
         for (bc, bpsku) in &f.near_match_skus {
             assert!(bc_skus.contains(bc), "{bc:?} is sold on BigCommerce");
-            assert_eq!(bp.get(bpsku), Some(&1), "{bpsku:?} is one Brightpearl product");
+            assert_eq!(
+                bp.get(bpsku),
+                Some(&1),
+                "{bpsku:?} is one Brightpearl product"
+            );
             assert_ne!(bc, bpsku);
             assert_eq!(
                 bc.trim().to_lowercase(),
@@ -62,11 +74,18 @@ fn planted_gaps_and_near_matches_are_exactly_as_listed() {
             .collect();
         let mut checked = 0;
         for sku in bc_skus.iter().filter(|s| !planted.contains(s)) {
-            assert_eq!(bp.get(sku), Some(&1), "{sku} has exactly one Brightpearl product");
+            assert_eq!(
+                bp.get(sku),
+                Some(&1),
+                "{sku} has exactly one Brightpearl product"
+            );
             checked += 1;
         }
         assert_eq!(checked + planted.len(), bc_skus.len());
-        assert_eq!(s.seed.brightpearl.products.len(), bc_skus.len() - f.unknown_skus.len());
+        assert_eq!(
+            s.seed.brightpearl.products.len(),
+            bc_skus.len() - f.unknown_skus.len()
+        );
     }
 }
 
@@ -79,11 +98,19 @@ fn orders_with_unknown_skus_are_exactly_those_selling_them() {
         .bigcommerce
         .orders
         .iter()
-        .filter(|b| b.products.iter().any(|p| unknown.contains(p["sku"].as_str().unwrap())))
+        .filter(|b| {
+            b.products
+                .iter()
+                .any(|p| unknown.contains(p["sku"].as_str().unwrap()))
+        })
         .map(|b| b.order["id"].as_i64().unwrap())
         .collect();
     assert_eq!(s.facts.orders_with_unknown_skus, expected);
-    assert!(expected.len() >= 15, "every 20th order sells a gap: {}", expected.len());
+    assert!(
+        expected.len() >= 15,
+        "every 20th order sells a gap: {}",
+        expected.len()
+    );
     let sold_near: BTreeSet<&str> = s
         .seed
         .bigcommerce
@@ -107,7 +134,10 @@ fn order_products_point_at_real_catalog_variants_and_prices_exist_per_price_list
         for v in p["variants"].as_array().unwrap() {
             variants.insert(
                 v["id"].as_i64().unwrap(),
-                (p["id"].as_i64().unwrap(), v["sku"].as_str().unwrap().to_string()),
+                (
+                    p["id"].as_i64().unwrap(),
+                    v["sku"].as_str().unwrap().to_string(),
+                ),
             );
         }
     }

@@ -49,7 +49,11 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
         Decimal::ZERO,
         Decimal::ZERO,
     );
-    let address_ids: BTreeSet<i64> = b.shipping_addresses.iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    let address_ids: BTreeSet<i64> = b
+        .shipping_addresses
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
     let mut items = 0i64;
     for p in &b.products {
         let pid = p["id"].as_i64().unwrap();
@@ -64,9 +68,17 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
             m(&p["total_tax"], &what),
         );
         if inclusive {
-            check(&format!("{what} total_inc_tax = price_inc_tax × quantity"), ti, pi * q)?;
+            check(
+                &format!("{what} total_inc_tax = price_inc_tax × quantity"),
+                ti,
+                pi * q,
+            )?;
         } else {
-            check(&format!("{what} total_ex_tax = price_ex_tax × quantity"), te, pe * q)?;
+            check(
+                &format!("{what} total_ex_tax = price_ex_tax × quantity"),
+                te,
+                pe * q,
+            )?;
         }
         check(&format!("{what} ex + tax"), te + tt, ti)?;
         check(&format!("{what} total_tax has 2 dp"), tt, tt.round_dp(2))?;
@@ -74,7 +86,11 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
         for dsc in p["applied_discounts"].as_array().unwrap() {
             let a = m(&dsc["amount"], &what);
             line_disc += a;
-            if dsc["code"].is_null() { auto += a } else { coupon += a }
+            if dsc["code"].is_null() {
+                auto += a
+            } else {
+                coupon += a
+            }
         }
         check(
             &format!("{what} discounted_total_inc_tax"),
@@ -89,7 +105,9 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
         )?;
         wrap_inc += w;
         if !address_ids.contains(&p["order_address_id"].as_i64().unwrap()) {
-            return Err(format!("{what}: order_address_id not among shipping addresses"));
+            return Err(format!(
+                "{what}: order_address_id not among shipping addresses"
+            ));
         }
         let item_rows = b
             .taxes
@@ -130,28 +148,49 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
         f("shipping_cost_inc_tax"),
     )?;
     check("handling_cost_inc_tax", f("handling_cost_inc_tax"), hand)?;
-    check("wrapping_cost_inc_tax", f("wrapping_cost_inc_tax"), wrap_inc)?;
+    check(
+        "wrapping_cost_inc_tax",
+        f("wrapping_cost_inc_tax"),
+        wrap_inc,
+    )?;
     check("discount_amount", f("discount_amount"), auto)?;
     check("coupon_discount", f("coupon_discount"), coupon)?;
-    let coupon_rows: Decimal = b.coupons.iter().map(|c| m(&c["discount"], "coupon discount")).sum();
+    let coupon_rows: Decimal = b
+        .coupons
+        .iter()
+        .map(|c| m(&c["discount"], "coupon discount"))
+        .sum();
     check("coupon rows", coupon_rows, coupon)?;
     let total = f("total_inc_tax");
     check(
         "total_inc_tax = subtotal + shipping + handling + wrapping − discount − coupon",
-        f("subtotal_inc_tax") + f("shipping_cost_inc_tax") + f("handling_cost_inc_tax") + f("wrapping_cost_inc_tax")
+        f("subtotal_inc_tax")
+            + f("shipping_cost_inc_tax")
+            + f("handling_cost_inc_tax")
+            + f("wrapping_cost_inc_tax")
             - f("discount_amount")
             - f("coupon_discount"),
         total,
     )?;
-    let tax_rows: Decimal = b.taxes.iter().map(|t| m(&t["line_amount"], "tax line_amount")).sum();
+    let tax_rows: Decimal = b
+        .taxes
+        .iter()
+        .map(|t| m(&t["line_amount"], "tax line_amount"))
+        .sum();
     check("total_tax = Σ tax rows", f("total_tax"), tax_rows)?;
-    check("total_ex_tax + total_tax", f("total_ex_tax") + f("total_tax"), total)?;
+    check(
+        "total_ex_tax + total_tax",
+        f("total_ex_tax") + f("total_tax"),
+        total,
+    )?;
     check("total has 2 dp", total, total.round_dp(2))?;
     // Tenders.
     let (mut gateway, mut gift, mut credit) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     for t in &b.transactions {
         let a = n(&t["amount"], &format!("order {id} transaction {}", t["id"]));
-        if t["currency"] != o["currency_code"] || t["order_id"].as_str() != Some(id.to_string().as_str()) {
+        if t["currency"] != o["currency_code"]
+            || t["order_id"].as_str() != Some(id.to_string().as_str())
+        {
             return Err(format!(
                 "order {id}: transaction {} currency/order_id mismatch",
                 t["id"]
@@ -169,8 +208,16 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
             other => return Err(format!("order {id}: unexpected transaction {other:?}")),
         }
     }
-    check("gift certificate transactions", gift, f("gift_certificate_amount"))?;
-    check("store credit transactions", credit, f("store_credit_amount"))?;
+    check(
+        "gift certificate transactions",
+        gift,
+        f("gift_certificate_amount"),
+    )?;
+    check(
+        "store credit transactions",
+        credit,
+        f("store_credit_amount"),
+    )?;
     check(
         "payments",
         gateway + f("gift_certificate_amount") + f("store_credit_amount"),
@@ -189,8 +236,12 @@ fn every_order_re_adds_to_its_total_and_is_paid_exactly() {
         });
         assert_eq!(store.seed.bigcommerce.orders.len(), 400);
         for b in &store.seed.bigcommerce.orders {
-            reconcile(b)
-                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{}", serde_json::to_string_pretty(&b.order).unwrap()));
+            reconcile(b).unwrap_or_else(|e| {
+                panic!(
+                    "seed {seed}: {e}\n{}",
+                    serde_json::to_string_pretty(&b.order).unwrap()
+                )
+            });
         }
     }
 }

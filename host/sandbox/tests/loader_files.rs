@@ -25,7 +25,10 @@ fn sum(list: &[Value], key: &str) -> Decimal {
 #[test]
 fn loads_the_example_orders_in_order_with_every_file() {
     let orders = load_bigcommerce_orders(&data().join("orders")).unwrap();
-    let ids: Vec<i64> = orders.iter().map(|b| b.order["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = orders
+        .iter()
+        .map(|b| b.order["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![1001, 1002]);
 
     let a = &orders[0];
@@ -56,7 +59,11 @@ fn loads_the_example_orders_in_order_with_every_file() {
     assert!(b.customer.is_none(), "guest: no customer.json");
     assert!(b.coupons.is_empty(), "no coupons.json means 204");
     assert_eq!(b.shipping_addresses.len(), 2);
-    assert_eq!(b.transactions.len(), 2, "the v3 {{data, meta}} body is unwrapped");
+    assert_eq!(
+        b.transactions.len(),
+        2,
+        "the v3 {{data, meta}} body is unwrapped"
+    );
     assert_eq!(b.transactions[0]["method"], "gift_certificate");
     assert_eq!(b.order["currency_code"], "EUR");
     assert_eq!(b.order["total_inc_tax"], "106.9500");
@@ -67,7 +74,10 @@ fn the_example_orders_re_add_to_their_totals() {
     for b in load_bigcommerce_orders(&data().join("orders")).unwrap() {
         let o = &b.order;
         let total = dec(&o["total_inc_tax"]);
-        assert_eq!(dec(&o["subtotal_inc_tax"]), sum(&b.products, "total_inc_tax"));
+        assert_eq!(
+            dec(&o["subtotal_inc_tax"]),
+            sum(&b.products, "total_inc_tax")
+        );
         assert_eq!(
             dec(&o["shipping_cost_inc_tax"]),
             sum(&b.shipping_addresses, "cost_inc_tax")
@@ -87,7 +97,12 @@ fn the_example_orders_re_add_to_their_totals() {
             .transactions
             .iter()
             .filter(|t| matches!(t["event"].as_str(), Some("purchase" | "capture")))
-            .filter(|t| !matches!(t["method"].as_str(), Some("gift_certificate" | "store_credit")))
+            .filter(|t| {
+                !matches!(
+                    t["method"].as_str(),
+                    Some("gift_certificate" | "store_credit")
+                )
+            })
             .map(|t| dec(&t["amount"]))
             .sum();
         assert_eq!(
@@ -112,10 +127,17 @@ fn loads_the_example_brightpearl_account() {
     assert_eq!(bp.contacts[0]["postAddressIds"]["DEF"], 311);
     assert_eq!(bp.postal_addresses[0]["id"], 311);
     assert_eq!(bp.price_lists.len(), 4);
-    assert_eq!(bp.product_prices[2]["priceLists"][0]["quantityPrice"]["1"], "14.9900");
+    assert_eq!(
+        bp.product_prices[2]["priceLists"][0]["quantityPrice"]["1"],
+        "14.9900"
+    );
     assert_eq!(bp.availability["1001"]["warehouses"]["2"]["onHand"], 40);
     assert_eq!(
-        bp.tax_codes.iter().find(|t| t["code"] == "T0").unwrap().get("rate"),
+        bp.tax_codes
+            .iter()
+            .find(|t| t["code"] == "T0")
+            .unwrap()
+            .get("rate"),
         None
     );
     assert_eq!(

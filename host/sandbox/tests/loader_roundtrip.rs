@@ -12,7 +12,8 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("pearlbridge-loader-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("pearlbridge-loader-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -87,7 +88,10 @@ fn folders_load_in_numeric_order_and_blank_files_mean_no_content() {
     std::fs::write(dir.path().join("101/coupons.json"), "  \n").unwrap();
     std::fs::remove_file(dir.path().join("102/taxes.json")).unwrap();
     let loaded = load_bigcommerce_orders(dir.path()).unwrap();
-    let ids: Vec<i64> = loaded.iter().map(|b| b.order["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = loaded
+        .iter()
+        .map(|b| b.order["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![99, 101, 102]);
     assert!(loaded[1].coupons.is_empty());
     assert!(loaded[2].taxes.is_empty());
@@ -118,7 +122,11 @@ fn a_syntax_error_names_folder_file_and_line() {
 fn a_wrong_shape_names_the_file_and_the_element_line() {
     let dir = Scratch::new("shape");
     copy_examples(dir.path());
-    std::fs::write(dir.path().join("1001/taxes.json"), "[\n  {\"id\": 1},\n  \"oops\"\n]\n").unwrap();
+    std::fs::write(
+        dir.path().join("1001/taxes.json"),
+        "[\n  {\"id\": 1},\n  \"oops\"\n]\n",
+    )
+    .unwrap();
     let err = format!("{:#}", load_bigcommerce_orders(dir.path()).unwrap_err());
     assert!(
         err.contains(&format!("1001{}taxes.json", std::path::MAIN_SEPARATOR)),
@@ -139,7 +147,10 @@ fn a_folder_without_order_json_is_an_error() {
     std::fs::remove_file(dir.path().join("1001/order.json")).unwrap();
     let err = format!("{:#}", load_bigcommerce_orders(dir.path()).unwrap_err());
     assert!(
-        err.contains(&format!("1001{}order.json: missing", std::path::MAIN_SEPARATOR)),
+        err.contains(&format!(
+            "1001{}order.json: missing",
+            std::path::MAIN_SEPARATOR
+        )),
         "{err}"
     );
 }
@@ -148,9 +159,16 @@ fn a_folder_without_order_json_is_an_error() {
 fn a_malformed_brightpearl_file_names_the_file_and_line() {
     let dir = Scratch::new("bp");
     let file = dir.path().join("brightpearl.json");
-    std::fs::write(&file, "{\n  \"products\": [],\n  \"taxCodes\": {\"id\": 7}\n}\n").unwrap();
+    std::fs::write(
+        &file,
+        "{\n  \"products\": [],\n  \"taxCodes\": {\"id\": 7}\n}\n",
+    )
+    .unwrap();
     let err = format!("{:#}", load_brightpearl(&file).unwrap_err());
     assert!(err.contains("brightpearl.json"), "{err}");
     assert!(err.contains("line 3, column"), "{err}");
-    assert!(err.contains("invalid type: map, expected a sequence"), "{err}");
+    assert!(
+        err.contains("invalid type: map, expected a sequence"),
+        "{err}"
+    );
 }

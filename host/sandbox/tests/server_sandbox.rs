@@ -27,7 +27,10 @@ async fn starts_both_simulators_and_shuts_down() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let cfg = SandboxConfig {
-        seed: StoreSeed { brightpearl: brightpearl_support::seed(), ..Default::default() },
+        seed: StoreSeed {
+            brightpearl: brightpearl_support::seed(),
+            ..Default::default()
+        },
         time_scale: 60.0,
         fault_seed: 5,
         brightpearl_faults: vec![FaultRule {
@@ -47,10 +50,17 @@ async fn starts_both_simulators_and_shuts_down() {
     assert!(bc.base_url.starts_with("http://127.0.0.1:"));
     assert!(bp.base_url.starts_with("http://127.0.0.1:"));
     assert_ne!(bc.base_url, bp.base_url);
-    assert_eq!((bc.store_hash.as_str(), bc.token.as_str()), ("sandbox", "sandbox-token"));
+    assert_eq!(
+        (bc.store_hash.as_str(), bc.token.as_str()),
+        ("sandbox", "sandbox-token")
+    );
     assert_eq!(
         (bp.account.as_str(), bp.app_ref.as_str(), bp.token.as_str()),
-        ("pearlbridge", "pearlbridge-sync", "sandbox-brightpearl-token")
+        (
+            "pearlbridge",
+            "pearlbridge-sync",
+            "sandbox-brightpearl-token"
+        )
     );
     let info = serde_json::to_value(&sb.info).unwrap();
     assert_eq!(info["brightpearl"]["account"], "pearlbridge");
@@ -68,13 +78,40 @@ async fn starts_both_simulators_and_shuts_down() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["brightpearl-requests-remaining"], "3");
     let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
-    assert_eq!(v, json!({"response": [{"id": 2, "name": "Main"}, {"id": 3, "name": "Overflow"}]}));
+    assert_eq!(
+        v,
+        json!({"response": [{"id": 2, "name": "Main"}, {"id": 3, "name": "Overflow"}]})
+    );
     // Brightpearl fault rules from the config.
-    assert_eq!(bp_get("/product-service/price-list").await.unwrap().status(), 500);
-    assert_eq!(bp_get("/warehouse-service/warehouse").await.unwrap().status(), 200);
-    assert_eq!(bp_get("/warehouse-service/warehouse").await.unwrap().status(), 200);
+    assert_eq!(
+        bp_get("/product-service/price-list")
+            .await
+            .unwrap()
+            .status(),
+        500
+    );
+    assert_eq!(
+        bp_get("/warehouse-service/warehouse")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        bp_get("/warehouse-service/warehouse")
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     // requests_per_minute = 4.
-    assert_eq!(bp_get("/warehouse-service/warehouse").await.unwrap().status(), 503);
+    assert_eq!(
+        bp_get("/warehouse-service/warehouse")
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
     assert_eq!(sb.brightpearl.throttled_count(), 1);
 
     // BigCommerce answers on its own listener with its own credentials.
@@ -106,6 +143,11 @@ async fn starts_both_simulators_and_shuts_down() {
 
     let bp_url = bp.base_url.clone();
     sb.shutdown().await;
-    let after = reqwest::Client::new().get(format!("{bp_url}/public-api/pearlbridge/warehouse-service/warehouse")).send().await;
+    let after = reqwest::Client::new()
+        .get(format!(
+            "{bp_url}/public-api/pearlbridge/warehouse-service/warehouse"
+        ))
+        .send()
+        .await;
     assert!(after.is_err(), "listener closed after shutdown");
 }

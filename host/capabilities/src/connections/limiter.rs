@@ -128,7 +128,11 @@ impl Limiter {
 /// Milliseconds in `d`, rounded up.
 pub fn ceil_ms(d: Duration) -> u64 {
     let ms = d.as_millis() as u64;
-    if Duration::from_millis(ms) < d { ms + 1 } else { ms }
+    if Duration::from_millis(ms) < d {
+        ms + 1
+    } else {
+        ms
+    }
 }
 
 #[cfg(test)]
@@ -142,7 +146,10 @@ mod tests {
             left: Some(0),
             reset_ms: Some(200),
         });
-        let waited = l.acquire(Instant::now() + Duration::from_secs(5)).await.unwrap();
+        let waited = l
+            .acquire(Instant::now() + Duration::from_secs(5))
+            .await
+            .unwrap();
         assert!(waited >= Duration::from_millis(200), "{waited:?}");
     }
 
@@ -154,7 +161,10 @@ mod tests {
             reset_ms: Some(1000),
         });
         assert!(l.acquire(Instant::now()).await.is_ok());
-        let refused = l.acquire(Instant::now() + Duration::from_millis(10)).await.unwrap_err();
+        let refused = l
+            .acquire(Instant::now() + Duration::from_millis(10))
+            .await
+            .unwrap_err();
         assert!((990..=1000).contains(&refused.reset_ms), "{refused:?}");
     }
 
@@ -167,7 +177,10 @@ mod tests {
             .await
             .unwrap_err();
         assert!((290..=300).contains(&refused.reset_ms), "{refused:?}");
-        let waited = l.acquire(Instant::now() + Duration::from_secs(1)).await.unwrap();
+        let waited = l
+            .acquire(Instant::now() + Duration::from_secs(1))
+            .await
+            .unwrap();
         assert!(waited >= Duration::from_millis(280), "{waited:?}");
     }
 
@@ -179,7 +192,8 @@ mod tests {
             reset_ms: Some(10_000),
         });
         let l2 = l.clone();
-        let waiter = tokio::spawn(async move { l2.acquire(Instant::now() + Duration::from_secs(20)).await });
+        let waiter =
+            tokio::spawn(async move { l2.acquire(Instant::now() + Duration::from_secs(20)).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         l.observe(RateHeaders {
             left: Some(40),

@@ -26,7 +26,10 @@ pub fn check_path(system: System, path: &str) -> Result<(), String> {
     check_path_text(path)?;
     let (route, _query) = path.split_once('?').unwrap_or((path, ""));
     let lower = route.to_ascii_lowercase();
-    if ["%2f", "%3f", "%5c", "%23"].iter().any(|e| lower.contains(e)) {
+    if ["%2f", "%3f", "%5c", "%23"]
+        .iter()
+        .any(|e| lower.contains(e))
+    {
         return Err("path must not percent-encode '/', '?', '\\' or '#'".into());
     }
     let decoded = percent_decode(route);
@@ -148,7 +151,9 @@ pub fn check_headers(headers: &[(String, String)]) -> Result<Vec<(String, String
             ));
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(format!("header '{lower}' has control characters in its value"));
+            return Err(format!(
+                "header '{lower}' has control characters in its value"
+            ));
         }
         out.push((lower, value.clone()));
     }
@@ -175,16 +180,22 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// every time (brightpearl-api.md §3.2 and gotcha 11 [obs]). Gateway answers (502, 503,
 /// 504) are always worth repeating, whatever their body.
 pub fn is_worth_repeating(system: System, status: u16, body: &str) -> bool {
-    is_retryable_status(status) && !(system == System::Brightpearl && status == 500 && has_error_codes(body))
+    is_retryable_status(status)
+        && !(system == System::Brightpearl && status == 500 && has_error_codes(body))
 }
 
 /// Whether a Brightpearl body is `{"errors":[{"code":...}, ...]}` with at least one code.
 fn has_error_codes(body: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| {
-        v.get("errors")?
-            .as_array()
-            .map(|errors| errors.iter().any(|e| e.get("code").is_some_and(|c| c.is_string())))
-    }) == Some(true)
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.get("errors")?.as_array().map(|errors| {
+                errors
+                    .iter()
+                    .any(|e| e.get("code").is_some_and(|c| c.is_string()))
+            })
+        })
+        == Some(true)
 }
 
 /// Whether the method changes data on the server (only retried when it was not processed).
@@ -263,9 +274,18 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(check_path(System::BigCommerce, "/v2/orders?page=1"), Ok(()));
-        assert_eq!(check_path(System::BigCommerce, "/v3/catalog/products"), Ok(()));
-        assert_eq!(check_path(System::Brightpearl, "/order-service/sales-order"), Ok(()));
-        assert_eq!(check_path(System::Brightpearl, "/order-service/order/1,2,3"), Ok(()));
+        assert_eq!(
+            check_path(System::BigCommerce, "/v3/catalog/products"),
+            Ok(())
+        );
+        assert_eq!(
+            check_path(System::Brightpearl, "/order-service/sales-order"),
+            Ok(())
+        );
+        assert_eq!(
+            check_path(System::Brightpearl, "/order-service/order/1,2,3"),
+            Ok(())
+        );
         assert_eq!(check_path(System::Brightpearl, "/multi-message"), Ok(()));
         assert!(check_path(System::Brightpearl, "/multi-message/x").is_err());
         for (sys, bad) in [
@@ -331,7 +351,11 @@ mod tests {
         let cmnc = r#"{"errors":[{"code":"CMNC-018","message":"BAD PARAM cannot be parsed as: INTEGER"}]}"#;
         assert!(!is_worth_repeating(System::Brightpearl, 500, cmnc));
         assert!(is_worth_repeating(System::BigCommerce, 500, cmnc));
-        assert!(is_worth_repeating(System::Brightpearl, 500, "Internal Server Error"));
+        assert!(is_worth_repeating(
+            System::Brightpearl,
+            500,
+            "Internal Server Error"
+        ));
         assert!(is_worth_repeating(
             System::Brightpearl,
             503,
@@ -387,7 +411,10 @@ mod tests {
             }
         );
         assert_eq!(
-            rate_headers(System::Brightpearl, &h(&[("x-rate-limit-requests-left", "1")])),
+            rate_headers(
+                System::Brightpearl,
+                &h(&[("x-rate-limit-requests-left", "1")])
+            ),
             RateHeaders::default()
         );
     }

@@ -34,7 +34,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -119,13 +122,24 @@ impl Upstream {
 async fn handle(State(s): State<Shared>, req: Request) -> Response {
     let at = Instant::now();
     let method = req.method().to_string();
-    let uri = req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
     let headers = req
         .headers()
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), v.to_str().unwrap_or("<binary>").to_string()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                v.to_str().unwrap_or("<binary>").to_string(),
+            )
+        })
         .collect();
-    let body = axum::body::to_bytes(req.into_body(), usize::MAX).await.unwrap();
+    let body = axum::body::to_bytes(req.into_body(), usize::MAX)
+        .await
+        .unwrap();
     let seen = Seen {
         method,
         uri,
@@ -145,8 +159,10 @@ async fn handle(State(s): State<Shared>, req: Request) -> Response {
     let mut resp = Response::new(Body::from(reply.body));
     *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap();
     for (name, value) in reply.headers {
-        resp.headers_mut()
-            .append(HeaderName::from_static(name), HeaderValue::from_str(&value).unwrap());
+        resp.headers_mut().append(
+            HeaderName::from_static(name),
+            HeaderValue::from_str(&value).unwrap(),
+        );
     }
     resp
 }

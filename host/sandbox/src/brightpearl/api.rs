@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
-use super::model::{ApiError, ApiResult, Reply, codes, id_of, int_at, money, ok, parse_id_set, parse_id_set_limited, str_at};
+use super::model::{
+    ApiError, ApiResult, Reply, codes, id_of, int_at, money, ok, parse_id_set,
+    parse_id_set_limited, str_at,
+};
 use super::search::{Column, Kind, col, search};
 use super::state::{Event, Order, State};
 
@@ -195,22 +198,33 @@ pub(crate) struct Outcome {
 }
 
 fn done(r: ApiResult) -> Outcome {
-    Outcome { reply: r.unwrap_or_else(|e| e.reply()), events: Vec::new() }
+    Outcome {
+        reply: r.unwrap_or_else(|e| e.reply()),
+        events: Vec::new(),
+    }
 }
 
 fn with_events(r: Result<(Reply, Vec<Event>), ApiError>) -> Outcome {
     match r {
         Ok((reply, events)) => Outcome { reply, events },
-        Err(e) => Outcome { reply: e.reply(), events: Vec::new() },
+        Err(e) => Outcome {
+            reply: e.reply(),
+            events: Vec::new(),
+        },
     }
 }
 
 fn not_found(path: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, format!("No resource at {path}"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        codes::NOT_FOUND,
+        format!("No resource at {path}"),
+    )
 }
 
 fn path_id(s: &str) -> Result<i64, ApiError> {
-    s.parse().map_err(|_| ApiError::bad(codes::BAD_ID_SET, format!("Invalid id: {s}")))
+    s.parse()
+        .map_err(|_| ApiError::bad(codes::BAD_ID_SET, format!("Invalid id: {s}")))
 }
 
 /// A reference-data list: all values, or those whose id is in the optional ID set.
@@ -220,7 +234,11 @@ fn ref_list(values: &[Value], keys: &[&str], id_set: Option<&str>) -> ApiResult 
         None => values.to_vec(),
         Some(s) => {
             let ids = parse_id_set_limited(s, limits::OTHER, "resource")?;
-            values.iter().filter(|v| id_of(v, keys).is_some_and(|i| ids.binary_search(&i).is_ok())).cloned().collect()
+            values
+                .iter()
+                .filter(|v| id_of(v, keys).is_some_and(|i| ids.binary_search(&i).is_ok()))
+                .cloned()
+                .collect()
         }
     };
     Ok(ok(Value::Array(out)))
@@ -249,40 +267,88 @@ pub(crate) fn handle(
         },
         // ------------------------------------------------------------ contact-service
         ("GET", ["contact-service", "contact-search"]) => {
-            let rows = st.contacts.values().map(State::contact_search_row).collect();
+            let rows = st
+                .contacts
+                .values()
+                .map(State::contact_search_row)
+                .collect();
             done(search(&CONTACT_COLUMNS, rows, query, json!({})))
         }
-        ("POST", ["contact-service", "contact"]) => done(needs_body().and_then(|b| st.create_contact(b, now)).map(|id| ok(json!(id)))),
-        ("GET", ["contact-service", "contact", set]) => done(parse_id_set_limited(set, limits::CONTACT, "contact").map(|ids| {
-            ok(Value::Array(ids.iter().filter_map(|i| st.contacts.get(i).cloned()).collect()))
-        })),
-        ("POST", ["contact-service", "postal-address"]) => {
-            done(needs_body().and_then(|b| st.create_postal_address(b)).map(|id| ok(json!(id))))
-        }
-        ("GET", ["contact-service", "postal-address", set]) => done(parse_id_set_limited(set, limits::OTHER, "postal address").map(|ids| {
-            ok(Value::Array(ids.iter().filter_map(|i| st.addresses.get(i).cloned()).collect()))
-        })),
+        ("POST", ["contact-service", "contact"]) => done(
+            needs_body()
+                .and_then(|b| st.create_contact(b, now))
+                .map(|id| ok(json!(id))),
+        ),
+        ("GET", ["contact-service", "contact", set]) => done(
+            parse_id_set_limited(set, limits::CONTACT, "contact").map(|ids| {
+                ok(Value::Array(
+                    ids.iter()
+                        .filter_map(|i| st.contacts.get(i).cloned())
+                        .collect(),
+                ))
+            }),
+        ),
+        ("POST", ["contact-service", "postal-address"]) => done(
+            needs_body()
+                .and_then(|b| st.create_postal_address(b))
+                .map(|id| ok(json!(id))),
+        ),
+        ("GET", ["contact-service", "postal-address", set]) => done(
+            parse_id_set_limited(set, limits::OTHER, "postal address").map(|ids| {
+                ok(Value::Array(
+                    ids.iter()
+                        .filter_map(|i| st.addresses.get(i).cloned())
+                        .collect(),
+                ))
+            }),
+        ),
         // ------------------------------------------------------------ product-service
         ("GET", ["product-service", "product-search"]) => {
-            let rows = st.products.values().map(State::product_search_row).collect();
+            let rows = st
+                .products
+                .values()
+                .map(State::product_search_row)
+                .collect();
             done(search(&PRODUCT_COLUMNS, rows, query, json!({})))
         }
-        ("GET", ["product-service", "product", set]) => done(parse_id_set_limited(set, limits::PRODUCT, "product").map(|ids| {
-            ok(Value::Array(ids.iter().filter_map(|i| st.products.get(i).cloned()).collect()))
-        })),
-        ("GET", ["product-service", "price-list"]) => done(ref_list(&st.price_lists, &["id"], None)),
-        ("GET", ["product-service", "price-list", set]) => done(ref_list(&st.price_lists, &["id"], Some(set))),
+        ("GET", ["product-service", "product", set]) => done(
+            parse_id_set_limited(set, limits::PRODUCT, "product").map(|ids| {
+                ok(Value::Array(
+                    ids.iter()
+                        .filter_map(|i| st.products.get(i).cloned())
+                        .collect(),
+                ))
+            }),
+        ),
+        ("GET", ["product-service", "price-list"]) => {
+            done(ref_list(&st.price_lists, &["id"], None))
+        }
+        ("GET", ["product-service", "price-list", set]) => {
+            done(ref_list(&st.price_lists, &["id"], Some(set)))
+        }
         ("GET", ["product-service", "product-price", set]) => done(product_prices(st, set, None)),
-        ("GET", ["product-service", "product-price", set, "price-list", pls]) => done(product_prices(st, set, Some(pls))),
+        ("GET", ["product-service", "product-price", set, "price-list", pls]) => {
+            done(product_prices(st, set, Some(pls)))
+        }
         ("GET", ["product-service", "channel"]) => done(ref_list(&st.channels, &["id"], None)),
-        ("GET", ["product-service", "channel", set]) => done(ref_list(&st.channels, &["id"], Some(set))),
+        ("GET", ["product-service", "channel", set]) => {
+            done(ref_list(&st.channels, &["id"], Some(set)))
+        }
         // ------------------------------------------------------------ warehouse-service
-        ("GET", ["warehouse-service", "warehouse"]) => done(ref_list(&st.warehouses, &["id"], None)),
-        ("GET", ["warehouse-service", "warehouse", set]) => done(ref_list(&st.warehouses, &["id"], Some(set))),
-        ("GET", ["warehouse-service", "shipping-method"]) => done(ref_list(&st.shipping_methods, &["id"], None)),
-        ("GET", ["warehouse-service", "shipping-method", set]) => done(ref_list(&st.shipping_methods, &["id"], Some(set))),
-        ("GET", ["warehouse-service", "product-availability", set]) => {
-            done(parse_id_set_limited(set, limits::AVAILABILITY, "product").map(|ids| {
+        ("GET", ["warehouse-service", "warehouse"]) => {
+            done(ref_list(&st.warehouses, &["id"], None))
+        }
+        ("GET", ["warehouse-service", "warehouse", set]) => {
+            done(ref_list(&st.warehouses, &["id"], Some(set)))
+        }
+        ("GET", ["warehouse-service", "shipping-method"]) => {
+            done(ref_list(&st.shipping_methods, &["id"], None))
+        }
+        ("GET", ["warehouse-service", "shipping-method", set]) => {
+            done(ref_list(&st.shipping_methods, &["id"], Some(set)))
+        }
+        ("GET", ["warehouse-service", "product-availability", set]) => done(
+            parse_id_set_limited(set, limits::AVAILABILITY, "product").map(|ids| {
                 let mut m = Map::new();
                 for id in ids {
                     if let Some(a) = st.availability(id) {
@@ -290,18 +356,33 @@ pub(crate) fn handle(
                     }
                 }
                 ok(Value::Object(m))
-            }))
+            }),
+        ),
+        ("POST", ["warehouse-service", "warehouse", wid, "stock-correction"]) => {
+            with_events((|| {
+                let wid = path_id(wid)?;
+                let (ids, events) = st.stock_correction(wid, needs_body()?, now)?;
+                Ok((ok(json!(ids)), events))
+            })())
         }
-        ("POST", ["warehouse-service", "warehouse", wid, "stock-correction"]) => with_events((|| {
-            let wid = path_id(wid)?;
-            let (ids, events) = st.stock_correction(wid, needs_body()?, now)?;
-            Ok((ok(json!(ids)), events))
-        })()),
-        ("GET", ["warehouse-service", "warehouse", wid, "stock-correction", set]) => done((|| {
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "warehouse",
+                wid,
+                "stock-correction",
+                set,
+            ],
+        ) => done((|| {
             let wid = path_id(wid)?;
             let ids = parse_id_set_limited(set, limits::OTHER, "stock correction")?;
             Ok(ok(Value::Array(
-                ids.iter().filter_map(|i| st.stock_corrections.get(i)).filter(|c| c["warehouseId"] == wid).cloned().collect(),
+                ids.iter()
+                    .filter_map(|i| st.stock_corrections.get(i))
+                    .filter(|c| c["warehouseId"] == wid)
+                    .cloned()
+                    .collect(),
             )))
         })()),
         ("GET", ["warehouse-service", "goods-note", "goods-out-search"]) => {
@@ -324,10 +405,48 @@ pub(crate) fn handle(
                 .collect();
             done(search(&GOODS_OUT_COLUMNS, rows, query, json!({})))
         }
-        ("GET", ["warehouse-service", "order", orders, "goods-note", "goods-out"]) => done(goods_out_get(st, orders, None)),
-        ("GET", ["warehouse-service", "order", orders, "goods-note", "goods-out", ""]) => done(goods_out_get(st, orders, None)),
-        ("GET", ["warehouse-service", "order", orders, "goods-note", "goods-out", gons]) => done(goods_out_get(st, orders, Some(gons))),
-        ("POST", ["warehouse-service", "order", order, "goods-note", "goods-out"]) => with_events((|| {
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "order",
+                orders,
+                "goods-note",
+                "goods-out",
+            ],
+        ) => done(goods_out_get(st, orders, None)),
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "order",
+                orders,
+                "goods-note",
+                "goods-out",
+                "",
+            ],
+        ) => done(goods_out_get(st, orders, None)),
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "order",
+                orders,
+                "goods-note",
+                "goods-out",
+                gons,
+            ],
+        ) => done(goods_out_get(st, orders, Some(gons))),
+        (
+            "POST",
+            [
+                "warehouse-service",
+                "order",
+                order,
+                "goods-note",
+                "goods-out",
+            ],
+        ) => with_events((|| {
             let id = path_id(order)?;
             let (ids, events) = st.create_goods_out_notes(id, needs_body()?, now)?;
             // Response shape is [unconfirmed]: the new note ids as an array.
@@ -338,43 +457,76 @@ pub(crate) fn handle(
             let events = st.update_goods_out_note(id, needs_body()?, now)?;
             Ok((ok(json!({})), events))
         })()),
-        ("POST", ["warehouse-service", "goods-note", "goods-out", id, "event"]) => with_events((|| {
-            let id = path_id(id)?;
-            let b = needs_body()?;
-            let evs = b.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
-            let shipped = evs.iter().any(|e| e["eventCode"] == "SHW");
-            if !shipped {
-                return Err(ApiError::bad(codes::GOODS_OUT_INVALID, "Only the SHW (shipped) event is simulated"));
-            }
-            let events = st.ship_goods_out_note(id, None, None, now)?;
-            Ok((ok(json!({})), events))
-        })()),
+        ("POST", ["warehouse-service", "goods-note", "goods-out", id, "event"]) => {
+            with_events((|| {
+                let id = path_id(id)?;
+                let b = needs_body()?;
+                let evs = b
+                    .get("events")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let shipped = evs.iter().any(|e| e["eventCode"] == "SHW");
+                if !shipped {
+                    return Err(ApiError::bad(
+                        codes::GOODS_OUT_INVALID,
+                        "Only the SHW (shipped) event is simulated",
+                    ));
+                }
+                let events = st.ship_goods_out_note(id, None, None, now)?;
+                Ok((ok(json!({})), events))
+            })())
+        }
         // ------------------------------------------------------------ order-service
         ("POST", ["order-service", "sales-order"]) => with_events((|| {
-            let (id, _created, events) = st.create_order("SO", needs_body()?, now, credit_requires_invoice)?;
+            let (id, _created, events) =
+                st.create_order("SO", needs_body()?, now, credit_requires_invoice)?;
             Ok((ok(json!(id)), events))
         })()),
         ("POST", ["order-service", "sales-credit"]) => with_events((|| {
-            let (id, _created, events) = st.create_order("SC", needs_body()?, now, credit_requires_invoice)?;
+            let (id, _created, events) =
+                st.create_order("SC", needs_body()?, now, credit_requires_invoice)?;
             Ok((ok(json!(id)), events))
         })()),
         ("GET", ["order-service", "sales-order", set]) => done(flat_orders(st, set, "SO")),
         ("GET", ["order-service", "sales-credit", set]) => done(flat_orders(st, set, "SC")),
-        ("POST", ["order-service", "sales-order", id, "close"]) => {
-            done(path_id(id).and_then(|id| st.close(id, "SO", body.unwrap_or(&json!({})), now)).map(|_| ok(json!({}))))
+        ("POST", ["order-service", "sales-order", id, "close"]) => done(
+            path_id(id)
+                .and_then(|id| st.close(id, "SO", body.unwrap_or(&json!({})), now))
+                .map(|_| ok(json!({}))),
+        ),
+        ("POST", ["order-service", "sales-credit", id, "close"]) => done(
+            path_id(id)
+                .and_then(|id| st.close(id, "SC", body.unwrap_or(&json!({})), now))
+                .map(|_| ok(json!({}))),
+        ),
+        ("OPTIONS", ["order-service", "order", set]) => {
+            done(options_split(set, "/order", limits::ORDER, |id| {
+                st.orders.contains_key(&id)
+            }))
         }
-        ("POST", ["order-service", "sales-credit", id, "close"]) => {
-            done(path_id(id).and_then(|id| st.close(id, "SC", body.unwrap_or(&json!({})), now)).map(|_| ok(json!({}))))
+        ("OPTIONS", ["contact-service", "contact", set]) => {
+            done(options_split(set, "/contact", limits::CONTACT, |id| {
+                st.contacts.contains_key(&id)
+            }))
         }
-        ("OPTIONS", ["order-service", "order", set]) => done(options_split(set, "/order", limits::ORDER, |id| st.orders.contains_key(&id))),
-        ("OPTIONS", ["contact-service", "contact", set]) => done(options_split(set, "/contact", limits::CONTACT, |id| st.contacts.contains_key(&id))),
-        ("OPTIONS", ["product-service", "product-price", set]) => {
-            done(options_split(set, "/product-price", limits::PRODUCT_PRICE, |id| st.product_prices.contains_key(&id)))
-        }
-        ("GET", ["order-service", "order", set]) => done(parse_id_set_limited(set, limits::ORDER, "order").map(|ids| {
-            // A missing order is simply absent: `GET /order/999` → 200 `{"response":[]}` [obs].
-            ok(Value::Array(ids.iter().filter_map(|i| st.orders.get(i)).map(|o| order_json(st, o)).collect()))
-        })),
+        ("OPTIONS", ["product-service", "product-price", set]) => done(options_split(
+            set,
+            "/product-price",
+            limits::PRODUCT_PRICE,
+            |id| st.product_prices.contains_key(&id),
+        )),
+        ("GET", ["order-service", "order", set]) => done(
+            parse_id_set_limited(set, limits::ORDER, "order").map(|ids| {
+                // A missing order is simply absent: `GET /order/999` → 200 `{"response":[]}` [obs].
+                ok(Value::Array(
+                    ids.iter()
+                        .filter_map(|i| st.orders.get(i))
+                        .map(|o| order_json(st, o))
+                        .collect(),
+                ))
+            }),
+        ),
         ("PUT", ["order-service", "order", id, "status"]) => with_events((|| {
             let id = path_id(id)?;
             let events = st.set_status(id, needs_body()?, now)?;
@@ -382,28 +534,51 @@ pub(crate) fn handle(
             Ok((ok(json!({})), events))
         })()),
         ("GET", ["order-service", "order-search"]) => {
-            let rows = st.orders.values().map(|o| order_search_row(st, o)).collect();
+            let rows = st
+                .orders
+                .values()
+                .map(|o| order_search_row(st, o))
+                .collect();
             done(search(&ORDER_COLUMNS, rows, query, order_reference(st)))
         }
         ("GET", ["order-service", "sales-order-search"]) => {
-            let rows = st.orders.values().filter(|o| o.type_code == "SO").map(|o| sales_order_search_row(st, o)).collect();
+            let rows = st
+                .orders
+                .values()
+                .filter(|o| o.type_code == "SO")
+                .map(|o| sales_order_search_row(st, o))
+                .collect();
             done(search(&SALES_ORDER_COLUMNS, rows, query, json!({})))
         }
-        ("GET", ["order-service", "order-status"]) => done(ref_list(&st.order_statuses, &["statusId", "id"], None)),
-        ("GET", ["order-service", "order-status", set]) => done(ref_list(&st.order_statuses, &["statusId", "id"], Some(set))),
+        ("GET", ["order-service", "order-status"]) => {
+            done(ref_list(&st.order_statuses, &["statusId", "id"], None))
+        }
+        ("GET", ["order-service", "order-status", set]) => {
+            done(ref_list(&st.order_statuses, &["statusId", "id"], Some(set)))
+        }
         // ------------------------------------------------------------ accounting-service
         ("POST", ["accounting-service", "customer-payment"]) => with_events((|| {
             let (id, events) = st.create_payment(needs_body()?, now)?;
             Ok((ok(json!(id)), events))
         })()),
         ("GET", ["accounting-service", "customer-payment-search"]) => {
-            let rows = st.payments.values().map(State::payment_search_row).collect();
+            let rows = st
+                .payments
+                .values()
+                .map(State::payment_search_row)
+                .collect();
             done(search(&PAYMENT_COLUMNS, rows, query, json!({})))
         }
         ("GET", ["accounting-service", "tax-code"]) => done(ref_list(&st.tax_codes, &["id"], None)),
-        ("GET", ["accounting-service", "tax-code", set]) => done(ref_list(&st.tax_codes, &["id"], Some(set))),
-        ("GET", ["accounting-service", "nominal-code"]) => done(ref_list(&st.nominal_codes, &["id"], None)),
-        ("GET", ["accounting-service", "nominal-code", set]) => done(ref_list(&st.nominal_codes, &["id"], Some(set))),
+        ("GET", ["accounting-service", "tax-code", set]) => {
+            done(ref_list(&st.tax_codes, &["id"], Some(set)))
+        }
+        ("GET", ["accounting-service", "nominal-code"]) => {
+            done(ref_list(&st.nominal_codes, &["id"], None))
+        }
+        ("GET", ["accounting-service", "nominal-code", set]) => {
+            done(ref_list(&st.nominal_codes, &["id"], Some(set)))
+        }
         ("GET", ["accounting-service", "nominal-code-search"]) => {
             let rows = st
                 .nominal_codes
@@ -422,15 +597,28 @@ pub(crate) fn handle(
                 .collect();
             done(search(&NOMINAL_CODE_COLUMNS, rows, query, json!({})))
         }
-        ("GET", ["accounting-service", "payment-method"]) => done(ref_list(&st.payment_methods, &["id"], None)),
-        ("GET", ["accounting-service", "payment-method", set]) => done(ref_list(&st.payment_methods, &["id"], Some(set))),
-        // ------------------------------------------------------------ integration-service
-        ("POST", ["integration-service", "webhook"]) => {
-            done(needs_body().and_then(|b| st.register_webhook(b)).map(|id| ok(json!(id))))
+        ("GET", ["accounting-service", "payment-method"]) => {
+            done(ref_list(&st.payment_methods, &["id"], None))
         }
-        ("GET", ["integration-service", "webhook"]) => done(Ok(ok(Value::Array(st.webhooks.values().map(State::webhook_json).collect())))),
+        ("GET", ["accounting-service", "payment-method", set]) => {
+            done(ref_list(&st.payment_methods, &["id"], Some(set)))
+        }
+        // ------------------------------------------------------------ integration-service
+        ("POST", ["integration-service", "webhook"]) => done(
+            needs_body()
+                .and_then(|b| st.register_webhook(b))
+                .map(|id| ok(json!(id))),
+        ),
+        ("GET", ["integration-service", "webhook"]) => done(Ok(ok(Value::Array(
+            st.webhooks.values().map(State::webhook_json).collect(),
+        )))),
         ("GET", ["integration-service", "webhook", set]) => done(parse_id_set(set).map(|ids| {
-            ok(Value::Array(ids.iter().filter_map(|i| st.webhooks.get(i)).map(State::webhook_json).collect()))
+            ok(Value::Array(
+                ids.iter()
+                    .filter_map(|i| st.webhooks.get(i))
+                    .map(State::webhook_json)
+                    .collect(),
+            ))
         })),
         ("POST", ["integration-service", "webhook", id, "simulate"]) => with_events((|| {
             // `POST /integration-service/webhook/{id}/simulate {"testData":{"${resource-id}":"1-5"}}`
@@ -439,17 +627,44 @@ pub(crate) fn handle(
             let w = st.webhooks.get(&id).ok_or_else(|| not_found(path))?;
             let raw = needs_body()?
                 .pointer("/testData/${resource-id}")
-                .and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_i64().map(|i| i.to_string())))
-                .ok_or_else(|| ApiError::bad(codes::WEBHOOK_INVALID, "testData.${resource-id} is required"))?;
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| v.as_i64().map(|i| i.to_string()))
+                })
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        codes::WEBHOOK_INVALID,
+                        "testData.${resource-id} is required",
+                    )
+                })?;
             let ids = parse_id_set(&raw)?;
             if ids.len() > 10 {
-                return Err(ApiError::bad(codes::WEBHOOK_INVALID, "At most 10 resource ids can be simulated"));
+                return Err(ApiError::bad(
+                    codes::WEBHOOK_INVALID,
+                    "At most 10 resource ids can be simulated",
+                ));
             }
-            let full = super::state::SUBSCRIBABLE.iter().find(|e| **e == w.subscribe_to).copied().unwrap_or("product");
-            Ok((ok(json!({})), vec![Event { full, ids, raised_on: now, only: Some(id) }]))
+            let full = super::state::SUBSCRIBABLE
+                .iter()
+                .find(|e| **e == w.subscribe_to)
+                .copied()
+                .unwrap_or("product");
+            Ok((
+                ok(json!({})),
+                vec![Event {
+                    full,
+                    ids,
+                    raised_on: now,
+                    only: Some(id),
+                }],
+            ))
         })()),
         ("DELETE", ["integration-service", "webhook", id]) => done(path_id(id).and_then(|id| {
-            st.webhooks.remove(&id).map(|_| ok(json!({}))).ok_or_else(|| not_found(path))
+            st.webhooks
+                .remove(&id)
+                .map(|_| ok(json!({})))
+                .ok_or_else(|| not_found(path))
         })),
         _ => done(Err(not_found(path))),
     }
@@ -465,7 +680,12 @@ pub const MULTI_MESSAGE_MAX: usize = 10;
 /// processed message's reply is a JSON **string** in `body.content` **\[client\]**. 200 when all
 /// succeeded, else 207 **\[client\]**. The whole batch counts as one request against the cap
 /// **\[client\]/\[unconfirmed\]**.
-fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_invoice: bool) -> Outcome {
+fn multi_message(
+    st: &mut State,
+    b: &Value,
+    now: DateTime<Utc>,
+    credit_requires_invoice: bool,
+) -> Outcome {
     let invalid = |m: &str| done(Err(ApiError::bad(codes::MULTI_MESSAGE_INVALID, m)));
     let Some(messages) = b.get("messages").and_then(Value::as_array) else {
         return invalid("messages is required");
@@ -474,9 +694,13 @@ fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_
         return invalid("A multi-message request carries 1 to 10 messages");
     }
     for m in messages {
-        let method = str_at(m, "/httpMethod").unwrap_or_default().to_ascii_uppercase();
+        let method = str_at(m, "/httpMethod")
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         if !["POST", "PUT", "DELETE"].contains(&method.as_str()) {
-            return invalid("Only POST, PUT and DELETE messages can be sent in a multi-message request");
+            return invalid(
+                "Only POST, PUT and DELETE messages can be sent in a multi-message request",
+            );
         }
         if str_at(m, "/uri").is_none() || str_at(m, "/label").is_none() {
             return invalid("Every message needs a label and a uri");
@@ -493,27 +717,54 @@ fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_
             unprocessed.push(json!(label));
             continue;
         }
-        let method = Method::from_bytes(str_at(m, "/httpMethod").unwrap_or_default().to_ascii_uppercase().as_bytes()).unwrap_or(Method::POST);
+        let method = Method::from_bytes(
+            str_at(m, "/httpMethod")
+                .unwrap_or_default()
+                .to_ascii_uppercase()
+                .as_bytes(),
+        )
+        .unwrap_or(Method::POST);
         let uri = str_at(m, "/uri").unwrap_or_default();
         let (path, query) = uri.split_once('?').unwrap_or((uri.as_str(), ""));
         let query: Vec<(String, String)> = query
             .split('&')
-            .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect();
         let body = m.get("body").filter(|v| !v.is_null());
         let out = if path.trim_matches('/') == "multi-message" {
-            done(Err(ApiError::bad(codes::MULTI_MESSAGE_INVALID, "A multi-message request cannot contain another")))
+            done(Err(ApiError::bad(
+                codes::MULTI_MESSAGE_INVALID,
+                "A multi-message request cannot contain another",
+            )))
         } else {
-            handle(st, &method, path, &query, body, now, credit_requires_invoice)
+            handle(
+                st,
+                &method,
+                path,
+                &query,
+                body,
+                now,
+                credit_requires_invoice,
+            )
         };
         let status = out.reply.0.as_u16();
         failed |= status >= 400;
         events.extend(out.events);
         processed.push(json!({"label": label, "statusCode": status, "body": {"content": out.reply.1.to_string()}}));
     }
-    let status = if failed { StatusCode::MULTI_STATUS } else { StatusCode::OK };
+    let status = if failed {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
     Outcome {
-        reply: (status, json!({"response": {"processedMessages": processed, "unprocessedMessages": unprocessed}})),
+        reply: (
+            status,
+            json!({"response": {"processedMessages": processed, "unprocessedMessages": unprocessed}}),
+        ),
         events,
     }
 }
@@ -522,8 +773,14 @@ fn multi_message(st: &mut State, b: &Value, now: DateTime<Utc>, credit_requires_
 /// that each fit the resource's limit: `{"response":{"getUris":["/order/1-2,5,8"]}}`. The
 /// URIs are relative to the service, as in the documented example.
 fn options_split(set: &str, prefix: &str, limit: usize, exists: impl Fn(i64) -> bool) -> ApiResult {
-    let ids: Vec<i64> = parse_id_set(set)?.into_iter().filter(|i| exists(*i)).collect();
-    let uris: Vec<String> = ids.chunks(limit).map(|c| format!("{prefix}/{}", super::model::compact_id_set(c))).collect();
+    let ids: Vec<i64> = parse_id_set(set)?
+        .into_iter()
+        .filter(|i| exists(*i))
+        .collect();
+    let uris: Vec<String> = ids
+        .chunks(limit)
+        .map(|c| format!("{prefix}/{}", super::model::compact_id_set(c)))
+        .collect();
     Ok(ok(json!({ "getUris": uris })))
 }
 
@@ -535,15 +792,23 @@ fn product_prices(st: &State, set: &str, lists: Option<&str>) -> ApiResult {
     let lists = lists.map(parse_id_set).transpose()?;
     let mut out = Vec::new();
     for id in ids {
-        let Some(pp) = st.product_prices.get(&id) else { continue };
+        let Some(pp) = st.product_prices.get(&id) else {
+            continue;
+        };
         let mut pp = pp.clone();
         if let (Some(lists), Some(Value::Array(pls))) = (&lists, pp.get_mut("priceLists")) {
-            pls.retain(|pl| int_at(pl, "/priceListId").is_some_and(|x| lists.binary_search(&x).is_ok()));
+            pls.retain(|pl| {
+                int_at(pl, "/priceListId").is_some_and(|x| lists.binary_search(&x).is_ok())
+            });
         }
         out.push(pp);
     }
     if out.is_empty() {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No Product Prices Found"));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            "No Product Prices Found",
+        ));
     }
     Ok(ok(Value::Array(out)))
 }
@@ -551,14 +816,31 @@ fn product_prices(st: &State, set: &str, lists: Option<&str>) -> ApiResult {
 /// `GET /warehouse-service/order/{orderIdSet|*}/goods-note/goods-out[/{gonIdSet}]` **\[doc\]**:
 /// a map note id → note; each ID set ≤500.
 fn goods_out_get(st: &State, orders: &str, gons: Option<&str>) -> ApiResult {
-    let order_ids = if orders == "*" { None } else { Some(parse_id_set_limited(orders, limits::GOODS_OUT_NOTE, "order")?) };
-    let gon_ids = gons.filter(|g| !g.is_empty()).map(|g| parse_id_set_limited(g, limits::GOODS_OUT_NOTE, "goods-out note")).transpose()?;
+    let order_ids = if orders == "*" {
+        None
+    } else {
+        Some(parse_id_set_limited(
+            orders,
+            limits::GOODS_OUT_NOTE,
+            "order",
+        )?)
+    };
+    let gon_ids = gons
+        .filter(|g| !g.is_empty())
+        .map(|g| parse_id_set_limited(g, limits::GOODS_OUT_NOTE, "goods-out note"))
+        .transpose()?;
     let mut m = Map::new();
     for g in st.gons.values() {
-        if order_ids.as_ref().is_some_and(|o| o.binary_search(&g.order_id).is_err()) {
+        if order_ids
+            .as_ref()
+            .is_some_and(|o| o.binary_search(&g.order_id).is_err())
+        {
             continue;
         }
-        if gon_ids.as_ref().is_some_and(|s| s.binary_search(&g.id).is_err()) {
+        if gon_ids
+            .as_ref()
+            .is_some_and(|s| s.binary_search(&g.id).is_err())
+        {
             continue;
         }
         m.insert(g.id.to_string(), State::gon_json(g));
@@ -602,7 +884,11 @@ pub(crate) fn order_json(st: &State, o: &Order) -> Value {
     let (net, tax) = State::order_totals(o);
     let mut rows = Map::new();
     for r in &o.rows {
-        let unit = if r.quantity.is_zero() { Decimal::ZERO } else { r.net / r.quantity };
+        let unit = if r.quantity.is_zero() {
+            Decimal::ZERO
+        } else {
+            r.net / r.quantity
+        };
         rows.insert(
             r.id.to_string(),
             json!({
@@ -628,7 +914,10 @@ pub(crate) fn order_json(st: &State, o: &Order) -> Value {
             }),
         );
     }
-    let customer_email = st.contacts.get(&o.customer_id).and_then(|c| c.pointer("/communication/emails/PRI/email").cloned());
+    let customer_email = st
+        .contacts
+        .get(&o.customer_id)
+        .and_then(|c| c.pointer("/communication/emails/PRI/email").cloned());
     let mut customer = merged(o.customer_id, &o.customer_address);
     if let (Some(e), Value::Object(m)) = (customer_email, &mut customer) {
         m.entry("email").or_insert(e);
@@ -733,7 +1022,11 @@ fn flat_orders(st: &State, set: &str, type_code: &str) -> ApiResult {
         .filter_map(|i| st.orders.get(i).filter(|o| o.type_code == type_code))
         .map(|o| flat_order_json(st, o))
         .collect();
-    let status = if type_code == "SC" && !found.is_empty() && found.len() < ids.len() { StatusCode::MULTI_STATUS } else { StatusCode::OK };
+    let status = if type_code == "SC" && !found.is_empty() && found.len() < ids.len() {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
     Ok((status, json!({"response": found})))
 }
 

@@ -68,9 +68,11 @@ use crate::seed::BrightpearlSeed;
 const PRIVATE_POOL: &str = "private";
 
 /// 401 body for missing or wrong credentials **\[obs\]**.
-pub const NOT_AUTHENTICATED: &str = "Not authenticated. You must provide a valid authentication token.";
+pub const NOT_AUTHENTICATED: &str =
+    "Not authenticated. You must provide a valid authentication token.";
 /// 503 body when the per-minute cap is exceeded **\[client\]** (JAVA fixture).
-pub const TOO_MANY_REQUESTS: &str = "You have sent too many requests. Please wait before sending another request";
+pub const TOO_MANY_REQUESTS: &str =
+    "You have sent too many requests. Please wait before sending another request";
 
 /// One simulated Brightpearl account.
 #[derive(Clone, Debug)]
@@ -119,7 +121,9 @@ pub struct BrightpearlSim {
 
 impl std::fmt::Debug for BrightpearlSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrightpearlSim").field("account", &self.cfg.account).finish_non_exhaustive()
+        f.debug_struct("BrightpearlSim")
+            .field("account", &self.cfg.account)
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,11 +134,19 @@ enum AuthMode {
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty())
+    h.get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 impl BrightpearlSim {
-    pub fn new(cfg: BrightpearlConfig, seed: BrightpearlSeed, clock: Clock, faults: Faults) -> Arc<Self> {
+    pub fn new(
+        cfg: BrightpearlConfig,
+        seed: BrightpearlSeed,
+        clock: Clock,
+        faults: Faults,
+    ) -> Arc<Self> {
         Arc::new(BrightpearlSim {
             limiters: Mutex::new(std::collections::BTreeMap::new()),
             cfg,
@@ -165,17 +177,35 @@ impl BrightpearlSim {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/public-api/{account}/{*rest}", any(api_entry))
-            .route("/_sandbox/brightpearl/sales-orders", get(admin_sales_orders))
-            .route("/_sandbox/brightpearl/customer-payments", get(admin_payments))
+            .route(
+                "/_sandbox/brightpearl/sales-orders",
+                get(admin_sales_orders),
+            )
+            .route(
+                "/_sandbox/brightpearl/customer-payments",
+                get(admin_payments),
+            )
             .route("/_sandbox/brightpearl/contacts", get(admin_contacts))
             .route("/_sandbox/brightpearl/stock", post(admin_stock))
-            .route("/_sandbox/brightpearl/goods-out-notes", post(admin_create_gon))
-            .route("/_sandbox/brightpearl/goods-out-notes/{id}/ship", post(admin_ship_gon))
-            .route("/_sandbox/brightpearl/orders/{id}/invoice", post(admin_invoice))
+            .route(
+                "/_sandbox/brightpearl/goods-out-notes",
+                post(admin_create_gon),
+            )
+            .route(
+                "/_sandbox/brightpearl/goods-out-notes/{id}/ship",
+                post(admin_ship_gon),
+            )
+            .route(
+                "/_sandbox/brightpearl/orders/{id}/invoice",
+                post(admin_invoice),
+            )
             .route("/_sandbox/brightpearl/stats", get(admin_stats))
             .route("/_sandbox/brightpearl/consume-quota", post(admin_consume))
             .route("/_sandbox/brightpearl/faults", put(admin_faults))
-            .route("/_sandbox/brightpearl/webhook-deliveries", get(admin_deliveries))
+            .route(
+                "/_sandbox/brightpearl/webhook-deliveries",
+                get(admin_deliveries),
+            )
             .with_state(self.clone())
     }
 
@@ -185,7 +215,12 @@ impl BrightpearlSim {
 
     fn raise(&self, st: &State, events: &[state::Event]) {
         let calls = webhooks::calls_for(st, &self.cfg.account, events);
-        webhooks::dispatch(calls, self.http.clone(), self.clock.clone(), self.deliveries.clone());
+        webhooks::dispatch(
+            calls,
+            self.http.clone(),
+            self.clock.clone(),
+            self.deliveries.clone(),
+        );
     }
 
     // ------------------------------------------------------------------ scripting API
@@ -193,7 +228,10 @@ impl BrightpearlSim {
     /// All sales orders and credits as `GET /order-service/order/{idSet}` returns them.
     pub fn sales_orders(&self) -> Vec<Value> {
         let st = self.lock();
-        st.orders.values().map(|o| api::order_json(&st, o)).collect()
+        st.orders
+            .values()
+            .map(|o| api::order_json(&st, o))
+            .collect()
     }
 
     /// All customer payments as objects keyed by the `customer-payment-search` column names,
@@ -204,9 +242,15 @@ impl BrightpearlSim {
             .values()
             .map(|p| {
                 let row = State::payment_search_row(p);
-                let mut m: serde_json::Map<String, Value> =
-                    api::PAYMENT_COLUMNS.iter().zip(row).map(|(c, v)| (c.name.to_string(), v)).collect();
-                m.insert("exchangeRate".into(), json!(p.exchange_rate.map(|d| d.to_string())));
+                let mut m: serde_json::Map<String, Value> = api::PAYMENT_COLUMNS
+                    .iter()
+                    .zip(row)
+                    .map(|(c, v)| (c.name.to_string(), v))
+                    .collect();
+                m.insert(
+                    "exchangeRate".into(),
+                    json!(p.exchange_rate.map(|d| d.to_string())),
+                );
                 m.insert("journalRef".into(), json!(p.journal_ref));
                 Value::Object(m)
             })
@@ -228,42 +272,76 @@ impl BrightpearlSim {
 
     /// Creates a goods-out note for `rows` (order row id, quantity) of a sales order, like
     /// `POST /warehouse-service/order/{id}/goods-note/goods-out`. Returns the note id.
-    pub fn try_create_goods_out_note(&self, order_id: i64, warehouse_id: i64, rows: Vec<(i64, i64)>) -> Result<i64, String> {
+    pub fn try_create_goods_out_note(
+        &self,
+        order_id: i64,
+        warehouse_id: i64,
+        rows: Vec<(i64, i64)>,
+    ) -> Result<i64, String> {
         let body = json!({"warehouses": [{"warehouseId": warehouse_id,
             "products": rows.iter().map(|(r, q)| json!({"salesOrderRowId": r, "quantity": q})).collect::<Vec<_>>()}]});
         let mut st = self.lock();
-        let (ids, events) = st.create_goods_out_notes(order_id, &body, self.clock.now()).map_err(|e| e.message)?;
+        let (ids, events) = st
+            .create_goods_out_notes(order_id, &body, self.clock.now())
+            .map_err(|e| e.message)?;
         self.raise(&st, &events);
         Ok(ids[0])
     }
 
     /// [`Self::try_create_goods_out_note`]; panics with the validation message on bad input.
-    pub fn create_goods_out_note(&self, order_id: i64, warehouse_id: i64, rows: Vec<(i64, i64)>) -> i64 {
-        self.try_create_goods_out_note(order_id, warehouse_id, rows).unwrap_or_else(|e| panic!("create_goods_out_note: {e}"))
+    pub fn create_goods_out_note(
+        &self,
+        order_id: i64,
+        warehouse_id: i64,
+        rows: Vec<(i64, i64)>,
+    ) -> i64 {
+        self.try_create_goods_out_note(order_id, warehouse_id, rows)
+            .unwrap_or_else(|e| panic!("create_goods_out_note: {e}"))
     }
 
     /// Ships a goods-out note with a tracking reference (`shipping.reference`) and optionally a
     /// shipping method; raises `goods-out-note.modified.shipped` and friends.
-    pub fn try_ship_goods_out_note(&self, gon_id: i64, shipping_method_id: Option<i64>, tracking_reference: &str) -> Result<(), String> {
+    pub fn try_ship_goods_out_note(
+        &self,
+        gon_id: i64,
+        shipping_method_id: Option<i64>,
+        tracking_reference: &str,
+    ) -> Result<(), String> {
         let mut st = self.lock();
-        let events = st.ship_goods_out_note(gon_id, shipping_method_id, Some(tracking_reference), self.clock.now()).map_err(|e| e.message)?;
+        let events = st
+            .ship_goods_out_note(
+                gon_id,
+                shipping_method_id,
+                Some(tracking_reference),
+                self.clock.now(),
+            )
+            .map_err(|e| e.message)?;
         self.raise(&st, &events);
         Ok(())
     }
 
     /// [`Self::try_ship_goods_out_note`]; panics on an unknown or already shipped note.
-    pub fn ship_goods_out_note(&self, gon_id: i64, shipping_method_id: Option<i64>, tracking_reference: &str) {
-        self.try_ship_goods_out_note(gon_id, shipping_method_id, tracking_reference).unwrap_or_else(|e| panic!("ship_goods_out_note: {e}"))
+    pub fn ship_goods_out_note(
+        &self,
+        gon_id: i64,
+        shipping_method_id: Option<i64>,
+        tracking_reference: &str,
+    ) {
+        self.try_ship_goods_out_note(gon_id, shipping_method_id, tracking_reference)
+            .unwrap_or_else(|e| panic!("ship_goods_out_note: {e}"))
     }
 
     /// Invoices a sales order like `POST /order-service/sales-order/{id}/close`.
     pub fn try_invoice_order(&self, order_id: i64) -> Result<(), String> {
-        self.lock().close(order_id, "SO", &json!({}), self.clock.now()).map_err(|e| e.message)
+        self.lock()
+            .close(order_id, "SO", &json!({}), self.clock.now())
+            .map_err(|e| e.message)
     }
 
     /// [`Self::try_invoice_order`]; panics on an unknown or already invoiced order.
     pub fn invoice_order(&self, order_id: i64) {
-        self.try_invoice_order(order_id).unwrap_or_else(|e| panic!("invoice_order: {e}"))
+        self.try_invoice_order(order_id)
+            .unwrap_or_else(|e| panic!("invoice_order: {e}"))
     }
 
     /// Registers webhooks to `uri` for `goods-out-note.modified.shipped`, `sales-order.created`
@@ -302,12 +380,16 @@ impl BrightpearlSim {
     /// starvation of gotcha #2 **\[doc\]**. Requests over the cap are dropped silently.
     /// Returns how many were counted.
     pub fn consume_quota(&self, requests: u32) -> u32 {
-        self.with_pool(PRIVATE_POOL, |l, now| (0..requests).filter(|_| l.acquire(now).is_ok()).count() as u32)
+        self.with_pool(PRIVATE_POOL, |l, now| {
+            (0..requests).filter(|_| l.acquire(now).is_ok()).count() as u32
+        })
     }
 
     fn with_pool<T>(&self, pool: &str, f: impl FnOnce(&mut RateLimiter, u64) -> T) -> T {
         let mut pools = self.limiters.lock().expect("limiters");
-        let limiter = pools.entry(pool.to_string()).or_insert_with(|| RateLimiter::new(self.cfg.requests_per_minute));
+        let limiter = pools
+            .entry(pool.to_string())
+            .or_insert_with(|| RateLimiter::new(self.cfg.requests_per_minute));
         f(limiter, self.clock.elapsed_ms())
     }
 
@@ -315,32 +397,65 @@ impl BrightpearlSim {
 
     fn authenticate(&self, account: &str, h: &HeaderMap) -> Result<AuthMode, &'static str> {
         if let Some(auth) = header(h, "authorization") {
-            let token = auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).unwrap_or("").trim();
+            let token = auth
+                .strip_prefix("Bearer ")
+                .or_else(|| auth.strip_prefix("bearer "))
+                .unwrap_or("")
+                .trim();
             if header(h, "brightpearl-dev-ref").is_none() || account != self.cfg.account {
                 return Err(NOT_AUTHENTICATED);
             }
             if token != self.cfg.account_token {
-                return Err("Invalid instance token: the bearer token is not valid for this account");
+                return Err(
+                    "Invalid instance token: the bearer token is not valid for this account",
+                );
             }
             return Ok(AuthMode::OAuth);
         }
         let ok = account == self.cfg.account
             && header(h, "brightpearl-app-ref") == Some(self.cfg.app_ref.as_str())
             && header(h, "brightpearl-account-token") == Some(self.cfg.account_token.as_str());
-        if ok { Ok(AuthMode::System) } else { Err(NOT_AUTHENTICATED) }
+        if ok {
+            Ok(AuthMode::System)
+        } else {
+            Err(NOT_AUTHENTICATED)
+        }
     }
 
-    fn finish(&self, status: StatusCode, body: &Value, rate: RateHeaders, ruid: &str, mode: Option<AuthMode>) -> Response {
+    fn finish(
+        &self,
+        status: StatusCode,
+        body: &Value,
+        rate: RateHeaders,
+        ruid: &str,
+        mode: Option<AuthMode>,
+    ) -> Response {
         let mut resp = (status, body.to_string()).into_response();
         let h = resp.headers_mut();
-        h.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
-        h.insert(HeaderName::from_static("ruid"), HeaderValue::from_str(ruid).expect("uuid text"));
-        h.insert(HeaderName::from_static("brightpearl-requests-remaining"), HeaderValue::from(rate.remaining));
-        h.insert(HeaderName::from_static("brightpearl-next-throttle-period"), HeaderValue::from(rate.next_throttle_period_ms));
+        h.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+        h.insert(
+            HeaderName::from_static("ruid"),
+            HeaderValue::from_str(ruid).expect("uuid text"),
+        );
+        h.insert(
+            HeaderName::from_static("brightpearl-requests-remaining"),
+            HeaderValue::from(rate.remaining),
+        );
+        h.insert(
+            HeaderName::from_static("brightpearl-next-throttle-period"),
+            HeaderValue::from(rate.next_throttle_period_ms),
+        );
         if mode == Some(AuthMode::OAuth)
-            && let Some(id) = self.cfg.installed_integration_instance_id {
-                h.insert(HeaderName::from_static("brightpearl-installed-integration-instance-id"), HeaderValue::from(id));
-            }
+            && let Some(id) = self.cfg.installed_integration_instance_id
+        {
+            h.insert(
+                HeaderName::from_static("brightpearl-installed-integration-instance-id"),
+                HeaderValue::from(id),
+            );
+        }
         resp
     }
 }
@@ -359,20 +474,35 @@ async fn api_entry(
         Ok(m) => m,
         Err(msg) => {
             let rate = sim.with_pool(PRIVATE_POOL, |l, now| l.peek(now));
-            return sim.finish(StatusCode::UNAUTHORIZED, &json!({ "response": msg }), rate, &ruid, None);
+            return sim.finish(
+                StatusCode::UNAUTHORIZED,
+                &json!({ "response": msg }),
+                rate,
+                &ruid,
+                None,
+            );
         }
     };
     sim.requests.fetch_add(1, Ordering::SeqCst);
     let pool = match mode {
         AuthMode::System => PRIVATE_POOL.to_string(),
-        AuthMode::OAuth => format!("oauth:{}", header(&headers, "brightpearl-dev-ref").unwrap_or("")),
+        AuthMode::OAuth => format!(
+            "oauth:{}",
+            header(&headers, "brightpearl-dev-ref").unwrap_or("")
+        ),
     };
     let acquired = sim.with_pool(&pool, |l, now| l.acquire(now));
     let rate = match acquired {
         Ok(r) => r,
         Err(r) => {
             sim.throttled.fetch_add(1, Ordering::SeqCst);
-            return sim.finish(StatusCode::SERVICE_UNAVAILABLE, &json!({ "response": TOO_MANY_REQUESTS }), r, &ruid, Some(mode));
+            return sim.finish(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({ "response": TOO_MANY_REQUESTS }),
+                r,
+                &ruid,
+                Some(mode),
+            );
         }
     };
     let mut commit_then_drop = false;
@@ -381,20 +511,29 @@ async fn api_entry(
         Some(FaultKind::Latency { ms }) => sim.clock.sleep_simulated(ms).await,
         Some(FaultKind::Status { status }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let err = ApiError::new(status, "CMNC-500", format!("Simulated fault: HTTP {}", status.as_u16()));
+            let err = ApiError::new(
+                status,
+                "CMNC-500",
+                format!("Simulated fault: HTTP {}", status.as_u16()),
+            );
             return sim.finish(status, &err.reply().1, rate, &ruid, Some(mode));
         }
         Some(FaultKind::DropBeforeProcessing) => return dropped_connection(),
         Some(FaultKind::CommitThenDrop) => commit_then_drop = true,
     }
-    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
     let parsed = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => Some(v),
             Err(e) => {
-                let err = ApiError::bad(codes::MISSING_BODY, format!("The request body is not valid JSON: {e}"));
+                let err = ApiError::bad(
+                    codes::MISSING_BODY,
+                    format!("The request body is not valid JSON: {e}"),
+                );
                 return sim.finish(err.status, &err.reply().1, rate, &ruid, Some(mode));
             }
         }
@@ -402,7 +541,15 @@ async fn api_entry(
     let outcome = {
         let mut st = sim.lock();
         let now = sim.clock.now();
-        let out = api::handle(&mut st, &method, &path, &query, parsed.as_ref(), now, sim.cfg.sales_credit_requires_invoice);
+        let out = api::handle(
+            &mut st,
+            &method,
+            &path,
+            &query,
+            parsed.as_ref(),
+            now,
+            sim.cfg.sales_credit_requires_invoice,
+        );
         sim.raise(&st, &out.events);
         out
     };
@@ -439,7 +586,10 @@ struct StockBody {
 }
 
 /// `POST /_sandbox/brightpearl/stock {"productId","warehouseId","onHand"}` → 204.
-async fn admin_stock(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<StockBody>) -> Response {
+async fn admin_stock(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    axum::Json(b): axum::Json<StockBody>,
+) -> Response {
     sim.set_stock(b.product_id, b.warehouse_id, b.on_hand);
     StatusCode::NO_CONTENT.into_response()
 }
@@ -460,8 +610,18 @@ struct GonBody {
 }
 
 /// `POST /_sandbox/brightpearl/goods-out-notes {"orderId","warehouseId","rows":[{"orderRowId","quantity"}]}` → `{"id": n}`.
-async fn admin_create_gon(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<GonBody>) -> Response {
-    match sim.try_create_goods_out_note(b.order_id, b.warehouse_id, b.rows.iter().map(|r| (r.order_row_id, r.quantity)).collect()) {
+async fn admin_create_gon(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    axum::Json(b): axum::Json<GonBody>,
+) -> Response {
+    match sim.try_create_goods_out_note(
+        b.order_id,
+        b.warehouse_id,
+        b.rows
+            .iter()
+            .map(|r| (r.order_row_id, r.quantity))
+            .collect(),
+    ) {
         Ok(id) => axum::Json(json!({ "id": id })).into_response(),
         Err(e) => admin_error(e),
     }
@@ -476,7 +636,11 @@ struct ShipBody {
 }
 
 /// `POST /_sandbox/brightpearl/goods-out-notes/{id}/ship {"shippingMethodId","trackingReference"}` → 204.
-async fn admin_ship_gon(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Path<i64>, axum::Json(b): axum::Json<ShipBody>) -> Response {
+async fn admin_ship_gon(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    Path(id): Path<i64>,
+    axum::Json(b): axum::Json<ShipBody>,
+) -> Response {
     match sim.try_ship_goods_out_note(id, b.shipping_method_id, &b.tracking_reference) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => admin_error(e),
@@ -484,7 +648,10 @@ async fn admin_ship_gon(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Pa
 }
 
 /// `POST /_sandbox/brightpearl/orders/{id}/invoice` → 204.
-async fn admin_invoice(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Path<i64>) -> Response {
+async fn admin_invoice(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    Path(id): Path<i64>,
+) -> Response {
     match sim.try_invoice_order(id) {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => admin_error(e),
@@ -493,7 +660,10 @@ async fn admin_invoice(AxState(sim): AxState<Arc<BrightpearlSim>>, Path(id): Pat
 
 /// `GET /_sandbox/brightpearl/stats` → `{"requestCount","throttledCount"}`.
 async fn admin_stats(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
-    axum::Json(json!({"requestCount": sim.request_count(), "throttledCount": sim.throttled_count()})).into_response()
+    axum::Json(
+        json!({"requestCount": sim.request_count(), "throttledCount": sim.throttled_count()}),
+    )
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -502,12 +672,18 @@ struct ConsumeBody {
 }
 
 /// `POST /_sandbox/brightpearl/consume-quota {"requests": n}` → `{"consumed": k}`.
-async fn admin_consume(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(b): axum::Json<ConsumeBody>) -> Response {
+async fn admin_consume(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    axum::Json(b): axum::Json<ConsumeBody>,
+) -> Response {
     axum::Json(json!({ "consumed": sim.consume_quota(b.requests) })).into_response()
 }
 
 /// `PUT /_sandbox/brightpearl/faults [FaultRule…]` → 204 (replaces the rules).
-async fn admin_faults(AxState(sim): AxState<Arc<BrightpearlSim>>, axum::Json(rules): axum::Json<Vec<FaultRule>>) -> Response {
+async fn admin_faults(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    axum::Json(rules): axum::Json<Vec<FaultRule>>,
+) -> Response {
     sim.faults.set_rules(rules);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -26,14 +26,21 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400 with a code.
     pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
     pub fn reply(&self) -> Reply {
-        (self.status, json!({ "errors": [{ "code": self.code, "message": self.message }] }))
+        (
+            self.status,
+            json!({ "errors": [{ "code": self.code, "message": self.message }] }),
+        )
     }
 }
 
@@ -106,13 +113,20 @@ pub(crate) fn parse_id_set(s: &str) -> Result<Vec<i64>, ApiError> {
 
 /// Parses an ID set and refuses more than `limit` ids with HTTP 414 (the status MEDUSA hit on
 /// large ID sets **\[client\]**; limits per resource from §3.5 **\[doc\]**).
-pub(crate) fn parse_id_set_limited(s: &str, limit: usize, resource: &str) -> Result<Vec<i64>, ApiError> {
+pub(crate) fn parse_id_set_limited(
+    s: &str,
+    limit: usize,
+    resource: &str,
+) -> Result<Vec<i64>, ApiError> {
     let ids = parse_id_set(s)?;
     if ids.len() > limit {
         return Err(ApiError::new(
             StatusCode::URI_TOO_LONG,
             codes::URI_TOO_LONG,
-            format!("Request-URI Too Long: {} {resource} ids requested, at most {limit} per request", ids.len()),
+            format!(
+                "Request-URI Too Long: {} {resource} ids requested, at most {limit} per request",
+                ids.len()
+            ),
         ));
     }
     Ok(ids)
@@ -128,7 +142,11 @@ pub(crate) fn compact_id_set(ids: &[i64]) -> String {
         while iter.peek() == Some(&(end + 1)) {
             end = iter.next().unwrap();
         }
-        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
     }
     parts.join(",")
 }

@@ -32,15 +32,20 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(limit: u32) -> Self {
-        RateLimiter { limit, window_start: None, used: 0 }
+        RateLimiter {
+            limit,
+            window_start: None,
+            used: 0,
+        }
     }
 
     fn roll(&mut self, now_ms: u64) {
         if let Some(start) = self.window_start
-            && now_ms >= start + WINDOW_MS {
-                self.window_start = None;
-                self.used = 0;
-            }
+            && now_ms >= start + WINDOW_MS
+        {
+            self.window_start = None;
+            self.used = 0;
+        }
     }
 
     /// Counts a request at `now_ms`. `Ok` = allowed, `Err` = throttled (503); both carry the
@@ -51,9 +56,15 @@ impl RateLimiter {
         let next = start + WINDOW_MS - now_ms;
         if self.used < self.limit {
             self.used += 1;
-            Ok(RateHeaders { remaining: self.limit - self.used, next_throttle_period_ms: next })
+            Ok(RateHeaders {
+                remaining: self.limit - self.used,
+                next_throttle_period_ms: next,
+            })
         } else {
-            Err(RateHeaders { remaining: 0, next_throttle_period_ms: next })
+            Err(RateHeaders {
+                remaining: 0,
+                next_throttle_period_ms: next,
+            })
         }
     }
 
@@ -61,8 +72,14 @@ impl RateLimiter {
     pub fn peek(&mut self, now_ms: u64) -> RateHeaders {
         self.roll(now_ms);
         match self.window_start {
-            Some(start) => RateHeaders { remaining: self.limit - self.used, next_throttle_period_ms: start + WINDOW_MS - now_ms },
-            None => RateHeaders { remaining: self.limit, next_throttle_period_ms: WINDOW_MS },
+            Some(start) => RateHeaders {
+                remaining: self.limit - self.used,
+                next_throttle_period_ms: start + WINDOW_MS - now_ms,
+            },
+            None => RateHeaders {
+                remaining: self.limit,
+                next_throttle_period_ms: WINDOW_MS,
+            },
         }
     }
 }
@@ -74,11 +91,47 @@ mod tests {
     #[test]
     fn window() {
         let mut r = RateLimiter::new(3);
-        assert_eq!(r.peek(0), RateHeaders { remaining: 3, next_throttle_period_ms: 60_000 });
-        assert_eq!(r.acquire(1000), Ok(RateHeaders { remaining: 2, next_throttle_period_ms: 60_000 }));
-        assert_eq!(r.acquire(2000), Ok(RateHeaders { remaining: 1, next_throttle_period_ms: 59_000 }));
-        assert_eq!(r.acquire(3000), Ok(RateHeaders { remaining: 0, next_throttle_period_ms: 58_000 }));
-        assert_eq!(r.acquire(4000), Err(RateHeaders { remaining: 0, next_throttle_period_ms: 57_000 }));
-        assert_eq!(r.acquire(61_000), Ok(RateHeaders { remaining: 2, next_throttle_period_ms: 60_000 }));
+        assert_eq!(
+            r.peek(0),
+            RateHeaders {
+                remaining: 3,
+                next_throttle_period_ms: 60_000
+            }
+        );
+        assert_eq!(
+            r.acquire(1000),
+            Ok(RateHeaders {
+                remaining: 2,
+                next_throttle_period_ms: 60_000
+            })
+        );
+        assert_eq!(
+            r.acquire(2000),
+            Ok(RateHeaders {
+                remaining: 1,
+                next_throttle_period_ms: 59_000
+            })
+        );
+        assert_eq!(
+            r.acquire(3000),
+            Ok(RateHeaders {
+                remaining: 0,
+                next_throttle_period_ms: 58_000
+            })
+        );
+        assert_eq!(
+            r.acquire(4000),
+            Err(RateHeaders {
+                remaining: 0,
+                next_throttle_period_ms: 57_000
+            })
+        );
+        assert_eq!(
+            r.acquire(61_000),
+            Ok(RateHeaders {
+                remaining: 2,
+                next_throttle_period_ms: 60_000
+            })
+        );
     }
 }

@@ -72,7 +72,10 @@ fn unparsable(value: &str, col: &Column, as_type: &str) -> ApiError {
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         codes::UNPARSABLE_FILTER,
-        format!("The value '{value}' for column '{}' cannot be parsed as: {as_type}", col.name),
+        format!(
+            "The value '{value}' for column '{}' cannot be parsed as: {as_type}",
+            col.name
+        ),
     )
 }
 
@@ -81,7 +84,10 @@ enum Filter {
     Ids(Vec<i64>),
     Text(String, bool /* substring */),
     Bool(bool),
-    Period(Option<chrono::DateTime<chrono::Utc>>, Option<chrono::DateTime<chrono::Utc>>),
+    Period(
+        Option<chrono::DateTime<chrono::Utc>>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    ),
 }
 
 fn compile(col: &Column, raw: &str) -> Result<Filter, ApiError> {
@@ -99,7 +105,13 @@ fn compile(col: &Column, raw: &str) -> Result<Filter, ApiError> {
         Kind::Period => {
             let (a, b) = raw.split_once('/').unwrap_or((raw, raw));
             let parse = |s: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
-                if s.trim().is_empty() { Ok(None) } else { parse_time(s).map(Some).ok_or_else(|| unparsable(raw, col, "PERIOD")) }
+                if s.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    parse_time(s)
+                        .map(Some)
+                        .ok_or_else(|| unparsable(raw, col, "PERIOD"))
+                }
             };
             Filter::Period(parse(a)?, parse(b)?)
         }
@@ -115,7 +127,11 @@ fn matches(f: &Filter, v: &Value) -> bool {
                 Value::Number(n) => n.to_string(),
                 _ => return false,
             };
-            if *substring { s.contains(t.as_str()) } else { s == *t }
+            if *substring {
+                s.contains(t.as_str())
+            } else {
+                s == *t
+            }
         }
         Filter::Bool(b) => v.as_bool() == Some(*b),
         Filter::Period(start, end) => match v.as_str().and_then(parse_time) {
@@ -127,9 +143,10 @@ fn matches(f: &Filter, v: &Value) -> bool {
 
 fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
-        }
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
         (Value::String(x), Value::String(y)) => x.cmp(y),
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Null, Value::Null) => Ordering::Equal,
@@ -141,7 +158,12 @@ fn cmp_values(a: &Value, b: &Value) -> Ordering {
 
 /// Runs a search over `rows` (positional, in `columns` order) with the request's query pairs.
 /// `reference` is the body's `reference` sibling (e.g. `orderStatusNames`).
-pub(crate) fn search(columns: &[Column], rows: Vec<Vec<Value>>, query: &[(String, String)], reference: Value) -> ApiResult {
+pub(crate) fn search(
+    columns: &[Column],
+    rows: Vec<Vec<Value>>,
+    query: &[(String, String)],
+    reference: Value,
+) -> ApiResult {
     let mut filters: Vec<(usize, Filter)> = Vec::new();
     let mut page_size = MAX_PAGE_SIZE;
     let mut first_result = 1usize;
@@ -150,11 +172,15 @@ pub(crate) fn search(columns: &[Column], rows: Vec<Vec<Value>>, query: &[(String
     for (k, v) in query {
         match k.as_str() {
             "pageSize" => {
-                let n: usize = v.parse().map_err(|_| unparsable(v, &col("pageSize", Kind::Integer), "INTEGER"))?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| unparsable(v, &col("pageSize", Kind::Integer), "INTEGER"))?;
                 page_size = n.clamp(1, MAX_PAGE_SIZE);
             }
             "firstResult" => {
-                let n: usize = v.parse().map_err(|_| unparsable(v, &col("firstResult", Kind::Integer), "INTEGER"))?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| unparsable(v, &col("firstResult", Kind::Integer), "INTEGER"))?;
                 first_result = n.max(1);
             }
             "columns" => {
@@ -220,38 +246,79 @@ pub(crate) fn search(columns: &[Column], rows: Vec<Vec<Value>>, query: &[(String
 mod tests {
     use super::*;
 
-    const COLS: [Column; 3] = [col("id", Kind::IdSet), col("email", Kind::SearchString), col("active", Kind::Boolean)];
+    const COLS: [Column; 3] = [
+        col("id", Kind::IdSet),
+        col("email", Kind::SearchString),
+        col("active", Kind::Boolean),
+    ];
 
     fn rows() -> Vec<Vec<Value>> {
-        (1..=7).map(|i| vec![json!(i), json!(format!("u{i}@x.test")), json!(i % 2 == 0)]).collect()
+        (1..=7)
+            .map(|i| vec![json!(i), json!(format!("u{i}@x.test")), json!(i % 2 == 0)])
+            .collect()
     }
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn paging_and_filters() {
-        let (_, body) = search(&COLS, rows(), &q(&[("pageSize", "3"), ("firstResult", "4")]), json!({})).unwrap();
+        let (_, body) = search(
+            &COLS,
+            rows(),
+            &q(&[("pageSize", "3"), ("firstResult", "4")]),
+            json!({}),
+        )
+        .unwrap();
         let md = &body["response"]["metaData"];
         assert_eq!(md["resultsAvailable"], 7);
         assert_eq!(md["resultsReturned"], 3);
         assert_eq!(md["firstResult"], 4);
         assert_eq!(md["lastResult"], 6);
         assert_eq!(md["morePagesAvailable"], true);
-        assert_eq!(body["response"]["results"][0], json!([4, "u4@x.test", true]));
+        assert_eq!(
+            body["response"]["results"][0],
+            json!([4, "u4@x.test", true])
+        );
 
-        let (_, body) = search(&COLS, rows(), &q(&[("active", "true"), ("sort", "id.DESC"), ("columns", "id")]), json!({})).unwrap();
+        let (_, body) = search(
+            &COLS,
+            rows(),
+            &q(&[("active", "true"), ("sort", "id.DESC"), ("columns", "id")]),
+            json!({}),
+        )
+        .unwrap();
         assert_eq!(body["response"]["results"], json!([[6], [4], [2]]));
         assert_eq!(body["response"]["metaData"]["morePagesAvailable"], false);
 
-        let many: Vec<Vec<Value>> = (1..=1200).map(|i| vec![json!(i), json!("e"), json!(true)]).collect();
-        let (_, body) = search(&COLS, many.clone(), &q(&[("pageSize", "1000")]), json!({})).unwrap();
+        let many: Vec<Vec<Value>> = (1..=1200)
+            .map(|i| vec![json!(i), json!("e"), json!(true)])
+            .collect();
+        let (_, body) =
+            search(&COLS, many.clone(), &q(&[("pageSize", "1000")]), json!({})).unwrap();
         let md = &body["response"]["metaData"];
-        assert_eq!((md["resultsReturned"].as_u64(), md["lastResult"].as_u64(), md["morePagesAvailable"].as_bool()), (Some(500), Some(500), Some(true)));
+        assert_eq!(
+            (
+                md["resultsReturned"].as_u64(),
+                md["lastResult"].as_u64(),
+                md["morePagesAvailable"].as_bool()
+            ),
+            (Some(500), Some(500), Some(true))
+        );
         let (_, body) = search(&COLS, many, &q(&[("firstResult", "1001")]), json!({})).unwrap();
         let md = &body["response"]["metaData"];
-        assert_eq!((md["resultsReturned"].as_u64(), md["lastResult"].as_u64(), md["morePagesAvailable"].as_bool()), (Some(200), Some(1200), Some(false)));
+        assert_eq!(
+            (
+                md["resultsReturned"].as_u64(),
+                md["lastResult"].as_u64(),
+                md["morePagesAvailable"].as_bool()
+            ),
+            (Some(200), Some(1200), Some(false))
+        );
         assert_eq!(body["response"]["results"][0][0], 1001);
 
         let err = search(&COLS, rows(), &q(&[("id", "BAD PARAM")]), json!({})).unwrap_err();

@@ -223,7 +223,10 @@ pub(crate) struct State {
 }
 
 fn index(values: &[Value], keys: &[&str]) -> BTreeMap<i64, Value> {
-    values.iter().filter_map(|v| id_of(v, keys).map(|id| (id, v.clone()))).collect()
+    values
+        .iter()
+        .filter_map(|v| id_of(v, keys).map(|id| (id, v.clone())))
+        .collect()
 }
 
 fn next_after(map_max: Option<i64>, base: i64) -> i64 {
@@ -233,19 +236,34 @@ fn next_after(map_max: Option<i64>, base: i64) -> i64 {
 impl State {
     pub fn new(seed: BrightpearlSeed) -> Self {
         let contacts = index(&seed.contacts, &["contactId", "id"]);
-        let addresses = index(&seed.postal_addresses, &["addressId", "id", "postalAddressId"]);
+        let addresses = index(
+            &seed.postal_addresses,
+            &["addressId", "id", "postalAddressId"],
+        );
         let products = index(&seed.products, &["id", "productId"]);
         let product_prices = index(&seed.product_prices, &["productId"]);
         let mut stock = BTreeMap::new();
         for (pid, v) in &seed.availability {
-            let Ok(pid) = pid.parse::<i64>() else { continue };
+            let Ok(pid) = pid.parse::<i64>() else {
+                continue;
+            };
             if let Some(Value::Object(whs)) = v.get("warehouses") {
                 for (wid, lv) in whs {
-                    let Ok(wid) = wid.parse::<i64>() else { continue };
-                    let in_stock = int_at(lv, "/inStock").unwrap_or_else(|| int_at(lv, "/onHand").unwrap_or(0));
+                    let Ok(wid) = wid.parse::<i64>() else {
+                        continue;
+                    };
+                    let in_stock = int_at(lv, "/inStock")
+                        .unwrap_or_else(|| int_at(lv, "/onHand").unwrap_or(0));
                     let allocated = int_at(lv, "/allocated").unwrap_or(0);
                     let in_transit = int_at(lv, "/inTransit").unwrap_or(0);
-                    stock.insert((pid, wid), StockLevel { in_stock, allocated, in_transit });
+                    stock.insert(
+                        (pid, wid),
+                        StockLevel {
+                            in_stock,
+                            allocated,
+                            in_transit,
+                        },
+                    );
                 }
             }
         }
@@ -286,9 +304,15 @@ impl State {
     /// A request id for the `Ruid` header **\[obs\]** (UUID v4 text, deterministic sequence).
     pub fn ruid(&mut self) -> String {
         let b: [u8; 16] = self.ruid_rng.random();
-        let h = |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let h =
+            |r: std::ops::Range<usize>| b[r].iter().map(|x| format!("{x:02x}")).collect::<String>();
         let mut s = format!("{}-{}-4{}-", h(0..4), h(4..6), &h(6..8)[1..]);
-        s.push_str(&format!("{:x}{}-{}", 8 | (b[8] & 0x3), &h(8..10)[1..], h(10..16)));
+        s.push_str(&format!(
+            "{:x}{}-{}",
+            8 | (b[8] & 0x3),
+            &h(8..10)[1..],
+            h(10..16)
+        ));
         s
     }
 
@@ -298,13 +322,22 @@ impl State {
     /// `addressId`. Returns the new id.
     pub fn create_postal_address(&mut self, body: &Value) -> Result<i64, ApiError> {
         let Value::Object(obj) = body else {
-            return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
+            return Err(ApiError::bad(
+                codes::MISSING_BODY,
+                "A JSON object body is required",
+            ));
         };
         if str_at(body, "/addressLine1").is_none() {
-            return Err(ApiError::bad(codes::CONTACT_INVALID, "addressLine1 is required"));
+            return Err(ApiError::bad(
+                codes::CONTACT_INVALID,
+                "addressLine1 is required",
+            ));
         }
         if str_at(body, "/countryIsoCode").is_none() && int_at(body, "/countryId").is_none() {
-            return Err(ApiError::bad(codes::CONTACT_INVALID, "countryIsoCode or countryId is required"));
+            return Err(ApiError::bad(
+                codes::CONTACT_INVALID,
+                "countryIsoCode or countryId is required",
+            ));
         }
         let id = self.next_address;
         self.next_address += 1;
@@ -319,42 +352,74 @@ impl State {
     /// The stored contact has the GET shape (`contactId`, `financialDetails.priceListId`, …).
     pub fn create_contact(&mut self, body: &Value, now: DateTime<Utc>) -> Result<i64, ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
+            return Err(ApiError::bad(
+                codes::MISSING_BODY,
+                "A JSON object body is required",
+            ));
         }
         for field in ["firstName", "lastName"] {
             if let Some(s) = str_at(body, &format!("/{field}"))
-                && s.chars().count() > 32 {
-                    return Err(ApiError::bad(codes::CONTACT_INVALID, format!("{field} must be at most 32 characters")));
-                }
+                && s.chars().count() > 32
+            {
+                return Err(ApiError::bad(
+                    codes::CONTACT_INVALID,
+                    format!("{field} must be at most 32 characters"),
+                ));
+            }
         }
-        if str_at(body, "/firstName").is_none() && str_at(body, "/lastName").is_none() && str_at(body, "/organisation/name").is_none() {
-            return Err(ApiError::bad(codes::CONTACT_INVALID, "A contact needs a firstName, lastName or organisation name"));
+        if str_at(body, "/firstName").is_none()
+            && str_at(body, "/lastName").is_none()
+            && str_at(body, "/organisation/name").is_none()
+        {
+            return Err(ApiError::bad(
+                codes::CONTACT_INVALID,
+                "A contact needs a firstName, lastName or organisation name",
+            ));
         }
         let mut post_ids = Map::new();
         if let Some(Value::Object(ids)) = body.get("postAddressIds") {
             for (ty, v) in ids {
-                let Some(aid) = v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) else {
-                    return Err(ApiError::bad(codes::CONTACT_INVALID, format!("postAddressIds.{ty} is not an id")));
+                let Some(aid) = v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                else {
+                    return Err(ApiError::bad(
+                        codes::CONTACT_INVALID,
+                        format!("postAddressIds.{ty} is not an id"),
+                    ));
                 };
                 if !self.addresses.contains_key(&aid) {
-                    return Err(ApiError::bad(codes::CONTACT_INVALID, format!("Postal address {aid} does not exist")));
+                    return Err(ApiError::bad(
+                        codes::CONTACT_INVALID,
+                        format!("Postal address {aid} does not exist"),
+                    ));
                 }
                 post_ids.insert(ty.clone(), json!(aid));
             }
         }
         let id = self.next_contact;
         self.next_contact += 1;
-        let price_list_id = int_at(body, "/financialDetails/priceListId").or_else(|| int_at(body, "/priceListId"));
+        let price_list_id =
+            int_at(body, "/financialDetails/priceListId").or_else(|| int_at(body, "/priceListId"));
         let default_price_list = self.price_lists.iter().find_map(|p| id_of(p, &["id"]));
-        let mut financial = body.get("financialDetails").cloned().unwrap_or_else(|| json!({}));
+        let mut financial = body
+            .get("financialDetails")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         if let Value::Object(f) = &mut financial {
-            f.insert("priceListId".into(), json!(price_list_id.or(default_price_list).unwrap_or(1)));
+            f.insert(
+                "priceListId".into(),
+                json!(price_list_id.or(default_price_list).unwrap_or(1)),
+            );
             f.entry("nominalCode").or_insert(json!(4000));
             f.entry("creditLimit").or_insert(json!(0));
             f.entry("creditTermDays").or_insert(json!(0));
             f.entry("discountPercentage").or_insert(json!(0));
         }
-        let rel = body.get("relationshipToAccount").cloned().unwrap_or_else(|| json!({}));
+        let rel = body
+            .get("relationshipToAccount")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
         let contact = json!({
             "contactId": id,
             "isPrimaryContact": true,
@@ -382,13 +447,27 @@ impl State {
 
     /// One row of `contact-search` (columns in [`super::api::CONTACT_COLUMNS`] order).
     pub fn contact_search_row(c: &Value) -> Vec<Value> {
-        let email = |t: &str| c.pointer(&format!("/communication/emails/{t}/email")).cloned().unwrap_or(Value::Null);
-        let phone = |t: &str| c.pointer(&format!("/communication/telephones/{t}")).cloned().unwrap_or(Value::Null);
+        let email = |t: &str| {
+            c.pointer(&format!("/communication/emails/{t}/email"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
+        let phone = |t: &str| {
+            c.pointer(&format!("/communication/telephones/{t}"))
+                .cloned()
+                .unwrap_or(Value::Null)
+        };
         let b = |p: &str| c.pointer(p).and_then(Value::as_bool).unwrap_or(false);
         let is_supplier = b("/relationshipToAccount/isSupplier");
         let is_staff = b("/relationshipToAccount/isStaff");
-        let is_customer = c.pointer("/relationshipToAccount/isCustomer").and_then(Value::as_bool).unwrap_or(!is_supplier && !is_staff);
-        let company = c.pointer("/organisation/name").cloned().unwrap_or(Value::Null);
+        let is_customer = c
+            .pointer("/relationshipToAccount/isCustomer")
+            .and_then(Value::as_bool)
+            .unwrap_or(!is_supplier && !is_staff);
+        let company = c
+            .pointer("/organisation/name")
+            .cloned()
+            .unwrap_or(Value::Null);
         vec![
             json!(id_of(c, &["contactId", "id"])),
             email("PRI"),
@@ -402,8 +481,14 @@ impl State {
             json!(is_customer),
             c.get("createdOn").cloned().unwrap_or(Value::Null),
             c.get("updatedOn").cloned().unwrap_or(Value::Null),
-            c.pointer("/financialDetails/nominalCode").cloned().unwrap_or(Value::Null),
-            json!(c.get("isPrimaryContact").and_then(Value::as_bool).unwrap_or(true)),
+            c.pointer("/financialDetails/nominalCode")
+                .cloned()
+                .unwrap_or(Value::Null),
+            json!(
+                c.get("isPrimaryContact")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+            ),
             phone("PRI"),
             phone("SEC"),
             phone("MOB"),
@@ -415,14 +500,21 @@ impl State {
     // ---------------------------------------------------------------- products & stock
 
     pub fn product_sku(&self, product_id: i64) -> Option<String> {
-        self.products.get(&product_id).and_then(|p| str_at(p, "/identity/sku"))
+        self.products
+            .get(&product_id)
+            .and_then(|p| str_at(p, "/identity/sku"))
     }
 
     /// Stock-tracked unless `stock.stockTracked` is `false` **\[obs\]**; bundles never are **\[doc\]**.
     pub fn product_stock_tracked(&self, product_id: i64) -> bool {
         self.products.get(&product_id).is_some_and(|p| {
-            p.pointer("/stock/stockTracked").and_then(Value::as_bool).unwrap_or(true)
-                && !p.pointer("/composition/bundle").and_then(Value::as_bool).unwrap_or(false)
+            p.pointer("/stock/stockTracked")
+                .and_then(Value::as_bool)
+                .unwrap_or(true)
+                && !p
+                    .pointer("/composition/bundle")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
         })
     }
 
@@ -438,7 +530,11 @@ impl State {
             g("/identity/upc"),
             g("/identity/isbn"),
             g("/identity/mpn"),
-            json!(p.pointer("/stock/stockTracked").and_then(Value::as_bool).unwrap_or(true)),
+            json!(
+                p.pointer("/stock/stockTracked")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+            ),
             g("/salesChannels/0/salesChannelName"),
             g("/createdOn"),
             g("/updatedOn"),
@@ -446,7 +542,10 @@ impl State {
             g("/productGroupId"),
             g("/brandId"),
             g("/productTypeId"),
-            p.get("status").cloned().or_else(|| p.get("productStatus").cloned()).unwrap_or(json!("LIVE")),
+            p.get("status")
+                .cloned()
+                .or_else(|| p.get("productStatus").cloned())
+                .unwrap_or(json!("LIVE")),
             g("/primarySupplierId"),
         ]
     }
@@ -455,13 +554,19 @@ impl State {
     /// when the product is unknown or not stock-tracked (silently dropped **\[doc\]**).
     /// Warehouses with nothing in stock, allocated or in transit are absent **\[client\]**.
     pub fn availability(&self, product_id: i64) -> Option<Value> {
-        let known = self.products.contains_key(&product_id) || self.stock.keys().any(|(p, _)| *p == product_id);
-        if !known || (self.products.contains_key(&product_id) && !self.product_stock_tracked(product_id)) {
+        let known = self.products.contains_key(&product_id)
+            || self.stock.keys().any(|(p, _)| *p == product_id);
+        if !known
+            || (self.products.contains_key(&product_id) && !self.product_stock_tracked(product_id))
+        {
             return None;
         }
         let mut total = StockLevel::default();
         let mut whs = Map::new();
-        for ((p, w), lv) in self.stock.range((product_id, i64::MIN)..=(product_id, i64::MAX)) {
+        for ((p, w), lv) in self
+            .stock
+            .range((product_id, i64::MIN)..=(product_id, i64::MAX))
+        {
             debug_assert_eq!(*p, product_id);
             if *lv == StockLevel::default() {
                 continue;
@@ -475,10 +580,21 @@ impl State {
     }
 
     /// Sets on-hand to `on_hand` (inStock = on_hand + allocated). Returns the event to raise.
-    pub fn set_stock(&mut self, product_id: i64, warehouse_id: i64, on_hand: i64, now: DateTime<Utc>) -> Event {
+    pub fn set_stock(
+        &mut self,
+        product_id: i64,
+        warehouse_id: i64,
+        on_hand: i64,
+        now: DateTime<Utc>,
+    ) -> Event {
         let lv = self.stock.entry((product_id, warehouse_id)).or_default();
         lv.in_stock = on_hand + lv.allocated;
-        Event { full: "product.modified.on-hand-modified", ids: vec![product_id], raised_on: now, only: None }
+        Event {
+            full: "product.modified.on-hand-modified",
+            ids: vec![product_id],
+            raised_on: now,
+            only: None,
+        }
     }
 
     /// `POST /warehouse-service/warehouse/{warehouseId}/stock-correction` **\[doc\]**: each
@@ -486,9 +602,19 @@ impl State {
     /// adding stock **\[doc\]**; a removal that would take on-hand below zero is refused
     /// **\[unconfirmed\]**. All or nothing. Returns one stock-correction note id per correction
     /// (the docs say "array of stock-correction note ids"; one per line is **\[unconfirmed\]**).
-    pub fn stock_correction(&mut self, warehouse_id: i64, body: &Value, now: DateTime<Utc>) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
+    pub fn stock_correction(
+        &mut self,
+        warehouse_id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
         let invalid = |m: String| ApiError::bad(codes::STOCK_CORRECTION_INVALID, m);
-        if !self.warehouses.is_empty() && !self.warehouses.iter().any(|w| id_of(w, &["id"]) == Some(warehouse_id)) {
+        if !self.warehouses.is_empty()
+            && !self
+                .warehouses
+                .iter()
+                .any(|w| id_of(w, &["id"]) == Some(warehouse_id))
+        {
             return Err(invalid(format!("Warehouse {warehouse_id} does not exist")));
         }
         let Some(Value::Array(lines)) = body.get("corrections") else {
@@ -499,19 +625,35 @@ impl State {
         }
         let mut planned: BTreeMap<i64, i64> = BTreeMap::new();
         for (i, c) in lines.iter().enumerate() {
-            let pid = int_at(c, "/productId").ok_or_else(|| invalid(format!("corrections[{i}].productId is required")))?;
+            let pid = int_at(c, "/productId")
+                .ok_or_else(|| invalid(format!("corrections[{i}].productId is required")))?;
             if !self.products.contains_key(&pid) || !self.product_stock_tracked(pid) {
-                return Err(invalid(format!("corrections[{i}]: product {pid} is not a stock-tracked product")));
+                return Err(invalid(format!(
+                    "corrections[{i}]: product {pid} is not a stock-tracked product"
+                )));
             }
-            let q = int_at(c, "/quantity").filter(|q| *q != 0).ok_or_else(|| invalid(format!("corrections[{i}].quantity must be a non-zero integer")))?;
+            let q = int_at(c, "/quantity").filter(|q| *q != 0).ok_or_else(|| {
+                invalid(format!(
+                    "corrections[{i}].quantity must be a non-zero integer"
+                ))
+            })?;
             if q > 0 && c.pointer("/cost/value").and_then(dec).is_none() {
-                return Err(invalid(format!("corrections[{i}].cost is required when adding stock")));
+                return Err(invalid(format!(
+                    "corrections[{i}].cost is required when adding stock"
+                )));
             }
             let delta = planned.entry(pid).or_insert(0);
             *delta += q;
-            let lv = self.stock.get(&(pid, warehouse_id)).copied().unwrap_or_default();
+            let lv = self
+                .stock
+                .get(&(pid, warehouse_id))
+                .copied()
+                .unwrap_or_default();
             if lv.on_hand() + *delta < 0 {
-                return Err(invalid(format!("corrections[{i}]: only {} of product {pid} on hand in warehouse {warehouse_id}", lv.on_hand())));
+                return Err(invalid(format!(
+                    "corrections[{i}]: only {} of product {pid} on hand in warehouse {warehouse_id}",
+                    lv.on_hand()
+                )));
             }
         }
         let mut ids = Vec::new();
@@ -532,11 +674,22 @@ impl State {
             ids.push(id);
         }
         let products: Vec<i64> = planned.keys().copied().collect();
-        Ok((ids, vec![Event { full: "product.modified.on-hand-modified", ids: products, raised_on: now, only: None }]))
+        Ok((
+            ids,
+            vec![Event {
+                full: "product.modified.on-hand-modified",
+                ids: products,
+                raised_on: now,
+                only: None,
+            }],
+        ))
     }
 
     fn default_warehouse(&self) -> i64 {
-        self.warehouses.iter().find_map(|w| id_of(w, &["id"])).unwrap_or(2)
+        self.warehouses
+            .iter()
+            .find_map(|w| id_of(w, &["id"]))
+            .unwrap_or(2)
     }
 
     // ---------------------------------------------------------------- orders
@@ -560,10 +713,19 @@ impl State {
     }
 
     /// The existing order with this (`externalRef`, `installedIntegrationInstanceId`) pair.
-    pub fn find_by_external_ref(&self, type_code: &str, external_ref: &str, instance: Option<i64>) -> Option<i64> {
+    pub fn find_by_external_ref(
+        &self,
+        type_code: &str,
+        external_ref: &str,
+        instance: Option<i64>,
+    ) -> Option<i64> {
         self.orders
             .values()
-            .find(|o| o.type_code == type_code && o.external_ref.as_deref() == Some(external_ref) && o.installed_integration_instance_id == instance)
+            .find(|o| {
+                o.type_code == type_code
+                    && o.external_ref.as_deref() == Some(external_ref)
+                    && o.installed_integration_instance_id == instance
+            })
             .map(|o| o.id)
     }
 
@@ -581,14 +743,18 @@ impl State {
         credit_requires_invoice: bool,
     ) -> Result<(i64, bool, Vec<Event>), ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
+            return Err(ApiError::bad(
+                codes::MISSING_BODY,
+                "A JSON object body is required",
+            ));
         }
         let external_ref = str_at(body, "/externalRef");
         let instance = int_at(body, "/installedIntegrationInstanceId");
         if let Some(er) = &external_ref
-            && let Some(existing) = self.find_by_external_ref(type_code, er, instance) {
-                return Ok((existing, false, Vec::new()));
-            }
+            && let Some(existing) = self.find_by_external_ref(type_code, er, instance)
+        {
+            return Ok((existing, false, Vec::new()));
+        }
         let invalid = |m: String| ApiError::bad(codes::ORDER_INVALID, m);
         let customer_id = int_at(body, "/customer/id")
             .or_else(|| int_at(body, "/customerId"))
@@ -598,8 +764,13 @@ impl State {
         }
         let parent_id = int_at(body, "/parentId");
         if type_code == "SC" {
-            let pid = parent_id.ok_or_else(|| invalid("parentId is required on a sales credit".into()))?;
-            let parent = self.orders.get(&pid).filter(|o| o.type_code == "SO").ok_or_else(|| invalid(format!("Sales order {pid} does not exist")))?;
+            let pid = parent_id
+                .ok_or_else(|| invalid("parentId is required on a sales credit".into()))?;
+            let parent = self
+                .orders
+                .get(&pid)
+                .filter(|o| o.type_code == "SO")
+                .ok_or_else(|| invalid(format!("Sales order {pid} does not exist")))?;
             if credit_requires_invoice && parent.invoice_reference.is_none() {
                 return Err(ApiError::bad(
                     codes::CREDIT_PARENT_NOT_INVOICED,
@@ -610,7 +781,9 @@ impl State {
         let status_id = match int_at(body, "/statusId") {
             Some(s) => {
                 if !self.order_statuses.is_empty() && !self.status_exists(s, type_code) {
-                    return Err(invalid(format!("Order status {s} does not exist for order type {type_code}")));
+                    return Err(invalid(format!(
+                        "Order status {s} does not exist for order type {type_code}"
+                    )));
                 }
                 s
             }
@@ -631,21 +804,37 @@ impl State {
                 return Err(invalid(format!("rows[{i}]: productId or name is required")));
             }
             if let Some(pid) = product_id
-                && !self.products.contains_key(&pid) {
-                    return Err(invalid(format!("rows[{i}]: product {pid} does not exist")));
-                }
+                && !self.products.contains_key(&pid)
+            {
+                return Err(invalid(format!("rows[{i}]: product {pid} does not exist")));
+            }
             let stock_tracked = product_id.is_some_and(|p| self.product_stock_tracked(p));
-            let quantity = r.get("quantity").and_then(dec).filter(|q| *q > Decimal::ZERO).ok_or_else(|| {
-                ApiError::bad(codes::BAD_ROW_QUANTITY, format!("rows[{i}]: quantity must be a positive number"))
-            })?;
+            let quantity = r
+                .get("quantity")
+                .and_then(dec)
+                .filter(|q| *q > Decimal::ZERO)
+                .ok_or_else(|| {
+                    ApiError::bad(
+                        codes::BAD_ROW_QUANTITY,
+                        format!("rows[{i}]: quantity must be a positive number"),
+                    )
+                })?;
             if (stock_tracked && !quantity.fract().is_zero()) || quantity.normalize().scale() > 4 {
-                return Err(ApiError::bad(codes::BAD_ROW_QUANTITY, format!("rows[{i}]: quantity {quantity} is not valid for this product")));
+                return Err(ApiError::bad(
+                    codes::BAD_ROW_QUANTITY,
+                    format!("rows[{i}]: quantity {quantity} is not valid for this product"),
+                ));
             }
             // Net and tax are both required; sales-order rows take up to 4 dp **[doc]**.
             let money_field = |f: &str| -> Result<Decimal, ApiError> {
-                let d = r.get(f).and_then(dec).ok_or_else(|| invalid(format!("rows[{i}]: {f} is required")))?;
+                let d = r
+                    .get(f)
+                    .and_then(dec)
+                    .ok_or_else(|| invalid(format!("rows[{i}]: {f} is required")))?;
                 if d.normalize().scale() > 4 {
-                    return Err(invalid(format!("rows[{i}]: {f} has more than 4 decimal places")));
+                    return Err(invalid(format!(
+                        "rows[{i}]: {f} has more than 4 decimal places"
+                    )));
                 }
                 Ok(d)
             };
@@ -658,7 +847,9 @@ impl State {
                         .tax_codes
                         .iter()
                         .find(|t| str_at(t, "/code").as_deref() == Some(code))
-                        .ok_or_else(|| invalid(format!("rows[{i}]: tax code {code} does not exist")))?;
+                        .ok_or_else(|| {
+                            invalid(format!("rows[{i}]: tax code {code} does not exist"))
+                        })?;
                     Some(tc.get("rate").and_then(dec).unwrap_or(Decimal::ZERO))
                 }
                 _ => None,
@@ -706,24 +897,45 @@ impl State {
         let customer = &self.contacts[&customer_id];
         // Addresses default to the contact's own (DEF / BIL / DEL) addresses **\[doc\]** (§4.1).
         let contact_address = |ty: &str| -> Value {
-            let aid = int_at(customer, &format!("/postAddressIds/{ty}")).or_else(|| int_at(customer, "/postAddressIds/DEF"));
-            let mut a = aid.and_then(|a| self.addresses.get(&a).cloned()).unwrap_or_else(|| json!({}));
+            let aid = int_at(customer, &format!("/postAddressIds/{ty}"))
+                .or_else(|| int_at(customer, "/postAddressIds/DEF"));
+            let mut a = aid
+                .and_then(|a| self.addresses.get(&a).cloned())
+                .unwrap_or_else(|| json!({}));
             if let Value::Object(m) = &mut a {
-                for k in ["addressId", "id", "postalAddressId", "customerId", "contactId"] {
+                for k in [
+                    "addressId",
+                    "id",
+                    "postalAddressId",
+                    "customerId",
+                    "contactId",
+                ] {
                     m.remove(k);
                 }
             }
             a
         };
-        let customer_address = body.pointer("/customer/address").cloned().unwrap_or_else(|| contact_address("DEF"));
-        let billing_address = body.pointer("/billing/address").cloned().unwrap_or_else(|| contact_address("BIL"));
-        let delivery_address = body.pointer("/delivery/address").cloned().unwrap_or_else(|| contact_address("DEL"));
+        let customer_address = body
+            .pointer("/customer/address")
+            .cloned()
+            .unwrap_or_else(|| contact_address("DEF"));
+        let billing_address = body
+            .pointer("/billing/address")
+            .cloned()
+            .unwrap_or_else(|| contact_address("BIL"));
+        let delivery_address = body
+            .pointer("/delivery/address")
+            .cloned()
+            .unwrap_or_else(|| contact_address("DEL"));
         let default_price_list = int_at(customer, "/financialDetails/priceListId").unwrap_or(1);
         let currency_code = str_at(body, "/currency/code")
             .or_else(|| str_at(body, "/currency/orderCurrencyCode"))
             .or_else(|| {
                 let pl = int_at(body, "/priceListId").unwrap_or(default_price_list);
-                self.price_lists.iter().find(|p| id_of(p, &["id"]) == Some(pl)).and_then(|p| str_at(p, "/currencyCode"))
+                self.price_lists
+                    .iter()
+                    .find(|p| id_of(p, &["id"]) == Some(pl))
+                    .and_then(|p| str_at(p, "/currencyCode"))
             })
             .unwrap_or_else(|| "GBP".into());
         let order = Order {
@@ -750,8 +962,12 @@ impl State {
             price_list_id: int_at(body, "/priceListId").unwrap_or(default_price_list),
             price_mode_code: str_at(body, "/priceModeCode").unwrap_or_else(|| "EXC".into()),
             currency_code,
-            exchange_rate: str_at(body, "/currency/exchangeRate").unwrap_or_else(|| "1.000000".into()),
-            fixed_exchange_rate: body.pointer("/currency/fixedExchangeRate").and_then(Value::as_bool).unwrap_or(false),
+            exchange_rate: str_at(body, "/currency/exchangeRate")
+                .unwrap_or_else(|| "1.000000".into()),
+            fixed_exchange_rate: body
+                .pointer("/currency/fixedExchangeRate")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             channel_id: int_at(body, "/channelId").unwrap_or(0),
             warehouse_id,
             staff_owner_id: int_at(body, "/staffOwnerId").unwrap_or(0),
@@ -761,16 +977,30 @@ impl State {
         };
         self.orders.insert(id, order);
         if type_code == "SO" {
-            events.push(Event { full: "sales-order.created", ids: vec![id], raised_on: now, only: None });
+            events.push(Event {
+                full: "sales-order.created",
+                ids: vec![id],
+                raised_on: now,
+                only: None,
+            });
         }
         if !touched.is_empty() {
-            events.push(Event { full: "product.modified.on-hand-modified", ids: touched, raised_on: now, only: None });
+            events.push(Event {
+                full: "product.modified.on-hand-modified",
+                ids: touched,
+                raised_on: now,
+                only: None,
+            });
         }
         Ok((id, true, events))
     }
 
     pub fn order_totals(o: &Order) -> (Decimal, Decimal) {
-        o.rows.iter().fold((Decimal::ZERO, Decimal::ZERO), |(n, t), r| (n + r.net, t + r.tax))
+        o.rows
+            .iter()
+            .fold((Decimal::ZERO, Decimal::ZERO), |(n, t), r| {
+                (n + r.net, t + r.tax)
+            })
     }
 
     /// `PAID` / `PARTIALLY_PAID` / `UNPAID` **\[doc\]/\[obs\]** from the order's customer payments:
@@ -799,7 +1029,11 @@ impl State {
 
     fn row_quantities(&self, o: &Order, shipped_only: bool) -> BTreeMap<i64, i64> {
         let mut m = BTreeMap::new();
-        for g in self.gons.values().filter(|g| g.order_id == o.id && (!shipped_only || g.shipped_on.is_some())) {
+        for g in self
+            .gons
+            .values()
+            .filter(|g| g.order_id == o.id && (!shipped_only || g.shipped_on.is_some()))
+        {
             for r in &g.rows {
                 *m.entry(r.order_row_id).or_insert(0) += r.quantity;
             }
@@ -808,7 +1042,11 @@ impl State {
     }
 
     fn tracked_need(o: &Order) -> Vec<(i64, i64)> {
-        o.rows.iter().filter(|r| r.stock_tracked).map(|r| (r.id, r.quantity.trunc().try_into().unwrap_or(0i64))).collect()
+        o.rows
+            .iter()
+            .filter(|r| r.stock_tracked)
+            .map(|r| (r.id, r.quantity.trunc().try_into().unwrap_or(0i64)))
+            .collect()
     }
 
     /// (`stockStatusCode`, `allocationStatusCode`, `shippingStatusCode`) **\[doc\]** code tables:
@@ -821,8 +1059,17 @@ impl State {
         }
         let level = |have: &BTreeMap<i64, i64>| {
             let total: i64 = need.iter().map(|(_, q)| q).sum();
-            let got: i64 = need.iter().map(|(id, q)| have.get(id).copied().unwrap_or(0).min(*q)).sum();
-            if got == 0 { 0 } else if got >= total { 2 } else { 1 }
+            let got: i64 = need
+                .iter()
+                .map(|(id, q)| have.get(id).copied().unwrap_or(0).min(*q))
+                .sum();
+            if got == 0 {
+                0
+            } else if got >= total {
+                2
+            } else {
+                1
+            }
         };
         let fulfilled = level(&self.row_quantities(o, false));
         let shipped = level(&self.row_quantities(o, true));
@@ -833,52 +1080,105 @@ impl State {
         }
         let allocated = level(&alloc_plus_shipped);
         let (so, sc) = (["SON", "SOP", "SOA"], ["SCN", "SCP", "SCA"]);
-        let stock = if o.type_code == "SO" { so[fulfilled] } else { sc[fulfilled] };
-        (stock, ["ANA", "APA", "AAA"][allocated], ["SNS", "SPS", "ASS"][shipped])
+        let stock = if o.type_code == "SO" {
+            so[fulfilled]
+        } else {
+            sc[fulfilled]
+        };
+        (
+            stock,
+            ["ANA", "APA", "AAA"][allocated],
+            ["SNS", "SPS", "ASS"][shipped],
+        )
     }
 
     /// `PUT /order-service/order/{id}/status` **\[doc\]**: the status must exist for the order's
     /// type; the configured "cancelled" status (named `Cancelled` **\[unconfirmed\]**) is refused
     /// when the order has goods-out notes, is invoiced or has payments. Appends an order note.
-    pub fn set_status(&mut self, order_id: i64, body: &Value, now: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
-        let status_id = int_at(body, "/orderStatusId").ok_or_else(|| ApiError::bad(codes::ORDER_INVALID, "orderStatusId is required"))?;
-        let o = self.orders.get(&order_id).ok_or_else(|| ApiError::bad(codes::ORDER_INVALID, format!("Order {order_id} does not exist")))?;
+    pub fn set_status(
+        &mut self,
+        order_id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, ApiError> {
+        let status_id = int_at(body, "/orderStatusId")
+            .ok_or_else(|| ApiError::bad(codes::ORDER_INVALID, "orderStatusId is required"))?;
+        let o = self.orders.get(&order_id).ok_or_else(|| {
+            ApiError::bad(
+                codes::ORDER_INVALID,
+                format!("Order {order_id} does not exist"),
+            )
+        })?;
         if !self.order_statuses.is_empty() && !self.status_exists(status_id, o.type_code) {
-            return Err(ApiError::bad(codes::ORDER_INVALID, format!("Order status {status_id} does not exist for order type {}", o.type_code)));
+            return Err(ApiError::bad(
+                codes::ORDER_INVALID,
+                format!(
+                    "Order status {status_id} does not exist for order type {}",
+                    o.type_code
+                ),
+            ));
         }
         let cancelling = self.order_statuses.iter().any(|s| {
-            id_of(s, &["statusId", "id"]) == Some(status_id) && str_at(s, "/name").is_some_and(|n| n.eq_ignore_ascii_case("cancelled"))
+            id_of(s, &["statusId", "id"]) == Some(status_id)
+                && str_at(s, "/name").is_some_and(|n| n.eq_ignore_ascii_case("cancelled"))
         });
         if cancelling {
             let has_gon = self.gons.values().any(|g| g.order_id == order_id);
-            let has_payment = self.payments.values().any(|p| p.order_id == order_id && !p.amount_paid.is_zero());
+            let has_payment = self
+                .payments
+                .values()
+                .any(|p| p.order_id == order_id && !p.amount_paid.is_zero());
             if has_gon || o.invoice_reference.is_some() || has_payment {
-                return Err(ApiError::bad(codes::ORDER_INVALID, "The order cannot be cancelled: it has goods-out notes, is invoiced or has payments"));
+                return Err(ApiError::bad(
+                    codes::ORDER_INVALID,
+                    "The order cannot be cancelled: it has goods-out notes, is invoiced or has payments",
+                ));
             }
         }
         let o = self.orders.get_mut(&order_id).expect("checked above");
         o.status_id = status_id;
         o.updated_on = iso(now);
         o.version += 1;
-        let text = body.pointer("/orderNote/text").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("Order status changed to {status_id}"));
+        let text = body
+            .pointer("/orderNote/text")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("Order status changed to {status_id}"));
         o.notes.push(json!({"text": text, "isPublic": body.pointer("/orderNote/isPublic").and_then(Value::as_bool).unwrap_or(false), "addedOn": iso(now)}));
-        Ok(vec![
-            Event { full: "order.modified.order-status", ids: vec![order_id], raised_on: now, only: None },
-        ])
+        Ok(vec![Event {
+            full: "order.modified.order-status",
+            ids: vec![order_id],
+            raised_on: now,
+            only: None,
+        }])
     }
 
     /// `POST /order-service/sales-order/{id}/close` (and `/sales-credit/{id}/close`) **\[doc\]**:
     /// invoices the order. The real API passes through "invoice pending" first; the simulator
     /// invoices at once (`SI-1001…` for orders, `SC-1001…` for credits **\[unconfirmed\]**).
     /// Closing an already-invoiced order is rejected **\[doc\]** (code/text **\[unconfirmed\]**).
-    pub fn close(&mut self, order_id: i64, type_code: &str, body: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
+    pub fn close(
+        &mut self,
+        order_id: i64,
+        type_code: &str,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
         let o = self
             .orders
             .get_mut(&order_id)
             .filter(|o| o.type_code == type_code)
-            .ok_or_else(|| ApiError::bad(codes::ORDER_INVALID, format!("Order {order_id} does not exist")))?;
+            .ok_or_else(|| {
+                ApiError::bad(
+                    codes::ORDER_INVALID,
+                    format!("Order {order_id} does not exist"),
+                )
+            })?;
         if o.invoice_reference.is_some() {
-            return Err(ApiError::bad(codes::ORDER_INVALID, format!("Order {order_id} has already been invoiced")));
+            return Err(ApiError::bad(
+                codes::ORDER_INVALID,
+                format!("Order {order_id} has already been invoiced"),
+            ));
         }
         let reference = if type_code == "SO" {
             let r = format!("SI-{}", self.next_invoice);
@@ -890,7 +1190,9 @@ impl State {
             r
         };
         o.invoice_reference = Some(reference);
-        o.tax_date = str_at(body, "/taxDate").or_else(|| o.tax_date.clone()).or_else(|| Some(iso(now)));
+        o.tax_date = str_at(body, "/taxDate")
+            .or_else(|| o.tax_date.clone())
+            .or_else(|| Some(iso(now)));
         o.closed_on = Some(iso(now));
         o.updated_on = iso(now);
         o.version += 1;
@@ -906,25 +1208,42 @@ impl State {
     /// [`codes::PAYMENT_DUPLICATE_TRANSACTION_REF`] on a repeat (code/text **\[unconfirmed\]**).
     /// A journal id is set when a payment method with that code has a bank account in the
     /// payment currency, for RECEIPT/PAYMENT/CAPTURE **\[doc\]**.
-    pub fn create_payment(&mut self, body: &Value, now: DateTime<Utc>) -> Result<(i64, Vec<Event>), ApiError> {
+    pub fn create_payment(
+        &mut self,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, Vec<Event>), ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
+            return Err(ApiError::bad(
+                codes::MISSING_BODY,
+                "A JSON object body is required",
+            ));
         }
         let invalid = |m: String| ApiError::bad(codes::PAYMENT_INVALID, m);
-        let method = str_at(body, "/paymentMethodCode").ok_or_else(|| invalid("paymentMethodCode is required".into()))?;
+        let method = str_at(body, "/paymentMethodCode")
+            .ok_or_else(|| invalid("paymentMethodCode is required".into()))?;
         if method.chars().count() > 36 {
-            return Err(invalid("paymentMethodCode must be at most 36 characters".into()));
+            return Err(invalid(
+                "paymentMethodCode must be at most 36 characters".into(),
+            ));
         }
-        let ptype = str_at(body, "/paymentType").ok_or_else(|| invalid("paymentType is required".into()))?;
+        let ptype = str_at(body, "/paymentType")
+            .ok_or_else(|| invalid("paymentType is required".into()))?;
         if !["RECEIPT", "PAYMENT", "AUTH", "CAPTURE", "VOID"].contains(&ptype.as_str()) {
-            return Err(invalid(format!("paymentType {ptype} is not one of RECEIPT, PAYMENT, AUTH, CAPTURE, VOID")));
+            return Err(invalid(format!(
+                "paymentType {ptype} is not one of RECEIPT, PAYMENT, AUTH, CAPTURE, VOID"
+            )));
         }
-        let order_id = int_at(body, "/orderId").ok_or_else(|| invalid("orderId is required".into()))?;
+        let order_id =
+            int_at(body, "/orderId").ok_or_else(|| invalid("orderId is required".into()))?;
         if !self.orders.contains_key(&order_id) {
             return Err(invalid(format!("Order {order_id} does not exist")));
         }
-        let currency = str_at(body, "/currencyIsoCode").filter(|c| c.len() == 3).ok_or_else(|| invalid("currencyIsoCode (3 letters) is required".into()))?;
-        let payment_date = str_at(body, "/paymentDate").ok_or_else(|| invalid("paymentDate is required".into()))?;
+        let currency = str_at(body, "/currencyIsoCode")
+            .filter(|c| c.len() == 3)
+            .ok_or_else(|| invalid("currencyIsoCode (3 letters) is required".into()))?;
+        let payment_date = str_at(body, "/paymentDate")
+            .ok_or_else(|| invalid("paymentDate is required".into()))?;
         let amount = |f: &str| -> Result<Option<Decimal>, ApiError> {
             match body.get(f) {
                 None | Some(Value::Null) => Ok(None),
@@ -938,29 +1257,48 @@ impl State {
         let amount_paid = amount("amountPaid")?.unwrap_or(Decimal::ZERO);
         let authorization_expiry = str_at(body, "/authorizationExpiry");
         if ptype == "AUTH" && (authorization_expiry.is_none() || amount_authorized.is_none()) {
-            return Err(invalid("AUTH payments need amountAuthorized and authorizationExpiry".into()));
+            return Err(invalid(
+                "AUTH payments need amountAuthorized and authorizationExpiry".into(),
+            ));
         }
         let transaction_ref = str_at(body, "/transactionRef");
         if let Some(tr) = &transaction_ref {
             if tr.chars().count() > 64 {
-                return Err(invalid("transactionRef must be at most 64 characters".into()));
+                return Err(invalid(
+                    "transactionRef must be at most 64 characters".into(),
+                ));
             }
-            let dup = self.payments.values().any(|p| p.transaction_ref.as_deref() == Some(tr) && p.payment_method_code.eq_ignore_ascii_case(&method));
+            let dup = self.payments.values().any(|p| {
+                p.transaction_ref.as_deref() == Some(tr)
+                    && p.payment_method_code.eq_ignore_ascii_case(&method)
+            });
             if dup {
                 return Err(ApiError::bad(
                     codes::PAYMENT_DUPLICATE_TRANSACTION_REF,
-                    format!("A payment with transactionRef {tr} already exists for payment method {method}"),
+                    format!(
+                        "A payment with transactionRef {tr} already exists for payment method {method}"
+                    ),
                 ));
             }
         }
         let exchange_rate = match body.get("exchangeRate") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(dec(v).filter(|d| *d > Decimal::ZERO).ok_or_else(|| invalid("exchangeRate must be > 0".into()))?),
+            Some(v) => Some(
+                dec(v)
+                    .filter(|d| *d > Decimal::ZERO)
+                    .ok_or_else(|| invalid("exchangeRate must be > 0".into()))?,
+            ),
         };
         let journal_id = if ["RECEIPT", "PAYMENT", "CAPTURE"].contains(&ptype.as_str()) {
             let has_bank = self.payment_methods.iter().any(|m| {
                 str_at(m, "/code").is_some_and(|c| c.eq_ignore_ascii_case(&method))
-                    && m.get("bankAccounts").and_then(Value::as_array).is_some_and(|b| b.iter().any(|a| str_at(a, "/currencyIsoCode").as_deref() == Some(currency.as_str())))
+                    && m.get("bankAccounts")
+                        .and_then(Value::as_array)
+                        .is_some_and(|b| {
+                            b.iter().any(|a| {
+                                str_at(a, "/currencyIsoCode").as_deref() == Some(currency.as_str())
+                            })
+                        })
             });
             if has_bank {
                 let j = self.next_journal;
@@ -1036,9 +1374,18 @@ impl State {
     /// `POST /warehouse-service/order/{orderId}/goods-note/goods-out` **\[doc\]**: one note per
     /// warehouse entry; each product line names a `salesOrderRowId` of the order and at most the
     /// quantity not yet on a goods-out note. Stock-tracked rows only. Returns the new note ids.
-    pub fn create_goods_out_notes(&mut self, order_id: i64, body: &Value, now: DateTime<Utc>) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
+    pub fn create_goods_out_notes(
+        &mut self,
+        order_id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<i64>, Vec<Event>), ApiError> {
         let invalid = |m: String| ApiError::bad(codes::GOODS_OUT_INVALID, m);
-        let o = self.orders.get(&order_id).filter(|o| o.type_code == "SO").ok_or_else(|| invalid(format!("Sales order {order_id} does not exist")))?;
+        let o = self
+            .orders
+            .get(&order_id)
+            .filter(|o| o.type_code == "SO")
+            .ok_or_else(|| invalid(format!("Sales order {order_id} does not exist")))?;
         let Some(Value::Array(whs)) = body.get("warehouses") else {
             return Err(invalid("warehouses is required".into()));
         };
@@ -1048,8 +1395,14 @@ impl State {
         let mut on_notes = self.row_quantities(o, false);
         let mut planned: Vec<(i64, Vec<GonRow>, String)> = Vec::new();
         for (wi, w) in whs.iter().enumerate() {
-            let warehouse_id = int_at(w, "/warehouseId").ok_or_else(|| invalid(format!("warehouses[{wi}].warehouseId is required")))?;
-            if !self.warehouses.is_empty() && !self.warehouses.iter().any(|x| id_of(x, &["id"]) == Some(warehouse_id)) {
+            let warehouse_id = int_at(w, "/warehouseId")
+                .ok_or_else(|| invalid(format!("warehouses[{wi}].warehouseId is required")))?;
+            if !self.warehouses.is_empty()
+                && !self
+                    .warehouses
+                    .iter()
+                    .any(|x| id_of(x, &["id"]) == Some(warehouse_id))
+            {
                 return Err(invalid(format!("Warehouse {warehouse_id} does not exist")));
             }
             let Some(Value::Array(products)) = w.get("products") else {
@@ -1057,34 +1410,67 @@ impl State {
             };
             let mut rows = Vec::new();
             for (pi, p) in products.iter().enumerate() {
-                let row_id = int_at(p, "/salesOrderRowId").ok_or_else(|| invalid(format!("products[{pi}].salesOrderRowId is required")))?;
-                let qty = int_at(p, "/quantity").filter(|q| *q > 0).ok_or_else(|| invalid(format!("products[{pi}].quantity must be a positive integer")))?;
-                let row = o.rows.iter().find(|r| r.id == row_id).ok_or_else(|| invalid(format!("Row {row_id} is not on order {order_id}")))?;
+                let row_id = int_at(p, "/salesOrderRowId").ok_or_else(|| {
+                    invalid(format!("products[{pi}].salesOrderRowId is required"))
+                })?;
+                let qty = int_at(p, "/quantity").filter(|q| *q > 0).ok_or_else(|| {
+                    invalid(format!(
+                        "products[{pi}].quantity must be a positive integer"
+                    ))
+                })?;
+                let row =
+                    o.rows.iter().find(|r| r.id == row_id).ok_or_else(|| {
+                        invalid(format!("Row {row_id} is not on order {order_id}"))
+                    })?;
                 if !row.stock_tracked {
-                    return Err(invalid(format!("Row {row_id} is not a stock-tracked product row")));
+                    return Err(invalid(format!(
+                        "Row {row_id} is not a stock-tracked product row"
+                    )));
                 }
                 let product_id = row.product_id.expect("stock-tracked rows have products");
                 if let Some(given) = int_at(p, "/productId")
-                    && given != product_id {
-                        return Err(invalid(format!("Row {row_id} is for product {product_id}, not {given}")));
-                    }
+                    && given != product_id
+                {
+                    return Err(invalid(format!(
+                        "Row {row_id} is for product {product_id}, not {given}"
+                    )));
+                }
                 let ordered: i64 = row.quantity.trunc().try_into().unwrap_or(0);
                 let already = on_notes.entry(row_id).or_insert(0);
                 if *already + qty > ordered {
-                    return Err(invalid(format!("Row {row_id}: {qty} more would exceed the ordered quantity {ordered} ({already} already on notes)")));
+                    return Err(invalid(format!(
+                        "Row {row_id}: {qty} more would exceed the ordered quantity {ordered} ({already} already on notes)"
+                    )));
                 }
                 *already += qty;
-                rows.push(GonRow { order_row_id: row_id, product_id, quantity: qty });
+                rows.push(GonRow {
+                    order_row_id: row_id,
+                    product_id,
+                    quantity: qty,
+                });
             }
             if rows.is_empty() {
-                return Err(invalid(format!("warehouses[{wi}].products must not be empty")));
+                return Err(invalid(format!(
+                    "warehouses[{wi}].products must not be empty"
+                )));
             }
-            planned.push((warehouse_id, rows, str_at(w, "/releaseDate").unwrap_or_else(|| iso(now))));
+            planned.push((
+                warehouse_id,
+                rows,
+                str_at(w, "/releaseDate").unwrap_or_else(|| iso(now)),
+            ));
         }
         let shipping_method_id = int_at(body, "/shippingMethodId").unwrap_or(o.shipping_method_id);
-        let priority = body.get("priority").and_then(Value::as_bool).unwrap_or(false);
+        let priority = body
+            .get("priority")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let mut ids = Vec::new();
-        let seq_base = self.gons.values().filter(|g| g.order_id == order_id).count() as i64;
+        let seq_base = self
+            .gons
+            .values()
+            .filter(|g| g.order_id == order_id)
+            .count() as i64;
         for (n, (warehouse_id, rows, release)) in planned.into_iter().enumerate() {
             let id = self.next_gon;
             self.next_gon += 1;
@@ -1101,28 +1487,50 @@ impl State {
                     created_on: iso(now),
                     shipped_on: None,
                     rows,
-                    events: vec![json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": "PLA"})],
+                    events: vec![
+                        json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": "PLA"}),
+                    ],
                     last_event_version: 1,
                     sequence: seq_base + n as i64 + 1,
                 },
             );
             ids.push(id);
         }
-        Ok((ids.clone(), vec![Event { full: "goods-out-note.created", ids, raised_on: now, only: None }]))
+        Ok((
+            ids.clone(),
+            vec![Event {
+                full: "goods-out-note.created",
+                ids,
+                raised_on: now,
+                only: None,
+            }],
+        ))
     }
 
     /// `PUT /warehouse-service/goods-note/goods-out/{id}` **\[doc\]**: pre-ship only (a shipped
     /// note is locked **\[doc\]**); sets `priority`, `shipping.shippingMethodId`,
     /// `shipping.reference` (≤64 chars).
-    pub fn update_goods_out_note(&mut self, id: i64, body: &Value, now: DateTime<Utc>) -> Result<Vec<Event>, ApiError> {
+    pub fn update_goods_out_note(
+        &mut self,
+        id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Event>, ApiError> {
         let invalid = |m: String| ApiError::bad(codes::GOODS_OUT_INVALID, m);
-        let g = self.gons.get_mut(&id).ok_or_else(|| invalid(format!("Goods-out note {id} does not exist")))?;
+        let g = self
+            .gons
+            .get_mut(&id)
+            .ok_or_else(|| invalid(format!("Goods-out note {id} does not exist")))?;
         if g.shipped_on.is_some() {
-            return Err(invalid(format!("Goods-out note {id} is shipped and cannot be changed")));
+            return Err(invalid(format!(
+                "Goods-out note {id} is shipped and cannot be changed"
+            )));
         }
         if let Some(r) = body.pointer("/shipping/reference").and_then(Value::as_str) {
             if r.chars().count() > 64 {
-                return Err(invalid("shipping.reference must be at most 64 characters".into()));
+                return Err(invalid(
+                    "shipping.reference must be at most 64 characters".into(),
+                ));
             }
             g.reference = r.to_string();
         }
@@ -1132,7 +1540,12 @@ impl State {
         if let Some(p) = body.get("priority").and_then(Value::as_bool) {
             g.priority = p;
         }
-        Ok(vec![Event { full: "goods-out-note.modified", ids: vec![id], raised_on: now, only: None }])
+        Ok(vec![Event {
+            full: "goods-out-note.modified",
+            ids: vec![id],
+            raised_on: now,
+            only: None,
+        }])
     }
 
     /// Marks a note shipped (event `SHW`) **\[doc\]**: irreversible; decrements stock and clears
@@ -1147,13 +1560,18 @@ impl State {
         now: DateTime<Utc>,
     ) -> Result<Vec<Event>, ApiError> {
         let invalid = |m: String| ApiError::bad(codes::GOODS_OUT_INVALID, m);
-        let g = self.gons.get_mut(&id).ok_or_else(|| invalid(format!("Goods-out note {id} does not exist")))?;
+        let g = self
+            .gons
+            .get_mut(&id)
+            .ok_or_else(|| invalid(format!("Goods-out note {id} does not exist")))?;
         if g.shipped_on.is_some() {
             return Err(invalid(format!("Goods-out note {id} is already shipped")));
         }
         if let Some(r) = tracking_reference {
             if r.chars().count() > 64 {
-                return Err(invalid("shipping.reference must be at most 64 characters".into()));
+                return Err(invalid(
+                    "shipping.reference must be at most 64 characters".into(),
+                ));
             }
             g.reference = r.to_string();
         }
@@ -1163,13 +1581,17 @@ impl State {
         g.shipped_on = Some(iso(now));
         for code in ["PRI", "PIC", "PAC", "SHW"] {
             if !g.events.iter().any(|e| e["eventCode"] == code) {
-                g.events.push(json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": code}));
+                g.events
+                    .push(json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": code}));
             }
         }
         g.last_event_version += 1;
         let (order_id, warehouse_id, rows) = (g.order_id, g.warehouse_id, g.rows.clone());
         let mut products = Vec::new();
-        let order = self.orders.get_mut(&order_id).expect("notes belong to orders");
+        let order = self
+            .orders
+            .get_mut(&order_id)
+            .expect("notes belong to orders");
         for r in &rows {
             let lv = self.stock.entry((r.product_id, warehouse_id)).or_default();
             lv.in_stock -= r.quantity;
@@ -1186,12 +1608,27 @@ impl State {
         }
         order.updated_on = iso(now);
         let mut events = vec![
-            Event { full: "goods-out-note.modified.shipped", ids: vec![id], raised_on: now, only: None },
-            Event { full: "product.modified.on-hand-modified", ids: products, raised_on: now, only: None },
+            Event {
+                full: "goods-out-note.modified.shipped",
+                ids: vec![id],
+                raised_on: now,
+                only: None,
+            },
+            Event {
+                full: "product.modified.on-hand-modified",
+                ids: products,
+                raised_on: now,
+                only: None,
+            },
         ];
         let o = &self.orders[&order_id];
         if self.status_codes(o).2 == "ASS" {
-            events.push(Event { full: "order.modified.fully-shipped", ids: vec![order_id], raised_on: now, only: None });
+            events.push(Event {
+                full: "order.modified.fully-shipped",
+                ids: vec![order_id],
+                raised_on: now,
+                only: None,
+            });
         }
         Ok(events)
     }
@@ -1200,8 +1637,12 @@ impl State {
     pub fn gon_json(g: &GoodsOutNote) -> Value {
         let mut rows = Map::new();
         for r in &g.rows {
-            let e = rows.entry(r.order_row_id.to_string()).or_insert_with(|| json!([]));
-            e.as_array_mut().unwrap().push(json!({"productId": r.product_id, "quantity": r.quantity, "locationId": 2}));
+            let e = rows
+                .entry(r.order_row_id.to_string())
+                .or_insert_with(|| json!([]));
+            e.as_array_mut()
+                .unwrap()
+                .push(json!({"productId": r.product_id, "quantity": r.quantity, "locationId": 2}));
         }
         let shipped = g.shipped_on.is_some();
         let stamp = g.shipped_on.clone().map_or(Value::Null, Value::String);
@@ -1236,22 +1677,38 @@ impl State {
     /// required; `bodyTemplate` and `contentType` required for POST/PUT.
     pub fn register_webhook(&mut self, body: &Value) -> Result<i64, ApiError> {
         if !body.is_object() {
-            return Err(ApiError::bad(codes::MISSING_BODY, "A JSON object body is required"));
+            return Err(ApiError::bad(
+                codes::MISSING_BODY,
+                "A JSON object body is required",
+            ));
         }
         let invalid = |m: String| ApiError::bad(codes::WEBHOOK_INVALID, m);
-        let subscribe_to = str_at(body, "/subscribeTo").ok_or_else(|| invalid("subscribeTo is required".into()))?;
+        let subscribe_to = str_at(body, "/subscribeTo")
+            .ok_or_else(|| invalid("subscribeTo is required".into()))?;
         if !SUBSCRIBABLE.contains(&subscribe_to.as_str()) {
-            return Err(ApiError::bad(codes::WEBHOOK_EVENT, format!("Event {subscribe_to} is not subscribable")));
+            return Err(ApiError::bad(
+                codes::WEBHOOK_EVENT,
+                format!("Event {subscribe_to} is not subscribable"),
+            ));
         }
-        let http_method = str_at(body, "/httpMethod").unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+        let http_method = str_at(body, "/httpMethod")
+            .unwrap_or_else(|| "POST".into())
+            .to_ascii_uppercase();
         if !["GET", "POST", "PUT", "DELETE"].contains(&http_method.as_str()) {
-            return Err(invalid(format!("httpMethod {http_method} is not GET, POST, PUT or DELETE")));
+            return Err(invalid(format!(
+                "httpMethod {http_method} is not GET, POST, PUT or DELETE"
+            )));
         }
-        let uri_template = str_at(body, "/uriTemplate").ok_or_else(|| invalid("uriTemplate is required".into()))?;
+        let uri_template = str_at(body, "/uriTemplate")
+            .ok_or_else(|| invalid("uriTemplate is required".into()))?;
         let body_template = str_at(body, "/bodyTemplate");
         let content_type = str_at(body, "/contentType");
-        if ["POST", "PUT"].contains(&http_method.as_str()) && (body_template.is_none() || content_type.is_none()) {
-            return Err(invalid("bodyTemplate and contentType are required for POST and PUT".into()));
+        if ["POST", "PUT"].contains(&http_method.as_str())
+            && (body_template.is_none() || content_type.is_none())
+        {
+            return Err(invalid(
+                "bodyTemplate and contentType are required for POST and PUT".into(),
+            ));
         }
         let id = self.next_webhook;
         self.next_webhook += 1;
@@ -1264,7 +1721,10 @@ impl State {
                 uri_template,
                 body_template,
                 content_type,
-                id_set_accepted: body.get("idSetAccepted").and_then(Value::as_bool).unwrap_or(false),
+                id_set_accepted: body
+                    .get("idSetAccepted")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
                 quality_of_service: int_at(body, "/qualityOfService").unwrap_or(0),
             },
         );

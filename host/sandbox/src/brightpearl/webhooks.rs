@@ -56,7 +56,10 @@ pub(crate) struct Call {
 }
 
 fn matches(subscribe_to: &str, full: &str) -> bool {
-    full == subscribe_to || full.strip_prefix(subscribe_to).is_some_and(|rest| rest.starts_with('.'))
+    full == subscribe_to
+        || full
+            .strip_prefix(subscribe_to)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 fn render(template: &str, account: &str, event: &Event, resource_id: &str) -> String {
@@ -79,7 +82,11 @@ fn render(template: &str, account: &str, event: &Event, resource_id: &str) -> St
 pub(crate) fn calls_for(st: &State, account: &str, events: &[Event]) -> Vec<Call> {
     let mut calls = Vec::new();
     for ev in events {
-        for w in st.webhooks.values().filter(|w| matches(&w.subscribe_to, ev.full) && ev.only.is_none_or(|o| o == w.id)) {
+        for w in st
+            .webhooks
+            .values()
+            .filter(|w| matches(&w.subscribe_to, ev.full) && ev.only.is_none_or(|o| o == w.id))
+        {
             let ids: Vec<String> = if w.id_set_accepted {
                 vec![compact_id_set(&ev.ids)]
             } else {
@@ -101,14 +108,25 @@ fn call(w: &Webhook, account: &str, ev: &Event, rid: &str) -> Call {
         http_method: w.http_method.clone(),
         uri: render(&w.uri_template, account, ev, rid),
         content_type: w.content_type.clone(),
-        body: if with_body { w.body_template.as_deref().map(|b| render(b, account, ev, rid)) } else { None },
+        body: if with_body {
+            w.body_template
+                .as_deref()
+                .map(|b| render(b, account, ev, rid))
+        } else {
+            None
+        },
         qos: w.quality_of_service,
     }
 }
 
 /// Sends the calls in order on a background task (needs a Tokio runtime; without one the
 /// calls are recorded as not delivered, `attempts: 0`).
-pub(crate) fn dispatch(calls: Vec<Call>, http: reqwest::Client, clock: Clock, log: Arc<Mutex<Vec<WebhookDelivery>>>) {
+pub(crate) fn dispatch(
+    calls: Vec<Call>,
+    http: reqwest::Client,
+    clock: Clock,
+    log: Arc<Mutex<Vec<WebhookDelivery>>>,
+) {
     if calls.is_empty() {
         return;
     }
@@ -122,7 +140,9 @@ pub(crate) fn dispatch(calls: Vec<Call>, http: reqwest::Client, clock: Clock, lo
     handle.spawn(async move {
         for c in calls {
             let (status, attempts) = deliver(&http, &clock, &c).await;
-            log.lock().expect("webhook log").push(record(&c, status, attempts));
+            log.lock()
+                .expect("webhook log")
+                .push(record(&c, status, attempts));
         }
     });
 }
@@ -141,10 +161,13 @@ fn record(c: &Call, status: Option<u16>, attempts: u32) -> WebhookDelivery {
 }
 
 async fn deliver(http: &reqwest::Client, clock: &Clock, c: &Call) -> (Option<u16>, u32) {
-    let method = reqwest::Method::from_bytes(c.http_method.as_bytes()).unwrap_or(reqwest::Method::POST);
+    let method =
+        reqwest::Method::from_bytes(c.http_method.as_bytes()).unwrap_or(reqwest::Method::POST);
     let mut last = None;
     for attempt in 1..=MAX_ATTEMPTS {
-        let mut req = http.request(method.clone(), &c.uri).timeout(std::time::Duration::from_secs(10));
+        let mut req = http
+            .request(method.clone(), &c.uri)
+            .timeout(std::time::Duration::from_secs(10));
         if let Some(ct) = &c.content_type {
             req = req.header(reqwest::header::CONTENT_TYPE, ct);
         }
@@ -174,8 +197,14 @@ mod tests {
     #[test]
     fn subscription_matching() {
         assert!(matches("goods-out-note", "goods-out-note.modified.shipped"));
-        assert!(matches("goods-out-note.modified.shipped", "goods-out-note.modified.shipped"));
-        assert!(!matches("goods-out-note.modified.shipped", "goods-out-note.modified"));
+        assert!(matches(
+            "goods-out-note.modified.shipped",
+            "goods-out-note.modified.shipped"
+        ));
+        assert!(!matches(
+            "goods-out-note.modified.shipped",
+            "goods-out-note.modified"
+        ));
         assert!(!matches("product", "products.x"));
     }
 }

@@ -6,8 +6,8 @@
 use super::Rng;
 use super::money::{round2, round4, v3};
 use super::reference::{
-    self, CLASS_DEFAULT, CLASS_REDUCED, CLASS_ZERO, EUR, PL_COST, PL_RETAIL, PL_RETAIL_EUR, PL_RETAIL_USD, PL_TRADE,
-    PL_WHOLESALE, USD, WAREHOUSES,
+    self, CLASS_DEFAULT, CLASS_REDUCED, CLASS_ZERO, EUR, PL_COST, PL_RETAIL, PL_RETAIL_EUR,
+    PL_RETAIL_USD, PL_TRADE, PL_WHOLESALE, USD, WAREHOUSES,
 };
 use rand::Rng as _;
 use rust_decimal::Decimal;
@@ -309,7 +309,11 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
         let name = if i == 0 {
             t.name.to_string()
         } else {
-            format!("{} {}", SERIES[(i / TEMPLATES.len() + i) % SERIES.len()], t.name)
+            format!(
+                "{} {}",
+                SERIES[(i / TEMPLATES.len() + i) % SERIES.len()],
+                t.name
+            )
         };
         let base_sku = format!("{}-{:03}", t.prefix, i + 1);
         let retail_inc = if i == 0 {
@@ -323,7 +327,9 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
         let colours: Vec<(&str, &str)> = {
             let n = rng.random_range(2..=3);
             let start = rng.random_range(0..COLOURS.len());
-            (0..n).map(|k| COLOURS[(start + k) % COLOURS.len()]).collect()
+            (0..n)
+                .map(|k| COLOURS[(start + k) % COLOURS.len()])
+                .collect()
         };
         match t.opts {
             Opts::None => combos.push(vec![]),
@@ -339,7 +345,11 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             }
             Opts::KidsSize => {
                 for s in KIDS_SIZES {
-                    combos.push(vec![("Size".into(), s.to_string(), s.replace(['-', 'Y'], ""))]);
+                    combos.push(vec![(
+                        "Size".into(),
+                        s.to_string(),
+                        s.replace(['-', 'Y'], ""),
+                    )]);
                 }
             }
             Opts::ColourSize => {
@@ -374,7 +384,8 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             round2(
                 round4(
                     retail_inc * Decimal::ONE_HUNDRED
-                        / (Decimal::ONE_HUNDRED + Decimal::from(reference::tax_class(t.class).rate)),
+                        / (Decimal::ONE_HUNDRED
+                            + Decimal::from(reference::tax_class(t.class).rate)),
                 ) * d("0.70"),
             )
         };
@@ -402,7 +413,11 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
                 .iter()
                 .map(|(opt, label, _)| {
                     let oid = option_ids.iter().find(|(o, _)| o == opt).unwrap().1;
-                    let vid = value_ids.iter().find(|(o, l, _)| o == opt && l == label).unwrap().2;
+                    let vid = value_ids
+                        .iter()
+                        .find(|(o, l, _)| o == opt && l == label)
+                        .unwrap()
+                        .2;
                     (opt.clone(), label.clone(), oid, vid)
                 })
                 .collect();
@@ -445,7 +460,9 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
     let candidates: Vec<usize> = (0..variants.len())
         .filter(|&k| variants[k].bc_product_id != 112)
         .collect();
-    let n_unknown = (count / 20).max(if count > 1 { 1 } else { 0 }).min(candidates.len());
+    let n_unknown = (count / 20)
+        .max(if count > 1 { 1 } else { 0 })
+        .min(candidates.len());
     let n_near = (count / 15)
         .max(if count > 2 { 1 } else { 0 })
         .min(candidates.len().saturating_sub(n_unknown));
@@ -505,7 +522,9 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             if !present {
                 continue;
             }
-            let in_stock = rng.random_range(if wi == 0 { 5 } else { 1 }..=if wi == 0 { 240 } else { 40 }) as i64;
+            let in_stock = rng
+                .random_range(if wi == 0 { 5 } else { 1 }..=if wi == 0 { 240 } else { 40 })
+                as i64;
             let allocated = rng.random_range(0..=in_stock.min(12));
             whs.insert(
                 w.bp_id.to_string(),
@@ -609,7 +628,11 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
     let mut records = Vec::new();
     for (list, pick_price) in [(1i64, true), (2i64, false)] {
         for v in &variants {
-            let price = if pick_price { v.trade_ex } else { v.wholesale_ex };
+            let price = if pick_price {
+                v.trade_ex
+            } else {
+                v.wholesale_ex
+            };
             records.push(json!({
                 "price_list_id": list, "variant_id": v.bc_variant_id, "product_id": v.bc_product_id,
                 "sku": v.bc_sku, "currency": "gbp", "price": v3(price), "sale_price": Value::Null,
@@ -648,7 +671,11 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             format!(
                 "{} - {}",
                 v.product_name,
-                v.options.iter().map(|o| o.1.as_str()).collect::<Vec<_>>().join(" / ")
+                v.options
+                    .iter()
+                    .map(|o| o.1.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             )
         };
         bp_products.push(json!({
@@ -667,8 +694,10 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             "createdOn": "2025-02-03T10:00:00.000Z", "updatedOn": "2025-02-03T10:00:00.000Z"
         }));
         let retail_ex = v.retail_ex();
-        let eur_ex =
-            round4(round2(v.retail_inc * EUR.rate()) * Decimal::ONE_HUNDRED / (Decimal::ONE_HUNDRED + tc.rate()));
+        let eur_ex = round4(
+            round2(v.retail_inc * EUR.rate()) * Decimal::ONE_HUNDRED
+                / (Decimal::ONE_HUNDRED + tc.rate()),
+        );
         let usd_ex = round2(retail_ex * USD.rate());
         let rows: [(i64, &str, i64, Decimal); 6] = [
             (PL_RETAIL, "GBP", 1, retail_ex),

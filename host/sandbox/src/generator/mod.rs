@@ -93,7 +93,9 @@ pub struct StoreFacts {
 
 /// The fixed epoch orders count from (first order a few minutes after it).
 pub fn epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0).single().expect("valid epoch")
+    Utc.with_ymd_and_hms(2026, 9, 1, 8, 0, 0)
+        .single()
+        .expect("valid epoch")
 }
 
 /// Generates a store. Deterministic: equal options give equal (byte-identical when
@@ -141,7 +143,13 @@ pub fn generate(opts: &GeneratorOptions) -> GeneratedStore {
             .collect(),
         payment_methods: reference::PAYMENT_METHODS
             .iter()
-            .map(|m| (m.gateway.to_string(), m.bp_code.to_string(), m.nominal.to_string()))
+            .map(|m| {
+                (
+                    m.gateway.to_string(),
+                    m.bp_code.to_string(),
+                    m.nominal.to_string(),
+                )
+            })
             .collect(),
         shipping_methods: reference::SHIPPING_METHODS
             .iter()
@@ -151,7 +159,10 @@ pub fn generate(opts: &GeneratorOptions) -> GeneratedStore {
             .iter()
             .map(|g| (g.id, g.bp_price_list_id))
             .collect(),
-        currencies: reference::CURRENCIES.iter().map(|c| c.code.to_string()).collect(),
+        currencies: reference::CURRENCIES
+            .iter()
+            .map(|c| c.code.to_string())
+            .collect(),
         warehouses: reference::WAREHOUSES
             .iter()
             .map(|w| (w.bp_id, w.bc_location_id))

@@ -184,7 +184,10 @@ mod tests {
         // 0.8325 × 4 = 3.33 net; 20% = 0.666 → 0.67 (per-unit rounding would give 4 × 0.17 = 0.68).
         let s = split_total(d("0.8325") * d("4"), d("20"), false);
         assert_eq!((s.ex, s.tax, s.inc), (d("3.3300"), d("0.67"), d("4.0000")));
-        assert_eq!(round2(split_unit(d("0.8325"), d("20"), false).tax) * d("4"), d("0.68"));
+        assert_eq!(
+            round2(split_unit(d("0.8325"), d("20"), false).tax) * d("4"),
+            d("0.68")
+        );
         assert_eq!(tax_on_net(d("0.125"), d("20")), d("0.03"));
     }
 }

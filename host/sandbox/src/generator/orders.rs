@@ -43,9 +43,9 @@ use super::catalog::{Catalog, Variant};
 use super::money::{Split, merge, money4, round2, split_total, split_unit, v2, v3};
 use super::people::{Address, People, Person, currency_for, random_country};
 use super::reference::{
-    self, CLASS_SHIPPING, CLASS_WRAPPING, Currency, GBP, GROUP_RETAIL, PAY_BANK, PAY_CREDIT, PAY_GIFT, PAY_PAYPAL,
-    PAY_STRIPE, PaymentMethod, SHIP_DHL_EU, SHIP_DHL_WW, SHIP_DPD, SHIP_FREE, SHIP_PALLET, SHIP_RM48, SHIP_RMSD,
-    ShippingMethod, USD,
+    self, CLASS_SHIPPING, CLASS_WRAPPING, Currency, GBP, GROUP_RETAIL, PAY_BANK, PAY_CREDIT,
+    PAY_GIFT, PAY_PAYPAL, PAY_STRIPE, PaymentMethod, SHIP_DHL_EU, SHIP_DHL_WW, SHIP_DPD, SHIP_FREE,
+    SHIP_PALLET, SHIP_RM48, SHIP_RMSD, ShippingMethod, USD,
 };
 use crate::seed::BigCommerceOrderBundle;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -184,7 +184,13 @@ pub struct Orders {
 }
 
 /// Builds `count` orders placed from `epoch` onwards.
-pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People, epoch: DateTime<Utc>) -> Orders {
+pub fn build(
+    rng: &mut Rng,
+    count: usize,
+    catalog: &Catalog,
+    people: &mut People,
+    epoch: DateTime<Utc>,
+) -> Orders {
     let mut c = Counters {
         order_product: 1001,
         address: 501,
@@ -193,12 +199,25 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         transaction: 7001,
     };
     let mut credit_left: Vec<Decimal> = people.customers.iter().map(|c| c.store_credit).collect();
-    let known: Vec<&Variant> = catalog.variants.iter().filter(|v| v.bp_sku.is_some()).collect();
-    let unknown: Vec<&Variant> = catalog.variants.iter().filter(|v| v.bp_sku.is_none()).collect();
+    let known: Vec<&Variant> = catalog
+        .variants
+        .iter()
+        .filter(|v| v.bp_sku.is_some())
+        .collect();
+    let unknown: Vec<&Variant> = catalog
+        .variants
+        .iter()
+        .filter(|v| v.bp_sku.is_none())
+        .collect();
     let near: Vec<&Variant> = catalog
         .variants
         .iter()
-        .filter(|v| catalog.near_match_skus.iter().any(|(bc, _)| *bc == v.bc_sku))
+        .filter(|v| {
+            catalog
+                .near_match_skus
+                .iter()
+                .any(|(bc, _)| *bc == v.bc_sku)
+        })
         .collect();
     let tealight = &catalog.variants[0];
     let mut at = epoch;
@@ -281,7 +300,11 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
                 rng.random_range(3..=5)
             };
             if v.pack > 1 {
-                qty = if b2b { qty.div_ceil(v.pack) * v.pack } else { 3 };
+                qty = if b2b {
+                    qty.div_ceil(v.pack) * v.pack
+                } else {
+                    3
+                };
             }
             let price = if b2b {
                 if group.id == reference::GROUP_TRADE.id {
@@ -296,7 +319,11 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
             };
             let unit = split_unit(price, class.rate(), inclusive);
             let total = split_total(price * Decimal::from(qty), class.rate(), inclusive);
-            let addr = if two_addresses && k == picked.len() - 1 { 1 } else { 0 };
+            let addr = if two_addresses && k == picked.len() - 1 {
+                1
+            } else {
+                0
+            };
             lines.push(Line {
                 id: c.order_product,
                 v,
@@ -341,7 +368,10 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
                 }
             }
             if cur.code == GBP.code && sub.inc >= d("250") {
-                let shares = distribute(d("25.00"), &lines.iter().map(|l| l.total.inc).collect::<Vec<_>>());
+                let shares = distribute(
+                    d("25.00"),
+                    &lines.iter().map(|l| l.total.inc).collect::<Vec<_>>(),
+                );
                 for (l, s) in lines.iter_mut().zip(shares) {
                     l.discounts.push(Disc {
                         id: "9".into(),
@@ -361,8 +391,12 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
             } else {
                 match rng.random_range(0..3) {
                     0 => coupon = Some((1, "SPRING10", 1, d("10"))),
-                    1 if gbp_value >= d("40") => coupon = Some((2, "TAKE5", 2, convert(d("5.00"), cur))),
-                    2 if person.address.country_iso2 == "GB" => coupon = Some((3, "FREESHIP", 4, Decimal::ZERO)),
+                    1 if gbp_value >= d("40") => {
+                        coupon = Some((2, "TAKE5", 2, convert(d("5.00"), cur)))
+                    }
+                    2 if person.address.country_iso2 == "GB" => {
+                        coupon = Some((3, "FREESHIP", 4, Decimal::ZERO))
+                    }
                     _ => {}
                 }
             }
@@ -384,7 +418,10 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
                     }
                 }
                 2 => {
-                    let shares = distribute(amount, &lines.iter().map(|l| l.total.inc).collect::<Vec<_>>());
+                    let shares = distribute(
+                        amount,
+                        &lines.iter().map(|l| l.total.inc).collect::<Vec<_>>(),
+                    );
                     for (l, s) in lines.iter_mut().zip(shares) {
                         coupon_discount += s;
                         l.discounts.push(Disc {
@@ -405,7 +442,11 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         let ship_rate = reference::tax_class(CLASS_SHIPPING).rate();
         let iso2 = person.address.country_iso2;
         let method = if b2b {
-            if sub.ex >= d("500") { SHIP_PALLET } else { SHIP_DPD }
+            if sub.ex >= d("500") {
+                SHIP_PALLET
+            } else {
+                SHIP_DPD
+            }
         } else if iso2 == "GB" {
             if free_ship || gbp_value >= d("100") {
                 SHIP_FREE
@@ -462,31 +503,40 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         // Totals.
         let shipping: Split = ships.iter().fold(Split::ZERO, |a, s| a + s.cost);
         let handling: Split = ships.iter().fold(Split::ZERO, |a, s| a + s.handling);
-        let wrapping: Split = lines.iter().filter_map(|l| l.wrap).fold(Split::ZERO, |a, w| a + w);
+        let wrapping: Split = lines
+            .iter()
+            .filter_map(|l| l.wrap)
+            .fold(Split::ZERO, |a, w| a + w);
         let discount_amount: Decimal = lines
             .iter()
             .flat_map(|l| &l.discounts)
             .filter(|d| d.code.is_none())
             .map(|d| d.amount)
             .sum();
-        let total_inc = sub.inc + shipping.inc + handling.inc + wrapping.inc - discount_amount - coupon_discount;
+        let total_inc = sub.inc + shipping.inc + handling.inc + wrapping.inc
+            - discount_amount
+            - coupon_discount;
 
         // Tax rows.
         let mut taxes = Vec::new();
-        let tax_row =
-            |c: &mut Counters, addr: i64, class_id: i64, amount: Decimal, product: Option<i64>, kind: &str| {
-                let class = reference::tax_class(class_id);
-                let (rate_id, rate_name) = reference::tax_rate_row(class.rate);
-                let row = json!({
-                    "id": c.tax_row, "order_id": order_id, "order_address_id": addr, "tax_rate_id": rate_id,
-                    "sales_tax_id": rate_id, "tax_class_id": class.id, "name": rate_name, "class": class.name,
-                    "rate": money4(class.rate()), "priority": 0, "priority_amount": money4(amount),
-                    "line_amount": money4(amount), "order_pickup_method_id": 0,
-                    "order_product_id": product.map(Value::from).unwrap_or(Value::Null), "line_item_type": kind
-                });
-                c.tax_row += 1;
-                row
-            };
+        let tax_row = |c: &mut Counters,
+                       addr: i64,
+                       class_id: i64,
+                       amount: Decimal,
+                       product: Option<i64>,
+                       kind: &str| {
+            let class = reference::tax_class(class_id);
+            let (rate_id, rate_name) = reference::tax_rate_row(class.rate);
+            let row = json!({
+                "id": c.tax_row, "order_id": order_id, "order_address_id": addr, "tax_rate_id": rate_id,
+                "sales_tax_id": rate_id, "tax_class_id": class.id, "name": rate_name, "class": class.name,
+                "rate": money4(class.rate()), "priority": 0, "priority_amount": money4(amount),
+                "line_amount": money4(amount), "order_pickup_method_id": 0,
+                "order_product_id": product.map(Value::from).unwrap_or(Value::Null), "line_item_type": kind
+            });
+            c.tax_row += 1;
+            row
+        };
         let mut total_tax = Decimal::ZERO;
         for l in &lines {
             let amount = l.total.tax - l.discount_tax();
@@ -513,10 +563,24 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         }
         for s in &ships {
             total_tax += s.cost.tax;
-            taxes.push(tax_row(&mut c, s.id, CLASS_SHIPPING, s.cost.tax, None, "shipping"));
+            taxes.push(tax_row(
+                &mut c,
+                s.id,
+                CLASS_SHIPPING,
+                s.cost.tax,
+                None,
+                "shipping",
+            ));
             if s.handling.inc > Decimal::ZERO {
                 total_tax += s.handling.tax;
-                taxes.push(tax_row(&mut c, s.id, CLASS_SHIPPING, s.handling.tax, None, "handling"));
+                taxes.push(tax_row(
+                    &mut c,
+                    s.id,
+                    CLASS_SHIPPING,
+                    s.handling.tax,
+                    None,
+                    "handling",
+                ));
             }
         }
 
@@ -524,7 +588,10 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
         let mut gift = Decimal::ZERO;
         let mut credit = Decimal::ZERO;
         if !b2b && rng.random_bool(0.06) {
-            gift = total_inc.min(convert(Decimal::from([10, 20, 25, 50][rng.random_range(0..4)]), cur));
+            gift = total_inc.min(convert(
+                Decimal::from([10, 20, 25, 50][rng.random_range(0..4)]),
+                cur,
+            ));
         }
         if let Some(k) = registered
             && credit_left[k] > Decimal::ZERO
@@ -575,12 +642,34 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
             let code = format!("GC-{}-{}", alnum(rng, 4, true), alnum(rng, 4, true));
             let extra = json!({"gift_certificate": {"code": code, "original_balance": v3(start.max(convert(d("50"), cur))),
                                "starting_balance": v3(start), "remaining_balance": v3(start - gift), "status": "active"}});
-            transactions.push(txn(&mut c, PAY_GIFT, "purchase", gift, Value::Null, Value::Null, extra).0);
+            transactions.push(
+                txn(
+                    &mut c,
+                    PAY_GIFT,
+                    "purchase",
+                    gift,
+                    Value::Null,
+                    Value::Null,
+                    extra,
+                )
+                .0,
+            );
         }
         if credit > Decimal::ZERO {
             let k = registered.expect("store credit needs a customer");
             let extra = json!({"store_credit": {"remaining_balance": v3(credit_left[k])}});
-            transactions.push(txn(&mut c, PAY_CREDIT, "purchase", credit, Value::Null, Value::Null, extra).0);
+            transactions.push(
+                txn(
+                    &mut c,
+                    PAY_CREDIT,
+                    "purchase",
+                    credit,
+                    Value::Null,
+                    Value::Null,
+                    extra,
+                )
+                .0,
+            );
         }
         let mut provider_id = String::new();
         let mut card_type = Value::Null;
@@ -588,8 +677,11 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
             if pm.gateway == PAY_STRIPE.gateway {
                 let gw = format!("pi_3{}", alnum(rng, 23, false));
                 provider_id = gw.clone();
-                let (ct, iin) =
-                    [("visa", "424242"), ("mastercard", "555555"), ("amex", "378282")][rng.random_range(0..3)];
+                let (ct, iin) = [
+                    ("visa", "424242"),
+                    ("mastercard", "555555"),
+                    ("amex", "378282"),
+                ][rng.random_range(0..3)];
                 card_type = Value::from(match ct {
                     "visa" => "Visa",
                     "mastercard" => "MasterCard",
@@ -603,7 +695,18 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
                     "cvv_result": {"code": "M", "message": "CVV2 match"}
                 });
                 if rng.random_bool(0.5) {
-                    transactions.push(txn(&mut c, pm, "purchase", remainder, Value::from(gw), Value::Null, extra).0);
+                    transactions.push(
+                        txn(
+                            &mut c,
+                            pm,
+                            "purchase",
+                            remainder,
+                            Value::from(gw),
+                            Value::Null,
+                            extra,
+                        )
+                        .0,
+                    );
                 } else {
                     let (auth, auth_id) = txn(
                         &mut c,
@@ -632,11 +735,37 @@ pub fn build(rng: &mut Rng, count: usize, catalog: &Catalog, people: &mut People
                 let gw = alnum(rng, 17, true);
                 provider_id = gw.clone();
                 let extra = json!({"payment_method_id": "paypalcommerce.paypal"});
-                transactions.push(txn(&mut c, pm, "purchase", remainder, Value::from(gw), Value::Null, extra).0);
+                transactions.push(
+                    txn(
+                        &mut c,
+                        pm,
+                        "purchase",
+                        remainder,
+                        Value::from(gw),
+                        Value::Null,
+                        extra,
+                    )
+                    .0,
+                );
             } else {
-                let event = if status_id == 1 { "pending" } else { "purchase" };
+                let event = if status_id == 1 {
+                    "pending"
+                } else {
+                    "purchase"
+                };
                 let extra = json!({"payment_method_id": "bankdeposit", "offline": {"display_name": "Bank Deposit"}});
-                transactions.push(txn(&mut c, pm, event, remainder, Value::Null, Value::Null, extra).0);
+                transactions.push(
+                    txn(
+                        &mut c,
+                        pm,
+                        event,
+                        remainder,
+                        Value::Null,
+                        Value::Null,
+                        extra,
+                    )
+                    .0,
+                );
             }
         }
         let payment_method = match gateway {

@@ -3,7 +3,9 @@
 
 use super::Rng;
 use super::money::v3;
-use super::reference::{Currency, CustomerGroup, EUR, GBP, GROUP_RETAIL, GROUP_TRADE, GROUP_WHOLESALE, USD};
+use super::reference::{
+    Currency, CustomerGroup, EUR, GBP, GROUP_RETAIL, GROUP_TRADE, GROUP_WHOLESALE, USD,
+};
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng as _;
 use rust_decimal::Decimal;
@@ -58,14 +60,16 @@ pub struct People {
 }
 
 const FIRST: [&str; 32] = [
-    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Ella", "Sophie", "Ruby", "Evie", "Oliver",
-    "George", "Arthur", "Noah", "Leo", "Harry", "Oscar", "Jack", "Charlie", "Thomas", "James", "Henry", "Aoife",
-    "Siobhan", "Lukas", "Hannah", "Camille", "Lucas", "Daan", "Madison",
+    "Olivia", "Amelia", "Isla", "Ava", "Mia", "Grace", "Freya", "Lily", "Ella", "Sophie", "Ruby",
+    "Evie", "Oliver", "George", "Arthur", "Noah", "Leo", "Harry", "Oscar", "Jack", "Charlie",
+    "Thomas", "James", "Henry", "Aoife", "Siobhan", "Lukas", "Hannah", "Camille", "Lucas", "Daan",
+    "Madison",
 ];
 const LAST: [&str; 32] = [
-    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel", "Robinson", "Wright",
-    "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Hughes",
-    "O'Brien", "Murphy", "Müller", "Schmidt", "Dubois", "Martin", "de Vries", "Bakker", "Miller", "Garcia",
+    "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies", "Patel",
+    "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green", "Hall",
+    "Wood", "Jackson", "Clarke", "Hughes", "O'Brien", "Murphy", "Müller", "Schmidt", "Dubois",
+    "Martin", "de Vries", "Bakker", "Miller", "Garcia",
 ];
 const COMPANIES: [&str; 12] = [
     "Peak Outdoor Supplies Ltd",
@@ -129,7 +133,10 @@ fn country(
             "Germany",
             "DE",
             "DEU",
-            &[("Berlin", "Berlin", "10115"), ("Hamburg", "Hamburg", "20095")],
+            &[
+                ("Berlin", "Berlin", "10115"),
+                ("Hamburg", "Hamburg", "20095"),
+            ],
             &["Hauptstraße", "Bahnhofstraße"],
             EUR,
         ),
@@ -137,7 +144,10 @@ fn country(
             "France",
             "FR",
             "FRA",
-            &[("Lyon", "Rhône", "69002"), ("Nantes", "Loire-Atlantique", "44000")],
+            &[
+                ("Lyon", "Rhône", "69002"),
+                ("Nantes", "Loire-Atlantique", "44000"),
+            ],
             &["Rue de la République", "Rue Nationale"],
             EUR,
         ),
@@ -246,7 +256,8 @@ impl People {
         let domain = if !company.is_empty() {
             format!("{}.example", slug(&company).trim_end_matches("ltd"))
         } else {
-            ["example.com", "example.co.uk", "example.net", "example.org"][rng.random_range(0..4)].to_string()
+            ["example.com", "example.co.uk", "example.net", "example.org"][rng.random_range(0..4)]
+                .to_string()
         };
         let mut email = format!("{}.{}@{}", slug(&first), slug(&last), domain);
         let mut n = 2;
@@ -327,10 +338,15 @@ pub fn build(rng: &mut Rng, n: usize, epoch: DateTime<Utc>) -> People {
                 "countryId": match a.country_iso3 { "GBR" => 222, "IRL" => 103, "DEU" => 80, "FRA" => 73, "NLD" => 150, _ => 223 },
                 "countryIsoCode": a.country_iso3
             }));
-            let bp_created = (created + Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let bp_created =
+                (created + Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
             let mut telephones = serde_json::Map::new();
             telephones.insert(
-                if group.b2b { "PRI".into() } else { "MOB".into() },
+                if group.b2b {
+                    "PRI".into()
+                } else {
+                    "MOB".into()
+                },
                 Value::from(person.phone.clone()),
             );
             people.bp_contacts.push(json!({

@@ -187,7 +187,8 @@ pub const PAY_CREDIT: PaymentMethod = PaymentMethod {
     bp_name: "Store credit",
     nominal: "1240",
 };
-pub const PAYMENT_METHODS: [PaymentMethod; 5] = [PAY_STRIPE, PAY_PAYPAL, PAY_BANK, PAY_GIFT, PAY_CREDIT];
+pub const PAYMENT_METHODS: [PaymentMethod; 5] =
+    [PAY_STRIPE, PAY_PAYPAL, PAY_BANK, PAY_GIFT, PAY_CREDIT];
 
 /// A shipping method: BigCommerce `shipping_method` name, Brightpearl id, GBP price.
 #[derive(Clone, Copy, Debug)]
@@ -366,7 +367,15 @@ pub fn bp_tax_codes() -> Vec<Value> {
 }
 
 /// (id, code, name, type id, bank, discount, default tax code) of a nominal code.
-type NominalRow = (i64, &'static str, &'static str, i64, bool, bool, Option<&'static str>);
+type NominalRow = (
+    i64,
+    &'static str,
+    &'static str,
+    i64,
+    bool,
+    bool,
+    Option<&'static str>,
+);
 
 /// `GET /accounting-service/nominal-code` objects ([obs] shape).
 pub fn bp_nominal_codes() -> Vec<Value> {
@@ -376,14 +385,46 @@ pub fn bp_nominal_codes() -> Vec<Value> {
         (3, "1200", "Bank current account", 1, true, false, None),
         (4, "1210", "PayPal account", 1, true, false, None),
         (5, "1220", "Stripe clearing account", 1, true, false, None),
-        (6, "1230", "Gift certificates redeemed", 1, true, false, None),
+        (
+            6,
+            "1230",
+            "Gift certificates redeemed",
+            1,
+            true,
+            false,
+            None,
+        ),
         (7, "1240", "Store credit redeemed", 1, true, false, None),
-        (8, "2200", "Sales tax control account", 2, false, false, None),
+        (
+            8,
+            "2200",
+            "Sales tax control account",
+            2,
+            false,
+            false,
+            None,
+        ),
         (9, "4000", "Sales", 4, false, false, Some("T20")),
         (10, "4010", "Sales - trade", 4, false, false, Some("T20")),
-        (11, "4040", "Carriage on sales", 4, false, false, Some("T20")),
+        (
+            11,
+            "4040",
+            "Carriage on sales",
+            4,
+            false,
+            false,
+            Some("T20"),
+        ),
         (12, "4009", "Discounts allowed", 4, false, true, Some("T20")),
-        (13, "4900", "Rounding differences", 4, false, false, Some("T0")),
+        (
+            13,
+            "4900",
+            "Rounding differences",
+            4,
+            false,
+            false,
+            Some("T0"),
+        ),
         (14, "5000", "Cost of sales - goods", 5, false, false, None),
     ];
     rows.iter()

@@ -50,8 +50,10 @@ pub fn seed() -> BrightpearlSeed {
             "organisation": {"name": "Acme Ltd"},
             "createdOn": "2024-01-05T10:00:00.000Z", "updatedOn": "2024-01-05T10:00:00.000Z"
         })],
-        postal_addresses: vec![json!({"addressId": 100, "addressLine1": "12 High St", "addressLine3": "Bristol",
-                                       "postalCode": "BS1 1AA", "countryIsoCode": "GBR"})],
+        postal_addresses: vec![
+            json!({"addressId": 100, "addressLine1": "12 High St", "addressLine3": "Bristol",
+                                       "postalCode": "BS1 1AA", "countryIsoCode": "GBR"}),
+        ],
         price_lists: vec![
             json!({"id": 1, "name": {"languageCode": "en", "text": "Retail", "format": "PLAINTEXT"}, "code": "RETAIL",
                    "currencyCode": "GBP", "currencySymbol": "£", "currencyId": 1, "priceListTypeCode": "SELL", "gross": true}),
@@ -61,7 +63,10 @@ pub fn seed() -> BrightpearlSeed {
         product_prices: vec![json!({"productId": 1001, "priceLists": [
             {"priceListId": 1, "currencyCode": "GBP", "currencyId": 1, "quantityPrice": {"1": "12.0000"}},
             {"priceListId": 2, "currencyCode": "GBP", "currencyId": 1, "quantityPrice": {"1": "9.0000", "10": "8.0000"}}]})],
-        warehouses: vec![json!({"id": 2, "name": "Main"}), json!({"id": 3, "name": "Overflow"})],
+        warehouses: vec![
+            json!({"id": 2, "name": "Main"}),
+            json!({"id": 3, "name": "Overflow"}),
+        ],
         availability,
         tax_codes: vec![
             json!({"id": 1, "code": "T20", "description": "VAT (20%)", "rate": 20}),
@@ -71,10 +76,17 @@ pub fn seed() -> BrightpearlSeed {
             json!({"id": 10, "code": "1200", "name": "Bank", "type": {"id": 1}, "bank": true, "active": true, "currencyId": 1}),
             json!({"id": 11, "code": "4000", "name": "Sales", "type": {"id": 4}, "bank": false, "active": true}),
         ],
-        payment_methods: vec![json!({"id": 1, "name": "BigCommerce", "code": "BIGCOMMERCE", "isActive": true,
-            "bankAccounts": [{"paymentMethodId": 1, "currencyIsoCode": "GBP", "bankAccountNominalCode": "1200"}]})],
-        shipping_methods: vec![json!({"id": 6, "name": "Standard Shipping", "code": "STD"}), json!({"id": 7, "name": "Express", "code": "EXP"})],
-        channels: vec![json!({"id": 4, "name": "Web", "channelTypeId": 1, "defaultWarehouseId": 2, "defaultPriceListId": 1, "warehouseIds": [2]})],
+        payment_methods: vec![
+            json!({"id": 1, "name": "BigCommerce", "code": "BIGCOMMERCE", "isActive": true,
+            "bankAccounts": [{"paymentMethodId": 1, "currencyIsoCode": "GBP", "bankAccountNominalCode": "1200"}]}),
+        ],
+        shipping_methods: vec![
+            json!({"id": 6, "name": "Standard Shipping", "code": "STD"}),
+            json!({"id": 7, "name": "Express", "code": "EXP"}),
+        ],
+        channels: vec![
+            json!({"id": 4, "name": "Web", "channelTypeId": 1, "defaultWarehouseId": 2, "defaultPriceListId": 1, "warehouseIds": [2]}),
+        ],
         order_statuses: vec![
             json!({"statusId": 1, "name": "Draft / Quote", "orderTypeCode": "SO", "sortOrder": 1}),
             json!({"statusId": 2, "name": "New web order", "orderTypeCode": "SO", "sortOrder": 2}),
@@ -115,10 +127,16 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub fn remaining(&self) -> u32 {
-        self.header("brightpearl-requests-remaining").unwrap().parse().unwrap()
+        self.header("brightpearl-requests-remaining")
+            .unwrap()
+            .parse()
+            .unwrap()
     }
     pub fn next_period(&self) -> u64 {
-        self.header("brightpearl-next-throttle-period").unwrap().parse().unwrap()
+        self.header("brightpearl-next-throttle-period")
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 }
 
@@ -128,7 +146,11 @@ pub async fn start_with(cfg: BrightpearlConfig, clock: Clock, faults: Faults) ->
     let addr = listener.local_addr().unwrap();
     let router = sim.router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    Bp { sim, base: format!("http://{addr}"), client: reqwest::Client::new() }
+    Bp {
+        sim,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
 }
 
 pub async fn start() -> Bp {
@@ -141,21 +163,36 @@ impl Bp {
     }
 
     /// Sends with system-app credentials; a transport error is returned as `Err`.
-    pub async fn try_send(&self, method: Method, path: &str, body: Option<Value>) -> Result<Resp, reqwest::Error> {
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Resp, reqwest::Error> {
         let mut req = self
             .client
             .request(method, self.url(path))
             .header("brightpearl-app-ref", APP_REF)
             .header("brightpearl-account-token", TOKEN);
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let r = req.send().await?;
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await?;
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Ok(Resp { status, headers, body })
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -209,6 +246,11 @@ pub fn search_rows(body: &Value) -> Vec<serde_json::Map<String, Value>> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| cols.iter().cloned().zip(r.as_array().unwrap().iter().cloned()).collect())
+        .map(|r| {
+            cols.iter()
+                .cloned()
+                .zip(r.as_array().unwrap().iter().cloned())
+                .collect()
+        })
         .collect()
 }

@@ -23,9 +23,16 @@ impl Guest for Escape {
         vec![]
     }
     fn run(_trigger: Trigger) -> Result<RunSummary, FlowError> {
-        let socket = std::net::TcpStream::connect("127.0.0.1:80").map(|_| ()).map_err(|e| e.to_string());
-        let file = std::fs::read_to_string("/etc/passwd").map(|_| ()).map_err(|e| e.to_string());
-        Ok(RunSummary { counts: vec![], notes: vec![format!("socket {socket:?}"), format!("file {file:?}")] })
+        let socket = std::net::TcpStream::connect("127.0.0.1:80")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        let file = std::fs::read_to_string("/etc/passwd")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        Ok(RunSummary {
+            counts: vec![],
+            notes: vec![format!("socket {socket:?}"), format!("file {file:?}")],
+        })
     }
 }
 

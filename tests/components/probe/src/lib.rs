@@ -16,7 +16,11 @@ use pearlbridge_sdk::bindings::pearlbridge::flow::{api, config, report, state};
 
 struct Probe;
 
-const VERSION: &str = if cfg!(feature = "v2") { "1.1.0" } else { "1.0.0" };
+const VERSION: &str = if cfg!(feature = "v2") {
+    "1.1.0"
+} else {
+    "1.0.0"
+};
 
 impl Guest for Probe {
     fn describe() -> FlowInfo {
@@ -32,7 +36,10 @@ impl Guest for Probe {
     fn check_config(config: String) -> Vec<ConfigProblem> {
         // The probe's mapping must be an object whose optional `label` is a string.
         match serde_json_value_kind(&config) {
-            Some(problem) => vec![ConfigProblem { path: "label".into(), message: problem }],
+            Some(problem) => vec![ConfigProblem {
+                path: "label".into(),
+                message: problem,
+            }],
             None => vec![],
         }
     }
@@ -119,7 +126,10 @@ fn everything(notes: &mut Vec<String>, counts: &mut Vec<(String, u64)>) -> Resul
         entity: "bigcommerce:order:1".into(),
         message: "order 1: order product 7 has SKU `X-1` with no Brightpearl product".into(),
         owner: Team::Ecommerce,
-        impact: Some(Money { amount: "12.3400".into(), currency: "GBP".into() }),
+        impact: Some(Money {
+            amount: "12.3400".into(),
+            currency: "GBP".into(),
+        }),
         retryable: true,
     });
     report::raise(&Exception {
@@ -127,7 +137,10 @@ fn everything(notes: &mut Vec<String>, counts: &mut Vec<(String, u64)>) -> Resul
         entity: "bigcommerce:order:2".into(),
         message: "order 2: total differs by 0.05 GBP".into(),
         owner: Team::Finance,
-        impact: Some(Money { amount: "0.05".into(), currency: "GBP".into() }),
+        impact: Some(Money {
+            amount: "0.05".into(),
+            currency: "GBP".into(),
+        }),
         retryable: false,
     });
     report::resolve("order-total-variance", "bigcommerce:order:2");

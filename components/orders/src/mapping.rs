@@ -467,7 +467,7 @@ pub fn map_order(
         let name = if addresses.len() > 1 {
             format!(
                 "Shipping: {} (address {}, {})",
-                a.shipping_method, a.id, a.city
+                a.shipping_method, a.id, a.address.city
             )
         } else {
             format!("Shipping: {}", a.shipping_method)
@@ -626,7 +626,7 @@ pub fn map_order(
 
     let first_address = addresses.first();
     let country = first_address
-        .map(|a| a.country_iso2.clone())
+        .map(|a| a.address.country_iso2.clone())
         .unwrap_or_else(|| order.billing_address.country_iso2.clone());
     let warehouse_id = cfg
         .warehouse
@@ -656,7 +656,7 @@ pub fn map_order(
         },
         delivery: Delivery {
             date: None,
-            address: first_address.map(|a| postal_address(&a.address())),
+            address: first_address.map(|a| postal_address(&a.address)),
             shipping_method_id,
         },
         rows,

@@ -615,7 +615,7 @@ impl Run<'_> {
         let mut first_shipping = bundle.shipping_addresses.clone();
         first_shipping.sort_by_key(|a| a.id);
         let delivery_id = match first_shipping.first().map(|a| {
-            let mut p = mapping::postal_address(&a.address());
+            let mut p = mapping::postal_address(&a.address);
             p.address_full_name = None;
             p.company_name = None;
             p.telephone = None;

@@ -218,30 +218,9 @@ pub struct ShippingAddress {
     /// The order address id.
     pub id: u64,
     pub order_id: u64,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub first_name: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub last_name: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub company: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub street_1: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub street_2: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub city: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub state: String,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub zip: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub country: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub country_iso2: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub phone: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub email: String,
+    /// The address fields, the same as a billing address's.
+    #[serde(flatten)]
+    pub address: Address,
     pub items_total: u64,
     #[serde(deserialize_with = "text::deserialize")]
     pub shipping_method: String,
@@ -258,26 +237,6 @@ pub struct ShippingAddress {
     pub shipping_zone_id: u64,
     #[serde(deserialize_with = "text::deserialize")]
     pub shipping_zone_name: String,
-}
-
-impl ShippingAddress {
-    /// The address fields as an [`Address`].
-    pub fn address(&self) -> Address {
-        Address {
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            company: self.company.clone(),
-            street_1: self.street_1.clone(),
-            street_2: self.street_2.clone(),
-            city: self.city.clone(),
-            state: self.state.clone(),
-            zip: self.zip.clone(),
-            country: self.country.clone(),
-            country_iso2: self.country_iso2.clone(),
-            phone: self.phone.clone(),
-            email: self.email.clone(),
-        }
-    }
 }
 
 /// `GET /v2/orders/{id}/coupons` (bigcommerce-api.md §5 [doc]).

@@ -147,6 +147,18 @@ fn dec(v: &Value) -> Option<Decimal> {
     }
 }
 
+/// A Brightpearl payment method as a mapping entry: its code and the nominal code of its
+/// first bank account (`/accounting-service/payment-method`, brightpearl-api.md §5). `None`
+/// when it has no bank account: the payments stay unmapped, so the dry run says so.
+fn payment_mapping(m: &Value) -> Option<Value> {
+    let bank = match m.pointer("/bankAccounts/0/bankAccountNominalCode")? {
+        Value::String(code) => code.clone(),
+        Value::Number(code) => code.to_string(),
+        _ => return None,
+    };
+    Some(json!({"code": s(m, "code"), "bank_nominal_code": bank}))
+}
+
 /// The demo client's `[flows.orders.mapping]`: from what the generator planted, or, for an
 /// exported account, matched by name and tax rate (what cannot be matched is left out, so
 /// the affected orders are held with exceptions that say what to map).
@@ -250,34 +262,8 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                         !g.is_empty()
                             && (n.contains(&g) || c == g || (c.len() >= 3 && g.contains(&c)))
                     });
-                    if let Some(m) = found {
-                        let bank = m
-                            .pointer("/bankAccounts/0/bankAccountNominalCode")
-                            .map(|v| s(&json!({"v": v}), "v"))
-                            .unwrap_or_else(|| "1200".into());
-                        payment_methods.insert(
-                            gateway,
-                            json!({"code": s(m, "code"), "bank_nominal_code": bank}),
-                        );
-                    }
-                }
-                for (word, slot) in [("gift", &mut gift), ("credit", &mut credit)] {
-                    if slot.is_none() {
-                        *slot = bp
-                            .payment_methods
-                            .iter()
-                            .find(|m| {
-                                format!("{} {}", s(m, "name"), s(m, "code"))
-                                    .to_lowercase()
-                                    .contains(word)
-                            })
-                            .map(|m| {
-                                let bank = m
-                                    .pointer("/bankAccounts/0/bankAccountNominalCode")
-                                    .map(|v| s(&json!({"v": v}), "v"))
-                                    .unwrap_or_else(|| "1200".into());
-                                json!({"code": s(m, "code"), "bank_nominal_code": bank})
-                            });
+                    if let Some(m) = found.and_then(payment_mapping) {
+                        payment_methods.insert(gateway, m);
                     }
                 }
                 for a in &o.shipping_addresses {
@@ -292,6 +278,19 @@ pub fn orders_mapping(seed: &StoreSeed, facts: Option<&StoreFacts>) -> Value {
                     }
                 }
             }
+        }
+    }
+    if facts.is_none() {
+        for (word, slot) in [("gift", &mut gift), ("credit", &mut credit)] {
+            *slot = bp
+                .payment_methods
+                .iter()
+                .find(|m| {
+                    format!("{} {}", s(m, "name"), s(m, "code"))
+                        .to_lowercase()
+                        .contains(word)
+                })
+                .and_then(payment_mapping);
         }
     }
     let mut mapping = json!({

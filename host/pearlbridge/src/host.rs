@@ -21,7 +21,7 @@ use pearlbridge_capabilities::state::{AuditLine, Namespace, RunOutcome, SqliteSt
 use crate::bindings::{FlowError, RunSummary, Trigger};
 use crate::components::ComponentStore;
 use crate::imports::{RunCapabilities, RunJournal};
-use crate::runtime::{LoadedComponent, RunError, Runtime, RuntimeConfig};
+use crate::runtime::{LoadedComponent, Runtime, RuntimeConfig};
 
 /// Where the host keeps its files and finds its clients.
 #[derive(Debug, Clone)]
@@ -344,9 +344,6 @@ pub fn flow_error_text(e: &FlowError) -> String {
         FlowError::Internal(m) => format!("internal: {m}"),
     }
 }
-
-/// `RunError` is re-exported for callers matching on run failures.
-pub type RunFailure = RunError;
 
 /// Default data folder: `$PEARLBRIDGE_DATA` or `./.pearlbridge`.
 pub fn default_data_dir() -> PathBuf {

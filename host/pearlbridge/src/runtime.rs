@@ -356,15 +356,7 @@ impl Runtime {
                 })?
             }
         };
-        let ty = component.component_type();
-        let imports: Vec<String> = ty
-            .imports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect();
-        let exports: Vec<String> = ty
-            .exports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect();
+        let (imports, exports) = self.interface_names(&component);
         for import in &imports {
             let base = import.split('@').next().unwrap_or(import);
             if !PROVIDED_INTERFACES.contains(&base) {
@@ -421,6 +413,20 @@ impl Runtime {
         Ok(loaded)
     }
 
+    /// The names of a component's imports and exports, e.g. `pearlbridge:flow/api@1.0.0`.
+    fn interface_names(&self, component: &Component) -> (Vec<String>, Vec<String>) {
+        let ty = component.component_type();
+        let imports = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let exports = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        (imports, exports)
+    }
+
     /// A component file's sha256, imports and exports, without linking it (so a component
     /// this host would refuse can still be inspected).
     pub fn interfaces(&self, path: &Path) -> Result<(String, Vec<String>, Vec<String>), LoadError> {
@@ -434,15 +440,7 @@ impl Runtime {
             file: file.clone(),
             detail: format!("{e:#}"),
         })?;
-        let ty = component.component_type();
-        let imports = ty
-            .imports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect();
-        let exports = ty
-            .exports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect();
+        let (imports, exports) = self.interface_names(&component);
         Ok((hex::encode(Sha256::digest(&bytes)), imports, exports))
     }
 

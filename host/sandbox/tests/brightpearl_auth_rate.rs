@@ -3,7 +3,9 @@
 mod brightpearl_support;
 
 use brightpearl_support::*;
-use pearlbridge_sandbox::brightpearl::{NOT_AUTHENTICATED, TOO_MANY_REQUESTS};
+use pearlbridge_sandbox::brightpearl::{
+    INVALID_INSTANCE_TOKEN, NOT_AUTHENTICATED, TOKEN_EXPIRED, TOO_MANY_REQUESTS, TokenState,
+};
 use pearlbridge_sandbox::clock::Clock;
 use pearlbridge_sandbox::faults::Faults;
 use serde_json::json;
@@ -33,7 +35,10 @@ async fn system_app_oauth_and_401_bodies() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(body_json(r).await, json!({"response": NOT_AUTHENTICATED}));
+    assert_eq!(
+        body_json(r).await,
+        json!({"response": "Invalid instance token: nope"})
+    );
     // Right token, wrong account code.
     let r = bp
         .client
@@ -59,7 +64,7 @@ async fn system_app_oauth_and_401_bodies() {
     assert_eq!(r.status(), 401);
     assert_eq!(
         body_json(r).await,
-        json!({"response": "Invalid instance token: the bearer token is not valid for this account"})
+        json!({"response": "Invalid instance token: wrong"})
     );
     // OAuth bearer without the dev ref.
     let r = bp
@@ -111,6 +116,91 @@ async fn system_app_oauth_and_401_bodies() {
         bp.get("/warehouse-service/warehouse").await.remaining(),
         198
     );
+}
+
+/// One request with the bearer (OAuth) or the system-app form of `token`: status and body.
+async fn with_token(bp: &Bp, oauth: bool, token: &str) -> (u16, serde_json::Value) {
+    let req = bp.client.get(bp.url("/warehouse-service/warehouse"));
+    let req = if oauth {
+        req.bearer_auth(token).header("brightpearl-dev-ref", "dev1")
+    } else {
+        req.header("brightpearl-app-ref", APP_REF)
+            .header("brightpearl-account-token", token)
+    };
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), body_json(r).await)
+}
+
+#[tokio::test]
+async fn revoked_and_expired_tokens_answer_as_the_real_api() {
+    let bp = start_with(config(), Clock::manual(), Faults::none()).await;
+    let ok = json!({"response": [{"id": 2, "name": "Main"}, {"id": 3, "name": "Overflow"}]});
+    assert_eq!(with_token(&bp, true, TOKEN).await, (200, ok.clone()));
+    assert_eq!(with_token(&bp, false, TOKEN).await, (200, ok.clone()));
+
+    // Expired: the OAuth form gets its own message; the system-app form echoes the token.
+    bp.sim.expire_token(TOKEN);
+    assert_eq!(bp.sim.token_state(TOKEN), TokenState::Expired);
+    assert_eq!(
+        with_token(&bp, true, TOKEN).await,
+        (401, json!({"response": "Authorization token expired"}))
+    );
+    assert_eq!(
+        with_token(&bp, false, TOKEN).await,
+        (401, json!({"response": "Invalid instance token: tok-123"}))
+    );
+
+    // Revoked: both forms repeat the token that was sent.
+    bp.sim.revoke_token(TOKEN);
+    for oauth in [true, false] {
+        assert_eq!(
+            with_token(&bp, oauth, TOKEN).await,
+            (401, json!({"response": "Invalid instance token: tok-123"})),
+            "oauth={oauth}"
+        );
+    }
+
+    // The admin endpoint reinstates it (token defaults to the account token), then expires it.
+    let admin = |body: serde_json::Value| {
+        bp.client
+            .put(format!("{}/_sandbox/brightpearl/token-state", bp.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+    };
+    assert_eq!(
+        admin(json!({"state": "valid"})).await.unwrap().status(),
+        204
+    );
+    assert_eq!(with_token(&bp, true, TOKEN).await, (200, ok.clone()));
+    assert_eq!(
+        admin(json!({"token": TOKEN, "state": "expired"}))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        with_token(&bp, true, TOKEN).await,
+        (401, json!({"response": TOKEN_EXPIRED}))
+    );
+    assert_eq!(
+        admin(json!({"state": "revoked"})).await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        with_token(&bp, false, TOKEN).await,
+        (
+            401,
+            json!({"response": format!("{INVALID_INSTANCE_TOKEN}{TOKEN}")})
+        )
+    );
+    assert_eq!(
+        admin(json!({"state": "gone"})).await.unwrap().status(),
+        422,
+        "an unknown state is refused"
+    );
+    assert_eq!(bp.sim.request_count(), 3, "401s are not counted");
 }
 
 #[tokio::test]

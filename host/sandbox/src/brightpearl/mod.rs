@@ -5,9 +5,11 @@
 //! 1. **Auth** **\[doc\]**: system app (`brightpearl-app-ref` + `brightpearl-account-token`) or
 //!    OAuth (`Authorization: Bearer {token}` + `brightpearl-dev-ref`), the token being
 //!    [`BrightpearlConfig::account_token`]. Failure → 401 with a **string** `response` **\[obs\]**:
-//!    `Not authenticated. You must provide a valid authentication token.` (missing/wrong
-//!    credentials or account) or `Invalid instance token: …` (wrong bearer token).
-//!    Not counted against the cap.
+//!    `Not authenticated. You must provide a valid authentication token.` (no token, wrong
+//!    app ref / dev ref or account), `Invalid instance token: {the token sent}` (a wrong or
+//!    revoked token, in either the bearer or the `brightpearl-account-token` form) or
+//!    `Authorization token expired` (an expired OAuth bearer token). Tokens are revoked or
+//!    expired with [`BrightpearlSim::set_token_state`]. Not counted against the cap.
 //! 2. **Rate limit** ([`ratelimit`]): N per minute on the simulated clock, in one pool shared by
 //!    all private apps and one pool per OAuth developer (`brightpearl-dev-ref`) **\[doc\]**; over it → 503
 //!    `{"response":"You have sent too many requests. Please wait before sending another request"}`
@@ -31,7 +33,7 @@
 //! Admin (`/_sandbox/brightpearl/…`): `GET sales-orders`, `GET customer-payments`,
 //! `GET contacts`, `POST stock`, `POST goods-out-notes`, `POST goods-out-notes/{id}/ship`,
 //! `POST orders/{id}/invoice`, `GET stats`, `POST consume-quota`, `PUT faults`,
-//! `GET webhook-deliveries` — the same
+//! `GET webhook-deliveries`, `PUT token-state` — the same
 //! operations as the Rust scripting methods on [`BrightpearlSim`].
 //!
 //! Every response carries `Ruid` **\[obs\]**, `brightpearl-requests-remaining` and
@@ -70,6 +72,10 @@ const PRIVATE_POOL: &str = "private";
 /// 401 body for missing or wrong credentials **\[obs\]**.
 pub const NOT_AUTHENTICATED: &str =
     "Not authenticated. You must provide a valid authentication token.";
+/// 401 body prefix for a wrong or revoked token; the token sent follows **\[obs\]**.
+pub const INVALID_INSTANCE_TOKEN: &str = "Invalid instance token: ";
+/// 401 body for an expired OAuth access token **\[obs\]**.
+pub const TOKEN_EXPIRED: &str = "Authorization token expired";
 /// 503 body when the per-minute cap is exceeded **\[client\]** (JAVA fixture).
 pub const TOO_MANY_REQUESTS: &str =
     "You have sent too many requests. Please wait before sending another request";
@@ -104,6 +110,21 @@ impl Default for BrightpearlConfig {
     }
 }
 
+/// What the simulator does with a token ([`BrightpearlSim::set_token_state`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    /// Accepted (the configured [`BrightpearlConfig::account_token`] only).
+    Valid,
+    /// Refused with `401 {"response":"Invalid instance token: <token>"}` **\[obs\]** (a disabled
+    /// private app or an uninstalled OAuth app).
+    Revoked,
+    /// An OAuth bearer token is refused with `401 {"response":"Authorization token expired"}`
+    /// **\[obs\]**; sent as a system-app `brightpearl-account-token` it is refused like a revoked
+    /// one (system-app tokens do not expire **\[doc\]**; the answer is **\[unconfirmed\]**).
+    Expired,
+}
+
 /// The simulator. Create with [`BrightpearlSim::new`], serve [`BrightpearlSim::router`].
 pub struct BrightpearlSim {
     cfg: BrightpearlConfig,
@@ -117,6 +138,8 @@ pub struct BrightpearlSim {
     throttled: AtomicU64,
     deliveries: Arc<Mutex<Vec<WebhookDelivery>>>,
     http: reqwest::Client,
+    /// Tokens revoked or expired by the scripting API (absent = as configured).
+    token_states: Mutex<std::collections::BTreeMap<String, TokenState>>,
 }
 
 impl std::fmt::Debug for BrightpearlSim {
@@ -157,6 +180,7 @@ impl BrightpearlSim {
             throttled: AtomicU64::new(0),
             deliveries: Arc::new(Mutex::new(Vec::new())),
             http: reqwest::Client::new(),
+            token_states: Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -206,6 +230,7 @@ impl BrightpearlSim {
                 "/_sandbox/brightpearl/webhook-deliveries",
                 get(admin_deliveries),
             )
+            .route("/_sandbox/brightpearl/token-state", put(admin_token_state))
             .with_state(self.clone())
     }
 
@@ -393,32 +418,75 @@ impl BrightpearlSim {
         f(limiter, self.clock.elapsed_ms())
     }
 
+    /// Revokes, expires or reinstates `token` (see [`TokenState`]); from the next request on.
+    /// Reinstating ([`TokenState::Valid`]) only makes the configured account token good again.
+    pub fn set_token_state(&self, token: &str, state: TokenState) {
+        let mut states = self.token_states.lock().expect("token states");
+        match state {
+            TokenState::Valid => states.remove(token),
+            other => states.insert(token.to_string(), other),
+        };
+    }
+
+    /// Revokes `token`: it is answered `401 Invalid instance token: <token>` from now on.
+    pub fn revoke_token(&self, token: &str) {
+        self.set_token_state(token, TokenState::Revoked);
+    }
+
+    /// Expires `token`: as a bearer token it is answered `401 Authorization token expired`.
+    pub fn expire_token(&self, token: &str) {
+        self.set_token_state(token, TokenState::Expired);
+    }
+
+    /// What a token sent now would get: [`TokenState::Valid`] only for the configured
+    /// account token when it has not been revoked or expired.
+    pub fn token_state(&self, token: &str) -> TokenState {
+        let set = self
+            .token_states
+            .lock()
+            .expect("token states")
+            .get(token)
+            .copied();
+        match set {
+            Some(s) => s,
+            None if token == self.cfg.account_token => TokenState::Valid,
+            None => TokenState::Revoked,
+        }
+    }
+
     // ------------------------------------------------------------------ pipeline
 
-    fn authenticate(&self, account: &str, h: &HeaderMap) -> Result<AuthMode, &'static str> {
+    /// The 401 body text for a failed request, or the auth mode. A wrong, revoked (or, for a
+    /// system app, expired) token is echoed back in the message as the real API does **\[obs\]**.
+    fn authenticate(&self, account: &str, h: &HeaderMap) -> Result<AuthMode, String> {
         if let Some(auth) = header(h, "authorization") {
             let token = auth
                 .strip_prefix("Bearer ")
                 .or_else(|| auth.strip_prefix("bearer "))
-                .unwrap_or("")
+                .unwrap_or(auth)
                 .trim();
             if header(h, "brightpearl-dev-ref").is_none() || account != self.cfg.account {
-                return Err(NOT_AUTHENTICATED);
+                return Err(NOT_AUTHENTICATED.into());
             }
-            if token != self.cfg.account_token {
-                return Err(
-                    "Invalid instance token: the bearer token is not valid for this account",
-                );
-            }
-            return Ok(AuthMode::OAuth);
+            return match self.token_state(token) {
+                TokenState::Valid => Ok(AuthMode::OAuth),
+                TokenState::Expired => Err(TOKEN_EXPIRED.into()),
+                TokenState::Revoked => Err(format!("{INVALID_INSTANCE_TOKEN}{token}")),
+            };
         }
-        let ok = account == self.cfg.account
-            && header(h, "brightpearl-app-ref") == Some(self.cfg.app_ref.as_str())
-            && header(h, "brightpearl-account-token") == Some(self.cfg.account_token.as_str());
-        if ok {
-            Ok(AuthMode::System)
-        } else {
-            Err(NOT_AUTHENTICATED)
+        let Some(token) = header(h, "brightpearl-account-token") else {
+            return Err(NOT_AUTHENTICATED.into());
+        };
+        if account != self.cfg.account
+            || header(h, "brightpearl-app-ref") != Some(self.cfg.app_ref.as_str())
+        {
+            return Err(NOT_AUTHENTICATED.into());
+        }
+        match self.token_state(token) {
+            TokenState::Valid => Ok(AuthMode::System),
+            TokenState::Expired | TokenState::Revoked => {
+                Err(format!("{INVALID_INSTANCE_TOKEN}{token}"))
+            }
         }
     }
 
@@ -691,4 +759,22 @@ async fn admin_faults(
 /// `GET /_sandbox/brightpearl/webhook-deliveries` → the deliveries made so far.
 async fn admin_deliveries(AxState(sim): AxState<Arc<BrightpearlSim>>) -> Response {
     axum::Json(sim.webhook_deliveries()).into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenStateBody {
+    /// Defaults to the configured account token.
+    token: Option<String>,
+    state: TokenState,
+}
+
+/// `PUT /_sandbox/brightpearl/token-state {"token"?: "...", "state": "revoked"|"expired"|"valid"}`
+/// → 204 ([`BrightpearlSim::set_token_state`]; `token` defaults to the account token).
+async fn admin_token_state(
+    AxState(sim): AxState<Arc<BrightpearlSim>>,
+    axum::Json(b): axum::Json<TokenStateBody>,
+) -> Response {
+    let token = b.token.unwrap_or_else(|| sim.cfg.account_token.clone());
+    sim.set_token_state(&token, b.state);
+    StatusCode::NO_CONTENT.into_response()
 }

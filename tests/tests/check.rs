@@ -7,7 +7,7 @@ use pearlbridge_tests::*;
 async fn check_reports_missing_secret_wrong_sha256_and_invalid_mapping_at_once() {
     let tmp = tempfile::tempdir().unwrap();
     // Only the Brightpearl token exists; the BigCommerce one is missing.
-    let host = test_host(tmp.path(), &[("acme_bp_token", "x")]);
+    let host = test_host(tmp.path(), &[("acme_bp_token", "token-acme-bp")]);
     let stored = host
         .components
         .add(&host.runtime, &component("probe.wasm"))

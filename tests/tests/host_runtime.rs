@@ -149,7 +149,7 @@ async fn hostile_components_are_stopped_and_the_next_run_is_unaffected() {
     let up = Upstream::start().await;
     let mut host = test_host(
         tmp.path(),
-        &[("acme_bc_token", "t1"), ("acme_bp_token", "t2")],
+        &[("acme_bc_token", "token-t1-bc"), ("acme_bp_token", "token-t2-bp")],
     );
     pinned_client(
         &mut host,
@@ -265,10 +265,10 @@ async fn two_clients_run_two_versions_side_by_side() {
     let mut host = test_host(
         tmp.path(),
         &[
-            ("old_bc_token", "a"),
-            ("old_bp_token", "b"),
-            ("new_bc_token", "c"),
-            ("new_bp_token", "d"),
+            ("old_bc_token", "token-old-bc"),
+            ("old_bp_token", "token-old-bp"),
+            ("new_bc_token", "token-new-bc"),
+            ("new_bp_token", "token-new-bp"),
         ],
     );
     let root = tmp.path().join("clients");
@@ -331,9 +331,9 @@ async fn a_client_cannot_read_another_clients_state_or_use_its_connection() {
         tmp.path(),
         &[
             ("a_bc_token", "token-of-A"),
-            ("a_bp_token", "bp-A"),
+            ("a_bp_token", "bp-token-of-A"),
             ("b_bc_token", "token-of-B"),
-            ("b_bp_token", "bp-B"),
+            ("b_bp_token", "bp-token-of-B"),
         ],
     );
     let root = tmp.path().join("clients");
@@ -398,7 +398,7 @@ async fn a_client_cannot_read_another_clients_state_or_use_its_connection() {
 async fn a_system_the_client_has_not_configured_is_denied_without_a_call() {
     let tmp = tempfile::tempdir().unwrap();
     let up = Upstream::start().await;
-    let mut host = test_host(tmp.path(), &[("solo_bc_token", "t")]);
+    let mut host = test_host(tmp.path(), &[("solo_bc_token", "token-solo-bc")]);
     let stored = host
         .components
         .add(&host.runtime, &component("probe.wasm"))

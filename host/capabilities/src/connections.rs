@@ -19,6 +19,9 @@
 //!   that timed out or lost its connection after sending is `OutcomeUnknown`; a write that got a
 //!   5xx is returned as it is.
 //! - No wait (rate limit or backoff) goes past the caller's deadline.
+//!
+//! Every response text (body, header values) and error text is scrubbed of secret values
+//! ([`crate::redact`]) before a flow sees it: a server may echo the credential it was sent.
 
 mod limiter;
 pub mod rules;
@@ -34,6 +37,7 @@ use chrono::Utc;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
+use crate::redact;
 use crate::secrets::Secret;
 use crate::state::AuditLine;
 
@@ -700,10 +704,15 @@ impl Connection {
                 }
             }
         }
+        // The boundary into the component: a server may echo the credential it was sent (in
+        // its message, a header, a redirect URL), so every text is scrubbed here.
         Attempt::Answered(ApiResponse {
             status,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            headers: headers
+                .into_iter()
+                .map(|(n, v)| (n, redact::scrub_string(v)))
+                .collect(),
+            body: redact::scrub_string(String::from_utf8_lossy(&body).into_owned()),
         })
     }
 
@@ -811,7 +820,7 @@ fn error_text(e: reqwest::Error) -> String {
         }
         source = cause.source();
     }
-    text
+    redact::scrub_string(text)
 }
 
 /// All connections of the host, keyed by (client, system). A flow reaches them only through

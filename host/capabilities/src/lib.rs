@@ -4,5 +4,6 @@
 
 pub mod clients;
 pub mod connections;
+pub mod redact;
 pub mod secrets;
 pub mod state;

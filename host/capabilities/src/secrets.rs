@@ -10,13 +10,21 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 
 /// A credential. `Debug` and `Display` print `[redacted]`; it has no `Serialize`; the memory
-/// is zeroed on drop. [`Secret::expose`] is the only way to the value.
+/// is zeroed on drop. [`Secret::expose`] is the only way to the value. Making one registers
+/// its value with [`crate::redact`], so it is scrubbed from every text the host lets out.
 #[derive(Clone)]
 pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(SecretString::from(value.into()))
+        let value = value.into();
+        crate::redact::register(&value);
+        Secret(SecretString::from(value))
+    }
+
+    /// Length of the value in characters (checks; never the value itself).
+    pub fn chars(&self) -> usize {
+        self.0.expose_secret().chars().count()
     }
 
     /// The value, for the one place that puts it in a request header.
@@ -288,10 +296,23 @@ impl Secrets {
 
     /// The secret `name` from the first provider that has it. Errors:
     /// [`SecretError::Missing`] listing every provider asked; a provider's own error stops
-    /// the search.
+    /// the search; [`SecretError::Invalid`] for a value shorter than
+    /// [`crate::redact::MIN_SECRET_CHARS`] characters.
     pub fn resolve(&self, name: &str) -> Result<Secret, SecretError> {
         for p in &self.providers {
             if let Some(secret) = p.get(name)? {
+                if secret.chars() < crate::redact::MIN_SECRET_CHARS {
+                    return Err(SecretError::Invalid {
+                        name: name.to_string(),
+                        provider: p.describe_for(name),
+                        message: format!(
+                            "is {} characters long; a credential needs at least {} so that it \
+                             can be told apart from ordinary text and scrubbed from it",
+                            secret.chars(),
+                            crate::redact::MIN_SECRET_CHARS
+                        ),
+                    });
+                }
                 return Ok(secret);
             }
         }

@@ -344,3 +344,97 @@ pub fn sort_by_impact(list: &mut [ExceptionRecord]) {
             .then(b.id.cmp(&a.id))
     });
 }
+
+/// The store as the host uses it: every text written goes through [`crate::redact::scrub`]
+/// first (flow state keys and values, run outcomes, exception entities and messages, audit
+/// paths and request ids), so no secret value a server echoed can reach the file, whatever
+/// the backend. Keys are scrubbed the same way on reads, so reads find what was written.
+pub struct Scrubbed(pub std::sync::Arc<dyn Store>);
+
+impl Scrubbed {
+    /// Wraps `store` (no double wrapping is needed: scrubbing is idempotent).
+    pub fn wrap(store: std::sync::Arc<dyn Store>) -> std::sync::Arc<dyn Store> {
+        std::sync::Arc::new(Scrubbed(store))
+    }
+}
+
+fn scrubbed(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::redact::scrub(text)
+}
+
+impl Store for Scrubbed {
+    fn state_get(&self, ns: &Namespace, key: &str) -> Result<Option<Entry>> {
+        self.0.state_get(ns, &scrubbed(key))
+    }
+    fn state_set(&self, ns: &Namespace, key: &str, value: &str) -> Result<u64> {
+        self.0.state_set(ns, &scrubbed(key), &scrubbed(value))
+    }
+    fn state_cas(
+        &self,
+        ns: &Namespace,
+        key: &str,
+        expected_version: u64,
+        value: &str,
+    ) -> Result<Result<u64, u64>> {
+        self.0
+            .state_cas(ns, &scrubbed(key), expected_version, &scrubbed(value))
+    }
+    fn state_delete(&self, ns: &Namespace, key: &str) -> Result<()> {
+        self.0.state_delete(ns, &scrubbed(key))
+    }
+    fn state_list(
+        &self,
+        ns: &Namespace,
+        prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        self.0.state_list(ns, &scrubbed(prefix), limit)
+    }
+    fn run_start(&self, ns: &Namespace, trigger: &str) -> Result<i64> {
+        self.0.run_start(ns, &scrubbed(trigger))
+    }
+    fn run_finish(&self, run_id: i64, outcome: &RunOutcome) -> Result<()> {
+        let outcome = match outcome {
+            RunOutcome::Ok(s) => RunOutcome::Ok(scrubbed(s).into_owned()),
+            RunOutcome::Error(s) => RunOutcome::Error(scrubbed(s).into_owned()),
+        };
+        self.0.run_finish(run_id, &outcome)
+    }
+    fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {
+        self.0.runs(filter)
+    }
+    fn exception_raise(&self, ns: &Namespace, e: &NewException) -> Result<()> {
+        let e = NewException {
+            kind: scrubbed(&e.kind).into_owned(),
+            entity: scrubbed(&e.entity).into_owned(),
+            message: scrubbed(&e.message).into_owned(),
+            ..e.clone()
+        };
+        self.0.exception_raise(ns, &e)
+    }
+    fn exception_resolve(&self, ns: &Namespace, kind: &str, entity: &str) -> Result<bool> {
+        self.0
+            .exception_resolve(ns, &scrubbed(kind), &scrubbed(entity))
+    }
+    fn exceptions_open(
+        &self,
+        ns: &Namespace,
+        entity_prefix: &str,
+    ) -> Result<Vec<(String, String)>> {
+        self.0.exceptions_open(ns, &scrubbed(entity_prefix))
+    }
+    fn exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionRecord>> {
+        self.0.exceptions(filter)
+    }
+    fn audit(&self, line: &AuditLine) -> Result<()> {
+        let line = AuditLine {
+            path: scrubbed(&line.path).into_owned(),
+            request_id: line.request_id.as_deref().map(|r| scrubbed(r).into_owned()),
+            ..line.clone()
+        };
+        self.0.audit(&line)
+    }
+    fn audit_lines(&self, client: Option<&str>, limit: u32) -> Result<Vec<AuditLine>> {
+        self.0.audit_lines(client, limit)
+    }
+}

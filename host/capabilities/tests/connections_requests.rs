@@ -409,3 +409,80 @@ async fn no_secret_in_debug_audit_or_errors() {
         "the PUT that timed out is outcome-unknown"
     );
 }
+
+/// Issue 15: a server that echoes the credential it was sent — in its message (as real
+/// Brightpearl does for a bad token), in a header, and in a redirect URL — hands the flow
+/// none of it: every form is scrubbed at the connection.
+#[tokio::test]
+async fn a_server_echoing_the_credential_hands_the_flow_none_of_it() {
+    let up = Upstream::start(|i, seen| {
+        let token = seen
+            .header("authorization")
+            .unwrap_or_default()
+            .trim_start_matches("Bearer ")
+            .to_string();
+        let pct: String = token
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        match i {
+            0 => Reply::new(
+                401,
+                &format!(r#"{{"response":"Invalid instance token: {token}"}}"#),
+            )
+            .header("www-authenticate", format!("Bearer {token}")),
+            _ => Reply::new(302, "")
+                .header("location", format!("https://login.example/?token={pct}&x=1")),
+        }
+    })
+    .await;
+    let mut cfg = bp_config(&up.base);
+    cfg.credentials = Credentials::BrightpearlOAuth {
+        app_ref: "pearlbridge".into(),
+        dev_ref: "pbdev".into(),
+        access_token: Secret::new(BP_ACCESS_TOKEN.to_string()),
+    };
+    let (conn, audit) = connect(cfg);
+    let denied = conn
+        .send(
+            "orders",
+            get(System::Brightpearl, "/contact-service/contact/1"),
+            later(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(denied.status, 401);
+    assert_eq!(
+        denied.body,
+        r#"{"response":"Invalid instance token: [redacted]"}"#
+    );
+    assert_eq!(denied.header("www-authenticate"), Some("Bearer [redacted]"));
+    let moved = conn
+        .send(
+            "orders",
+            get(System::Brightpearl, "/contact-service/contact/2"),
+            later(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.status, 302);
+    assert_eq!(
+        moved.header("location"),
+        Some("https://login.example/?token=[redacted]&x=1")
+    );
+    // The server did get the token (so it was in play), and no answer carried it on.
+    assert!(
+        up.seen()
+            .iter()
+            .all(|s| s.header("authorization") == Some(&format!("Bearer {BP_ACCESS_TOKEN}")))
+    );
+    let texts = format!("{denied:?} {moved:?} {:?}", audit.lines());
+    assert!(!texts.contains(BP_ACCESS_TOKEN), "{texts}");
+    assert!(!texts.contains("bp-access-token%2D"), "{texts}");
+}

@@ -82,7 +82,7 @@ fn env_provider_and_chain() {
     let file = write_file(
         dir.path(),
         "secrets.toml",
-        "test_both = \"from-file\"\ntest_file_only = \"f\"\n",
+        "test_both = \"from-file\"\ntest_file_only = \"from-the-file\"\ntest_short = \"abc1234\"\n",
         0o600,
     );
     let mut secrets = Secrets::default();
@@ -90,7 +90,21 @@ fn env_provider_and_chain() {
         .push(EnvSecrets)
         .push(FileSecrets::open(&file).unwrap());
     assert_eq!(secrets.resolve("test_both").unwrap().expose(), "from-env");
-    assert_eq!(secrets.resolve("test_file_only").unwrap().expose(), "f");
+    assert_eq!(
+        secrets.resolve("test_file_only").unwrap().expose(),
+        "from-the-file"
+    );
+    // Too short to be scrubbed from texts without mangling them: refused, length named,
+    // value not.
+    let short = secrets.resolve("test_short").unwrap_err();
+    assert_eq!(
+        short.to_string(),
+        format!(
+            "secret \"test_short\" in file {}: is 7 characters long; a credential needs at least 8 so that it can be told apart from ordinary text and scrubbed from it",
+            file.display()
+        )
+    );
+    assert!(!short.to_string().contains("abc1234"));
     assert_eq!(secrets.resolve("test_env_only").unwrap().expose(), VALUE);
     let missing = secrets.resolve("test_nowhere").unwrap_err();
     assert_eq!(

@@ -16,7 +16,10 @@ use pearlbridge_capabilities::connections::{
     RetryPolicy, System,
 };
 use pearlbridge_capabilities::secrets::{EnvSecrets, FileSecrets, Secrets};
-use pearlbridge_capabilities::state::{AuditLine, Namespace, RunOutcome, SqliteStore, Store};
+use pearlbridge_capabilities::redact;
+use pearlbridge_capabilities::state::{
+    AuditLine, Namespace, RunOutcome, Scrubbed, SqliteStore, Store,
+};
 
 use crate::bindings::{FlowError, RunSummary, Trigger};
 use crate::components::ComponentStore;
@@ -113,7 +116,8 @@ impl Host {
         Self::with_parts(config, runtime, store)
     }
 
-    /// Build a host around an existing runtime and store (tests share one runtime).
+    /// Build a host around an existing runtime and store (tests share one runtime). The
+    /// store is wrapped in [`Scrubbed`], so nothing it persists holds a secret value.
     pub fn with_parts(
         config: HostConfig,
         runtime: Arc<Runtime>,
@@ -127,7 +131,8 @@ impl Host {
             components: ComponentStore::open(&config.data_dir),
             config,
             runtime,
-            store,
+            // Every text the host persists is scrubbed of secret values (crate::redact).
+            store: Scrubbed::wrap(store),
             secrets,
             connections: Connections::new(),
             clients: BTreeMap::new(),
@@ -294,6 +299,8 @@ impl Host {
             }
             Err(e) => (Err(e.to_string()), RunJournal::default()),
         };
+        // The run's error leaves the host (CLI, callers, the runs table): no secret in it.
+        let outcome = outcome.map_err(redact::scrub_string);
         let stored = match &outcome {
             Ok(summary) => RunOutcome::Ok(summary_json(summary).to_string()),
             Err(e) => RunOutcome::Error(e.clone()),

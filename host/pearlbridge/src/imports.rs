@@ -55,6 +55,9 @@ pub struct RunJournal {
     pub progress: Option<(u64, Option<u64>)>,
     /// API calls the flow made, per system (bigcommerce, brightpearl).
     pub api_calls: (u64, u64),
+    /// Whether this run already settled the credentials exception of (bigcommerce,
+    /// brightpearl): raised on a 401/403 or resolved on a 2xx.
+    pub credentials_checked: [bool; 2],
 }
 
 /// A failure of the host itself during a run (not the flow's fault); traps the run.
@@ -114,6 +117,9 @@ impl api::Host for RunState {
             System::Brightpearl => self.journal.api_calls.1 += 1,
         }
         let out = conn.send(&flow, api_req, deadline).await;
+        if let Ok(r) = &out {
+            self.watch_credentials(system, r)?;
+        }
         Ok(match out {
             Ok(r) => Ok(Response {
                 status: r.status,
@@ -128,6 +134,84 @@ impl api::Host for RunState {
                 connections::SendError::Transport(m) => SendError::Transport(m),
             }),
         })
+    }
+}
+
+/// Exception kinds the host raises itself about a connection's credentials (entity
+/// `connection:<system>`, owner integration). Resolved by the first 2xx of a later call.
+pub const CREDENTIALS_EXPIRED: &str = "credentials-expired";
+pub const CREDENTIALS_REJECTED: &str = "credentials-rejected";
+
+/// The exception for a 401/403 answer of `system`: `credentials-expired` when the server says
+/// the token expired (Brightpearl OAuth: `401 {"response":"Authorization token expired"}`,
+/// brightpearl-api.md §1.2 [obs]), else `credentials-rejected`. The host does not refresh
+/// OAuth tokens (no refresh token is configured), so it never retries: the next step is a
+/// person's. `body` is already scrubbed of secrets.
+pub fn credentials_exception(system: connections::System, status: u16, body: &str) -> NewException {
+    let expired = body.to_ascii_lowercase().contains("expired");
+    let said: String = body.trim().chars().take(200).collect();
+    let next = if expired {
+        "the access token has expired and this host does not refresh tokens: issue a new one \
+         and update the secret named by `token_secret` in client.toml"
+    } else {
+        "the token was revoked, is wrong or lacks a scope: check the app's installation and \
+         the secret named by `token_secret` in client.toml"
+    };
+    NewException {
+        kind: if expired { CREDENTIALS_EXPIRED } else { CREDENTIALS_REJECTED }.to_string(),
+        entity: format!("connection:{system}"),
+        message: format!("{system} answered {status} ({said}): {next}"),
+        owner: StoredTeam::Integration,
+        impact: None,
+        retryable: true,
+    }
+}
+
+impl RunState {
+    /// A 401/403 raises the connection's credentials exception (once per run and system); the
+    /// first 2xx of a run resolves the ones left open by earlier runs.
+    fn watch_credentials(
+        &mut self,
+        system: connections::System,
+        r: &connections::ApiResponse,
+    ) -> wasmtime::Result<()> {
+        let slot = match system {
+            connections::System::BigCommerce => 0,
+            connections::System::Brightpearl => 1,
+        };
+        if self.journal.credentials_checked[slot] {
+            return Ok(());
+        }
+        let c = caps(self)?;
+        let ns = c.ns();
+        let store = c.store.clone();
+        let entity = format!("connection:{system}");
+        if matches!(r.status, 401 | 403) {
+            let e = credentials_exception(system, r.status, &r.body);
+            store
+                .exception_raise(&ns, &e)
+                .map_err(|err| host_failure("raising a credentials exception", err))?;
+            self.journal.raised.push(Exception {
+                kind: e.kind.clone(),
+                entity: e.entity.clone(),
+                message: e.message.clone(),
+                owner: Team::Integration,
+                impact: None,
+                retryable: true,
+            });
+            self.journal.credentials_checked[slot] = true;
+        } else if (200..300).contains(&r.status) {
+            for kind in [CREDENTIALS_EXPIRED, CREDENTIALS_REJECTED] {
+                if store
+                    .exception_resolve(&ns, kind, &entity)
+                    .map_err(|err| host_failure("resolving a credentials exception", err))?
+                {
+                    self.journal.resolved.push((kind.to_string(), entity.clone()));
+                }
+            }
+            self.journal.credentials_checked[slot] = true;
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,14 @@ use pearlbridge::bindings::Trigger;
 use pearlbridge::check::check_clients;
 use pearlbridge::host::{Host, HostConfig, default_data_dir, summary_json};
 use pearlbridge_capabilities::clients::load_clients;
+use pearlbridge_capabilities::redact;
+
+/// `println!` for everything the CLI prints: scrubbed of every secret value the host holds
+/// (`pearlbridge_capabilities::redact`), whatever it quotes.
+macro_rules! out {
+    () => { println!() };
+    ($($arg:tt)*) => { println!("{}", redact::scrub(&format!($($arg)*))) };
+}
 
 #[derive(Parser)]
 #[command(
@@ -150,13 +158,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let host = host(&cli)?;
             let (ok, problems) = check_clients(&host, clients).await;
             for p in &problems {
-                println!("{p}");
+                out!("{p}");
             }
             if problems.is_empty() {
-                println!("{} client(s) checked, no problems", ok.len());
+                out!("{} client(s) checked, no problems", ok.len());
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("{} problem(s)", problems.len());
+                out!("{} problem(s)", problems.len());
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -166,12 +174,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ComponentsCommand::Add { files } => {
                     for f in files {
                         let c = host.components.add(&host.runtime, f).await?;
-                        println!("{} sha256 {} ({})", c.id(), c.sha256, c.path.display());
+                        out!("{} sha256 {} ({})", c.id(), c.sha256, c.path.display());
                     }
                 }
                 ComponentsCommand::List { clients } => {
                     if !clients.is_dir() {
-                        println!(
+                        out!(
                             "(no clients folder {}: pins are not shown; pass --clients DIR)",
                             clients.display()
                         );
@@ -187,7 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             })
                             .map(|cl| cl.name.clone())
                             .collect();
-                        println!(
+                        out!(
                             "{:<24} sha256 {}  pinned by: {}",
                             c.id(),
                             c.sha256,
@@ -201,30 +209,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 ComponentsCommand::Inspect { file } => {
                     let (sha256, imports, exports) = host.runtime.interfaces(file)?;
-                    println!("file:     {}", file.display());
-                    println!("sha256:   {sha256}");
-                    println!("host:     implements {}", pearlbridge::runtime::FLOW_WORLD);
+                    out!("file:     {}", file.display());
+                    out!("sha256:   {sha256}");
+                    out!("host:     implements {}", pearlbridge::runtime::FLOW_WORLD);
                     match host.runtime.load(file) {
                         Ok(loaded) => {
                             let info = host.runtime.describe(&loaded).await?;
-                            println!("flow:     {}@{}", info.name, info.version);
-                            println!("triggers: {}", info.triggers.join(", "));
+                            out!("flow:     {}@{}", info.name, info.version);
+                            out!("triggers: {}", info.triggers.join(", "));
                             if !info.event_scopes.is_empty() {
-                                println!("events:   {}", info.event_scopes.join(", "));
+                                out!("events:   {}", info.event_scopes.join(", "));
                             }
                             if let Some(s) = &info.default_schedule {
-                                println!("schedule: every {s}");
+                                out!("schedule: every {s}");
                             }
                         }
-                        Err(e) => println!("runs here: no — {e}"),
+                        Err(e) => out!("runs here: no — {e}"),
                     }
-                    println!("imports:");
+                    out!("imports:");
                     for i in &imports {
-                        println!("  {i}");
+                        out!("  {i}");
                     }
-                    println!("exports:");
+                    out!("exports:");
                     for e in &exports {
-                        println!("  {e}");
+                        out!("  {e}");
                     }
                 }
                 ComponentsCommand::Remove { id, clients } => {
@@ -255,7 +263,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|cl| cl.name.clone())
                         .collect();
                     host.components.remove(name, version, &pinned)?;
-                    println!("removed {id}");
+                    out!("removed {id}");
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -296,9 +304,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let report = pearlbridge::demo::run_demo(&opts).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", pearlbridge::demo::render_text(&report));
+                print!("{}", redact::scrub(&pearlbridge::demo::render_text(&report)));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -320,7 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..SandboxConfig::default()
             })
             .await?;
-            println!("{}", serde_json::to_string(&sandbox.info)?);
+            out!("{}", serde_json::to_string(&sandbox.info)?);
             tokio::signal::ctrl_c().await?;
             sandbox.shutdown().await;
             Ok(ExitCode::SUCCESS)
@@ -335,7 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         ..Default::default()
                     })?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for e in &list {
                     let impact = e
@@ -348,7 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     } else {
                         "open"
                     };
-                    println!(
+                    out!(
                         "{impact:>14}  {:<26} {:<16} {}/{} {} ({state}, seen {}×, last {})\n                {}",
                         e.kind,
                         e.owner.as_str(),
@@ -360,7 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         e.message
                     );
                 }
-                println!("{} exception(s)", list.len());
+                out!("{} exception(s)", list.len());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -406,24 +414,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "exceptions_raised": report.journal.raised.len(),
                         "exceptions_resolved": report.journal.resolved.len(),
                     });
-                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    out!("{}", serde_json::to_string_pretty(&v)?);
                 } else {
-                    println!(
+                    out!(
                         "run {} of {}/{} ({})",
                         report.run_id, report.client, report.flow, report.component
                     );
                     match &report.outcome {
                         Ok(s) => {
                             for (k, v) in &s.counts {
-                                println!("  {k}: {v}");
+                                out!("  {k}: {v}");
                             }
                             for n in &s.notes {
-                                println!("  note: {n}");
+                                out!("  note: {n}");
                             }
                         }
-                        Err(e) => println!("  failed: {e}"),
+                        Err(e) => out!("  failed: {e}"),
                     }
-                    println!(
+                    out!(
                         "  exceptions raised or updated: {}, resolved: {} (list them: pearlbridge exceptions --client {})",
                         report.journal.raised.len(),
                         report.journal.resolved.len(),
@@ -452,7 +460,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("PEARLBRIDGE_LOG")
                 .unwrap_or_else(|_| "warn".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(|| redact::ScrubbingWriter(std::io::stderr()))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
@@ -469,7 +477,7 @@ fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", redact::scrub(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

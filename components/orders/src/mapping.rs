@@ -85,8 +85,11 @@ pub struct MappedOrder {
     /// `POST /accounting-service/customer-payment` bodies with `orderId` 0: set the sales
     /// order id before posting ([`MappedOrder::payments_for`]).
     pub payments: Vec<CustomerPayment>,
-    /// BigCommerce `total_inc_tax` = the sum of the rows' net + tax.
+    /// The charged amount ([`charged_amount`]: `total_inc_tax` rounded to the currency's
+    /// precision) = the sum of the rows' net + tax, in the order currency.
     pub total: Decimal,
+    /// BigCommerce `total_inc_tax` as sent (up to 4 dp).
+    pub total_inc_tax: Decimal,
     /// The rounding row's amount, when one was added.
     pub rounding: Option<Decimal>,
     /// Price list the BigCommerce customer group maps to (B2B), if any.
@@ -160,6 +163,25 @@ pub fn order_currency(order: &Order) -> (String, String) {
         .unwrap_or(Decimal::ONE)
         .normalize();
     (code, rate.to_string())
+}
+
+/// Decimal places of a currency's minor unit (ISO 4217): 0 for e.g. JPY and KRW, 3 for
+/// e.g. BHD and KWD, else 2.
+pub fn currency_decimal_places(code: &str) -> u32 {
+    match code.trim().to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// What the customer was charged: `total_inc_tax` (BigCommerce sends 4 dp, e.g. `21.0999`)
+/// rounded half away from zero to the currency's precision (`21.10` GBP). It equals the
+/// successful purchases and captures plus gift certificate and store credit, and is the
+/// amount the sales order's rows must add up to.
+pub fn charged_amount(total_inc_tax: Decimal, currency: &str) -> Decimal {
+    money::round(total_inc_tax, currency_decimal_places(currency))
 }
 
 /// A BigCommerce address as a Brightpearl postal address (street, suburb, city, state).
@@ -251,7 +273,9 @@ fn net_and_tax(gross: Decimal, tax: Decimal, dp: u32) -> (Decimal, Decimal) {
 /// from `taxes?details=true` `line_amount`, net = `discounted_total_inc_tax` − tax, or full
 /// price plus discount rows in `rows` mode), `externalRef` = the order product id; one
 /// shipping row per shipping address with a cost; handling and wrapping rows; the rows add
-/// up to `total_inc_tax` exactly, a difference within tolerance becoming a rounding row.
+/// up to the charged amount ([`charged_amount`]: `total_inc_tax` rounded to the currency's
+/// precision) exactly; only a difference the rows cannot absorb within the tolerance
+/// becomes a rounding row.
 pub fn map_order(
     bundle: &OrderBundle,
     cfg: &OrdersConfig,
@@ -273,7 +297,8 @@ pub fn map_order(
             Decimal::ZERO
         })
     };
-    let total = m("total_inc_tax".into(), &order.total_inc_tax);
+    let total_inc_tax = m("total_inc_tax".into(), &order.total_inc_tax);
+    let total = charged_amount(total_inc_tax, &currency);
     let handling_inc = m("handling_cost_inc_tax".into(), &order.handling_cost_inc_tax);
     let handling_tax = m("handling_cost_tax".into(), &order.handling_cost_tax);
     let wrapping_inc = m("wrapping_cost_inc_tax".into(), &order.wrapping_cost_inc_tax);
@@ -557,7 +582,7 @@ pub fn map_order(
         }
     };
 
-    // Totals: the rows must add up to total_inc_tax exactly.
+    // Totals: the rows must add up to the charged amount exactly.
     let rows_total: Decimal = rows
         .iter()
         .map(|r| {
@@ -591,7 +616,7 @@ pub fn map_order(
                 kind: kinds::ORDER_TOTAL_VARIANCE,
                 owner: Team::Finance,
                 message: format!(
-                    "{entity}: the rows add up to {rows_total} {currency} but total_inc_tax is {total}: a difference of {diff} beyond the tolerance of {}",
+                    "{entity}: the rows add up to {rows_total} {currency} but the charged amount is {total} (total_inc_tax {total_inc_tax}): a difference of {diff} beyond the tolerance of {}",
                     cfg.rounding.tolerance
                 ),
                 impact: diff.abs(),
@@ -665,6 +690,7 @@ pub fn map_order(
         sales_order,
         payments,
         total,
+        total_inc_tax,
         rounding,
         price_list_id,
     })
@@ -720,20 +746,26 @@ fn payment(
 
 /// The customer payments of an order (with `orderId` 0), or every unmapped method.
 ///
-/// - gift certificate and store credit parts (`gift_certificate_amount`,
-///   `store_credit_amount`) are RECEIPTs of their own (`transactionRef`
-///   `bc-order-<id>-gift-certificate` / `-store-credit`);
-/// - transactions with status `ok`: `purchase` → RECEIPT, `authorization` → AUTH (expiry =
-///   date + `authorization_expiry_days`), `capture` → CAPTURE; `transactionRef` =
+/// Source: `GET /v3/orders/{id}/transactions` `data[]`; only `status` `ok` counts.
+/// - gift certificate (`method` `gift_certificate`, gateway `giftcertificate`) and store
+///   credit (`method` `store_credit`, gateway `storecredit`) transactions, `event` purchase
+///   or capture, are RECEIPTs with the `gift_certificate` / `store_credit` payment method:
+///   `transactionRef` `bc-txn-<transaction id>`, `paymentDate` the transaction's
+///   `date_created`, like card payments, so a second one of the same kind or a replay never
+///   collides. Only when the order has `gift_certificate_amount` / `store_credit_amount` but
+///   no such transaction (e.g. exported data without them) is one RECEIPT built from the
+///   order field (`bc-order-<id>-gift-certificate` / `-store-credit`, dated `date_created`);
+/// - other transactions: `purchase` → RECEIPT, `authorization` → AUTH (expiry = date +
+///   `authorization_expiry_days`), `capture` → CAPTURE; `transactionRef` =
 ///   `bc-txn-<transaction id>`, `transactionCode` = `bc-txn-<authorisation id>` for AUTH and
-///   CAPTURE (brightpearl-api.md §5 [doc]); gift-certificate and store-credit transactions are
-///   skipped (counted above), refunds and voids belong to the refunds flow;
-/// - an order paid (`payment_status` `paid`/`captured`) without transactions gets one RECEIPT
-///   of the rest (`bc-order-<id>-payment`);
+///   CAPTURE (brightpearl-api.md §5 [doc]); refunds and voids belong to the refunds flow;
+/// - an order paid (`payment_status` `paid`/`captured`) without card or offline transactions
+///   gets one RECEIPT of the rest of the charged amount ([`charged_amount`]) after gift
+///   certificate and store credit (`bc-order-<id>-payment`);
 /// - orders whose `payment_method` is an on-account method get no card/manual payment.
 ///
-/// The method is looked up by the transaction `gateway`, then its `method`, then the order's
-/// `payment_method`.
+/// Amounts are decimal strings with 2 dp in the transaction's currency. The method is looked
+/// up by the transaction `gateway`, then its `method`, then the order's `payment_method`.
 pub fn map_payments(
     order: &Order,
     transactions: &[Transaction],
@@ -747,35 +779,85 @@ pub fn map_payments(
     let parse = |field: &str, v: &str| money::parse(&entity, field, v).unwrap_or(Decimal::ZERO);
     let gift = parse("gift_certificate_amount", &order.gift_certificate_amount);
     let credit = parse("store_credit_amount", &order.store_credit_amount);
-    for (amount, mapping, label, suffix) in [
+    let mut tenders: Vec<&Transaction> = transactions
+        .iter()
+        .filter(|t| {
+            t.status == "ok"
+                && matches!(t.method.as_str(), "gift_certificate" | "store_credit")
+                && matches!(t.event.as_str(), "purchase" | "capture")
+        })
+        .collect();
+    tenders.sort_by_key(|t| t.id);
+    for (amount, mapping, label, method, suffix) in [
         (
             gift,
             &cfg.gift_certificate,
             "gift certificate",
+            "gift_certificate",
             "gift-certificate",
         ),
-        (credit, &cfg.store_credit, "store credit", "store-credit"),
+        (
+            credit,
+            &cfg.store_credit,
+            "store credit",
+            "store_credit",
+            "store-credit",
+        ),
     ] {
-        if amount > Decimal::ZERO {
-            match mapping {
-                Some(m) => out.push(payment(
-                    order,
-                    m,
-                    &rate,
-                    PaymentSpec {
-                        payment_type: PaymentType::Receipt,
-                        transaction_ref: format!("bc-order-{}-{suffix}", order.id),
-                        transaction_code: None,
-                        amount,
-                        currency: currency.clone(),
-                        date: placed.clone(),
+        let of_kind: Vec<&&Transaction> = tenders.iter().filter(|t| t.method == method).collect();
+        if of_kind.is_empty() && amount <= Decimal::ZERO {
+            continue;
+        }
+        let Some(m) = mapping else {
+            let shown = if of_kind.is_empty() {
+                amount
+            } else {
+                of_kind
+                    .iter()
+                    .map(|t| parse(&format!("transactions[{}].amount", t.id), &t.amount))
+                    .sum()
+            };
+            problems.push(format!(
+                "the {label} payment of {shown} {currency} has no payment method (set `{method}`)"
+            ));
+            continue;
+        };
+        if of_kind.is_empty() {
+            out.push(payment(
+                order,
+                m,
+                &rate,
+                PaymentSpec {
+                    payment_type: PaymentType::Receipt,
+                    transaction_ref: format!("bc-order-{}-{suffix}", order.id),
+                    transaction_code: None,
+                    amount,
+                    currency: currency.clone(),
+                    date: placed.clone(),
+                },
+            ));
+            continue;
+        }
+        for t in of_kind {
+            out.push(payment(
+                order,
+                m,
+                &rate,
+                PaymentSpec {
+                    payment_type: PaymentType::Receipt,
+                    transaction_ref: format!("bc-txn-{}", t.id),
+                    transaction_code: None,
+                    amount: parse(&format!("transactions[{}].amount", t.id), &t.amount),
+                    currency: if t.currency.is_empty() {
+                        currency.clone()
+                    } else {
+                        t.currency.clone()
                     },
-                )),
-                None => problems.push(format!(
-                    "the {label} payment of {amount} {currency} has no payment method (set `{}`)",
-                    suffix.replace('-', "_")
-                )),
-            }
+                    date: Timestamp::parse_iso8601(&t.date_created)
+                        .map(|d| d.to_iso8601())
+                        .unwrap_or_else(|_| placed.clone()),
+                },
+            ));
         }
     }
     if cfg
@@ -861,7 +943,7 @@ pub fn map_payments(
     }
     let paid_status = matches!(order.payment_status.as_str(), "paid" | "captured");
     if txns.is_empty() && paid_status {
-        let total = parse("total_inc_tax", &order.total_inc_tax);
+        let total = charged_amount(parse("total_inc_tax", &order.total_inc_tax), &currency);
         let rest = total - gift - credit;
         if rest > Decimal::ZERO {
             match lookup_method(cfg, &[&order.payment_method]) {

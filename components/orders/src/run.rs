@@ -451,7 +451,7 @@ impl Run<'_> {
         if let Some(diff) = mapped.rounding {
             self.counts.rounding_rows += 1;
             self.notes.push(format!(
-                "{}: rounding row of {} {} added to sales order {so_id} (rows {} + rounding = total_inc_tax {})",
+                "{}: rounding row of {} {} added to sales order {so_id} (rows {} + rounding = charged amount {})",
                 order_entity(id),
                 amount_text(diff),
                 mapped.sales_order.currency.code,

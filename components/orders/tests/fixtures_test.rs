@@ -1,8 +1,8 @@
 //! Each hand-written BigCommerce order fixture (`fixtures/<name>.json`: the order and its
 //! sub-resources in the API's shapes) mapped with `fixtures/config.json` must give exactly
 //! the Brightpearl request bodies in `fixtures/<name>.expected.json` (sales order and customer
-//! payments, or the problems that hold it), and rows that add up to `total_inc_tax` to the
-//! penny.
+//! payments, or the problems that hold it), and rows that add up to the charged amount
+//! (`total_inc_tax` rounded to the currency's precision) to the penny.
 
 use std::collections::BTreeMap;
 
@@ -64,21 +64,44 @@ fn check(name: &str, mode: DiscountMode, suffix: &str) {
                 payments, expected["payments"],
                 "{name}: customer payment bodies"
             );
-            // Totals to the penny: the rows (net + tax) add up to BigCommerce's total_inc_tax.
+            // Totals to the penny: the rows (net + tax) add up to the charged amount, and so
+            // do the payments (receipts and captures; an authorisation only until captured).
             let total: Decimal = bundle.order.total_inc_tax.parse().unwrap();
+            let charged = mapping::charged_amount(total, &mapped.sales_order.currency.code);
             let rows: Decimal = so["rows"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|r| dec(&r["net"]) + dec(&r["tax"]))
                 .sum();
-            assert_eq!(rows, total, "{name}: rows add up to total_inc_tax");
+            assert_eq!(rows, charged, "{name}: rows add up to the charged amount");
+            assert_eq!(charged, dec(&expected["charged"]), "{name}: charged amount");
+            assert_eq!(mapped.total, charged, "{name}: MappedOrder::total");
+            let paid: Decimal = payments
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p.get("amountPaid").map(dec))
+                .sum();
+            let authorised: Decimal = payments
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p.get("amountAuthorized").map(dec))
+                .sum();
+            if !bundle.transactions.is_empty() {
+                assert_eq!(
+                    paid.max(authorised),
+                    charged,
+                    "{name}: payments add up to the charged amount"
+                );
+            }
             assert_eq!(
                 rows,
                 dec(&expected["rows_total"]),
                 "{name}: expected rows total"
             );
-            assert_eq!(mapped.total, dec(&expected["total_inc_tax"]));
+            assert_eq!(mapped.total_inc_tax, dec(&expected["total_inc_tax"]));
             assert_eq!(
                 mapped.rounding.map(|d| d.to_string()),
                 expected["rounding"].as_str().map(String::from),
@@ -153,32 +176,72 @@ fn discount_modes_give_the_same_total() {
 }
 
 #[test]
-fn hold_mode_holds_even_a_sub_tolerance_difference() {
+fn hold_mode_posts_a_four_decimal_total_whose_rows_add_up_to_the_charged_amount() {
+    // total_inc_tax 26.9999, charged 27.00: the 2 dp rows add up to 27.00 exactly.
     let bundle: OrderBundle = serde_json::from_str(&read("rounding_four_decimals.json")).unwrap();
     let mut cfg = config();
     cfg.rounding.mode = config::RoundingMode::Hold;
+    let mapped = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
+    assert_eq!(mapped.rounding, None);
+    assert_eq!(
+        mapping::sales_order_total(&mapped.sales_order).to_string(),
+        "27.00"
+    );
+}
+
+#[test]
+fn hold_mode_holds_even_a_sub_tolerance_difference() {
+    // 4 dp rows add up to 26.9999, which cannot be the charged 27.00.
+    let bundle: OrderBundle = serde_json::from_str(&read("rounding_four_decimals.json")).unwrap();
+    let mut cfg = config();
+    cfg.rounding.mode = config::RoundingMode::Hold;
+    cfg.rounding.row_decimal_places = 4;
     let problems = mapping::map_order(&bundle, &cfg, &lookups()).unwrap_err();
     assert_eq!(problems.len(), 1);
     assert_eq!(problems[0].kind, "order-total-variance");
     assert_eq!(problems[0].impact, "0.0001".parse::<Decimal>().unwrap());
+    assert_eq!(
+        problems[0].message,
+        "bigcommerce:order:100243: the rows add up to 26.9999 GBP but the charged amount is 27.00 (total_inc_tax 26.9999): a difference of 0.0001 beyond the tolerance of 0.02"
+    );
 }
 
 #[test]
-fn four_decimal_rows_need_no_rounding_row() {
+fn four_decimal_rows_get_a_rounding_row_up_to_the_charged_amount() {
     let bundle: OrderBundle = serde_json::from_str(&read("rounding_four_decimals.json")).unwrap();
     let mut cfg = config();
     cfg.rounding.row_decimal_places = 4;
     let mapped = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
-    assert_eq!(mapped.rounding, None);
     let sticker = &mapped.sales_order.rows[0];
     assert_eq!(
         (sticker.net.as_str(), sticker.tax.as_str()),
         ("9.9999", "2.0000")
     );
+    assert_eq!(mapped.rounding, Some("0.0001".parse().unwrap()));
+    let rounding = mapped.sales_order.rows.last().unwrap();
+    assert_eq!(
+        (
+            rounding.name.as_deref(),
+            rounding.net.as_str(),
+            rounding.tax.as_str(),
+            rounding.tax_code.as_str(),
+            rounding.nominal_code.as_str()
+        ),
+        (Some("Rounding"), "0.0001", "0.0000", "T0", "4090")
+    );
     assert_eq!(
         mapping::sales_order_total(&mapped.sales_order).to_string(),
-        "26.9999"
+        "27.0000"
     );
+}
+
+#[test]
+fn charged_amount_is_total_inc_tax_at_the_currency_precision() {
+    let d = |s: &str| s.parse::<Decimal>().unwrap();
+    assert_eq!(mapping::charged_amount(d("21.0999"), "GBP"), d("21.10"));
+    assert_eq!(mapping::charged_amount(d("21.0949"), "EUR"), d("21.09"));
+    assert_eq!(mapping::charged_amount(d("1234.5000"), "JPY"), d("1235"));
+    assert_eq!(mapping::charged_amount(d("12.3455"), "KWD"), d("12.346"));
 }
 
 #[test]

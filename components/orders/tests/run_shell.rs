@@ -665,7 +665,7 @@ fn outcome_unknown_on_a_batch_searches_each_payment_and_never_posts_twice() {
     let s = h.run(replay(&[100237]));
     assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 2)]);
     assert_eq!(h.bp_count(Method::Post, "/multi-message"), 1);
-    for reference in ["bc-order-100237-gift-certificate", "bc-txn-1002371"] {
+    for reference in ["bc-txn-1002370", "bc-txn-1002371"] {
         let path =
             format!("/accounting-service/customer-payment-search?transactionRef={reference}");
         assert_eq!(h.bp_count(Method::Get, &path), 1, "{path}");
@@ -674,10 +674,7 @@ fn outcome_unknown_on_a_batch_searches_each_payment_and_never_posts_twice() {
         let world = h.world.borrow();
         assert_eq!(world.payments.len(), 2);
         assert_eq!(
-            h.state
-                .get("link:payment:bc-order-100237-gift-certificate")
-                .unwrap()
-                .value,
+            h.state.get("link:payment:bc-txn-1002370").unwrap().value,
             world.payments[0].0.to_string()
         );
         assert_eq!(
@@ -762,7 +759,7 @@ fn a_batch_with_one_failed_message_retries_only_that_payment_later() {
         refs,
         vec![
             "bc-txn-9001",
-            "bc-order-100237-gift-certificate",
+            "bc-txn-1002370",
             "bc-txn-1002371",
             "bc-txn-1002391"
         ]
@@ -1275,8 +1272,42 @@ fn a_contact_on_another_price_list_raises_price_list_mismatch_and_the_order_stil
 }
 
 #[test]
-fn rounding_rows_are_counted_and_noted() {
+fn a_four_decimal_total_posts_at_the_charged_amount_without_a_rounding_row() {
+    // total_inc_tax 26.9999 is charged 27.00 (the Stripe purchase): the rows add up to it.
     let h = Harness::new(&["rounding_four_decimals"]);
+    let s = h.run(replay(&[100243]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
+    assert!(s.notes.is_empty(), "{:?}", s.notes);
+    let world = h.world.borrow();
+    let rows = world.sales_orders[0].1["rows"].as_array().unwrap();
+    let total: rust_decimal::Decimal = rows
+        .iter()
+        .map(|r| {
+            r["net"]
+                .as_str()
+                .unwrap()
+                .parse::<rust_decimal::Decimal>()
+                .unwrap()
+                + r["tax"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<rust_decimal::Decimal>()
+                    .unwrap()
+        })
+        .sum();
+    assert_eq!(total.to_string(), "27.00");
+    assert!(
+        rows.iter()
+            .all(|r| r.get("name") != Some(&json!("Rounding")))
+    );
+    assert_eq!(world.payments[0].1["amountPaid"], json!("27.00"));
+}
+
+#[test]
+fn rounding_rows_are_counted_and_noted() {
+    // With 4 dp rows the lines add up to 26.9999, which cannot be the charged 27.00.
+    let mut h = Harness::new(&["rounding_four_decimals"]);
+    h.cfg.rounding.row_decimal_places = 4;
     let s = h.run(replay(&[100243]));
     assert_eq!(s.count("rounding_rows"), 1);
     assert_eq!(s.notes.len(), 1);
@@ -1284,7 +1315,7 @@ fn rounding_rows_are_counted_and_noted() {
     assert_eq!(
         s.notes[0],
         format!(
-            "bigcommerce:order:100243: rounding row of -0.0001 GBP added to sales order {so_id} (rows 27.00 + rounding = total_inc_tax 26.9999)"
+            "bigcommerce:order:100243: rounding row of 0.0001 GBP added to sales order {so_id} (rows 26.9999 + rounding = charged amount 27.00)"
         )
     );
 }
@@ -1500,10 +1531,7 @@ fn with_the_state_lost_payments_refused_as_duplicates_are_found_and_linked() {
         payment_ids[0].to_string()
     );
     assert_eq!(
-        state
-            .get("link:payment:bc-order-100237-gift-certificate")
-            .unwrap()
-            .value,
+        state.get("link:payment:bc-txn-1002370").unwrap().value,
         payment_ids[1].to_string()
     );
     assert_eq!(

@@ -258,3 +258,64 @@ fn a_bad_money_string_names_the_entity_and_field() {
         "bigcommerce:order:100231: field `products[1].total_tax` is not a decimal amount: \"1,50\""
     );
 }
+
+#[test]
+fn two_gift_certificates_are_two_receipts_with_their_own_transaction_refs() {
+    let mut bundle: OrderBundle =
+        serde_json::from_str(&read("gift_certificate_and_card.json")).unwrap();
+    // The shopper paid 20.00 with two certificates (12.50 + 7.50) and 30.00 by card.
+    let mut second = bundle.transactions[0].clone();
+    bundle.transactions[0].amount = "12.5".into();
+    second.id = 1002372;
+    second.amount = "7.5".into();
+    second.date_created = "2024-05-01T10:15:25+00:00".into();
+    bundle.transactions.push(second);
+    let mapped = mapping::map_order(&bundle, &config(), &lookups()).unwrap();
+    let got: Vec<(&str, &str, &str, &str)> = mapped
+        .payments
+        .iter()
+        .map(|p| {
+            (
+                p.transaction_ref.as_str(),
+                p.payment_method_code.as_str(),
+                p.amount_paid.as_deref().unwrap(),
+                p.payment_date.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "bc-txn-1002370",
+                "GIFTCERT",
+                "12.50",
+                "2024-05-01T10:15:20Z"
+            ),
+            ("bc-txn-1002372", "GIFTCERT", "7.50", "2024-05-01T10:15:25Z"),
+            ("bc-txn-1002371", "STRIPE", "30.00", "2024-05-01T10:15:30Z"),
+        ]
+    );
+}
+
+#[test]
+fn a_gift_certificate_without_its_transaction_falls_back_to_the_order_amount() {
+    // Exported data without the gift-certificate transaction: one receipt from the order field.
+    let mut bundle: OrderBundle =
+        serde_json::from_str(&read("gift_certificate_and_card.json")).unwrap();
+    bundle.transactions.remove(0);
+    let mapped = mapping::map_order(&bundle, &config(), &lookups()).unwrap();
+    let p = &mapped.payments[0];
+    assert_eq!(
+        (
+            p.transaction_ref.as_str(),
+            p.amount_paid.as_deref(),
+            p.payment_date.as_str()
+        ),
+        (
+            "bc-order-100237-gift-certificate",
+            Some("20.00"),
+            "2024-05-01T10:15:00Z"
+        )
+    );
+}

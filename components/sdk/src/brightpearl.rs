@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::capabilities::{Api, ApiError};
 use crate::http;
-use crate::types::{Request, System};
+use crate::types::{Method, Request, System};
 use crate::url::encode;
 
 /// `{"response": ...}`: the success envelope (§3.1 [doc]). Failures are
@@ -16,6 +16,25 @@ use crate::url::encode;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope<T> {
     pub response: T,
+}
+
+/// The answer of a call that returns nothing: a bare `{}` (`PUT /order-service/order/{id}/status`
+/// and `DELETE` requests answer this, no `response` member [obs]) or an envelope
+/// `{"response": …}` whose content is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NoContent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<serde_json::Value>,
+}
+
+/// Decode a 2xx body of a call that returns nothing: `{}`, `{"response": …}` or an empty body
+/// are all fine; anything else (not JSON, not an object) is an [`ApiError::Decode`] naming
+/// `what`.
+pub fn decode_no_content(body: &str, what: &str) -> Result<NoContent, ApiError> {
+    if body.trim().is_empty() {
+        return Ok(NoContent::default());
+    }
+    http::decode::<NoContent>(body, what)
 }
 
 /// An address on a sales order or a `POST /contact-service/postal-address` body (§4.1, §6
@@ -641,6 +660,47 @@ impl<'a> Client<'a> {
         })
     }
 
+    /// `PUT /order-service/order/{order_id}/status` with `{"orderStatusId": status_id}` and,
+    /// when given, an `orderNote` `{"text", "isPublic": false}` (§4.4 [doc]). The answer is a
+    /// bare `{}` [obs] (an enveloped one is accepted too).
+    pub fn set_order_status(
+        &self,
+        order_id: u64,
+        status_id: u64,
+        note: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let path = format!("/order-service/order/{order_id}/status");
+        let what = format!("PUT {path}");
+        let mut body = serde_json::json!({ "orderStatusId": status_id });
+        if let Some(text) = note {
+            body["orderNote"] = serde_json::json!({"text": text, "isPublic": false});
+        }
+        let req = Request {
+            system: System::Brightpearl,
+            method: Method::Put,
+            path,
+            body: Some(body.to_string()),
+            headers: vec![],
+        };
+        let resp = http::send(self.api, req, &what)?;
+        decode_no_content(&resp.body, &what).map(|_| ())
+    }
+
+    /// `DELETE /integration-service/webhook/{id}` (§11 [doc]); answers a bare `{}` [obs].
+    pub fn delete_webhook(&self, id: u64) -> Result<(), ApiError> {
+        let path = format!("/integration-service/webhook/{id}");
+        let what = format!("DELETE {path}");
+        let req = Request {
+            system: System::Brightpearl,
+            method: Method::Delete,
+            path,
+            body: None,
+            headers: vec![],
+        };
+        let resp = http::send(self.api, req, &what)?;
+        decode_no_content(&resp.body, &what).map(|_| ())
+    }
+
     /// `POST /order-service/sales-order` → the new sales order id.
     pub fn create_sales_order(&self, order: &SalesOrder) -> Result<u64, ApiError> {
         self.create("/order-service/sales-order", order)
@@ -700,7 +760,7 @@ impl<'a> Client<'a> {
 mod tests {
     use super::*;
     use crate::testing::FakeApi;
-    use crate::types::{Method, Response};
+    use crate::types::Response;
 
     fn payment(reference: &str) -> CustomerPayment {
         CustomerPayment {
@@ -815,6 +875,127 @@ mod tests {
         let err = resp.processed[4].created_id("m").unwrap_err();
         assert_eq!(err.server_message(), "");
         assert_eq!(err.to_string(), "m: HTTP 400: (empty body)");
+    }
+
+    #[test]
+    fn status_put_and_delete_accept_a_bare_empty_object() {
+        for body in ["{}", r#"{"response":{}}"#, "", " "] {
+            let b = body.to_string();
+            let api = FakeApi::new(move |_| Ok(Response::new(200, b.clone())));
+            let bp = Client::new(&api);
+            assert_eq!(
+                bp.set_order_status(1001, 4, Some("shipped")),
+                Ok(()),
+                "{body:?}"
+            );
+            assert_eq!(bp.delete_webhook(7), Ok(()), "{body:?}");
+            let reqs = api.requests();
+            assert_eq!(
+                (reqs[0].method, reqs[0].path.as_str()),
+                (Method::Put, "/order-service/order/1001/status")
+            );
+            assert_eq!(
+                api.bodies(
+                    System::Brightpearl,
+                    Method::Put,
+                    "/order-service/order/1001/status"
+                ),
+                vec![
+                    serde_json::json!({"orderStatusId": 4, "orderNote": {"text": "shipped", "isPublic": false}})
+                ]
+            );
+            assert_eq!(
+                (reqs[1].method, reqs[1].path.as_str(), reqs[1].body.clone()),
+                (Method::Delete, "/integration-service/webhook/7", None)
+            );
+        }
+        let api = FakeApi::new(|_| Ok(Response::new(200, "not json")));
+        let err = Client::new(&api).set_order_status(1, 2, None).unwrap_err();
+        assert!(
+            matches!(&err, ApiError::Decode { what, .. } if what == "PUT /order-service/order/1/status"),
+            "{err:?}"
+        );
+        let api = FakeApi::new(|_| {
+            Ok(Response::new(
+                404,
+                r#"{"errors":[{"code":"CMNC-404","message":"No webhooks found"}]}"#,
+            ))
+        });
+        let err = Client::new(&api).delete_webhook(7).unwrap_err();
+        assert_eq!(err.status(), Some(404));
+        assert_eq!(err.server_message(), "CMNC-404 No webhooks found");
+        assert_eq!(
+            decode_no_content("{}", "x"),
+            Ok(NoContent { response: None })
+        );
+    }
+
+    #[test]
+    fn a_missing_contact_is_none_whether_404_or_an_empty_list() {
+        let answers = [
+            (
+                404,
+                r#"{"errors":[{"code":"CMNC-404","message":"No contacts found"}]}"#,
+            ),
+            (200, r#"{"response":[]}"#),
+        ];
+        for (status, body) in answers {
+            let api = FakeApi::new(move |_| Ok(Response::new(status, body)));
+            assert_eq!(Client::new(&api).contact(999), Ok(None), "{status}");
+        }
+        let api = FakeApi::new(|_| {
+            Ok(Response::new(
+                200,
+                r#"{"response":[{"contactId":200,"firstName":"Jane","lastName":"Buyer","financialDetails":{"priceListId":2},
+                    "createdOn":"2024-01-05T04:00:00.000-06:00"}]}"#,
+            ))
+        });
+        let c = Client::new(&api).contact(200).unwrap().unwrap();
+        assert_eq!(
+            (
+                c.contact_id,
+                c.first_name.as_str(),
+                c.financial_details.price_list_id
+            ),
+            (200, "Jane", Some(2))
+        );
+        let api = FakeApi::new(|_| {
+            Ok(Response::new(
+                401,
+                r#"{"response":"Invalid instance token: t"}"#,
+            ))
+        });
+        let err = Client::new(&api).contact(200).unwrap_err();
+        assert_eq!(err.status(), Some(401));
+    }
+
+    #[test]
+    fn search_decodes_the_real_metadata_shape() {
+        // As the real API answers (brightpearl-api.md §3.3 [obs]): typed columns, sorting,
+        // a `reference` sibling of `response`, ids as IDSET.
+        let body = r#"{"response":{"metaData":{"morePagesAvailable":false,"resultsAvailable":2,"resultsReturned":2,
+            "firstResult":1,"lastResult":2,
+            "columns":[
+              {"name":"orderId","sortable":true,"filterable":true,"reportDataType":"IDSET","referenceData":[],"isFreeTextSearchable":false,"required":false},
+              {"name":"orderTypeId","sortable":true,"filterable":true,"reportDataType":"IDSET","referenceData":["orderTypeNames"],"required":false},
+              {"name":"externalRef","sortable":true,"filterable":true,"reportDataType":"STRING","referenceData":[],"required":false},
+              {"name":"createdOn","sortable":true,"filterable":true,"reportDataType":"PERIOD","referenceData":[],"required":false}],
+            "sorting":[{"filterable":{"name":"orderId","sortable":true,"filterable":true,"reportDataType":"IDSET","referenceData":[],"required":false},"direction":"ASC"}]},
+          "results":[[1001,1,"bc:order:1","2024-05-01T04:15:00.000-06:00"],[1002,1,"bc:order:1","2024-05-01T11:15:00.000+01:00"]]},
+          "reference":{"orderTypeNames":{"1":"SALES_ORDER"}}}"#;
+        let api = FakeApi::new(move |_| Ok(Response::new(200, body)));
+        let ids = Client::new(&api)
+            .sales_orders_by_external_ref("bc:order:1")
+            .unwrap();
+        assert_eq!(ids, vec![1001, 1002]);
+        let page: Envelope<SearchResponse> = serde_json::from_str(body).unwrap();
+        let rows = page.response.rows();
+        assert_eq!(rows[1].u64("orderTypeId"), Some(1));
+        assert_eq!(
+            rows[0].str("createdOn").as_deref(),
+            Some("2024-05-01T04:15:00.000-06:00")
+        );
+        assert_eq!(page.response.meta_data.last_result, 2);
     }
 
     #[test]

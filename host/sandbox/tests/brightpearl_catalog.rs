@@ -121,6 +121,20 @@ async fn contacts_search_create_get() {
             .len(),
         1
     );
+    // A GET of contacts none of which exists is a 404 CMNC-404, not 200 [] [obs].
+    let r = bp.get("/contact-service/contact/999").await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (
+            404,
+            json!({"errors": [{"code": "CMNC-404", "message": "No contacts found"}]})
+        )
+    );
+    // Some found: only those, 200.
+    let r = bp.get("/contact-service/contact/200,999").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["response"][0]["contactId"], 200);
+    assert_eq!(r.body["response"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -338,7 +338,11 @@ async fn webhooks_registered_via_api_are_delivered() {
         )
         .await
         .unwrap();
-    assert_eq!(r.body, json!({"response": {}}));
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (200, json!({})),
+        "a DELETE answers a bare {{}} [obs]"
+    );
     assert_eq!(
         bp.get("/integration-service/webhook/1-3").await.body["response"]
             .as_array()
@@ -346,6 +350,24 @@ async fn webhooks_registered_via_api_are_delivered() {
             .len(),
         2
     );
+    // A GET of webhooks none of which exists is a 404 CMNC-404, not 200 [].
+    let r = bp.get("/integration-service/webhook/1").await;
+    assert_eq!(
+        (r.status.as_u16(), r.body),
+        (
+            404,
+            json!({"errors": [{"code": "CMNC-404", "message": "No webhooks found"}]})
+        )
+    );
+    let r = bp
+        .try_send(
+            reqwest::Method::DELETE,
+            "/integration-service/webhook/1",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 404, "deleting a deleted webhook");
 }
 
 #[tokio::test]

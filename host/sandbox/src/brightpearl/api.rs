@@ -222,6 +222,22 @@ fn not_found(path: &str) -> ApiError {
     )
 }
 
+/// An ID-set GET's answer: `200 {"response":[…]}` with the resources found, or, when none of
+/// the ids exists, `404 {"errors":[{"code":"CMNC-404","message":…}]}` — Brightpearl's "empty
+/// list response code" **\[doc\]**, seen for contacts and webhooks **\[obs\]** (the message
+/// text is **\[unconfirmed\]**).
+fn found_or_404(found: Vec<Value>, message: &str) -> ApiResult {
+    if found.is_empty() {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            message,
+        ))
+    } else {
+        Ok(ok(Value::Array(found)))
+    }
+}
+
 fn path_id(s: &str) -> Result<i64, ApiError> {
     s.parse()
         .map_err(|_| ApiError::bad(codes::BAD_ID_SET, format!("Invalid id: {s}")))
@@ -280,12 +296,13 @@ pub(crate) fn handle(
                 .map(|id| ok(json!(id))),
         ),
         ("GET", ["contact-service", "contact", set]) => done(
-            parse_id_set_limited(set, limits::CONTACT, "contact").map(|ids| {
-                ok(Value::Array(
+            parse_id_set_limited(set, limits::CONTACT, "contact").and_then(|ids| {
+                found_or_404(
                     ids.iter()
                         .filter_map(|i| st.contacts.get(i).cloned())
                         .collect(),
-                ))
+                    "No contacts found",
+                )
             }),
         ),
         ("POST", ["contact-service", "postal-address"]) => done(
@@ -530,8 +547,8 @@ pub(crate) fn handle(
         ("PUT", ["order-service", "order", id, "status"]) => with_events((|| {
             let id = path_id(id)?;
             let events = st.set_status(id, needs_body()?, now)?;
-            // Status PUT answers `{}` [obs] — the `response` member holds an empty object.
-            Ok((ok(json!({})), events))
+            // Status PUT answers a bare `{}`, no `response` member [obs].
+            Ok(((StatusCode::OK, json!({})), events))
         })()),
         ("GET", ["order-service", "order-search"]) => {
             let rows = st
@@ -612,14 +629,17 @@ pub(crate) fn handle(
         ("GET", ["integration-service", "webhook"]) => done(Ok(ok(Value::Array(
             st.webhooks.values().map(State::webhook_json).collect(),
         )))),
-        ("GET", ["integration-service", "webhook", set]) => done(parse_id_set(set).map(|ids| {
-            ok(Value::Array(
-                ids.iter()
-                    .filter_map(|i| st.webhooks.get(i))
-                    .map(State::webhook_json)
-                    .collect(),
-            ))
-        })),
+        ("GET", ["integration-service", "webhook", set]) => {
+            done(parse_id_set(set).and_then(|ids| {
+                found_or_404(
+                    ids.iter()
+                        .filter_map(|i| st.webhooks.get(i))
+                        .map(State::webhook_json)
+                        .collect(),
+                    "No webhooks found",
+                )
+            }))
+        }
         ("POST", ["integration-service", "webhook", id, "simulate"]) => with_events((|| {
             // `POST /integration-service/webhook/{id}/simulate {"testData":{"${resource-id}":"1-5"}}`
             // sends the hook for at most 10 ids [doc]; the answer `{}` is [unconfirmed].
@@ -660,10 +680,11 @@ pub(crate) fn handle(
                 }],
             ))
         })()),
+        // A DELETE answers a bare `{}`, no `response` member [obs].
         ("DELETE", ["integration-service", "webhook", id]) => done(path_id(id).and_then(|id| {
             st.webhooks
                 .remove(&id)
-                .map(|_| ok(json!({})))
+                .map(|_| (StatusCode::OK, json!({})))
                 .ok_or_else(|| not_found(path))
         })),
         _ => done(Err(not_found(path))),

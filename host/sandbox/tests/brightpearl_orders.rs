@@ -227,6 +227,77 @@ async fn order_search_filters_and_bad_filter() {
         md["columns"][0],
         json!({"name": "orderId", "sortable": true, "filterable": true, "reportDataType": "IDSET", "referenceData": [], "isFreeTextSearchable": false, "required": false})
     );
+    // Types and lookups as the API docs list them (order/order/search.html [doc]).
+    let types: Vec<(String, String, Value)> = md["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["reportDataType"].as_str().unwrap().to_string(),
+                c["referenceData"].clone(),
+            )
+        })
+        .collect();
+    let t = |name: &str, ty: &str, refs: Value| (name.to_string(), ty.to_string(), refs);
+    assert_eq!(
+        types,
+        vec![
+            t("orderId", "IDSET", json!([])),
+            t("orderTypeId", "IDSET", json!(["orderTypeNames"])),
+            t("contactId", "INTEGER", json!([])),
+            t("orderStatusId", "INTEGER", json!(["orderStatusNames"])),
+            t(
+                "orderStockStatusId",
+                "INTEGER",
+                json!(["orderStockStatusNames"])
+            ),
+            t("createdOn", "PERIOD", json!([])),
+            t("createdById", "INTEGER", json!([])),
+            t("customerRef", "STRING", json!([])),
+            t(
+                "orderPaymentStatusId",
+                "INTEGER",
+                json!(["orderPaymentStatusNames"])
+            ),
+            t("updatedOn", "PERIOD", json!([])),
+            t("parentOrderId", "IDSET", json!([])),
+            t(
+                "orderShippingStatusId",
+                "INTEGER",
+                json!(["orderShippingStatusNames"])
+            ),
+            t("externalRef", "STRING", json!([])),
+            t("installedIntegrationInstanceId", "INTEGER", json!([])),
+            t("warehouseId", "IDSET", json!([])),
+            t("staffOwnerContactId", "INTEGER", json!([])),
+            t("taxDate", "PERIOD", json!([])),
+            t("departmentId", "INTEGER", json!([])),
+            t("deliveryDate", "PERIOD", json!([])),
+        ]
+    );
+    assert_eq!(
+        md["sorting"],
+        json!([{"filterable": md["columns"][0].clone(), "direction": "ASC"}])
+    );
+    // An IDSET column takes an ID set as its filter.
+    let r2 = bp
+        .get("/order-service/order-search?warehouseId=1-3&orderTypeId=1,3&columns=orderId")
+        .await;
+    assert_eq!(r2.body["response"]["results"], json!([[1001], [1002]]));
+    let r2 = bp
+        .get("/order-service/sales-order-search?warehouseId=5")
+        .await;
+    assert_eq!(r2.body["response"]["results"], json!([]));
+    assert_eq!(
+        r2.body["response"]["metaData"]["columns"][11]["name"],
+        "warehouseId"
+    );
+    assert_eq!(
+        r2.body["response"]["metaData"]["columns"][11]["reportDataType"],
+        "IDSET"
+    );
     let rows = search_rows(&r.body);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["orderId"], 1002);

@@ -93,6 +93,18 @@ async fn payments_unique_transaction_ref_and_search() {
             "journalId"
         ]
     );
+    let idsets: Vec<&str> = r.body["response"]["metaData"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["reportDataType"] == "IDSET")
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        idsets,
+        vec!["paymentId", "orderId", "currencyId", "journalId"],
+        "customer-payment/search.html [doc]"
+    );
     let created = clock.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
     assert_eq!(
         r.body["response"]["results"],

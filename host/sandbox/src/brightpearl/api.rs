@@ -11,7 +11,7 @@ use super::model::{
     ApiError, ApiResult, Reply, codes, id_of, int_at, money, ok, parse_id_set,
     parse_id_set_limited, str_at,
 };
-use super::search::{Column, Kind, col, search};
+use super::search::{Column, Kind, col, col_ref, search};
 use super::state::{Event, Order, State};
 
 /// ID-set limits per request (§3.5): orders 200, contacts 200, product prices 200,
@@ -70,32 +70,49 @@ pub(crate) const PRODUCT_COLUMNS: [Column; 18] = [
     col("primarySupplierId", Kind::Integer),
 ];
 
+/// `order-search` columns and types as the API docs list them **\[doc\]**
+/// (api-docs.brightpearl.com/order/order/search.html): `orderId`, `orderTypeId`,
+/// `parentOrderId` and `warehouseId` are IDSET, the other ids INTEGER.
 pub(crate) const ORDER_COLUMNS: [Column; 19] = [
     col("orderId", Kind::IdSet),
-    col("orderTypeId", Kind::Integer),
+    col_ref("orderTypeId", Kind::IdSet, &["orderTypeNames"]),
     col("contactId", Kind::Integer),
-    col("orderStatusId", Kind::Integer),
-    col("orderStockStatusId", Kind::Integer),
+    col_ref("orderStatusId", Kind::Integer, &["orderStatusNames"]),
+    col_ref(
+        "orderStockStatusId",
+        Kind::Integer,
+        &["orderStockStatusNames"],
+    ),
     col("createdOn", Kind::Period),
     col("createdById", Kind::Integer),
     col("customerRef", Kind::String),
-    col("orderPaymentStatusId", Kind::Integer),
+    col_ref(
+        "orderPaymentStatusId",
+        Kind::Integer,
+        &["orderPaymentStatusNames"],
+    ),
     col("updatedOn", Kind::Period),
-    col("parentOrderId", Kind::Integer),
-    col("orderShippingStatusId", Kind::Integer),
+    col("parentOrderId", Kind::IdSet),
+    col_ref(
+        "orderShippingStatusId",
+        Kind::Integer,
+        &["orderShippingStatusNames"],
+    ),
     col("externalRef", Kind::String),
     col("installedIntegrationInstanceId", Kind::Integer),
-    col("warehouseId", Kind::Integer),
+    col("warehouseId", Kind::IdSet),
     col("staffOwnerContactId", Kind::Integer),
     col("taxDate", Kind::Period),
     col("departmentId", Kind::Integer),
     col("deliveryDate", Kind::Period),
 ];
 
+/// `sales-order-search` columns **\[doc\]** (api-docs.brightpearl.com/order/sales-order/search.html;
+/// `createdById` is left out): `salesOrderId` and `warehouseId` are IDSET.
 pub(crate) const SALES_ORDER_COLUMNS: [Column; 16] = [
     col("salesOrderId", Kind::IdSet),
     col("customerId", Kind::Integer),
-    col("orderStatusId", Kind::Integer),
+    col_ref("orderStatusId", Kind::Integer, &["orderStatusNames"]),
     col("orderStockStatus", Kind::String),
     col("createdOn", Kind::Period),
     col("customerRef", Kind::String),
@@ -104,17 +121,19 @@ pub(crate) const SALES_ORDER_COLUMNS: [Column; 16] = [
     col("orderShippingStatus", Kind::String),
     col("externalRef", Kind::String),
     col("installedIntegrationInstanceId", Kind::Integer),
-    col("warehouseId", Kind::Integer),
+    col("warehouseId", Kind::IdSet),
     col("staffOwnerId", Kind::Integer),
     col("taxDate", Kind::Period),
     col("channelId", Kind::Integer),
     col("deliveryDate", Kind::Period),
 ];
 
+/// `goods-out-search` columns **\[obs\]**; `warehouseId` as IDSET like the order searches
+/// **\[unconfirmed\]**.
 pub(crate) const GOODS_OUT_COLUMNS: [Column; 8] = [
     col("goodsOutNoteId", Kind::IdSet),
     col("orderId", Kind::IdSet),
-    col("warehouseId", Kind::Integer),
+    col("warehouseId", Kind::IdSet),
     col("shipped", Kind::Boolean),
     col("shippedOn", Kind::Period),
     col("transfer", Kind::Boolean),
@@ -122,6 +141,9 @@ pub(crate) const GOODS_OUT_COLUMNS: [Column; 8] = [
     col("channelId", Kind::Integer),
 ];
 
+/// `customer-payment-search` columns and types **\[doc\]**
+/// (api-docs.brightpearl.com/accounting/customer-payment/search.html): `paymentId`, `orderId`,
+/// `currencyId` and `journalId` are IDSET; sorted by `paymentId` ASC.
 pub(crate) const PAYMENT_COLUMNS: [Column; 14] = [
     col("paymentId", Kind::IdSet),
     col("transactionRef", Kind::String),
@@ -129,23 +151,25 @@ pub(crate) const PAYMENT_COLUMNS: [Column; 14] = [
     col("paymentMethodCode", Kind::String),
     col("paymentType", Kind::String),
     col("orderId", Kind::IdSet),
-    col("currencyId", Kind::Integer),
+    col("currencyId", Kind::IdSet),
     col("currencyCode", Kind::String),
     col("amountAuthorized", Kind::String),
     col("amountPaid", Kind::String),
     col("expires", Kind::Period),
     col("paymentDate", Kind::Period),
     col("createdOn", Kind::Period),
-    col("journalId", Kind::Integer),
+    col("journalId", Kind::IdSet),
 ];
 
+/// `nominal-code-search` columns **\[unconfirmed\]**; `currencyId` IDSET as in the payment
+/// search **\[unconfirmed\]**.
 pub(crate) const NOMINAL_CODE_COLUMNS: [Column; 7] = [
     col("id", Kind::IdSet),
     col("code", Kind::String),
     col("name", Kind::SearchString),
     col("type", Kind::Integer),
     col("bank", Kind::Boolean),
-    col("currencyId", Kind::Integer),
+    col("currencyId", Kind::IdSet),
     col("active", Kind::Boolean),
 ];
 
@@ -1098,7 +1122,9 @@ fn sales_order_search_row(st: &State, o: &Order) -> Vec<Value> {
     ]
 }
 
-/// The `reference` sibling of an order search **\[obs\]**: `orderTypeNames`, `orderStatusNames`.
+/// The `reference` sibling of an order search **\[obs\]**: `orderTypeNames`, `orderStatusNames`,
+/// `orderShippingStatusNames`; `orderStockStatusNames` and `orderPaymentStatusNames` (the
+/// lookups the columns name **\[doc\]**) with the simulator's ids **\[unconfirmed\]**.
 fn order_reference(st: &State) -> Value {
     let mut statuses = Map::new();
     for s in &st.order_statuses {
@@ -1109,6 +1135,8 @@ fn order_reference(st: &State) -> Value {
     json!({
         "orderTypeNames": {"1": "SALES_ORDER", "2": "PURCHASE_ORDER", "3": "SALES_CREDIT", "4": "PURCHASE_CREDIT"},
         "orderStatusNames": Value::Object(statuses),
-        "orderShippingStatusNames": {"1": "NST", "2": "SNS", "3": "SPS", "4": "ASS"}
+        "orderShippingStatusNames": {"1": "NST", "2": "SNS", "3": "SPS", "4": "ASS"},
+        "orderStockStatusNames": {"1": "NON", "2": "SON", "3": "SOP", "4": "SOA", "5": "SCN", "6": "SCP", "7": "SCA"},
+        "orderPaymentStatusNames": {"1": "PAID", "2": "PARTIALLY_PAID", "3": "UNPAID"}
     })
 }

@@ -42,15 +42,34 @@ impl Kind {
     }
 }
 
-/// One column of a search resource.
+/// One column of a search resource: its name, `reportDataType` and the `referenceData` lookups
+/// (names of maps in the body's `reference` sibling, e.g. `orderStatusNames`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Column {
     pub name: &'static str,
     pub kind: Kind,
+    pub reference: &'static [&'static str],
 }
 
 pub(crate) const fn col(name: &'static str, kind: Kind) -> Column {
-    Column { name, kind }
+    Column {
+        name,
+        kind,
+        reference: &[],
+    }
+}
+
+/// A column with `referenceData` lookups.
+pub(crate) const fn col_ref(
+    name: &'static str,
+    kind: Kind,
+    reference: &'static [&'static str],
+) -> Column {
+    Column {
+        name,
+        kind,
+        reference,
+    }
 }
 
 /// Maximum and default `pageSize` **\[obs\]**.
@@ -62,7 +81,7 @@ fn column_json(c: &Column) -> Value {
         "sortable": true,
         "filterable": true,
         "reportDataType": c.kind.name(),
-        "referenceData": [],
+        "referenceData": c.reference,
         "isFreeTextSearchable": c.kind == Kind::SearchString,
         "required": false
     })

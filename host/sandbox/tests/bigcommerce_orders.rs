@@ -258,8 +258,13 @@ async fn sub_resources_page_and_answer_204_when_empty() {
     // Coupons: 204 when none.
     let c = api.get("/v2/orders/100/coupons").await;
     assert_eq!((c.status, c.body.is_none()), (204, true));
+    // Seeded with `"discount": "3.3000"`; served as the spec's number [doc].
     let c = api.get("/v2/orders/102/coupons").await;
-    assert_eq!(c.json()[0]["code"], "SPRING10");
+    assert_eq!(
+        c.json(),
+        &json!([{"id": 3, "coupon_id": 12, "order_id": 102, "code": "SPRING10", "amount": "10.0000",
+                 "type": 1, "discount": 3.3}])
+    );
     // Taxes without details leave out the per-line fields.
     let t = api.get("/v2/orders/100/taxes").await;
     assert_eq!(t.json()[0].get("order_product_id"), None);

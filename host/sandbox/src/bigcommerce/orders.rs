@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::http::{Paging, Req, Resp, Ver, int_filter};
-use super::json::{self, int, parse_any_date, parse_v2_date, rfc2822, text};
+use super::json::{self, as_dec, int, number, parse_any_date, parse_v2_date, rfc2822, text};
 use super::state::{OrderRec, State};
 
 /// Order status labels by id (§4 [doc]).
@@ -349,14 +349,48 @@ pub(crate) fn shipping_addresses(st: &State, id: i64, req: &Req) -> Resp {
     sub_list(st, id, req, |r| &r.shipping_addresses)
 }
 
-/// `GET /v2/orders/{id}/coupons` [doc]; 204 when the order has none [doc].
+/// `GET /v2/orders/{id}/coupons` [doc]; 204 when the order has none [doc]. `discount` is a
+/// JSON number (`orderCoupons_Base.discount: number` in the official `orders.v2.oas2.yml`
+/// [doc]) whatever form the seed stored it in; `amount` is sent as stored (the spec allows a
+/// string or a number).
 pub(crate) fn coupons(st: &State, id: i64, req: &Req) -> Resp {
-    sub_list(st, id, req, |r| &r.coupons)
+    let Some(rec) = st.orders.get(&id) else {
+        return Resp::not_found(Ver::V2);
+    };
+    let paging = match Paging::parse(req, Ver::V2, 50, 250) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let rows: Vec<Value> = rec
+        .coupons
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if let Some(m) = c.as_object_mut()
+                && let Some(d) = m.get("discount").and_then(as_dec)
+            {
+                m.insert("discount".into(), number(d));
+            }
+            c
+        })
+        .collect();
+    paging.v2_list(&rows)
+}
+
+/// An `order_product_id` of a tax row as the spec types it: a string (`orderTaxes_Base.
+/// order_product_id: string`, null for shipping and gift-wrapping rows, `orders.v2.oas2.yml`
+/// [doc]).
+fn order_product_id_text(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => Value::String(n.to_string()),
+        other => other.clone(),
+    }
 }
 
 /// `GET /v2/orders/{id}/taxes[?details=true]` [doc]. With `details=true` the rows are as
-/// stored (with `order_product_id`, `line_item_type`); without it those two fields are left
-/// out [doc]. (The real API may also merge rows without details [unconfirmed].) 204 when none.
+/// stored (with `order_product_id` as a string, [`order_product_id_text`], and
+/// `line_item_type`); without it those two fields are left out [doc]. (The real API may also
+/// merge rows without details [unconfirmed].) 204 when none.
 pub(crate) fn taxes(st: &State, id: i64, req: &Req) -> Resp {
     let Some(rec) = st.orders.get(&id) else {
         return Resp::not_found(Ver::V2);
@@ -371,9 +405,15 @@ pub(crate) fn taxes(st: &State, id: i64, req: &Req) -> Resp {
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            if !details && let Some(m) = t.as_object_mut() {
-                m.remove("order_product_id");
-                m.remove("line_item_type");
+            if let Some(m) = t.as_object_mut() {
+                if details {
+                    if let Some(v) = m.get("order_product_id").map(order_product_id_text) {
+                        m.insert("order_product_id".into(), v);
+                    }
+                } else {
+                    m.remove("order_product_id");
+                    m.remove("line_item_type");
+                }
             }
             t
         })

@@ -348,6 +348,51 @@ mod tests {
     }
 
     #[test]
+    fn bigcommerce_tax_product_id_and_coupon_discount_decode_in_either_form() {
+        // `orders.v2.oas2.yml` types `order_product_id` as a string and coupon `discount` as a
+        // number [doc]; the simulator used to send the other forms, real stores may too.
+        let taxes: Vec<bigcommerce::OrderTax> = serde_json::from_str(
+            r#"[{"id": 1, "order_id": 5, "order_product_id": "5501", "line_item_type": "item", "line_amount": "7.2000"},
+                {"id": 2, "order_id": 5, "order_product_id": 5502, "line_item_type": "item", "line_amount": 1.5},
+                {"id": 3, "order_id": 5, "order_product_id": null, "line_item_type": "shipping"},
+                {"id": 4, "order_id": 5, "order_product_id": "", "line_item_type": "gift-wrapping"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            taxes
+                .iter()
+                .map(|t| (t.order_product_id, t.line_amount.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (Some(5501), "7.2000"),
+                (Some(5502), "1.5"),
+                (None, ""),
+                (None, "")
+            ]
+        );
+        assert!(
+            serde_json::from_str::<bigcommerce::OrderTax>(r#"{"order_product_id": "x1"}"#).is_err()
+        );
+        let coupons: Vec<bigcommerce::OrderCoupon> = serde_json::from_str(
+            r#"[{"id": 3, "code": "SPRING10", "amount": 10, "type": 1, "discount": 6.3},
+                {"id": 4, "code": "SPRING10", "amount": "10.0000", "type": 1, "discount": "6.3000"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            coupons
+                .iter()
+                .map(|c| (c.amount.as_str(), c.discount.as_str()))
+                .collect::<Vec<_>>(),
+            vec![("10", "6.3"), ("10.0000", "6.3000")]
+        );
+        let same: Vec<rust_decimal::Decimal> = coupons
+            .iter()
+            .map(|c| c.discount.parse().unwrap())
+            .collect();
+        assert_eq!(same[0], same[1]);
+    }
+
+    #[test]
     fn report_keys_exceptions_by_kind_and_entity() {
         let r = MemoryReport::new();
         let e = |kind: &str| Exception {

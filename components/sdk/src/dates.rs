@@ -215,4 +215,32 @@ mod tests {
         );
         assert_eq!(Timestamp(0).to_rfc2822(), "Thu, 01 Jan 1970 00:00:00 +0000");
     }
+
+    #[test]
+    fn brightpearl_dates_in_the_accounts_offset_are_the_same_instant() {
+        // The account's own offset (-06:00, +01:00 [obs]) or Z: one UTC instant.
+        let forms = [
+            "2024-05-01T04:15:00.000-06:00",
+            "2024-05-01T11:15:00.000+01:00",
+            "2024-05-01T10:15:00.000+00:00",
+            "2024-05-01T10:15:00.000Z",
+            "2024-05-01T10:15:00Z",
+            "2024-05-01T05:45:00-04:30",
+        ];
+        for f in forms {
+            assert_eq!(
+                Timestamp::parse_iso8601(f).map(Timestamp::to_iso8601),
+                Ok("2024-05-01T10:15:00Z".to_string()),
+                "{f}"
+            );
+        }
+        // Crossing midnight backwards into the previous day and month.
+        assert_eq!(
+            Timestamp::parse_iso8601("2024-03-01T00:30:00.000+01:00")
+                .unwrap()
+                .to_iso8601(),
+            "2024-02-29T23:30:00Z"
+        );
+        assert!(Timestamp::parse_iso8601("2024-05-01T10:15:00.000+0x:00").is_err());
+    }
 }

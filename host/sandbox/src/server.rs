@@ -45,6 +45,8 @@ pub struct SandboxConfig {
     /// `goods-out-note.modified.shipped`, `sales-order.created` and
     /// `product.modified.on-hand-modified` (see [`BrightpearlSim::subscribe_callback`]).
     pub webhook_callback: Option<String>,
+    /// The Brightpearl account's UTC offset ([`BrightpearlConfig::utc_offset`]; default UTC).
+    pub brightpearl_utc_offset: chrono::FixedOffset,
 }
 
 impl Default for SandboxConfig {
@@ -58,6 +60,7 @@ impl Default for SandboxConfig {
             bigcommerce_quota_per_30s: 150,
             brightpearl_requests_per_minute: 200,
             webhook_callback: None,
+            brightpearl_utc_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
         }
     }
 }
@@ -143,6 +146,7 @@ impl Sandbox {
         };
         let bp_cfg = BrightpearlConfig {
             requests_per_minute: cfg.brightpearl_requests_per_minute,
+            utc_offset: cfg.brightpearl_utc_offset,
             ..BrightpearlConfig::default()
         };
         let bigcommerce = BigCommerceSim::new(

@@ -11,7 +11,7 @@ use serde_json::json;
 async fn contacts_search_create_get() {
     let clock = Clock::manual();
     let bp = start_with(config(), clock.clone(), Faults::none()).await;
-    let now = clock.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = bp_time(clock.now());
 
     let r = bp
         .get("/contact-service/contact-search?primaryEmail=jane@acme.test")

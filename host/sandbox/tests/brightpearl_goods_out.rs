@@ -59,7 +59,7 @@ async fn wait_for(got: &Received, n: usize) -> Vec<(String, String, String)> {
 async fn goods_out_note_lifecycle() {
     let clock = Clock::manual();
     let bp = start_with(config(), clock.clone(), Faults::none()).await;
-    let now = clock.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let now = bp_time(clock.now());
     let mut so = sales_order("ext-1");
     so["rows"][0]["quantity"] = json!("3");
     so["rows"][0]["net"] = json!("30.00");
@@ -149,7 +149,7 @@ async fn goods_out_note_lifecycle() {
         .await;
     assert_eq!(r.body, json!({"response": {}}));
     clock.advance_ms(3_600_000);
-    let shipped_on = clock.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let shipped_on = bp_time(clock.now());
     bp.sim
         .ship_goods_out_note(70001, None, "1Z999AA10123456784");
     let g = bp

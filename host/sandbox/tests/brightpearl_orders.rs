@@ -10,7 +10,7 @@ use pearlbridge_sandbox::faults::Faults;
 use serde_json::{Value, json};
 
 fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    bp_time(t)
 }
 
 #[tokio::test]

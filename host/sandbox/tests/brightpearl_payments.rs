@@ -105,7 +105,7 @@ async fn payments_unique_transaction_ref_and_search() {
         vec!["paymentId", "orderId", "currencyId", "journalId"],
         "customer-payment/search.html [doc]"
     );
-    let created = clock.now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let created = bp_time(clock.now());
     assert_eq!(
         r.body["response"]["results"],
         json!([

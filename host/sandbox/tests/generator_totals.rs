@@ -112,7 +112,11 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
         let item_rows = b
             .taxes
             .iter()
-            .filter(|t| t["order_product_id"] == p["id"] && t["line_item_type"] == "item")
+            // `order_product_id` is a string in the spec, a number in older files: either.
+            .filter(|t| {
+                t["order_product_id"].to_string().trim_matches('"') == p["id"].to_string()
+                    && t["line_item_type"] == "item"
+            })
             .count();
         if item_rows != 1 {
             return Err(format!("{what}: {item_rows} item tax rows"));
@@ -158,7 +162,11 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
     let coupon_rows: Decimal = b
         .coupons
         .iter()
-        .map(|c| m(&c["discount"], "coupon discount"))
+        // A number in the spec (`orderCoupons_Base.discount`), a 4-dp string in older files.
+        .map(|c| match &c["discount"] {
+            Value::String(_) => m(&c["discount"], "coupon discount"),
+            other => n(other, "coupon discount"),
+        })
         .sum();
     check("coupon rows", coupon_rows, coupon)?;
     let total = f("total_inc_tax");

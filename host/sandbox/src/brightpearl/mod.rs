@@ -95,6 +95,11 @@ pub struct BrightpearlConfig {
     pub sales_credit_requires_invoice: bool,
     /// Sent as `brightpearl-installed-integration-instance-id` on OAuth responses **\[obs\]**.
     pub installed_integration_instance_id: Option<i64>,
+    /// The account's UTC offset: date-times the simulator writes (`createdOn`, `updatedOn`,
+    /// `closedOn`, `shippedOn`, webhook `raised-on`, …) carry it, e.g.
+    /// `2020-03-31T15:02:44.000-06:00` **\[obs\]**. Default UTC (`+00:00`). Dates a client
+    /// posts (`placedOn`, `paymentDate`, …) and seed dates are kept as sent.
+    pub utc_offset: chrono::FixedOffset,
 }
 
 impl Default for BrightpearlConfig {
@@ -106,6 +111,7 @@ impl Default for BrightpearlConfig {
             requests_per_minute: 200,
             sales_credit_requires_invoice: true,
             installed_integration_instance_id: None,
+            utc_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
         }
     }
 }
@@ -170,12 +176,14 @@ impl BrightpearlSim {
         clock: Clock,
         faults: Faults,
     ) -> Arc<Self> {
+        let mut state = State::new(seed);
+        state.tz = cfg.utc_offset;
         Arc::new(BrightpearlSim {
             limiters: Mutex::new(std::collections::BTreeMap::new()),
             cfg,
             clock,
             faults,
-            state: Mutex::new(State::new(seed)),
+            state: Mutex::new(state),
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             deliveries: Arc::new(Mutex::new(Vec::new())),

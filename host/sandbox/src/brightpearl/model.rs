@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
@@ -167,9 +167,13 @@ pub(crate) fn money(d: Decimal, dp: u32) -> String {
     r.to_string()
 }
 
-/// ISO-8601 UTC with milliseconds, e.g. `2024-05-01T10:15:00.000Z` (API date-times are UTC **\[doc\]**).
-pub(crate) fn iso(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+/// ISO-8601 with milliseconds in the account's UTC offset, e.g.
+/// `2020-03-31T15:02:44.000-06:00` (recorded traffic carries the account's offset **\[obs\]**;
+/// a UTC account as `+00:00` is **\[unconfirmed\]**).
+pub(crate) fn iso(t: DateTime<Utc>, tz: FixedOffset) -> String {
+    t.with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
 }
 
 /// Parses an ISO-8601 date-time or date (`2024-05-01`) to UTC.
@@ -231,6 +235,18 @@ mod tests {
         assert_eq!(compact_id_set(&[7, 1, 2, 3, 10, 11]), "1-3,7,10-11");
         let e = parse_id_set_limited("1-201", 200, "order").unwrap_err();
         assert_eq!(e.status, StatusCode::URI_TOO_LONG);
+    }
+
+    #[test]
+    fn dates_carry_the_account_offset() {
+        let t = DateTime::parse_from_rfc3339("2020-03-31T21:02:44Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let west = FixedOffset::west_opt(6 * 3600).unwrap();
+        assert_eq!(iso(t, west), "2020-03-31T15:02:44.000-06:00");
+        let utc = FixedOffset::east_opt(0).unwrap();
+        assert_eq!(iso(t, utc), "2020-03-31T21:02:44.000+00:00");
+        assert_eq!(parse_time(&iso(t, west)), Some(t));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rust_decimal::Decimal;
@@ -220,6 +220,9 @@ pub(crate) struct State {
     next_credit_note: i64,
     next_stock_correction: i64,
     ruid_rng: ChaCha8Rng,
+    /// The account's UTC offset: every date-time the simulator writes carries it
+    /// ([`BrightpearlConfig::utc_offset`](super::BrightpearlConfig::utc_offset)).
+    pub tz: FixedOffset,
 }
 
 fn index(values: &[Value], keys: &[&str]) -> BTreeMap<i64, Value> {
@@ -298,6 +301,7 @@ impl State {
             gons: BTreeMap::new(),
             webhooks: BTreeMap::new(),
             ruid_rng: ChaCha8Rng::seed_from_u64(0xB219_47EA),
+            tz: FixedOffset::east_opt(0).expect("UTC"),
         }
     }
 
@@ -437,8 +441,8 @@ impl State {
             "financialDetails": financial,
             "assignment": {"current": {"staffOwnerContactId": 0, "leadSourceId": 0, "accountReference": ""}},
             "organisation": body.get("organisation").cloned().unwrap_or_else(|| json!({"name": ""})),
-            "createdOn": iso(now),
-            "updatedOn": iso(now),
+            "createdOn": iso(now, self.tz),
+            "updatedOn": iso(now, self.tz),
             "contactTags": []
         });
         self.contacts.insert(id, contact);
@@ -669,7 +673,7 @@ impl State {
                        "reason": c.get("reason").cloned().unwrap_or(Value::Null),
                        "locationId": int_at(c, "/locationId").unwrap_or(2),
                        "cost": c.get("cost").cloned().unwrap_or(Value::Null),
-                       "createdOn": iso(now)}),
+                       "createdOn": iso(now, self.tz)}),
             );
             ids.push(id);
         }
@@ -953,10 +957,10 @@ impl State {
             delivery_address,
             delivery_date: str_at(body, "/delivery/date"),
             shipping_method_id: int_at(body, "/delivery/shippingMethodId").unwrap_or(0),
-            placed_on: str_at(body, "/placedOn").unwrap_or_else(|| iso(now)),
+            placed_on: str_at(body, "/placedOn").unwrap_or_else(|| iso(now, self.tz)),
             tax_date: str_at(body, "/taxDate"),
-            created_on: iso(now),
-            updated_on: iso(now),
+            created_on: iso(now, self.tz),
+            updated_on: iso(now, self.tz),
             closed_on: None,
             invoice_reference: None,
             price_list_id: int_at(body, "/priceListId").unwrap_or(default_price_list),
@@ -1137,14 +1141,14 @@ impl State {
         }
         let o = self.orders.get_mut(&order_id).expect("checked above");
         o.status_id = status_id;
-        o.updated_on = iso(now);
+        o.updated_on = iso(now, self.tz);
         o.version += 1;
         let text = body
             .pointer("/orderNote/text")
             .and_then(Value::as_str)
             .map(str::to_string)
             .unwrap_or_else(|| format!("Order status changed to {status_id}"));
-        o.notes.push(json!({"text": text, "isPublic": body.pointer("/orderNote/isPublic").and_then(Value::as_bool).unwrap_or(false), "addedOn": iso(now)}));
+        o.notes.push(json!({"text": text, "isPublic": body.pointer("/orderNote/isPublic").and_then(Value::as_bool).unwrap_or(false), "addedOn": iso(now, self.tz)}));
         Ok(vec![Event {
             full: "order.modified.order-status",
             ids: vec![order_id],
@@ -1192,9 +1196,9 @@ impl State {
         o.invoice_reference = Some(reference);
         o.tax_date = str_at(body, "/taxDate")
             .or_else(|| o.tax_date.clone())
-            .or_else(|| Some(iso(now)));
-        o.closed_on = Some(iso(now));
-        o.updated_on = iso(now);
+            .or_else(|| Some(iso(now, self.tz)));
+        o.closed_on = Some(iso(now, self.tz));
+        o.updated_on = iso(now, self.tz);
         o.version += 1;
         Ok(())
     }
@@ -1327,13 +1331,13 @@ impl State {
                 amount_paid,
                 authorization_expiry,
                 payment_date,
-                created_on: iso(now),
+                created_on: iso(now, self.tz),
                 journal_id: int_at(body, "/journalId").or(journal_id),
                 journal_ref: str_at(body, "/journalRef").map(|s| s.chars().take(255).collect()),
             },
         );
         if let Some(o) = self.orders.get_mut(&order_id) {
-            o.updated_on = iso(now);
+            o.updated_on = iso(now, self.tz);
         }
         Ok((id, Vec::new()))
     }
@@ -1457,7 +1461,7 @@ impl State {
             planned.push((
                 warehouse_id,
                 rows,
-                str_at(w, "/releaseDate").unwrap_or_else(|| iso(now)),
+                str_at(w, "/releaseDate").unwrap_or_else(|| iso(now, self.tz)),
             ));
         }
         let shipping_method_id = int_at(body, "/shippingMethodId").unwrap_or(o.shipping_method_id);
@@ -1484,11 +1488,11 @@ impl State {
                     shipping_method_id,
                     reference: String::new(),
                     release_date: release,
-                    created_on: iso(now),
+                    created_on: iso(now, self.tz),
                     shipped_on: None,
                     rows,
                     events: vec![
-                        json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": "PLA"}),
+                        json!({"occured": iso(now, self.tz), "eventOwnerId": 4, "eventCode": "PLA"}),
                     ],
                     last_event_version: 1,
                     sequence: seq_base + n as i64 + 1,
@@ -1578,11 +1582,12 @@ impl State {
         if let Some(m) = shipping_method_id {
             g.shipping_method_id = m;
         }
-        g.shipped_on = Some(iso(now));
+        g.shipped_on = Some(iso(now, self.tz));
         for code in ["PRI", "PIC", "PAC", "SHW"] {
             if !g.events.iter().any(|e| e["eventCode"] == code) {
-                g.events
-                    .push(json!({"occured": iso(now), "eventOwnerId": 4, "eventCode": code}));
+                g.events.push(
+                    json!({"occured": iso(now, self.tz), "eventOwnerId": 4, "eventCode": code}),
+                );
             }
         }
         g.last_event_version += 1;
@@ -1606,7 +1611,7 @@ impl State {
             }
             products.push(r.product_id);
         }
-        order.updated_on = iso(now);
+        order.updated_on = iso(now, self.tz);
         let mut events = vec![
             Event {
                 full: "goods-out-note.modified.shipped",

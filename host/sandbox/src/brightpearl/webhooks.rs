@@ -15,6 +15,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use chrono::FixedOffset;
 use serde::Serialize;
 
 use super::model::{compact_id_set, iso};
@@ -62,7 +63,13 @@ fn matches(subscribe_to: &str, full: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('.'))
 }
 
-fn render(template: &str, account: &str, event: &Event, resource_id: &str) -> String {
+fn render(
+    template: &str,
+    account: &str,
+    event: &Event,
+    resource_id: &str,
+    tz: FixedOffset,
+) -> String {
     let mut parts = event.full.splitn(3, '.');
     let resource_type = parts.next().unwrap_or("");
     let lifecycle = parts.next().unwrap_or("");
@@ -74,7 +81,7 @@ fn render(template: &str, account: &str, event: &Event, resource_id: &str) -> St
         .replace("${lifecycle-event}", lifecycle)
         .replace("${resource-specifier}", specifier)
         .replace("${full-event}", event.full)
-        .replace("${raised-on}", &iso(event.raised_on))
+        .replace("${raised-on}", &iso(event.raised_on, tz))
         .replace("${brightpearl-version}", BRIGHTPEARL_VERSION)
 }
 
@@ -93,25 +100,25 @@ pub(crate) fn calls_for(st: &State, account: &str, events: &[Event]) -> Vec<Call
                 ev.ids.iter().map(|i| i.to_string()).collect()
             };
             for rid in ids {
-                calls.push(call(w, account, ev, &rid));
+                calls.push(call(w, account, ev, &rid, st.tz));
             }
         }
     }
     calls
 }
 
-fn call(w: &Webhook, account: &str, ev: &Event, rid: &str) -> Call {
+fn call(w: &Webhook, account: &str, ev: &Event, rid: &str, tz: FixedOffset) -> Call {
     let with_body = w.http_method == "POST" || w.http_method == "PUT";
     Call {
         webhook_id: w.id,
         event: ev.full.to_string(),
         http_method: w.http_method.clone(),
-        uri: render(&w.uri_template, account, ev, rid),
+        uri: render(&w.uri_template, account, ev, rid, tz),
         content_type: w.content_type.clone(),
         body: if with_body {
             w.body_template
                 .as_deref()
-                .map(|b| render(b, account, ev, rid))
+                .map(|b| render(b, account, ev, rid, tz))
         } else {
             None
         },

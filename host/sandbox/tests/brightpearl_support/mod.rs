@@ -105,7 +105,20 @@ pub fn config() -> BrightpearlConfig {
         requests_per_minute: 200,
         sales_credit_requires_invoice: true,
         installed_integration_instance_id: Some(11),
+        utc_offset: utc_offset(),
     }
+}
+
+/// The test account's UTC offset: `-06:00`, as in recorded traffic [obs].
+pub fn utc_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::west_opt(6 * 3600).unwrap()
+}
+
+/// A date-time as the test account writes it: milliseconds and its `-06:00` offset.
+pub fn bp_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&utc_offset())
+        .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string()
 }
 
 pub struct Bp {

@@ -575,9 +575,11 @@ impl DemoEnv {
         id
     }
 
-    /// Reconcile every BigCommerce order against Brightpearl: sales order totals to the
-    /// penny, duplicates, orders neither posted nor held (missing), and each posted order's
-    /// customer payments against its total.
+    /// Reconcile every BigCommerce order against Brightpearl: each sales order's total (its
+    /// rows' net + tax) against the amount the customer was charged (`total_inc_tax` rounded
+    /// to the currency's precision, e.g. 21.0999 → 21.10 GBP) to the penny, duplicates,
+    /// orders neither posted nor held (missing), and each posted order's customer payments
+    /// against the sales order's total. See [`reconciliation_failure`].
     pub fn reconcile(&self) -> anyhow::Result<Value> {
         let bc_orders = self.bigcommerce_orders();
         let bp_orders = self.sandbox.brightpearl.sales_orders();
@@ -615,28 +617,19 @@ impl DemoEnv {
             }
             checked += 1;
             let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
-            let bp_total: Decimal = found[0]
-                .get("orderRows")
-                .and_then(Value::as_object)
-                .map(|rows| {
-                    rows.values()
-                        .map(|r| {
-                            r.pointer("/rowValue/rowNet/value")
-                                .and_then(dec)
-                                .unwrap_or_default()
-                                + r.pointer("/rowValue/rowTax/value")
-                                    .and_then(dec)
-                                    .unwrap_or_default()
-                        })
-                        .sum()
-                })
-                .unwrap_or_default();
-            if bp_total != bc_total {
-                mismatched.push(json!({"order": id, "bigcommerce": bc_total.to_string(), "brightpearl": bp_total.to_string()}));
+            let currency = match s(o, "default_currency_code") {
+                c if c.trim().is_empty() => s(o, "currency_code"),
+                c => c,
+            };
+            let charged = charged_amount(bc_total, &currency);
+            let bp_total = sales_order_total(found[0]);
+            if bp_total != charged {
+                mismatched.push(json!({"order": id, "currency": currency, "total_inc_tax": bc_total.to_string(), "charged": charged.to_string(), "brightpearl": bp_total.to_string()}));
             }
         }
 
-        // Payments: per posted order, receipts plus uncaptured authorisations cover the total.
+        // Payments: per posted order, receipts plus uncaptured authorisations cover the sales
+        // order's total.
         let mut pay_by_order: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         for p in self.sandbox.brightpearl.customer_payments() {
             pay_by_order.entry(s(&p, "orderId")).or_default().push(p);
@@ -680,9 +673,9 @@ impl DemoEnv {
             }
             let covered = receipts + (auths - captured).max(Decimal::ZERO);
             pay_checked += 1;
-            let bc_total = o.get("total_inc_tax").and_then(dec).unwrap_or_default();
-            if covered != bc_total {
-                pay_mismatched.push(json!({"order": id, "bigcommerce_total": bc_total.to_string(), "payments": covered.to_string()}));
+            let so_total = sales_order_total(found[0]);
+            if covered != so_total {
+                pay_mismatched.push(json!({"order": id, "sales_order": s(found[0], "id"), "sales_order_total": so_total.to_string(), "payments": covered.to_string()}));
             }
         }
         Ok(json!({
@@ -725,6 +718,106 @@ impl DemoEnv {
     pub async fn shutdown(self) {
         self.sandbox.shutdown().await;
     }
+}
+
+/// The total of a Brightpearl sales order as the simulator holds it: Σ its `orderRows`'
+/// `rowValue.rowNet.value` + `rowValue.rowTax.value`.
+fn sales_order_total(order: &Value) -> Decimal {
+    order
+        .get("orderRows")
+        .and_then(Value::as_object)
+        .map(|rows| {
+            rows.values()
+                .map(|r| {
+                    r.pointer("/rowValue/rowNet/value")
+                        .and_then(dec)
+                        .unwrap_or_default()
+                        + r.pointer("/rowValue/rowTax/value")
+                            .and_then(dec)
+                            .unwrap_or_default()
+                })
+                .sum()
+        })
+        .unwrap_or_default()
+}
+
+/// What the customer was charged for a BigCommerce order: `total_inc_tax` rounded half away
+/// from zero to the currency's precision (0 dp for JPY/KRW and the like, 3 for BHD/KWD/…,
+/// else 2), the same rule as the orders flow's `mapping::charged_amount`.
+pub fn charged_amount(total_inc_tax: Decimal, currency: &str) -> Decimal {
+    let dp = match currency.trim().to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX"
+        | "UYI" | "VND" | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    };
+    total_inc_tax.round_dp_with_strategy(dp, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// `Some(message)` when the report's reconciliation failed: a posted order whose
+/// Brightpearl total differs from the charged amount, customer payments that do not cover
+/// their sales order's total, or a duplicated sales order or payment. The CLI prints it and
+/// exits non-zero.
+pub fn reconciliation_failure(report: &Value) -> Option<String> {
+    let o = &report["reconciliation"]["orders"];
+    let p = &report["reconciliation"]["payments"];
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut problems = Vec::new();
+    if n(&o["mismatched"]) > 0 {
+        let list: Vec<String> = o["mismatches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(10)
+            .map(|m| {
+                format!(
+                    "order {}: Brightpearl {} but charged {} {} (total_inc_tax {})",
+                    s(m, "order"),
+                    s(m, "brightpearl"),
+                    s(m, "charged"),
+                    s(m, "currency"),
+                    s(m, "total_inc_tax")
+                )
+            })
+            .collect();
+        problems.push(format!(
+            "{} posted orders' Brightpearl totals differ from the charged amount: {}",
+            o["mismatched"],
+            list.join("; ")
+        ));
+    }
+    if n(&o["duplicated"]) > 0 {
+        problems.push(format!("{} orders posted more than once", o["duplicated"]));
+    }
+    if n(&p["mismatched"]) > 0 {
+        let list: Vec<String> = p["mismatches"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .take(10)
+            .map(|m| {
+                format!(
+                    "order {}: payments {} but sales order {} totals {}",
+                    s(m, "order"),
+                    s(m, "payments"),
+                    s(m, "sales_order"),
+                    s(m, "sales_order_total")
+                )
+            })
+            .collect();
+        problems.push(format!(
+            "{} orders' customer payments differ from their sales order's total: {}",
+            p["mismatched"],
+            list.join("; ")
+        ));
+    }
+    if n(&p["duplicated"]) > 0 {
+        problems.push(format!(
+            "{} customer payments posted more than once",
+            p["duplicated"]
+        ));
+    }
+    (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
 }
 
 /// Run the demo and return its report (see [`render_text`] for the text form).
@@ -869,14 +962,17 @@ pub fn render_text(r: &Value) -> String {
     ));
     let rec = &r["reconciliation"]["orders"];
     out.push_str(&format!(
-        "reconciliation {} posted orders checked, {} totals mismatched, {} duplicated, {} missing\n",
+        "reconciliation {} posted orders checked against the charged amount, {} totals mismatched, {} duplicated, {} missing\n",
         rec["checked"], rec["mismatched"], rec["duplicated"], rec["missing"]
     ));
     let pay = &r["reconciliation"]["payments"];
     out.push_str(&format!(
-        "               {} orders' customer payments checked against their totals, {} mismatched, {} duplicated\n",
+        "               {} orders' customer payments checked against their sales orders' totals, {} mismatched, {} duplicated\n",
         pay["checked"], pay["mismatched"], pay["duplicated"]
     ));
+    if let Some(failure) = reconciliation_failure(r) {
+        out.push_str(&format!("RECONCILIATION FAILED  {failure}\n"));
+    }
     out.push_str(&format!("elapsed        {} ms\n", r["elapsed_ms"]));
     out
 }

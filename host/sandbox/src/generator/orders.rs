@@ -24,7 +24,8 @@
 //! * Payments: `gift_certificate_amount` and `store_credit_amount` are tenders, not discounts.
 //!   The gateway transactions that take money (`event` purchase, capture or pending with
 //!   `status` ok, `method` neither gift_certificate nor store_credit) plus those two amounts
-//!   equal `total_inc_tax`; gift certificate and store credit also appear as their own v3
+//!   equal the charged amount, `total_inc_tax` rounded to 2 dp (it has 4 dp when a line's
+//!   4-decimal unit price does not multiply out to whole pennies, e.g. 3 × 3.3333 = 9.9999); gift certificate and store credit also appear as their own v3
 //!   transactions whose amounts equal the order fields. An authorization followed by its
 //!   capture counts once (the capture).
 //!
@@ -34,6 +35,8 @@
 //! # Planted scenarios (order index `i` from 0, order id `100 + i`)
 //! * `i % 40 == 5`: the tealight rounding case (4.00 inc VAT × 3 → unit 3.3333 ex, line tax 2.00
 //!   where per-unit rounding gives 2.01; or trade 0.8325 ex × 4k, line tax rounded once).
+//! * `i % 40 == 25`: a line at a 4-decimal unit price, 3 × 3.3333 = 9.9999, so `total_inc_tax`
+//!   has 4 decimals (e.g. 21.0999) and the customer is charged it rounded to 2 dp (21.10).
 //! * `i % 20 == 7`: a line with a planted unknown SKU; `i % 20 == 13`: a near-match SKU line.
 //! * Statuses: ~91% Awaiting Fulfillment (11), ~5% Pending (1, bank deposit, `pending`
 //!   transaction), ~4% Cancelled (5, payment still captured).
@@ -306,7 +309,13 @@ pub fn build(
                     3
                 };
             }
-            let price = if b2b {
+            let four_dp = i % 40 == 25 && k == 0;
+            if four_dp {
+                qty = 3;
+            }
+            let price = if four_dp {
+                d("3.3333")
+            } else if b2b {
                 if group.id == reference::GROUP_TRADE.id {
                     v.trade_ex
                 } else {
@@ -584,11 +593,12 @@ pub fn build(
             }
         }
 
-        // Tenders.
+        // Tenders: they add up to the charged amount, total_inc_tax at 2 dp.
+        let charged = round2(total_inc);
         let mut gift = Decimal::ZERO;
         let mut credit = Decimal::ZERO;
         if !b2b && rng.random_bool(0.06) {
-            gift = total_inc.min(convert(
+            gift = charged.min(convert(
                 Decimal::from([10, 20, 25, 50][rng.random_range(0..4)]),
                 cur,
             ));
@@ -598,10 +608,10 @@ pub fn build(
             && cur.code == GBP.code
             && rng.random_bool(0.7)
         {
-            credit = (total_inc - gift).min(credit_left[k]);
+            credit = (charged - gift).min(credit_left[k]);
             credit_left[k] -= credit;
         }
-        let remainder = total_inc - gift - credit;
+        let remainder = charged - gift - credit;
         let gateway: Option<PaymentMethod> = if remainder <= Decimal::ZERO {
             None
         } else if status_id == 1 || (b2b && rng.random_bool(0.4)) {

@@ -308,6 +308,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", redact::scrub(&pearlbridge::demo::render_text(&report)));
             }
+            // A posted order whose Brightpearl total is not what the customer was charged
+            // (or payments that do not cover their sales order) fails the demo.
+            if let Some(failure) = pearlbridge::demo::reconciliation_failure(&report) {
+                eprintln!("error: {failure}");
+                return Ok(ExitCode::FAILURE);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox {

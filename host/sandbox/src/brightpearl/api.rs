@@ -541,6 +541,17 @@ pub(crate) fn handle(
                 .and_then(|id| st.close(id, "SC", body.unwrap_or(&json!({})), now))
                 .map(|_| ok(json!({}))),
         ),
+        // Order notes [doc]: POST → `{"response": noteId}`; GET → `{"response": [note…]}`.
+        ("POST", ["order-service", "order", id, "note"]) => done(
+            path_id(id)
+                .and_then(|id| st.add_order_note(id, needs_body()?, now))
+                .map(|n| ok(json!(n))),
+        ),
+        ("GET", ["order-service", "order", id, "note"]) => done(
+            path_id(id)
+                .and_then(|id| st.order_notes(id))
+                .map(|notes| ok(Value::Array(notes))),
+        ),
         ("OPTIONS", ["order-service", "order", set]) => {
             done(options_split(set, "/order", limits::ORDER, |id| {
                 st.orders.contains_key(&id)

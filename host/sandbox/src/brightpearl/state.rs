@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use axum::http::StatusCode;
 use chrono::{DateTime, FixedOffset, Utc};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -1155,6 +1156,68 @@ impl State {
             raised_on: now,
             only: None,
         }])
+    }
+
+    /// `POST /order-service/order/{id}/note` **\[doc\]**: `text` required; `isPublic` (default
+    /// false), `addedOn` (default now) and `fileId` optional. Returns the new note id.
+    pub fn add_order_note(
+        &mut self,
+        order_id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, ApiError> {
+        let Some(text) = body
+            .get("text")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+        else {
+            return Err(ApiError::bad(
+                codes::ORDER_INVALID,
+                "An order note needs a text",
+            ));
+        };
+        let next = 11_001
+            + self
+                .orders
+                .values()
+                .map(|o| o.notes.len() as i64)
+                .sum::<i64>();
+        let tz = self.tz;
+        let Some(o) = self.orders.get_mut(&order_id) else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                format!("Order {order_id} does not exist"),
+            ));
+        };
+        let mut note = json!({
+            "noteId": next,
+            "contactId": o.customer_id,
+            "text": text,
+            "isPublic": body.get("isPublic").and_then(Value::as_bool).unwrap_or(false),
+            "addedOn": str_at(body, "/addedOn").unwrap_or_else(|| iso(now, tz)),
+            "orderStatusId": o.status_id,
+        });
+        if let Some(file) = body.get("fileId") {
+            note["fileId"] = file.clone();
+        }
+        o.notes.push(note);
+        Ok(next)
+    }
+
+    /// `GET /order-service/order/{id}/note` **\[doc\]**: every note of the order (status-change
+    /// notes too), oldest first; 404 for an unknown order **\[unconfirmed\]**.
+    pub fn order_notes(&self, order_id: i64) -> Result<Vec<Value>, ApiError> {
+        self.orders
+            .get(&order_id)
+            .map(|o| o.notes.clone())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    codes::NOT_FOUND,
+                    format!("Order {order_id} does not exist"),
+                )
+            })
     }
 
     /// `POST /order-service/sales-order/{id}/close` (and `/sales-credit/{id}/close`) **\[doc\]**:

@@ -46,6 +46,46 @@ pub struct Address {
     pub phone: String,
     #[serde(deserialize_with = "text::deserialize")]
     pub email: String,
+    /// The checkout's address form fields (`[{name, value}]`), e.g. a purchase-order number.
+    #[serde(deserialize_with = "lenient_form_fields")]
+    pub form_fields: Vec<FormField>,
+}
+
+/// One address form field (`form_fields[]`, orders v2 spec `formFields`): `value` is a
+/// string, a number or an array of strings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FormField {
+    #[serde(deserialize_with = "text::deserialize")]
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+impl FormField {
+    /// The value as text: a string trimmed, a number as written, an array's items joined
+    /// with ", "; `null` is "".
+    pub fn text(&self) -> String {
+        fn one(v: &serde_json::Value) -> String {
+            match v {
+                serde_json::Value::String(s) => s.trim().to_string(),
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(one)
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            }
+        }
+        one(&self.value)
+    }
+}
+
+/// `form_fields` as a list; `null` or another shape is an empty list.
+fn lenient_form_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<FormField>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
 /// `GET /v2/orders/{id}` (bigcommerce-api.md §5 [doc]). Dates are RFC 2822 UTC strings.

@@ -135,6 +135,24 @@ pub struct SalesOrder {
     pub rows: Vec<SalesOrderRow>,
 }
 
+/// `POST /order-service/order/{id}/note` body (§4.4 [doc]): `isPublic` false keeps it
+/// staff-only (not on the customer portal).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderNote {
+    pub text: String,
+    pub is_public: bool,
+}
+
+/// One note of `GET /order-service/order/{id}/note` `response[]` [doc].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderNoteRecord {
+    pub note_id: u64,
+    pub text: String,
+    pub is_public: bool,
+}
+
 /// `postAddressIds` of a contact: address ids by type `DEF`, `BIL`, `DEL` (§6 [doc]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PostAddressIds {
@@ -724,6 +742,21 @@ impl<'a> Client<'a> {
             .collect();
         ids.sort_unstable();
         Ok(ids)
+    }
+
+    /// `POST /order-service/order/{order_id}/note` `{"text","isPublic"}` → the new note id
+    /// (§4.4 [doc]).
+    pub fn add_order_note(&self, order_id: u64, note: &OrderNote) -> Result<u64, ApiError> {
+        self.create(&format!("/order-service/order/{order_id}/note"), note)
+    }
+
+    /// `GET /order-service/order/{order_id}/note`: every note of the order, oldest first
+    /// (api-docs "Order Note GET" [doc]).
+    pub fn order_notes(&self, order_id: u64) -> Result<Vec<OrderNoteRecord>, ApiError> {
+        let path = format!("/order-service/order/{order_id}/note");
+        let what = format!("GET {path}");
+        let resp = http::send(self.api, Request::get(System::Brightpearl, path), &what)?;
+        Ok(http::decode::<Envelope<Vec<OrderNoteRecord>>>(&resp.body, &what)?.response)
     }
 
     /// `POST /accounting-service/customer-payment` → the new payment id.

@@ -134,6 +134,12 @@ pub struct OrdersConfig {
     /// Sent with `externalRef` for Brightpearl's server-side duplicate check (OAuth apps).
     #[serde(default)]
     pub installed_integration_instance_id: Option<u64>,
+    /// Name of the checkout form field (order `billing_address.form_fields[].name`, e.g.
+    /// `"PO Number"`, matched ignoring case and surrounding spaces) that holds the customer's
+    /// purchase-order number: when it has a value, it is the sales order `ref` (Brightpearl's
+    /// customer reference, searchable as `customerRef`) instead of `ref_prefix` + id.
+    #[serde(default)]
+    pub purchase_order_form_field: Option<String>,
     pub warehouse: WarehouseRule,
     pub nominal_codes: NominalCodes,
     /// BigCommerce tax class name (taxes `class`) → Brightpearl tax code.
@@ -204,6 +210,7 @@ const KNOWN_KEYS: &[&str] = &[
     "order_status_id",
     "ref_prefix",
     "installed_integration_instance_id",
+    "purchase_order_form_field",
     "warehouse",
     "nominal_codes",
     "tax_codes",
@@ -379,6 +386,16 @@ pub fn parse(json: &str) -> Result<OrdersConfig, Vec<ConfigProblem>> {
         if let Some(v) = obj.get(k).filter(|v| !v.is_null()) {
             c.id(k, v);
         }
+    }
+    if let Some(v) = obj
+        .get("purchase_order_form_field")
+        .filter(|v| !v.is_null())
+        && v.as_str().filter(|s| !s.trim().is_empty()).is_none()
+    {
+        c.push(
+            "purchase_order_form_field",
+            "the name of a checkout form field, e.g. \"PO Number\"",
+        );
     }
     if let Some(v) = obj.get("ref_prefix")
         && v.as_str().filter(|s| s.len() <= 20).is_none()

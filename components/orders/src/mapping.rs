@@ -31,6 +31,8 @@ pub mod kinds {
     pub const ORDER_REJECTED: &str = "order-rejected";
     pub const ORDER_POST_FAILED: &str = "order-post-failed";
     pub const PAYMENT_REJECTED: &str = "payment-rejected";
+    /// Brightpearl refused the order note (4xx); the sales order and payments stand.
+    pub const ORDER_NOTE_REJECTED: &str = "order-note-rejected";
 
     /// The kinds that hold an order when [`super::map_order`] finds them.
     pub const HOLDING: &[&str] = &[
@@ -94,6 +96,8 @@ pub struct MappedOrder {
     pub rounding: Option<Decimal>,
     /// Price list the BigCommerce customer group maps to (B2B), if any.
     pub price_list_id: Option<u64>,
+    /// `POST /order-service/order/{id}/note` text for the order's messages ([`order_note`]).
+    pub note: Option<String>,
 }
 
 impl MappedOrder {
@@ -221,6 +225,49 @@ pub fn customer_price_list(bundle: &OrderBundle, cfg: &OrdersConfig) -> Result<O
         .copied()
         .map(Some)
         .ok_or(group)
+}
+
+/// The customer's purchase-order number: the value of the checkout form field named by
+/// `purchase_order_form_field` in the order's `billing_address.form_fields` (name matched
+/// ignoring case and surrounding spaces; value trimmed, a number as written). `None` when
+/// the key is not set, the field is absent or its value is empty.
+pub fn purchase_order_number(order: &Order, cfg: &OrdersConfig) -> Option<String> {
+    let name = cfg.purchase_order_form_field.as_deref()?.trim();
+    order
+        .billing_address
+        .form_fields
+        .iter()
+        .filter(|f| f.name.trim().eq_ignore_ascii_case(name))
+        .map(|f| f.text())
+        .find(|v| !v.is_empty())
+}
+
+/// The text of the staff-only sales order note for the order's messages, or `None` when
+/// both `customer_message` and `staff_notes` are empty. One line each, after a header line:
+/// ```text
+/// BigCommerce order 100250
+/// Purchase order: PO-7781
+/// Customer message: Deliver to goods-in, door 3
+/// Staff notes: Phone order taken by Sam
+/// ```
+/// (the purchase-order line only with a [`purchase_order_number`]).
+pub fn order_note(order: &Order, cfg: &OrdersConfig) -> Option<String> {
+    let message = order.customer_message.trim();
+    let staff = order.staff_notes.trim();
+    if message.is_empty() && staff.is_empty() {
+        return None;
+    }
+    let mut lines = vec![format!("BigCommerce order {}", order.id)];
+    if let Some(po) = purchase_order_number(order, cfg) {
+        lines.push(format!("Purchase order: {po}"));
+    }
+    if !message.is_empty() {
+        lines.push(format!("Customer message: {message}"));
+    }
+    if !staff.is_empty() {
+        lines.push(format!("Staff notes: {staff}"));
+    }
+    Some(lines.join("\n"))
 }
 
 /// Placed-on date of the order as ISO 8601 UTC (`date_created` is RFC 2822).
@@ -664,7 +711,8 @@ pub fn map_order(
             id: lookups.contact_id,
             address: Some(postal_address(&order.billing_address)),
         },
-        reference: format!("{}{}", cfg.ref_prefix, order.id),
+        reference: purchase_order_number(order, cfg)
+            .unwrap_or_else(|| format!("{}{}", cfg.ref_prefix, order.id)),
         external_ref: order.id.to_string(),
         installed_integration_instance_id: cfg.installed_integration_instance_id,
         placed_on: placed.unwrap_or_default(),
@@ -693,6 +741,7 @@ pub fn map_order(
         total_inc_tax,
         rounding,
         price_list_id,
+        note: order_note(order, cfg),
     })
 }
 

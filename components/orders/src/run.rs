@@ -14,6 +14,9 @@
 //! - `unpaid:order:<bc id>` — the sales order is linked and its customer payments are queued
 //!   for a multi-message batch; retried every run until they are linked (a crash before the
 //!   batch is sent loses nothing);
+//! - `link:note:order:<bc id>` → the Brightpearl order note id of the order's messages;
+//!   `attempt:note:order:<bc id>` while its POST is out; `unnoted:order:<bc id>` — the note
+//!   could not be posted (retryable failure): retried every run;
 //! - `product-index`, `product-index:<i>` — the SKU → product id index
 //!   ([`crate::product_index`]);
 //! - `contact:email:<email>` → `{"id":..,"priceListId":..}`.
@@ -23,8 +26,8 @@ use std::collections::BTreeMap;
 use pearlbridge_sdk::bigcommerce::{self, Order, OrderBundle};
 use pearlbridge_sdk::brightpearl::{
     self, Communication, ContactCreate, ContactEmail, CustomerPayment, FinancialDetails,
-    MULTI_MESSAGE_MAX, MarketingDetails, Organisation, PRODUCT_INDEX_MAX_PAGES, PostAddressIds,
-    RelationshipToAccount,
+    MULTI_MESSAGE_MAX, MarketingDetails, OrderNote, Organisation, PRODUCT_INDEX_MAX_PAGES,
+    PostAddressIds, RelationshipToAccount,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::types::{Exception, FlowError, Level, Money, RunSummary, Team, Trigger};
@@ -39,6 +42,7 @@ use crate::product_index::ProductIndex;
 const HELD_PREFIX: &str = "held:order:";
 const RETRY_PREFIX: &str = "retry:order:";
 const UNPAID_PREFIX: &str = "unpaid:order:";
+const UNNOTED_PREFIX: &str = "unnoted:order:";
 const CURSOR_KEY: &str = "cursor:orders";
 /// Most held or pending orders retried in one run.
 const MAX_LISTED: u32 = 10_000;
@@ -53,6 +57,7 @@ pub struct Counts {
     pub pending_retry: u64,
     pub rounding_rows: u64,
     pub skipped_status: u64,
+    pub notes_posted: u64,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -237,7 +242,7 @@ pub fn run_at(
     }
     // Orders held or pending from earlier runs, and posted orders whose payments were queued
     // when a run stopped, are retried on every run.
-    for prefix in [HELD_PREFIX, RETRY_PREFIX, UNPAID_PREFIX] {
+    for prefix in [HELD_PREFIX, RETRY_PREFIX, UNPAID_PREFIX, UNNOTED_PREFIX] {
         for (key, _) in state.list(prefix, MAX_LISTED) {
             if let Ok(id) = key[prefix.len()..].parse::<u64>() {
                 candidates.entry(id).or_insert(None);
@@ -272,6 +277,7 @@ pub fn run_at(
             ("pending_retry".into(), c.pending_retry),
             ("rounding_rows".into(), c.rounding_rows),
             ("skipped_status".into(), c.skipped_status),
+            ("notes_posted".into(), c.notes_posted),
         ],
         notes: r.notes,
     })
@@ -425,6 +431,7 @@ impl Run<'_> {
                             .collect(),
                     )
                 })?;
+            self.post_note(id, so_id, mapping::order_note(&order, self.cfg), true)?;
             let payments = payments.into_iter().map(|mut p| {
                 p.order_id = so_id;
                 p
@@ -447,7 +454,9 @@ impl Run<'_> {
         let first = mapping::map_order(&bundle, self.cfg, &lookups).map_err(Stop::Hold)?;
         lookups.contact_id = self.contact(&bundle, first.price_list_id)?;
         let mapped = mapping::map_order(&bundle, self.cfg, &lookups).map_err(Stop::Hold)?;
-        let so_id = self.post_sales_order(id, &mapped)?;
+        let (so_id, created) = self.post_sales_order(id, &mapped)?;
+        // A sales order found rather than created may have its note already.
+        self.post_note(id, so_id, mapped.note.clone(), !created)?;
         if let Some(diff) = mapped.rounding {
             self.counts.rounding_rows += 1;
             self.notes.push(format!(
@@ -667,7 +676,8 @@ impl Run<'_> {
     /// Post the sales order once: after an attempt whose outcome is unknown (or a crash
     /// between POST and link), search by `externalRef` first; a normal first POST never
     /// searches.
-    fn post_sales_order(&mut self, id: u64, mapped: &MappedOrder) -> Result<u64, Stop> {
+    /// `(sales order id, true when this call created it)`.
+    fn post_sales_order(&mut self, id: u64, mapped: &MappedOrder) -> Result<(u64, bool), Stop> {
         let bp = brightpearl::Client::new(self.api);
         let link_key = format!("link:order:{id}");
         let attempt_key = format!("attempt:order:{id}");
@@ -680,14 +690,14 @@ impl Run<'_> {
         {
             self.link(&link_key, &attempt_key, existing);
             self.counts.already_posted += 1;
-            return Ok(existing);
+            return Ok((existing, false));
         }
         self.state.set(&attempt_key, "sales-order");
         match bp.create_sales_order(&mapped.sales_order) {
             Ok(so_id) => {
                 self.link(&link_key, &attempt_key, so_id);
                 self.counts.posted += 1;
-                Ok(so_id)
+                Ok((so_id, true))
             }
             Err(e) if e.is_outcome_unknown() => match bp
                 .sales_orders_by_external_ref(external_ref)?
@@ -697,7 +707,7 @@ impl Run<'_> {
                 Some(existing) => {
                     self.link(&link_key, &attempt_key, existing);
                     self.counts.posted += 1;
-                    Ok(existing)
+                    Ok((existing, false))
                 }
                 None => Err(Stop::Api(e)),
             },
@@ -720,6 +730,107 @@ impl Run<'_> {
                 }]))
             }
             Err(e) => Err(Stop::Api(e)),
+        }
+    }
+
+    /// Post the order's note (`POST /order-service/order/{so_id}/note`, staff-only) once:
+    /// `link:note:order:<id>` is stored after it. With `search_first` (a sales order found
+    /// rather than created, or an already linked order), and after an attempt whose outcome
+    /// is unknown, the order's notes are read first and one with the same text is linked.
+    /// A retryable failure leaves `unnoted:order:<id>` (retried every run) and does not stop
+    /// the order's payments; a 4xx raises `order-note-rejected`; 401/403 stops the run.
+    fn post_note(
+        &mut self,
+        id: u64,
+        so_id: u64,
+        text: Option<String>,
+        search_first: bool,
+    ) -> Result<(), Stop> {
+        let unnoted_key = format!("{UNNOTED_PREFIX}{id}");
+        let Some(text) = text else {
+            self.state.delete(&unnoted_key);
+            return Ok(());
+        };
+        let link_key = format!("link:note:order:{id}");
+        let attempt_key = format!("attempt:note:order:{id}");
+        if self.state.get(&link_key).is_some() {
+            self.state.delete(&unnoted_key);
+            return Ok(());
+        }
+        let bp = brightpearl::Client::new(self.api);
+        let find = || -> Result<Option<u64>, ApiError> {
+            Ok(bp
+                .order_notes(so_id)?
+                .into_iter()
+                .find(|n| n.text.trim() == text.trim())
+                .map(|n| n.note_id))
+        };
+        let result = (|| -> Result<bool, ApiError> {
+            if (search_first || self.state.get(&attempt_key).is_some())
+                && let Some(found) = find()?
+            {
+                self.link(&link_key, &attempt_key, found);
+                return Ok(false);
+            }
+            self.state.set(&attempt_key, "order-note");
+            let note = OrderNote {
+                text: text.clone(),
+                is_public: false,
+            };
+            match bp.add_order_note(so_id, &note) {
+                Ok(note_id) => {
+                    self.link(&link_key, &attempt_key, note_id);
+                    Ok(true)
+                }
+                Err(e) if e.is_outcome_unknown() => match find()? {
+                    Some(found) => {
+                        self.link(&link_key, &attempt_key, found);
+                        Ok(true)
+                    }
+                    None => Err(e),
+                },
+                Err(e) => {
+                    if e.status().is_some() {
+                        self.state.delete(&attempt_key); // answered: nothing was created
+                    }
+                    Err(e)
+                }
+            }
+        })();
+        let entity = order_entity(id);
+        match result {
+            Ok(posted) => {
+                if posted {
+                    self.counts.notes_posted += 1;
+                }
+                self.state.delete(&unnoted_key);
+                self.report.resolve(kinds::ORDER_NOTE_REJECTED, &entity);
+                Ok(())
+            }
+            Err(e) if e.credentials_problem().is_some() => Err(Stop::Api(e)),
+            Err(e) if !e.is_retryable() && e.status().is_some() => {
+                self.state.delete(&unnoted_key);
+                self.report.raise(Exception {
+                    kind: kinds::ORDER_NOTE_REJECTED.into(),
+                    entity,
+                    message: format!(
+                        "{}: Brightpearl rejected the note of sales order {so_id}: {e}",
+                        order_entity(id)
+                    ),
+                    owner: Team::Integration,
+                    impact: None,
+                    retryable: false,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                self.state.set(&unnoted_key, &e.to_string());
+                self.report.log(
+                    Level::Warn,
+                    &format!("{entity}: the note of sales order {so_id} is pending: {e}"),
+                );
+                Ok(())
+            }
         }
     }
 

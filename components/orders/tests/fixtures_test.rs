@@ -103,6 +103,11 @@ fn check(name: &str, mode: DiscountMode, suffix: &str) {
             );
             assert_eq!(mapped.total_inc_tax, dec(&expected["total_inc_tax"]));
             assert_eq!(
+                mapped.note.as_deref(),
+                expected.get("note").and_then(Value::as_str),
+                "{name}: order note text"
+            );
+            assert_eq!(
                 mapped.rounding.map(|d| d.to_string()),
                 expected["rounding"].as_str().map(String::from),
                 "{name}: rounding"
@@ -140,6 +145,7 @@ fixture!(gift_certificate_and_card, "gift_certificate_and_card");
 fixture!(store_credit, "store_credit");
 fixture!(guest_paypal, "guest_paypal");
 fixture!(b2b_customer_group, "b2b_customer_group");
+fixture!(b2b_purchase_order_number_and_messages, "b2b_purchase_order");
 fixture!(several_shipping_addresses, "several_shipping_addresses");
 fixture!(unknown_sku, "unknown_sku");
 fixture!(rounding_four_decimals, "rounding_four_decimals");
@@ -318,4 +324,33 @@ fn a_gift_certificate_without_its_transaction_falls_back_to_the_order_amount() {
             "2024-05-01T10:15:00Z"
         )
     );
+}
+
+#[test]
+fn without_the_mapping_key_the_po_field_is_ignored_and_the_ref_is_the_prefix() {
+    let bundle: OrderBundle = serde_json::from_str(&read("b2b_purchase_order.json")).unwrap();
+    let mut cfg = config();
+    cfg.purchase_order_form_field = None;
+    let mapped = mapping::map_order(&bundle, &cfg, &lookups()).unwrap();
+    assert_eq!(mapped.sales_order.reference, "BC-100248");
+    assert_eq!(
+        mapped.note.as_deref(),
+        Some(
+            "BigCommerce order 100248\nCustomer message: Deliver to goods-in, door 3\nStaff notes: Phone order taken by Sam"
+        )
+    );
+}
+
+#[test]
+fn a_numeric_po_field_matched_ignoring_case_is_the_ref() {
+    let mut bundle: OrderBundle = serde_json::from_str(&read("b2b_purchase_order.json")).unwrap();
+    bundle.order.billing_address.form_fields = vec![pearlbridge_sdk::bigcommerce::FormField {
+        name: " po number ".into(),
+        value: json!(450012),
+    }];
+    bundle.order.customer_message = String::new();
+    bundle.order.staff_notes = String::new();
+    let mapped = mapping::map_order(&bundle, &config(), &lookups()).unwrap();
+    assert_eq!(mapped.sales_order.reference, "450012");
+    assert_eq!(mapped.note, None, "no messages, no note");
 }

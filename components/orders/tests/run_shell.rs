@@ -67,6 +67,12 @@ struct World {
     /// `externalRef` exists answers the existing id; a payment whose (`transactionRef`,
     /// payment method) exists is refused 400 `ACCC-021`.
     duplicate_keys: bool,
+    /// Order notes: (note id, sales order id, body).
+    notes: Vec<(u64, u64, Value)>,
+    /// The next order-note POST commits, but its response is lost.
+    lose_note_response: bool,
+    /// Order-note POSTs answer this status without committing, this many times.
+    note_failures: Vec<u16>,
     /// Requests to this system whose path starts with the prefix answer this status (401/403:
     /// bad credentials), with the system's error body.
     refuse: Vec<(System, String, u16)>,
@@ -292,6 +298,16 @@ impl World {
                             rows,
                         ))
                     }
+                    ["order-service", "order", so, "note"] => {
+                        let so: u64 = so.parse().unwrap();
+                        let found: Vec<Value> = self
+                            .notes
+                            .iter()
+                            .filter(|(_, o, _)| *o == so)
+                            .map(|(id, _, b)| json!({"noteId": id, "contactId": 1, "text": b["text"], "isPublic": b["isPublic"], "addedOn": "2024-05-01T10:20:00.000+00:00", "addedBy": 4, "orderStatusId": 3}))
+                            .collect();
+                        ok(json!({"response": found}))
+                    }
                     _ => panic!("unexpected Brightpearl GET {path}"),
                 }
             }
@@ -426,6 +442,23 @@ impl World {
                         let id = self.id();
                         self.payments.push((id, body));
                         if std::mem::take(&mut self.lose_payment_response) {
+                            return Err(SendError::OutcomeUnknown);
+                        }
+                        ok(json!({"response": id}))
+                    }
+                    p if p.starts_with("/order-service/order/") && p.ends_with("/note") => {
+                        let so: u64 = parts[2].parse().unwrap();
+                        assert!(self.sales_orders.iter().any(|(id, _)| *id == so));
+                        if !self.note_failures.is_empty() {
+                            let status = self.note_failures.remove(0);
+                            return Ok(Response::new(
+                                status,
+                                r#"{"errors":[{"code":"CMNC-500","message":"note failure"}]}"#,
+                            ));
+                        }
+                        let id = self.id();
+                        self.notes.push((id, so, body));
+                        if std::mem::take(&mut self.lose_note_response) {
                             return Err(SendError::OutcomeUnknown);
                         }
                         ok(json!({"response": id}))
@@ -1696,4 +1729,96 @@ fn a_replay_reference_of_another_form_fails_the_run_before_anything_is_done() {
     );
     assert!(h.api.requests().is_empty());
     assert!(h.state.dump().is_empty());
+}
+
+const PO_NOTE: &str = "BigCommerce order 100248\nPurchase order: PO-7781\nCustomer message: Deliver to goods-in, door 3\nStaff notes: Phone order taken by Sam";
+
+#[test]
+fn a_purchase_order_number_is_the_ref_and_the_messages_one_note_never_posted_twice() {
+    let h = Harness::new(&["b2b_purchase_order"]);
+    let s = h.run(replay(&[100248]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("notes_posted", 1)]);
+    let so_id = {
+        let world = h.world.borrow();
+        assert_eq!(world.sales_orders[0].1["ref"], json!("PO-7781"));
+        assert_eq!(world.sales_orders[0].1["externalRef"], json!("100248"));
+        assert_eq!(world.notes.len(), 1);
+        assert_eq!(world.notes[0].1, world.sales_orders[0].0);
+        assert_eq!(
+            world.notes[0].2,
+            json!({"text": PO_NOTE, "isPublic": false})
+        );
+        world.sales_orders[0].0
+    };
+    assert_eq!(
+        h.state.get("link:note:order:100248").unwrap().value,
+        h.world.borrow().notes[0].0.to_string()
+    );
+    // A normal first POST never searches the notes.
+    assert_eq!(
+        h.bp_count(Method::Get, &format!("/order-service/order/{so_id}/note")),
+        0
+    );
+    // A replay posts nothing again.
+    let again = h.run(replay(&[100248]));
+    assert_eq!(counts(&again), vec![("already_posted", 1)]);
+    assert_eq!(h.world.borrow().notes.len(), 1);
+    assert_eq!(h.bp_count(Method::Post, "/order-service/order/"), 1);
+}
+
+#[test]
+fn a_lost_note_response_is_found_by_its_text_and_not_posted_again() {
+    let h = Harness::new(&["b2b_purchase_order"]);
+    h.world.borrow_mut().lose_note_response = true;
+    let s = h.run(replay(&[100248]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("notes_posted", 1)]);
+    assert_eq!(h.world.borrow().notes.len(), 1);
+    let so_id = h.world.borrow().sales_orders[0].0;
+    assert_eq!(
+        h.bp_count(Method::Get, &format!("/order-service/order/{so_id}/note")),
+        1
+    );
+    assert!(h.state.get("attempt:note:order:100248").is_none());
+    h.run(replay(&[100248]));
+    assert_eq!(h.world.borrow().notes.len(), 1);
+}
+
+#[test]
+fn with_the_state_lost_the_found_sales_order_keeps_its_one_note() {
+    let h = Harness::new(&["b2b_purchase_order"]);
+    h.world.borrow_mut().duplicate_keys = true;
+    h.run(replay(&[100248]));
+    assert_eq!(h.world.borrow().notes.len(), 1);
+    // A new data folder: the sales order comes back as a duplicate, its note is found.
+    let (state, report) = (MemoryState::new(), MemoryReport::new());
+    state.set("attempt:order:100248", "sales-order");
+    let s = run_at(
+        &replay(&[100248]),
+        &h.cfg,
+        &h.api,
+        &state,
+        &report,
+        h.now.get(),
+    )
+    .unwrap();
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
+    assert_eq!(h.world.borrow().notes.len(), 1);
+    assert!(state.get("link:note:order:100248").is_some());
+}
+
+#[test]
+fn a_failed_note_is_retried_on_the_next_run_without_holding_the_order() {
+    let h = Harness::new(&["b2b_purchase_order"]);
+    h.world.borrow_mut().note_failures = vec![503];
+    let s = h.run(replay(&[100248]));
+    assert_eq!(counts(&s), vec![("posted", 1)]);
+    assert!(h.world.borrow().notes.is_empty());
+    assert!(h.state.get("unnoted:order:100248").is_some());
+    assert!(h.report.open_exceptions().is_empty());
+    // The next scheduled run retries it (the order is linked: no second sales order).
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(s.count("notes_posted"), 1);
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert_eq!(h.world.borrow().notes.len(), 1);
+    assert!(h.state.get("unnoted:order:100248").is_none());
 }

@@ -454,3 +454,44 @@ async fn shipment_update_delete_and_order_statuses() {
     );
     assert_eq!(api.get("/v2/order_statuses/15").await.status, 404);
 }
+
+#[tokio::test]
+async fn include_consignments_line_items_carries_the_products_and_shipping_addresses() {
+    let api = api().await;
+    let b = bundle_100();
+    let r = api
+        .get("/v2/orders/100?include=consignments.line_items&consignment_structure=object")
+        .await;
+    assert_eq!(r.status, 200);
+    let c = &r.json()["consignments"];
+    let shipping = c["shipping"].as_array().unwrap();
+    assert_eq!(shipping.len(), b.shipping_addresses.len());
+    let mut items: Vec<Value> = vec![];
+    for (s, a) in shipping.iter().zip(&b.shipping_addresses) {
+        assert_eq!(s["id"], a["id"]);
+        assert_eq!(s["shipping_method"], a["shipping_method"]);
+        let cost: f64 = a["cost_inc_tax"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            s["cost_inc_tax"].as_f64(),
+            Some(cost),
+            "money as JSON numbers"
+        );
+        items.extend(s["line_items"].as_array().unwrap().iter().cloned());
+    }
+    for d in c["downloads"].as_array().unwrap() {
+        items.extend(d["line_items"].as_array().unwrap().iter().cloned());
+    }
+    items.sort_by_key(|p| p["id"].as_i64());
+    let mut products = b.products.clone();
+    products.sort_by_key(|p| p["id"].as_i64());
+    assert_eq!(items, products);
+    // The same include on the list; without consignment_structure=object it is ignored.
+    let list = api
+        .get("/v2/orders?min_id=100&max_id=100&include=consignments.line_items&consignment_structure=object")
+        .await;
+    assert_eq!(list.json()[0]["consignments"], *c);
+    let plain = api
+        .get("/v2/orders/100?include=consignments.line_items")
+        .await;
+    assert_eq!(plain.json(), &b.order);
+}

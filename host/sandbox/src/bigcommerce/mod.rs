@@ -564,7 +564,7 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         ["v2", "orders"] if m == M::GET => orders::list(st, ctx, req),
         ["v2", "orders", "count"] if m == M::GET => orders::count(st),
         ["v2", "orders", id] if m == M::GET => {
-            id_of(id).map_or_else(nf, |id| orders::get(st, ctx, id))
+            id_of(id).map_or_else(nf, |id| orders::get(st, ctx, id, req))
         }
         ["v2", "orders", id] if m == M::PUT => {
             id_of(id).map_or_else(nf, |id| orders::update(st, ctx, id, req))

@@ -486,3 +486,28 @@ async fn a_server_echoing_the_credential_hands_the_flow_none_of_it() {
     assert!(!texts.contains(BP_ACCESS_TOKEN), "{texts}");
     assert!(!texts.contains("bp-access-token%2D"), "{texts}");
 }
+
+/// Issue 7 §6: a contact search by e-mail leaves no e-mail in the audit log.
+#[tokio::test]
+async fn audit_lines_hold_no_customer_email() {
+    let up = Upstream::start(|_, _| Reply::new(200, r#"{"response":{"results":[]}}"#)).await;
+    let (conn, audit) = connect(bp_config(&up.base));
+    conn.send(
+        "orders",
+        get(
+            System::Brightpearl,
+            "/contact-service/contact-search?primaryEmail=jane.doe%40example.test&pageSize=500",
+        ),
+        later(),
+    )
+    .await
+    .unwrap();
+    // The server got the real query; the audit line keeps its shape only.
+    assert!(up.seen()[0].uri.contains("primaryEmail=jane.doe%40example.test"));
+    let lines = audit.lines();
+    assert_eq!(
+        lines[0].path,
+        "/contact-service/contact-search?primaryEmail=[personal]&pageSize=500"
+    );
+    assert!(!format!("{lines:?}").contains("jane.doe"));
+}

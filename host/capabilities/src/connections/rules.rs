@@ -198,6 +198,52 @@ fn has_error_codes(body: &str) -> bool {
         == Some(true)
 }
 
+/// Query parameters whose values are personal data (a customer's e-mail, name, phone or
+/// address), matched on the name case-insensitively, without `_`/`-` and any `:in`/`:like`
+/// suffix (`primaryEmail`, `email:in`, `first_name`).
+/// Their values never reach an audit line (DESIGN.md "Boundary hygiene").
+const PERSONAL_PARAMS: &[&str] = &[
+    "email",
+    "primaryemail",
+    "secondaryemail",
+    "firstname",
+    "lastname",
+    "name",
+    "companyname",
+    "company",
+    "phone",
+    "telephone",
+    "mobile",
+    "postcode",
+    "postalcode",
+    "zip",
+    "address",
+    "street",
+];
+
+/// `path` as an audit line keeps it: the path and every query parameter, with the values of
+/// personal-data parameters ([`PERSONAL_PARAMS`]) replaced by `[personal]`, e.g.
+/// `/contact-service/contact-search?primaryEmail=[personal]&pageSize=500`.
+pub fn audit_path(path: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else {
+        return path.to_string();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_personal(name) => format!("{name}=[personal]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+fn is_personal(name: &str) -> bool {
+    let name = percent_decode(name).to_ascii_lowercase().replace(['_', '-'], "");
+    let name = name.split(':').next().unwrap_or_default();
+    PERSONAL_PARAMS.contains(&name.trim_end_matches("[]"))
+}
+
 /// Whether the method changes data on the server (only retried when it was not processed).
 pub fn is_write(method: Method) -> bool {
     !matches!(method, Method::Get)
@@ -269,6 +315,29 @@ pub fn request_id(system: System, headers: &[(String, String)]) -> Option<String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn audit_paths_keep_no_personal_data() {
+        assert_eq!(
+            super::audit_path(
+                "/contact-service/contact-search?primaryEmail=jane%40acme.test&pageSize=500&firstResult=1"
+            ),
+            "/contact-service/contact-search?primaryEmail=[personal]&pageSize=500&firstResult=1"
+        );
+        assert_eq!(
+            super::audit_path("/v3/customers?email:in=a%40b.test,c%40d.test&include=addresses"),
+            "/v3/customers?email:in=[personal]&include=addresses"
+        );
+        assert_eq!(
+            super::audit_path("/v3/customers?FirstName=Jane&last_name=x&page=2"),
+            "/v3/customers?FirstName=[personal]&last_name=[personal]&page=2"
+        );
+        assert_eq!(
+            super::audit_path("/v2/orders?min_date_modified=2026-01-01&page=1"),
+            "/v2/orders?min_date_modified=2026-01-01&page=1"
+        );
+        assert_eq!(super::audit_path("/v2/orders/118"), "/v2/orders/118");
+    }
+
     use super::*;
 
     #[test]

@@ -180,6 +180,80 @@ pub struct Order {
     pub customer_message: String,
     #[serde(deserialize_with = "text::deserialize")]
     pub staff_notes: String,
+    /// With [`ORDER_INCLUDE`]: the consignments object (`{pickups, shipping, downloads,
+    /// email: {gift_certificates}}`, each with `line_items`); else a `{url, resource}` link or
+    /// absent. Read it with [`Order::consignment_parts`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consignments: Option<serde_json::Value>,
+}
+
+/// The query that makes `GET /v2/orders` and `GET /v2/orders/{id}` carry each order's
+/// products and shipping addresses in its consignments (orders v2 spec `order_includes`,
+/// `consignment_structure` [doc]).
+pub const ORDER_INCLUDE: &str = "include=consignments.line_items&consignment_structure=object";
+
+/// Most line items BigCommerce puts in one consignment with [`ORDER_INCLUDE`]; a consignment
+/// that has this many may be cut short (bigcommerce-api.md §12.7 [obs]).
+pub const CONSIGNMENT_LINE_ITEMS_MAX: usize = 50;
+
+impl Order {
+    /// The order products and shipping addresses from the included consignments, the same
+    /// rows `GET /v2/orders/{id}/products` and `/shipping_addresses` give (a shipping
+    /// consignment's `id` is the order address id [unconfirmed]; its money comes as JSON
+    /// numbers, kept as their text). `None` when they cannot replace those two calls: no
+    /// consignments object, a `__warning__`, line items given as links, or a consignment
+    /// with [`CONSIGNMENT_LINE_ITEMS_MAX`] items or more (possibly truncated).
+    pub fn consignment_parts(&self) -> Option<(Vec<OrderProduct>, Vec<ShippingAddress>)> {
+        let c = self.consignments.as_ref()?.as_object()?;
+        if c.contains_key("__warning__") || !c.contains_key("shipping") {
+            return None;
+        }
+        let mut products: Vec<OrderProduct> = Vec::new();
+        let mut addresses = Vec::new();
+        let mut take = |items: Option<&serde_json::Value>| -> Option<()> {
+            let items = match items {
+                None | Some(serde_json::Value::Null) => return Some(()),
+                Some(serde_json::Value::Array(a)) => a,
+                Some(_) => return None,
+            };
+            if items.len() >= CONSIGNMENT_LINE_ITEMS_MAX {
+                return None;
+            }
+            for item in items {
+                item.get("id")?;
+                if item.get("sku").is_none() && item.get("product_id").is_none() {
+                    return None; // a {url, resource} link, not the order product
+                }
+                products.push(serde_json::from_value(item.clone()).ok()?);
+            }
+            Some(())
+        };
+        for s in c.get("shipping")?.as_array()? {
+            if s.as_object()?.contains_key("__warning__") {
+                return None;
+            }
+            take(s.get("line_items"))?;
+            addresses.push(serde_json::from_value::<ShippingAddress>(s.clone()).ok()?);
+        }
+        for kind in ["pickups", "downloads"] {
+            for x in c.get(kind).and_then(|v| v.as_array()).into_iter().flatten() {
+                take(x.get("line_items"))?;
+            }
+        }
+        for x in c
+            .get("email")
+            .and_then(|e| e.get("gift_certificates"))
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            take(x.get("line_items"))?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        products.retain(|p| seen.insert(p.id));
+        products.sort_by_key(|p| p.id);
+        Some((products, addresses))
+    }
 }
 
 /// One discount on an order product (`applied_discounts[]`).
@@ -473,9 +547,42 @@ impl<'a> Client<'a> {
         Ok(all)
     }
 
+    /// Every order modified since `min_date_modified` like [`Self::orders_modified_since`],
+    /// each with its consignments ([`ORDER_INCLUDE`]).
+    pub fn orders_with_consignments_modified_since(
+        &self,
+        min_date_modified: &str,
+        limit: u32,
+        max_pages: u32,
+    ) -> Result<Vec<Order>, ApiError> {
+        let mut all = Vec::new();
+        for page in 1..=max_pages.max(1) {
+            let rows: Vec<Order> = self.get_list(format!(
+                "/v2/orders?min_date_modified={}&sort=date_modified:asc&limit={}&page={page}&{ORDER_INCLUDE}",
+                encode(min_date_modified),
+                limit.min(V2_MAX_LIMIT),
+            ))?;
+            let short = (rows.len() as u32) < limit.min(V2_MAX_LIMIT);
+            all.extend(rows);
+            if short {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /v2/orders/{id}?` [`ORDER_INCLUDE`]: the order with its consignments; `None` on
+    /// 404.
+    pub fn order_with_consignments(&self, id: u64) -> Result<Option<Order>, ApiError> {
+        self.order_at(format!("/v2/orders/{id}?{ORDER_INCLUDE}"))
+    }
+
     /// `GET /v2/orders/{id}`; `None` on 404.
     pub fn order(&self, id: u64) -> Result<Option<Order>, ApiError> {
-        let path = format!("/v2/orders/{id}");
+        self.order_at(format!("/v2/orders/{id}"))
+    }
+
+    fn order_at(&self, path: String) -> Result<Option<Order>, ApiError> {
         let what = format!("GET {path}");
         match http::send(self.api, Request::get(System::Bigcommerce, path), &what) {
             Ok(resp) => Ok(Some(http::decode(&resp.body, &what)?)),

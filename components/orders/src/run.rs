@@ -138,6 +138,9 @@ struct Run<'a> {
     /// A 401 or 403 (bad credentials) stopped the run: the message of its
     /// `FlowError::Upstream`. No further order is touched.
     abort: Option<String>,
+    /// BigCommerce customers read in this run (v3 `customers?id:in=`), by id; `None` for an
+    /// id BigCommerce does not know.
+    customers: BTreeMap<u64, Option<bigcommerce::Customer>>,
 }
 
 /// What a scheduled sweep read.
@@ -199,6 +202,7 @@ pub fn run_at(
         waiting: BTreeMap::new(),
         multi_message_missing: false,
         abort: None,
+        customers: BTreeMap::new(),
     };
     // Candidates: id → the order when the sweep already read it.
     let mut candidates: BTreeMap<u64, Option<Order>> = BTreeMap::new();
@@ -233,6 +237,34 @@ pub fn run_at(
             let sweep = r.sweep().map_err(|e| {
                 FlowError::Upstream(e.credentials_problem().unwrap_or_else(|| e.to_string()))
             })?;
+            // The registered customers of the orders to post, in one read per 250 (cached
+            // for the run).
+            let ids: Vec<u64> = sweep
+                .orders
+                .iter()
+                .filter(|o| o.customer_id > 0 && cfg.statuses.contains(&o.status_id))
+                .filter(|o| state.get(&format!("link:order:{}", o.id)).is_none())
+                .map(|o| o.customer_id)
+                .collect();
+            if !ids.is_empty() {
+                match bigcommerce::Client::new(api).customers_by_ids(&ids) {
+                    Ok(found) => {
+                        for id in &ids {
+                            r.customers.insert(*id, None);
+                        }
+                        for c in found {
+                            r.customers.insert(c.id, Some(c));
+                        }
+                    }
+                    Err(e) => {
+                        if let Some(message) = e.credentials_problem() {
+                            return Err(FlowError::Upstream(message));
+                        }
+                        // Each order reads its own customer instead.
+                        report.log(Level::Warn, &format!("customers not prefetched: {e}"));
+                    }
+                }
+            }
             for o in sweep.orders {
                 candidates.insert(o.id, Some(o));
             }
@@ -345,7 +377,7 @@ impl Run<'_> {
             ),
         };
         let from = start.plus_seconds(-overlap * 60);
-        let listed = bc.orders_modified_since(
+        let listed = bc.orders_with_consignments_modified_since(
             &from.to_rfc2822(),
             bigcommerce::V2_MAX_LIMIT,
             self.cfg.sweep.max_pages,
@@ -400,7 +432,7 @@ impl Run<'_> {
         let bc = bigcommerce::Client::new(self.api);
         let order = match prefetched {
             Some(o) => o,
-            None => match bc.order(id)? {
+            None => match bc.order_with_consignments(id)? {
                 Some(o) => o,
                 None => {
                     self.report.log(
@@ -442,7 +474,7 @@ impl Run<'_> {
             self.counts.skipped_status += 1;
             return Ok(None);
         }
-        let bundle = bc.bundle_for(order)?;
+        let bundle = self.bundle(order)?;
         let (products, sku_suggestions) = self.products(&bundle)?;
         let mut lookups = Lookups {
             products,
@@ -469,6 +501,71 @@ impl Run<'_> {
             ));
         }
         Ok(Some(self.unlinked_payments(mapped.payments_for(so_id))?))
+    }
+
+    /// The order's sub-resources, reading only what the order does not already tell:
+    /// - products and shipping addresses from its included consignments
+    ///   ([`Order::consignment_parts`]), else `GET /v2/orders/{id}/products` and
+    ///   `/shipping_addresses`;
+    /// - coupons (`/v2/orders/{id}/coupons`) only when `coupon_discount` is not zero or a
+    ///   line's `applied_discounts` names a coupon `code`;
+    /// - taxes (`/v2/orders/{id}/taxes?details=true`) always;
+    /// - transactions (`/v3/orders/{id}/transactions`) unless the order's `payment_method` is
+    ///   `Manual` or an on-account method and it has no gift certificate or store credit;
+    /// - the customer (`/v3/customers?id:in=`) once per run and customer id.
+    fn bundle(&mut self, order: Order) -> Result<OrderBundle, ApiError> {
+        let bc = bigcommerce::Client::new(self.api);
+        let id = order.id;
+        let (products, shipping_addresses) = match order.consignment_parts() {
+            Some(parts) => parts,
+            None => (bc.order_products(id)?, bc.order_shipping_addresses(id)?),
+        };
+        let nonzero = |v: &str| v.trim().parse::<Decimal>().map_or(true, |d| !d.is_zero());
+        let coupon_line = products.iter().any(|p| {
+            p.applied_discounts
+                .iter()
+                .any(|d| d.code.as_deref().is_some_and(|c| !c.trim().is_empty()))
+        });
+        let coupons = if nonzero(&order.coupon_discount) || coupon_line {
+            bc.order_coupons(id)?
+        } else {
+            vec![]
+        };
+        let taxes = bc.order_taxes(id)?;
+        let method = order.payment_method.trim();
+        let no_gateway = method.eq_ignore_ascii_case("manual")
+            || self.cfg.on_account_methods.iter().any(|m| m == method);
+        let tenders =
+            nonzero(&order.gift_certificate_amount) || nonzero(&order.store_credit_amount);
+        let transactions = if no_gateway && !tenders {
+            vec![]
+        } else {
+            bc.order_transactions(id)?
+        };
+        let customer = if order.customer_id == 0 {
+            None
+        } else {
+            match self.customers.get(&order.customer_id) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = bc
+                        .customers_by_ids(&[order.customer_id])?
+                        .into_iter()
+                        .find(|c| c.id == order.customer_id);
+                    self.customers.insert(order.customer_id, c.clone());
+                    c
+                }
+            }
+        };
+        Ok(OrderBundle {
+            order,
+            products,
+            shipping_addresses,
+            coupons,
+            taxes,
+            transactions,
+            customer,
+        })
     }
 
     /// Product ids of the order's SKUs from the product index, and for each unknown SKU the

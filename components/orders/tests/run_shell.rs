@@ -88,6 +88,33 @@ fn search(columns: &[&str], rows: Vec<Vec<Value>>) -> Response {
     )
 }
 
+/// The order of a bundle, with `include=consignments.line_items&consignment_structure=object`
+/// consignments when `include`: one shipping consignment per shipping address with its
+/// products as `line_items` (the fixtures' money stays strings).
+fn with_consignments(b: &Value, include: bool) -> Value {
+    let mut o = b["order"].clone();
+    if include {
+        let shipping: Vec<Value> = b["shipping_addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let mut c = a.clone();
+                c["line_items"] = b["products"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|p| p["order_address_id"] == a["id"])
+                    .cloned()
+                    .collect();
+                c
+            })
+            .collect();
+        o["consignments"] = json!({"pickups": [], "shipping": shipping, "downloads": [], "email": {"gift_certificates": []}});
+    }
+    o
+}
+
 fn query(path: &str, key: &str) -> Option<String> {
     let q = path.split_once('?')?.1;
     q.split('&')
@@ -143,10 +170,11 @@ impl World {
                     let since =
                         Timestamp::parse_rfc2822(&query(path, "min_date_modified").unwrap())
                             .unwrap();
+                    let include = query(path, "include").is_some();
                     let mut list: Vec<Value> = self
                         .orders
                         .values()
-                        .map(|b| b["order"].clone())
+                        .map(|b| with_consignments(b, include))
                         .filter(|o| {
                             Timestamp::parse_rfc2822(o["date_modified"].as_str().unwrap()).unwrap()
                                 >= since
@@ -163,7 +191,7 @@ impl World {
                         ));
                     };
                     let v = match rest {
-                        [] => b["order"].clone(),
+                        [] => with_consignments(b, query(path, "include").is_some()),
                         ["products"] => b["products"].clone(),
                         ["shipping_addresses"] => b["shipping_addresses"].clone(),
                         ["coupons"] => b["coupons"].clone(),
@@ -1078,9 +1106,34 @@ fn call_counts_per_order_at_steady_state() {
         h.bp_count(Method::Get, "/accounting-service/customer-payment-search"),
         0
     );
-    // BigCommerce: store time + one (short) list page, then per order: products, shipping
-    // addresses, coupons, taxes, transactions (guest: no customer call).
-    assert_eq!(h.api.count_system(System::Bigcommerce), 1 + 1 + 20 * 5);
+    // BigCommerce: store time + one (short) list page with each order's consignments
+    // (products and shipping addresses), then per order only taxes and transactions (no
+    // coupon discount: no coupons call; guests: no customer call).
+    assert_eq!(h.api.count_system(System::Bigcommerce), 1 + 1 + 20 * 2);
+    assert_eq!(
+        h.api
+            .count(System::Bigcommerce, Method::Get, "/v2/orders/200001/taxes"),
+        1
+    );
+    assert_eq!(
+        h.api.count(
+            System::Bigcommerce,
+            Method::Get,
+            "/v3/orders/200001/transactions"
+        ),
+        1
+    );
+    for sub in ["products", "shipping_addresses", "coupons"] {
+        assert_eq!(
+            h.api.count(
+                System::Bigcommerce,
+                Method::Get,
+                &format!("/v2/orders/200001/{sub}")
+            ),
+            0,
+            "{sub}"
+        );
+    }
 
     // Steady state (index fresh, contact cached): 25 new orders cost their sales orders and
     // 3 multi-messages (10 + 10 + 5).
@@ -1189,7 +1242,7 @@ fn the_sweep_keeps_a_cursor_with_an_overlap() {
         .unwrap();
     assert_eq!(
         first.path,
-        "/v2/orders?min_date_modified=Tue%2C%2030%20Apr%202024%2021%3A36%3A40%20%2B0000&sort=date_modified:asc&limit=250&page=1"
+        "/v2/orders?min_date_modified=Tue%2C%2030%20Apr%202024%2021%3A36%3A40%20%2B0000&sort=date_modified:asc&limit=250&page=1&include=consignments.line_items&consignment_structure=object"
     );
     // The cursor is the newest date_modified seen (Wed, 01 May 2024 10:16:30 +0000).
     assert_eq!(
@@ -1206,7 +1259,7 @@ fn the_sweep_keeps_a_cursor_with_an_overlap() {
         .unwrap();
     assert_eq!(
         second.path,
-        "/v2/orders?min_date_modified=Wed%2C%2001%20May%202024%2010%3A06%3A30%20%2B0000&sort=date_modified:asc&limit=250&page=1"
+        "/v2/orders?min_date_modified=Wed%2C%2001%20May%202024%2010%3A06%3A30%20%2B0000&sort=date_modified:asc&limit=250&page=1&include=consignments.line_items&consignment_structure=object"
     );
     assert_eq!(h.api.count(System::Bigcommerce, Method::Get, "/v2/time"), 0);
 }

@@ -35,6 +35,7 @@ fn main() {
         let warm_posted: u64 = warm.iter().map(|r| r.count("posted")).sum();
 
         let bp0 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
+        let bc0 = env.host.connection_stats("demo", System::BigCommerce).unwrap();
         let t0 = env.sandbox.clock.elapsed_ms();
         let audit_before = env.host.store.audit_lines(Some("demo"), 10_000_000).unwrap().len();
         let wall = std::time::Instant::now();
@@ -44,6 +45,9 @@ fn main() {
         let runs = env.run_orders(opts.max_runs).await.unwrap();
         let t1 = env.sandbox.clock.elapsed_ms();
         let bp1 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
+        let bc1 = env.host.connection_stats("demo", System::BigCommerce).unwrap();
+        let bc_reads = bc1.calls - bc0.calls;
+        let bc_per_order = bc_reads as f64 / posted as f64;
         let posted: u64 = runs.iter().map(|r| r.count("posted")).sum();
         let held = runs.last().map(|r| r.count("held")).unwrap_or(0);
         let calls = bp1.calls - bp0.calls;
@@ -55,6 +59,10 @@ fn main() {
         println!("warm-up: {warm_posted} orders posted from the first 400");
         println!(
             "steady state: {posted} orders posted ({held} held in total) with {calls} Brightpearl calls = {per_order:.2} calls per order (target ≤ 2.2)"
+        );
+        println!(
+            "BigCommerce reads: {bc_reads} = {bc_per_order:.2} reads per order (target ≤ 3.5) beside {per_order:.2} Brightpearl calls per order; a Standard plan's 150 requests / 30 s allows {:.0} orders per minute",
+            300.0 / bc_per_order
         );
         println!(
             "throughput: {per_minute:.1} orders per simulated minute over {minutes:.2} simulated minutes ({:.1} s real at ×{}); ceiling at 200 requests/min = {ceiling:.1}; ratio {:.2} (target ≥ 0.9)",
@@ -72,6 +80,14 @@ fn main() {
         // Where the steady-state Brightpearl calls went, by method and path.
         let audit = env.host.store.audit_lines(Some("demo"), 10_000_000).unwrap();
         let mut by_endpoint: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut bc_by_endpoint: std::collections::BTreeMap<String, u64> = Default::default();
+        for l in audit.iter().take(audit.len() - audit_before).filter(|l| l.system == "bigcommerce") {
+            let path: String = l.path.split('?').next().unwrap_or("").chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
+            *bc_by_endpoint.entry(format!("{} {path}", l.method)).or_default() += 1;
+        }
+        for (endpoint, n) in bc_by_endpoint {
+            println!("  {n:>6}  {:.2}/order  BigCommerce {endpoint}", n as f64 / posted as f64);
+        }
         for l in audit.iter().take(audit.len() - audit_before).filter(|l| l.system == "brightpearl") {
             let path: String = l.path.split('?').next().unwrap_or("").chars().map(|c| if c.is_ascii_digit() { 'N' } else { c }).collect();
             *by_endpoint.entry(format!("{} {path}", l.method)).or_default() += 1;

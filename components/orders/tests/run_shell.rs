@@ -1875,3 +1875,52 @@ fn a_failed_note_is_retried_on_the_next_run_without_holding_the_order() {
     assert_eq!(h.world.borrow().notes.len(), 1);
     assert!(h.state.get("unnoted:order:100248").is_none());
 }
+
+#[test]
+fn a_sweep_reads_each_customer_once_and_skips_what_the_order_already_tells() {
+    let h = Harness::new(&["b2b_customer_group"]);
+    {
+        let mut w = h.world.borrow_mut();
+        let mut second = w.orders[&100240].clone();
+        second["order"]["id"] = json!(100241);
+        w.orders.insert(100241, second);
+        // The B2B orders are paid on account and have no tenders: no transactions read.
+        for b in w.orders.values() {
+            assert_eq!(b["order"]["payment_method"], json!("Pay on Account"));
+        }
+    }
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(s.count("posted"), 2);
+    let bc = |p: &str| h.api.count(System::Bigcommerce, Method::Get, p);
+    assert_eq!(bc("/v3/customers"), 1, "one customers read for the sweep");
+    assert_eq!(bc("/v3/orders/100240/transactions"), 0);
+    assert_eq!(bc("/v2/orders/100240/coupons"), 0, "no coupon discount");
+    assert_eq!(bc("/v2/orders/100240/products"), 0, "from the consignments");
+    assert_eq!(bc("/v2/orders/100240/taxes"), 1);
+    // Store time + list + per order taxes only.
+    assert_eq!(h.api.count_system(System::Bigcommerce), 2 + 1 + 2);
+}
+
+#[test]
+fn a_coupon_discount_still_reads_the_coupons() {
+    let h = Harness::new(&["coupon_and_automatic_discount"]);
+    let id = h.world.borrow().orders.keys().next().copied().unwrap();
+    let s = h.run(replay(&[id]));
+    assert_eq!(s.count("posted"), 1);
+    assert_eq!(
+        h.api.count(
+            System::Bigcommerce,
+            Method::Get,
+            &format!("/v2/orders/{id}/coupons")
+        ),
+        1
+    );
+    assert_eq!(
+        h.api.count(
+            System::Bigcommerce,
+            Method::Get,
+            &format!("/v2/orders/{id}?include=consignments.line_items")
+        ),
+        1
+    );
+}

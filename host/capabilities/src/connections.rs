@@ -583,7 +583,7 @@ impl Connection {
                 Next::AfterThrottle => "throttled",
                 Next::Backoff(_) => "retry",
             };
-            self.audit.record(AuditLine {
+            let line = AuditLine {
                 at,
                 client: self.client.clone(),
                 flow: flow.to_string(),
@@ -596,7 +596,15 @@ impl Connection {
                 request_id,
                 outcome: outcome.to_string(),
                 attempt,
-            });
+            };
+            // The sink may block (SQLite): off the async worker threads.
+            let audit = self.audit.clone();
+            if tokio::task::spawn_blocking(move || audit.record(line))
+                .await
+                .is_err()
+            {
+                tracing::warn!(client = %self.client, "audit line task failed");
+            }
             match next {
                 Next::Return(result, _) => return result,
                 Next::AfterThrottle => {}

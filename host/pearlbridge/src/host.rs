@@ -290,7 +290,9 @@ impl Host {
             client: c.name.clone(),
             flow: flow.to_string(),
         };
-        let run_id = self.store.run_start(&ns, &trigger_label(&trigger))?;
+        let (store, label) = (self.store.clone(), trigger_label(&trigger));
+        // SQLite blocks: off the async worker threads.
+        let run_id = tokio::task::spawn_blocking(move || store.run_start(&ns, &label)).await??;
         let result = self.runtime.run(&component, caps, &trigger).await;
         let (outcome, journal) = match result {
             Ok(r) => {
@@ -305,7 +307,8 @@ impl Host {
             Ok(summary) => RunOutcome::Ok(summary_json(summary).to_string()),
             Err(e) => RunOutcome::Error(e.clone()),
         };
-        self.store.run_finish(run_id, &stored)?;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.run_finish(run_id, &stored)).await??;
         Ok(RunReport {
             run_id,
             client: c.name.clone(),

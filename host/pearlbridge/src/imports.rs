@@ -73,6 +73,23 @@ fn caps(s: &mut RunState) -> wasmtime::Result<&RunCapabilities> {
     })
 }
 
+/// Runs `f` on the store on tokio's blocking pool: SQLite calls block, and must not hold up
+/// the async worker threads that serve every other run's HTTP. `what` names the import for
+/// the error.
+async fn on_store<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    what: &'static str,
+    f: impl FnOnce(&dyn Store) -> Result<T, pearlbridge_capabilities::state::StoreError>
+    + Send
+    + 'static,
+) -> wasmtime::Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&*store))
+        .await
+        .map_err(|e| host_failure(what, e))?
+        .map_err(|e| host_failure(what, e))
+}
+
 fn host_failure(what: &str, e: impl std::fmt::Display) -> wasmtime::Error {
     wasmtime::Error::new(HostFailure(format!("{what}: {e}")))
 }
@@ -118,7 +135,7 @@ impl api::Host for RunState {
         }
         let out = conn.send(&flow, api_req, deadline).await;
         if let Ok(r) = &out {
-            self.watch_credentials(system, r)?;
+            self.watch_credentials(system, r).await?;
         }
         Ok(match out {
             Ok(r) => Ok(Response {
@@ -170,7 +187,7 @@ pub fn credentials_exception(system: connections::System, status: u16, body: &st
 impl RunState {
     /// A 401/403 raises the connection's credentials exception (once per run and system); the
     /// first 2xx of a run resolves the ones left open by earlier runs.
-    fn watch_credentials(
+    async fn watch_credentials(
         &mut self,
         system: connections::System,
         r: &connections::ApiResponse,
@@ -188,9 +205,11 @@ impl RunState {
         let entity = format!("connection:{system}");
         if matches!(r.status, 401 | 403) {
             let e = credentials_exception(system, r.status, &r.body);
-            store
-                .exception_raise(&ns, &e)
-                .map_err(|err| host_failure("raising a credentials exception", err))?;
+            let stored = e.clone();
+            on_store(&store, "raising a credentials exception", move |s| {
+                s.exception_raise(&ns, &stored)
+            })
+            .await?;
             self.journal.raised.push(Exception {
                 kind: e.kind.clone(),
                 entity: e.entity.clone(),
@@ -201,13 +220,19 @@ impl RunState {
             });
             self.journal.credentials_checked[slot] = true;
         } else if (200..300).contains(&r.status) {
-            for kind in [CREDENTIALS_EXPIRED, CREDENTIALS_REJECTED] {
-                if store
-                    .exception_resolve(&ns, kind, &entity)
-                    .map_err(|err| host_failure("resolving a credentials exception", err))?
-                {
-                    self.journal.resolved.push((kind.to_string(), entity.clone()));
+            let e = entity.clone();
+            let resolved = on_store(&store, "resolving a credentials exception", move |s| {
+                let mut resolved = vec![];
+                for kind in [CREDENTIALS_EXPIRED, CREDENTIALS_REJECTED] {
+                    if s.exception_resolve(&ns, kind, &e)? {
+                        resolved.push(kind);
+                    }
                 }
+                Ok(resolved)
+            })
+            .await?;
+            for kind in resolved {
+                self.journal.resolved.push((kind.to_string(), entity.clone()));
             }
             self.journal.credentials_checked[slot] = true;
         }
@@ -218,10 +243,8 @@ impl RunState {
 impl state::Host for RunState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Option<state::Entry>> {
         let c = caps(self)?;
-        let e = c
-            .store
-            .state_get(&c.ns(), &key)
-            .map_err(|e| host_failure("state.get", e))?;
+        let ns = c.ns();
+        let e = on_store(&c.store, "state.get", move |s| s.state_get(&ns, &key)).await?;
         Ok(e.map(|e| state::Entry {
             value: e.value,
             version: e.version,
@@ -230,9 +253,8 @@ impl state::Host for RunState {
 
     async fn set(&mut self, key: String, value: String) -> wasmtime::Result<u64> {
         let c = caps(self)?;
-        c.store
-            .state_set(&c.ns(), &key, &value)
-            .map_err(|e| host_failure("state.set", e))
+        let ns = c.ns();
+        on_store(&c.store, "state.set", move |s| s.state_set(&ns, &key, &value)).await
     }
 
     async fn compare_and_swap(
@@ -242,18 +264,18 @@ impl state::Host for RunState {
         value: String,
     ) -> wasmtime::Result<Result<u64, state::Conflict>> {
         let c = caps(self)?;
-        let r = c
-            .store
-            .state_cas(&c.ns(), &key, expected_version, &value)
-            .map_err(|e| host_failure("state.compare-and-swap", e))?;
+        let ns = c.ns();
+        let r = on_store(&c.store, "state.compare-and-swap", move |s| {
+            s.state_cas(&ns, &key, expected_version, &value)
+        })
+        .await?;
         Ok(r.map_err(|current_version| state::Conflict { current_version }))
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<()> {
         let c = caps(self)?;
-        c.store
-            .state_delete(&c.ns(), &key)
-            .map_err(|e| host_failure("state.delete", e))
+        let ns = c.ns();
+        on_store(&c.store, "state.delete", move |s| s.state_delete(&ns, &key)).await
     }
 
     async fn entries(
@@ -262,9 +284,11 @@ impl state::Host for RunState {
         limit: u32,
     ) -> wasmtime::Result<Vec<(String, String)>> {
         let c = caps(self)?;
-        c.store
-            .state_list(&c.ns(), &prefix, limit)
-            .map_err(|e| host_failure("state.entries", e))
+        let ns = c.ns();
+        on_store(&c.store, "state.entries", move |s| {
+            s.state_list(&ns, &prefix, limit)
+        })
+        .await
     }
 }
 
@@ -334,19 +358,20 @@ impl report::Host for RunState {
     async fn raise(&mut self, e: Exception) -> wasmtime::Result<()> {
         let c = caps(self)?;
         let stored = to_stored(&e).map_err(wasmtime::Error::msg)?;
-        c.store
-            .exception_raise(&c.ns(), &stored)
-            .map_err(|err| host_failure("report.raise", err))?;
+        let ns = c.ns();
+        on_store(&c.store, "report.raise", move |s| s.exception_raise(&ns, &stored)).await?;
         self.journal.raised.push(e);
         Ok(())
     }
 
     async fn resolve(&mut self, kind: String, entity: String) -> wasmtime::Result<()> {
         let c = caps(self)?;
-        let was_open = c
-            .store
-            .exception_resolve(&c.ns(), &kind, &entity)
-            .map_err(|err| host_failure("report.resolve", err))?;
+        let ns = c.ns();
+        let (k, e) = (kind.clone(), entity.clone());
+        let was_open = on_store(&c.store, "report.resolve", move |s| {
+            s.exception_resolve(&ns, &k, &e)
+        })
+        .await?;
         if was_open {
             self.journal.resolved.push((kind, entity));
         }
@@ -355,9 +380,11 @@ impl report::Host for RunState {
 
     async fn open(&mut self, entity_prefix: String) -> wasmtime::Result<Vec<(String, String)>> {
         let c = caps(self)?;
-        c.store
-            .exceptions_open(&c.ns(), &entity_prefix)
-            .map_err(|err| host_failure("report.open", err))
+        let ns = c.ns();
+        on_store(&c.store, "report.open", move |s| {
+            s.exceptions_open(&ns, &entity_prefix)
+        })
+        .await
     }
 
     async fn progress(&mut self, done: u64, total: Option<u64>) -> wasmtime::Result<()> {

@@ -6,7 +6,8 @@
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
-//! - [`demo`]: `pearlbridge demo` (sandbox, demo client, runs, reconciliation).
+//! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
+//!   `demo` cargo feature (on by default), so a production build ships no simulator.
 //!
 //! Capabilities that need no WASM (secrets, state store, client files, connections) live in
 //! the `pearlbridge-capabilities` crate.
@@ -14,6 +15,7 @@
 pub mod bindings;
 pub mod check;
 pub mod components;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod host;
 pub mod imports;

@@ -48,6 +48,7 @@ enum Command {
         command: ComponentsCommand,
     },
     /// Run every flow against the built-in sandbox with a generated store and report.
+    #[cfg(feature = "demo")]
     Demo {
         /// Generated orders.
         #[arg(long, default_value_t = 300)]
@@ -78,6 +79,7 @@ enum Command {
         json: bool,
     },
     /// Run the BigCommerce and Brightpearl simulators on loopback until stopped; prints one JSON line first.
+    #[cfg(feature = "demo")]
     Sandbox {
         /// Generated orders.
         #[arg(long, default_value_t = 50)]
@@ -268,6 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Demo {
             orders,
             seed,
@@ -316,6 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "demo")]
         Command::Sandbox {
             orders,
             seed,

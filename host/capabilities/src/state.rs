@@ -5,10 +5,8 @@
 //! Backs the `state` and `report` imports of `wit/flow.wit` (`pearlbridge:flow@1.0.0`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// One call to an external API, as recorded by the connections capability: when, for whom,
@@ -39,91 +37,9 @@ pub struct AuditLine {
     pub attempt: u32,
 }
 
-/// The team that owns an exception and its next step (WIT `types.team`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Team {
-    /// Ledger, payments, variances.
-    Finance,
-    /// Stock, warehouses, shipping.
-    Operations,
-    /// Catalogue, SKUs, storefront, price lists.
-    Ecommerce,
-    /// Customers, tracking emails.
-    CustomerService,
-    /// Mappings and configuration of the integration itself.
-    Integration,
-}
-
-impl Team {
-    /// Every team, in WIT order.
-    pub const ALL: [Team; 5] = [
-        Team::Finance,
-        Team::Operations,
-        Team::Ecommerce,
-        Team::CustomerService,
-        Team::Integration,
-    ];
-
-    /// The kebab-case name used in WIT, storage and the CLI, e.g. `customer-service`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Team::Finance => "finance",
-            Team::Operations => "operations",
-            Team::Ecommerce => "ecommerce",
-            Team::CustomerService => "customer-service",
-            Team::Integration => "integration",
-        }
-    }
-}
-
-impl fmt::Display for Team {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error of [`Team::from_str`]: the text is not one of the five team names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown team {0:?} (expected finance, operations, ecommerce, customer-service or integration)"
-)]
-pub struct UnknownTeam(pub String);
-
-impl FromStr for Team {
-    type Err = UnknownTeam;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Team::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownTeam(s.to_string()))
-    }
-}
-
-/// Money: a decimal amount in an ISO 4217 currency (WIT `types.money`). Stored as decimal
-/// text beside its currency, never as a float.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    pub amount: Decimal,
-    /// ISO 4217 code, e.g. `GBP`.
-    pub currency: String,
-}
-
-impl Money {
-    /// Money of `amount` in `currency` (ISO 4217 code, stored as given).
-    pub fn new(amount: Decimal, currency: impl Into<String>) -> Self {
-        Money {
-            amount,
-            currency: currency.into(),
-        }
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.currency)
-    }
-}
+pub use crate::exceptions::{
+    ExceptionFilter, ExceptionRecord, Money, NewException, Team, UnknownTeam, sort_by_impact,
+};
 
 mod sqlite;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
@@ -197,52 +113,6 @@ pub struct RunFilter {
     /// Only runs that have not finished.
     pub running_only: bool,
     /// At most this many (`None`: 100).
-    pub limit: Option<u32>,
-}
-
-/// An exception as a flow raises it (WIT `types.exception`, amount already parsed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewException {
-    /// Kebab-case kind with a runbook entry, e.g. `unmapped-sku`.
-    pub kind: String,
-    /// The entity it is about, e.g. `bigcommerce:order:118`.
-    pub entity: String,
-    pub message: String,
-    pub owner: Team,
-    pub impact: Option<Money>,
-    pub retryable: bool,
-}
-
-/// A stored exception. Open while `resolved_at` is `None`; raising the same
-/// (client, flow, kind, entity) while open updates message, owner, impact, retryable and
-/// `last_seen` and adds one to `occurrences`; raising it after it was resolved opens a new one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExceptionRecord {
-    pub id: i64,
-    pub client: String,
-    pub flow: String,
-    pub kind: String,
-    pub entity: String,
-    pub message: String,
-    pub owner: Team,
-    pub impact: Option<Money>,
-    pub retryable: bool,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-    /// How many times it was raised while open (1 for a new one).
-    pub occurrences: u64,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-/// Which exceptions [`Store::exceptions`] lists.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExceptionFilter {
-    pub client: Option<String>,
-    pub flow: Option<String>,
-    pub owner: Option<Team>,
-    /// Only open (unresolved) exceptions.
-    pub open_only: bool,
-    /// At most this many (`None`: all).
     pub limit: Option<u32>,
 }
 
@@ -327,22 +197,6 @@ pub trait Store: Send + Sync {
     fn audit(&self, line: &AuditLine) -> Result<()>;
     /// The latest `limit` audit lines (of `client` when given), newest first.
     fn audit_lines(&self, client: Option<&str>, limit: u32) -> Result<Vec<AuditLine>>;
-}
-
-/// Order exceptions for listing: impact first (by currency, then amount descending), then the
-/// ones without impact; ties newest `last_seen` first, then highest id.
-pub fn sort_by_impact(list: &mut [ExceptionRecord]) {
-    list.sort_by(|a, b| {
-        let by_impact = match (&a.impact, &b.impact) {
-            (Some(x), Some(y)) => x.currency.cmp(&y.currency).then(y.amount.cmp(&x.amount)),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            (None, Some(_)) => std::cmp::Ordering::Greater,
-            (None, None) => std::cmp::Ordering::Equal,
-        };
-        by_impact
-            .then(b.last_seen.cmp(&a.last_seen))
-            .then(b.id.cmp(&a.id))
-    });
 }
 
 /// The store as the host uses it: every text written goes through [`crate::redact::scrub`]

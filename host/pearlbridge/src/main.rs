@@ -101,6 +101,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What each exception kind means, who owns it and the next step (all kinds, or one).
+    Runbook { kind: Option<String> },
     /// Run flows.
     Flow {
         #[command(subcommand)]
@@ -377,8 +379,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         e.last_seen.format("%Y-%m-%d %H:%M UTC"),
                         e.message
                     );
+                    if let Some(entry) = pearlbridge_capabilities::exceptions::runbook(&e.kind) {
+                        out!("                next: {}", entry.next_step);
+                    }
                 }
                 out!("{} exception(s)", list.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runbook { kind } => {
+            use pearlbridge_capabilities::exceptions::{RUNBOOK, runbook};
+            let entries: Vec<_> = match kind {
+                Some(k) => vec![runbook(k).ok_or_else(|| {
+                    anyhow!(
+                        "no runbook entry for `{k}`; known kinds: {}",
+                        RUNBOOK.iter().map(|e| e.kind).collect::<Vec<_>>().join(", ")
+                    )
+                })?],
+                None => RUNBOOK.iter().collect(),
+            };
+            for e in entries {
+                out!(
+                    "{} (owner {}, raised by {})\n  impact: {}\n  next:   {}",
+                    e.kind,
+                    e.owner,
+                    e.raised_by,
+                    e.impact,
+                    e.next_step
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,0 +1,286 @@
+//! Exceptions: what a flow (or the host) raises when something needs a person — an order
+//! held on an unknown SKU, a total variance, a rejected payment, expired credentials — each
+//! with its owning team, its money impact, the entity it is about, when it was first and last
+//! seen, how often, and whether it is resolved. Stored by [`crate::state::Store`]
+//! (`exception_raise`, `exception_resolve`, `exceptions`), listed by impact
+//! ([`sort_by_impact`]), and explained by the [`RUNBOOK`]: one entry per kind with its
+//! owner and next step (DESIGN.md "Exceptions"; WIT `types.exception`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// The team that owns an exception and its next step (WIT `types.team`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Team {
+    /// Ledger, payments, variances.
+    Finance,
+    /// Stock, warehouses, shipping.
+    Operations,
+    /// Catalogue, SKUs, storefront, price lists.
+    Ecommerce,
+    /// Customers, tracking emails.
+    CustomerService,
+    /// Mappings and configuration of the integration itself.
+    Integration,
+}
+
+impl Team {
+    /// Every team, in WIT order.
+    pub const ALL: [Team; 5] = [
+        Team::Finance,
+        Team::Operations,
+        Team::Ecommerce,
+        Team::CustomerService,
+        Team::Integration,
+    ];
+
+    /// The kebab-case name used in WIT, storage and the CLI, e.g. `customer-service`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Team::Finance => "finance",
+            Team::Operations => "operations",
+            Team::Ecommerce => "ecommerce",
+            Team::CustomerService => "customer-service",
+            Team::Integration => "integration",
+        }
+    }
+}
+
+impl fmt::Display for Team {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error of [`Team::from_str`]: the text is not one of the five team names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown team {0:?} (expected finance, operations, ecommerce, customer-service or integration)"
+)]
+pub struct UnknownTeam(pub String);
+
+impl FromStr for Team {
+    type Err = UnknownTeam;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Team::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| UnknownTeam(s.to_string()))
+    }
+}
+
+/// Money: a decimal amount in an ISO 4217 currency (WIT `types.money`). Stored as decimal
+/// text beside its currency, never as a float.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    /// ISO 4217 code, e.g. `GBP`.
+    pub currency: String,
+}
+
+impl Money {
+    /// Money of `amount` in `currency` (ISO 4217 code, stored as given).
+    pub fn new(amount: Decimal, currency: impl Into<String>) -> Self {
+        Money {
+            amount,
+            currency: currency.into(),
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+/// An exception as a flow raises it (WIT `types.exception`, amount already parsed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewException {
+    /// Kebab-case kind with a runbook entry, e.g. `unmapped-sku`.
+    pub kind: String,
+    /// The entity it is about, e.g. `bigcommerce:order:118`.
+    pub entity: String,
+    pub message: String,
+    pub owner: Team,
+    pub impact: Option<Money>,
+    pub retryable: bool,
+}
+
+/// A stored exception. Open while `resolved_at` is `None`; raising the same
+/// (client, flow, kind, entity) while open updates message, owner, impact, retryable and
+/// `last_seen` and adds one to `occurrences`; raising it after it was resolved opens a new one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRecord {
+    pub id: i64,
+    pub client: String,
+    pub flow: String,
+    pub kind: String,
+    pub entity: String,
+    pub message: String,
+    pub owner: Team,
+    pub impact: Option<Money>,
+    pub retryable: bool,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// How many times it was raised while open (1 for a new one).
+    pub occurrences: u64,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Which exceptions [`Store::exceptions`] lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExceptionFilter {
+    pub client: Option<String>,
+    pub flow: Option<String>,
+    pub owner: Option<Team>,
+    /// Only open (unresolved) exceptions.
+    pub open_only: bool,
+    /// At most this many (`None`: all).
+    pub limit: Option<u32>,
+}
+
+/// Order exceptions for listing: impact first (by currency, then amount descending), then the
+/// ones without impact; ties newest `last_seen` first, then highest id.
+pub fn sort_by_impact(list: &mut [ExceptionRecord]) {
+    list.sort_by(|a, b| {
+        let by_impact = match (&a.impact, &b.impact) {
+            (Some(x), Some(y)) => x.currency.cmp(&y.currency).then(y.amount.cmp(&x.amount)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        };
+        by_impact
+            .then(b.last_seen.cmp(&a.last_seen))
+            .then(b.id.cmp(&a.id))
+    });
+}
+
+
+/// What to do about one kind of exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunbookEntry {
+    /// The kebab-case kind, e.g. `unmapped-sku`.
+    pub kind: &'static str,
+    /// The team that usually owns it (the flow names the owner of each exception it raises).
+    pub owner: Team,
+    /// Which flow or part raises it.
+    pub raised_by: &'static str,
+    /// What the money impact measures.
+    pub impact: &'static str,
+    /// The next step, for the owner.
+    pub next_step: &'static str,
+}
+
+/// Every exception kind the flows and the host raise, with its next step. A kind that is
+/// raised must be here (tested against the orders flow's `kinds` module).
+pub const RUNBOOK: &[RunbookEntry] = &[
+    RunbookEntry {
+        kind: "unmapped-sku",
+        owner: Team::Ecommerce,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "create the product in Brightpearl with this SKU, or correct the SKU in BigCommerce (the message names the nearest Brightpearl SKU); the held order posts on the next run",
+    },
+    RunbookEntry {
+        kind: "unmapped-payment-method",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "add the BigCommerce payment method to flows.orders.mapping.payment_methods (bank nominal code, payment method code) in client.toml; the held order posts on the next run",
+    },
+    RunbookEntry {
+        kind: "unmapped-shipping-method",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "map the BigCommerce shipping method to a Brightpearl shipping method in flows.orders.mapping.shipping_methods; the held order posts on the next run",
+    },
+    RunbookEntry {
+        kind: "unmapped-tax-class",
+        owner: Team::Finance,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "map the BigCommerce tax class to a Brightpearl tax code in flows.orders.mapping.tax_codes; the held order posts on the next run",
+    },
+    RunbookEntry {
+        kind: "unmapped-customer-group",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "map the BigCommerce customer group to a Brightpearl price list in flows.orders.mapping.customer_groups; the held order posts on the next run",
+    },
+    RunbookEntry {
+        kind: "order-total-variance",
+        owner: Team::Finance,
+        raised_by: "orders",
+        impact: "the difference between the rows and the charged amount",
+        next_step: "compare the BigCommerce order's rows with the charged amount; fix the order data or allow a rounding row (flows.orders.mapping.rounding), then replay the order",
+    },
+    RunbookEntry {
+        kind: "invalid-order-data",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "the message names the field BigCommerce sent in a shape that cannot be posted; correct the order in BigCommerce and replay it",
+    },
+    RunbookEntry {
+        kind: "price-list-mismatch",
+        owner: Team::Ecommerce,
+        raised_by: "orders",
+        impact: "the order's charged total",
+        next_step: "the order was posted at BigCommerce's prices; check the customer group's Brightpearl price list for the SKUs named",
+    },
+    RunbookEntry {
+        kind: "order-rejected",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (the order is held)",
+        next_step: "Brightpearl refused the sales order (4xx; its message is quoted): fix the mapping or reference data it names, then replay the order",
+    },
+    RunbookEntry {
+        kind: "order-post-failed",
+        owner: Team::Integration,
+        raised_by: "orders",
+        impact: "the order's charged total (retried on each run)",
+        next_step: "Brightpearl kept failing (5xx, throttling, transport) past the retry limit; check Brightpearl's status; the order is retried on the next run",
+    },
+    RunbookEntry {
+        kind: "payment-rejected",
+        owner: Team::Finance,
+        raised_by: "orders",
+        impact: "the customer payment's amount",
+        next_step: "Brightpearl refused the customer payment (its message is quoted): check the bank nominal code and payment method mapping; the sales order stands unpaid until the payment posts",
+    },
+    RunbookEntry {
+        kind: "order-note-rejected",
+        owner: Team::CustomerService,
+        raised_by: "orders",
+        impact: "none: the sales order and payments stand",
+        next_step: "Brightpearl refused the order note (customer message / staff notes); add it by hand from the BigCommerce order",
+    },
+    RunbookEntry {
+        kind: "credentials-rejected",
+        owner: Team::Integration,
+        raised_by: "host (any flow's connection)",
+        impact: "none named: every run of the client stops until fixed",
+        next_step: "the server answered 401/403: the token was revoked, is wrong or lacks a scope; reinstall the app or issue a new token and update the secret named by token_secret in client.toml",
+    },
+    RunbookEntry {
+        kind: "credentials-expired",
+        owner: Team::Integration,
+        raised_by: "host (any flow's connection)",
+        impact: "none named: every run of the client stops until fixed",
+        next_step: "the OAuth access token expired and this host does not refresh tokens; issue a new one and update the secret named by token_secret in client.toml",
+    },
+];
+
+/// The runbook entry of `kind`, if it has one.
+pub fn runbook(kind: &str) -> Option<&'static RunbookEntry> {
+    RUNBOOK.iter().find(|e| e.kind == kind)
+}

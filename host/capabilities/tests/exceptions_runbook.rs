@@ -1,0 +1,54 @@
+//! Every exception kind a flow or the host raises has a runbook entry (DESIGN.md
+//! "Exceptions": "A runbook entry exists for every exception kind").
+
+use pearlbridge_capabilities::exceptions::{RUNBOOK, Team, runbook};
+
+/// The string constants of `pub mod kinds { ... }` in a flow's source.
+fn kinds_in(source: &str) -> Vec<String> {
+    let start = source.find("pub mod kinds").expect("a `kinds` module");
+    let body = &source[start..];
+    let end = body.find("\n}\n").expect("end of the kinds module");
+    body[..end]
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let rest = l.strip_prefix("pub const ")?;
+            let (_, value) = rest.split_once(": &str = \"")?;
+            Some(value.trim_end_matches("\";").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_kind_the_orders_flow_and_the_host_raise_has_an_entry() {
+    let orders = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../components/orders/src/mapping.rs"
+    ))
+    .unwrap();
+    let mut kinds = kinds_in(&orders);
+    assert!(kinds.len() >= 12, "{kinds:?}");
+    kinds.extend(["credentials-rejected".into(), "credentials-expired".into()]);
+    let missing: Vec<&String> = kinds.iter().filter(|k| runbook(k).is_none()).collect();
+    assert!(missing.is_empty(), "no runbook entry for {missing:?}");
+}
+
+#[test]
+fn entries_are_unique_kebab_case_and_say_what_to_do() {
+    let mut seen = std::collections::BTreeSet::new();
+    for e in RUNBOOK {
+        assert!(seen.insert(e.kind), "{} twice", e.kind);
+        assert!(
+            e.kind
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}",
+            e.kind
+        );
+        assert!(e.next_step.len() > 40, "{}: next step too thin", e.kind);
+        assert!(!e.impact.is_empty());
+    }
+    assert_eq!(runbook("unmapped-sku").unwrap().owner, Team::Ecommerce);
+    assert_eq!(runbook("payment-rejected").unwrap().owner, Team::Finance);
+    assert!(runbook("no-such-kind").is_none());
+}

@@ -47,8 +47,8 @@ fn main() {
         let bp1 = env.host.connection_stats("demo", System::Brightpearl).unwrap();
         let bc1 = env.host.connection_stats("demo", System::BigCommerce).unwrap();
         let bc_reads = bc1.calls - bc0.calls;
-        let bc_per_order = bc_reads as f64 / posted as f64;
         let posted: u64 = runs.iter().map(|r| r.count("posted")).sum();
+        let bc_per_order = bc_reads as f64 / posted as f64;
         let held = runs.last().map(|r| r.count("held")).unwrap_or(0);
         let calls = bp1.calls - bp0.calls;
         let per_order = calls as f64 / posted as f64;

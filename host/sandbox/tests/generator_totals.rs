@@ -109,12 +109,13 @@ pub fn reconcile(b: &BigCommerceOrderBundle) -> Result<(), String> {
                 "{what}: order_address_id not among shipping addresses"
             ));
         }
+        let product_id = p["id"].to_string();
         let item_rows = b
             .taxes
             .iter()
             // `order_product_id` is a string in the spec, a number in older files: either.
             .filter(|t| {
-                t["order_product_id"].to_string().trim_matches('"') == p["id"].to_string()
+                t["order_product_id"].to_string().trim_matches('"') == product_id
                     && t["line_item_type"] == "item"
             })
             .count();

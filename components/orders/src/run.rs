@@ -43,6 +43,10 @@ const HELD_PREFIX: &str = "held:order:";
 const RETRY_PREFIX: &str = "retry:order:";
 const UNPAID_PREFIX: &str = "unpaid:order:";
 const UNNOTED_PREFIX: &str = "unnoted:order:";
+/// `done:order:<bc id>` → the order's `date_modified` when its sales order, payments and note
+/// were all linked: an already posted order the sweep sees again unchanged (its overlap)
+/// costs no further reads.
+const DONE_PREFIX: &str = "done:order:";
 const CURSOR_KEY: &str = "cursor:orders";
 /// Most held or pending orders retried in one run.
 const MAX_LISTED: u32 = 10_000;
@@ -141,6 +145,9 @@ struct Run<'a> {
     /// BigCommerce customers read in this run (v3 `customers?id:in=`), by id; `None` for an
     /// id BigCommerce does not know.
     customers: BTreeMap<u64, Option<bigcommerce::Customer>>,
+    /// `date_modified` of the orders processed in this run, written to `done:order:<id>`
+    /// once the order is clear.
+    modified: BTreeMap<u64, String>,
 }
 
 /// What a scheduled sweep read.
@@ -203,6 +210,7 @@ pub fn run_at(
         multi_message_missing: false,
         abort: None,
         customers: BTreeMap::new(),
+        modified: BTreeMap::new(),
     };
     // Candidates: id → the order when the sweep already read it.
     let mut candidates: BTreeMap<u64, Option<Order>> = BTreeMap::new();
@@ -430,6 +438,7 @@ impl Run<'_> {
         prefetched: Option<Order>,
     ) -> Result<Option<Vec<CustomerPayment>>, Stop> {
         let bc = bigcommerce::Client::new(self.api);
+        let swept = prefetched.is_some();
         let order = match prefetched {
             Some(o) => o,
             None => match bc.order_with_consignments(id)? {
@@ -445,9 +454,23 @@ impl Run<'_> {
                 }
             },
         };
+        self.modified.insert(id, order.date_modified.clone());
         if let Some(link) = self.state.get(&format!("link:order:{id}")) {
             let so_id: u64 = link.value.parse().unwrap_or(0);
             self.counts.already_posted += 1;
+            // Seen again by the sweep, done and unchanged since: nothing new to read or post
+            // (events and replays always read the transactions, e.g. a later capture).
+            let done = swept
+                && self
+                    .state
+                    .get(&format!("{DONE_PREFIX}{id}"))
+                    .is_some_and(|d| d.value == order.date_modified);
+            let open = [HELD_PREFIX, RETRY_PREFIX, UNPAID_PREFIX, UNNOTED_PREFIX]
+                .iter()
+                .any(|p| self.state.get(&format!("{p}{id}")).is_some());
+            if done && !open {
+                return Ok(None);
+            }
             let transactions = bc.order_transactions(id)?;
             let payments =
                 mapping::map_payments(&order, &transactions, self.cfg).map_err(|msgs| {
@@ -1294,6 +1317,12 @@ impl Run<'_> {
     /// The order is done: resolve what it was held or pending for.
     fn clear(&mut self, id: u64) {
         let entity = order_entity(id);
+        if let Some(modified) = self.modified.get(&id)
+            && !modified.is_empty()
+            && self.state.get(&format!("{UNNOTED_PREFIX}{id}")).is_none()
+        {
+            self.state.set(&format!("{DONE_PREFIX}{id}"), modified);
+        }
         if let Some(held) = self
             .state
             .get(&format!("{HELD_PREFIX}{id}"))

@@ -1924,3 +1924,22 @@ fn a_coupon_discount_still_reads_the_coupons() {
         1
     );
 }
+
+#[test]
+fn an_order_the_sweep_sees_again_unchanged_costs_no_reads() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
+    assert!(h.state.get("done:order:100231").is_some());
+    h.advance_minutes(5);
+    h.api.clear_log();
+    // The overlap lists it again: no transactions, taxes or Brightpearl calls.
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
+    assert_eq!(
+        h.api.count_system(System::Bigcommerce),
+        1,
+        "the list page only"
+    );
+    assert_eq!(h.api.count_system(System::Brightpearl), 0);
+}

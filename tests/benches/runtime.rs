@@ -32,6 +32,7 @@ fn caps(store: &Arc<dyn Store>, client: &str, flow: &str) -> RunCapabilities {
     RunCapabilities {
         client: client.into(),
         flow: flow.into(),
+        run_id: 1,
         bigcommerce: None,
         brightpearl: None,
         store: store.clone(),

@@ -13,7 +13,7 @@
 pub mod bindings {
     wit_bindgen::generate!({
         world: "flow",
-        path: "../../wit",
+        path: "../../wit/v1.0.0",
         pub_export_macro: true,
         export_macro_name: "export_flow",
         default_bindings_module: "pearlbridge_sdk::bindings",

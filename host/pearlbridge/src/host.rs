@@ -277,9 +277,10 @@ impl Host {
             .get(client)
             .ok_or_else(|| anyhow!("no client `{client}`"))?;
         let (component, pin) = self.pinned_component(c, flow)?;
-        let caps = RunCapabilities {
+        let mut caps = RunCapabilities {
             client: c.name.clone(),
             flow: flow.to_string(),
+            run_id: 0,
             bigcommerce: self.connection(c, System::BigCommerce)?,
             brightpearl: self.connection(c, System::Brightpearl)?,
             store: self.store.clone(),
@@ -293,6 +294,7 @@ impl Host {
         let (store, label) = (self.store.clone(), trigger_label(&trigger));
         // SQLite blocks: off the async worker threads.
         let run_id = tokio::task::spawn_blocking(move || store.run_start(&ns, &label)).await??;
+        caps.run_id = run_id as u64;
         let result = self.runtime.run(&component, caps, &trigger).await;
         let (outcome, journal) = match result {
             Ok(r) => {

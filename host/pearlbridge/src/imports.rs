@@ -15,8 +15,8 @@ use pearlbridge_capabilities::state::{
 };
 use rust_decimal::Decimal;
 
-use crate::bindings::pearlbridge::flow::{api, config, report, state, types};
 use crate::bindings::{Exception, Level, Method, Request, Response, SendError, System, Team};
+use crate::bindings::{api, config, report, state, types};
 use crate::runtime::RunState;
 
 /// What one run may use: this client's connections, this client × flow's state, its
@@ -24,6 +24,8 @@ use crate::runtime::RunState;
 pub struct RunCapabilities {
     pub client: String,
     pub flow: String,
+    /// The host's id of this run (the runs table's key); `context.current().run-id`.
+    pub run_id: u64,
     pub bigcommerce: Option<Arc<Connection>>,
     pub brightpearl: Option<Arc<Connection>>,
     pub store: Arc<dyn Store>,
@@ -98,6 +100,12 @@ impl types::Host for RunState {}
 
 impl api::Host for RunState {
     async fn send(&mut self, req: Request) -> wasmtime::Result<Result<Response, SendError>> {
+        // A 1.1.0 flow sends only what its manifest declares; no HTTP call otherwise.
+        if let Some(needs) = self.needs.clone()
+            && let Some(why) = crate::manifest::denied(&caps(self)?.flow, &needs, &req)
+        {
+            return Ok(Err(SendError::Denied(why)));
+        }
         let c = caps(self)?;
         let (conn, system) = match req.system {
             System::Bigcommerce => (c.bigcommerce.clone(), connections::System::BigCommerce),

@@ -1,7 +1,8 @@
 //! Pearlbridge reference host: runs flow components with HTTP, state, secrets and reports.
 //!
 //! - [`runtime`]: wasmtime engine, component cache, a fresh store per run, limits.
-//! - [`bindings`]: the `pearlbridge:flow@1.0.0` world.
+//! - [`bindings`]: the `pearlbridge:flow` worlds, one module per version (1.0.0, 1.1.0).
+//! - [`context`], [`manifest`]: the 1.1.0 run context import and per-flow API policy.
 //! - [`imports`]: the flow imports bound to one client × flow.
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
@@ -15,8 +16,10 @@
 pub mod bindings;
 pub mod check;
 pub mod components;
+pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod host;
 pub mod imports;
+pub mod manifest;
 pub mod runtime;

@@ -216,10 +216,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out!("file:     {}", file.display());
                     out!("sha256:   {sha256}");
                     out!("host:     implements {}", pearlbridge::runtime::FLOW_WORLD);
+                    match pearlbridge::bindings::WitVersion::of_exports(&exports) {
+                        Some(wit) => out!("wit:      {wit}"),
+                        None => out!("wit:      none (no pearlbridge:flow/runner@1.x export)"),
+                    }
                     match host.runtime.load(file) {
                         Ok(loaded) => {
                             let info = host.runtime.describe(&loaded).await?;
                             out!("flow:     {}@{}", info.name, info.version);
+                            if let Some(needs) = host.runtime.needs(&loaded).await? {
+                                out!("needs:");
+                                for n in needs.iter() {
+                                    use pearlbridge::manifest::{method_name, system_name};
+                                    let methods: Vec<&str> =
+                                        n.methods.iter().map(|m| method_name(*m)).collect();
+                                    let system = system_name(n.system);
+                                    out!("  {system} {} {}", methods.join(","), n.path_prefix);
+                                }
+                            }
                             out!("triggers: {}", info.triggers.join(", "));
                             if !info.event_scopes.is_empty() {
                                 out!("events:   {}", info.event_scopes.join(", "));

@@ -24,7 +24,8 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{Flow, FlowPre};
+use crate::bindings::{FlowPre, Need, WitVersion, v1_1};
+use crate::context::RunFacts;
 use crate::imports::RunCapabilities;
 use crate::imports::RunJournal;
 
@@ -36,6 +37,7 @@ pub const PROVIDED_INTERFACES: &[&str] = &[
     "pearlbridge:flow/state",
     "pearlbridge:flow/config",
     "pearlbridge:flow/report",
+    "pearlbridge:flow/context",
     "wasi:io/error",
     "wasi:io/poll",
     "wasi:io/streams",
@@ -56,8 +58,9 @@ pub const PROVIDED_INTERFACES: &[&str] = &[
     "wasi:cli/terminal-stderr",
 ];
 
-/// The flow world's major version this host implements (`pearlbridge:flow@1.x`).
-pub const FLOW_WORLD: &str = "pearlbridge:flow@1.0.0";
+/// The newest flow world this host implements; it also runs components built against every
+/// older `pearlbridge:flow@1.x` (see [`WitVersion`]).
+pub const FLOW_WORLD: &str = "pearlbridge:flow@1.1.0";
 
 /// Runtime settings.
 #[derive(Debug, Clone)]
@@ -150,13 +153,17 @@ pub enum RunError {
     },
 }
 
-/// A loaded component: its digest, file, interface names and a ready `InstancePre`.
+/// A loaded component: its digest, file, interface names, the world version it was built
+/// against and a ready `InstancePre` of that world.
 pub struct LoadedComponent {
     pub sha256: String,
     pub file: String,
     pub imports: Vec<String>,
     pub exports: Vec<String>,
+    pub wit: WitVersion,
     pre: FlowPre<RunState>,
+    /// `manifest.needs()`, called once on first use; `None` for 1.0.0 components.
+    needs: tokio::sync::OnceCell<Option<Arc<Vec<Need>>>>,
 }
 
 impl std::fmt::Debug for LoadedComponent {
@@ -164,6 +171,7 @@ impl std::fmt::Debug for LoadedComponent {
         f.debug_struct("LoadedComponent")
             .field("sha256", &self.sha256)
             .field("file", &self.file)
+            .field("wit", &self.wit)
             .finish()
     }
 }
@@ -216,6 +224,10 @@ pub struct RunState {
     /// `None` while describing or checking config: every flow import then traps.
     pub(crate) caps: Option<RunCapabilities>,
     pub(crate) journal: RunJournal,
+    /// The run's context and events (`context` import); `None` outside `run`.
+    pub(crate) facts: Option<RunFacts>,
+    /// The component's manifest; `None` for 1.0.0 components (system-wide policy only).
+    pub(crate) needs: Option<Arc<Vec<Need>>>,
 }
 
 impl WasiView for RunState {
@@ -273,7 +285,9 @@ impl Runtime {
 
         let mut linker: Linker<RunState> = Linker::new(&engine);
         add_wasi_subset(&mut linker)?;
-        Flow::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)?;
+        // The 1.1.0 world's imports (the shared ones are 1.0.0's, see `bindings::v1_1`) also
+        // satisfy 1.0.0 components: wasmtime matches imports by semver within a major.
+        v1_1::Flow::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)?;
 
         let stop_ticker = Arc::new(std::sync::atomic::AtomicBool::new(false));
         {
@@ -394,17 +408,24 @@ impl Runtime {
                 why: format!("this host implements {FLOW_WORLD}: {detail}"),
             }
         })?;
-        let pre = FlowPre::new(instance_pre).map_err(|e| LoadError::WrongWorld {
+        let wrong_world = |world: &str, detail: String| LoadError::WrongWorld {
             file: file.into(),
-            world: FLOW_WORLD.into(),
-            detail: format!("{e:#}; the component exports: {}", exports.join(", ")),
+            world: world.into(),
+            detail: format!("{detail}; the component exports: {}", exports.join(", ")),
+        };
+        let wit = WitVersion::of_exports(&exports).ok_or_else(|| {
+            wrong_world(FLOW_WORLD, "no pearlbridge:flow/runner@1.x export".into())
         })?;
+        let pre = FlowPre::new(wit, instance_pre)
+            .map_err(|e| wrong_world(wit.package(), format!("{e:#}")))?;
         let loaded = Arc::new(LoadedComponent {
             sha256: sha256.clone(),
             file: file.into(),
             imports,
             exports,
+            wit,
             pre,
+            needs: tokio::sync::OnceCell::new(),
         });
         self.loaded
             .lock()
@@ -462,6 +483,8 @@ impl Runtime {
             stderr,
             caps,
             journal: RunJournal::default(),
+            facts: None,
+            needs: None,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -475,9 +498,7 @@ impl Runtime {
         let mut store = self.new_store(None);
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner()
-                .call_describe(&mut store)
-                .await
+            flow.call_describe(&mut store).await
         };
         let info = tokio::time::timeout(self.config.deadline, fut)
             .await
@@ -486,6 +507,28 @@ impl Runtime {
                 anyhow::anyhow!("{}: describe() failed: {}", c.file, trap_text(&e, &store))
             })?;
         Ok(info)
+    }
+
+    /// The component's `manifest.needs()` (no capabilities), called on first use and kept for
+    /// as long as the component stays loaded; `None` for a 1.0.0 component.
+    pub async fn needs(&self, c: &LoadedComponent) -> anyhow::Result<Option<Arc<Vec<Need>>>> {
+        c.needs
+            .get_or_try_init(|| async {
+                let mut store = self.new_store(None);
+                let fut = async {
+                    let flow = c.pre.instantiate_async(&mut store).await?;
+                    flow.call_needs(&mut store).await
+                };
+                let needs = tokio::time::timeout(self.config.deadline, fut)
+                    .await
+                    .map_err(|_| anyhow::anyhow!("{}: needs() ran past the deadline", c.file))?
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: needs() failed: {}", c.file, trap_text(&e, &store))
+                    })?;
+                Ok(needs.map(Arc::new))
+            })
+            .await
+            .cloned()
     }
 
     /// Call `check-config(json)`; returns the problems the flow lists.
@@ -497,9 +540,7 @@ impl Runtime {
         let mut store = self.new_store(None);
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner()
-                .call_check_config(&mut store, config_json)
-                .await
+            flow.call_check_config(&mut store, config_json).await
         };
         tokio::time::timeout(self.config.deadline, fut)
             .await
@@ -522,13 +563,25 @@ impl Runtime {
     ) -> Result<RunResult, RunError> {
         let client = caps.client.clone();
         let flow_name = caps.flow.clone();
+        let needs = self.needs(c).await.map_err(|e| RunError::Host {
+            client: client.clone(),
+            flow: flow_name.clone(),
+            message: format!("{e:#}"),
+        })?;
+        let facts = RunFacts::new(
+            &client,
+            &flow_name,
+            caps.run_id,
+            chrono::Utc::now(),
+            trigger,
+        );
         let mut store = self.new_store(Some(caps));
+        store.data_mut().facts = Some(facts);
+        store.data_mut().needs = needs;
         let deadline = self.config.deadline;
         let fut = async {
             let flow = c.pre.instantiate_async(&mut store).await?;
-            flow.pearlbridge_flow_runner()
-                .call_run(&mut store, trigger)
-                .await
+            flow.call_run(&mut store, trigger).await
         };
         // Epochs do not interrupt a guest blocked in a host call: bound the whole run too.
         let outcome = tokio::time::timeout(deadline + Duration::from_millis(500), fut).await;

@@ -1,0 +1,117 @@
+//! The `context` import (since `pearlbridge:flow@1.1.0`): the run's client, flow, run id and
+//! start time, and the trigger's events with ids.
+//!
+//! The host has no durable inbox yet: an event's id is `<run-id>.<index>` (its index in
+//! `Trigger::Events`, from 0) and its received-at time is the run's start. Both become the
+//! inbox's own values once there is one, without a WIT change.
+
+use crate::bindings::{InboxEvent, RunContext, Trigger, context};
+use crate::runtime::RunState;
+
+/// The context of one run and its events, fixed at the run's start.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub context: RunContext,
+    pub events: Vec<InboxEvent>,
+}
+
+impl RunFacts {
+    /// Facts of run `run_id` of `client` × `flow` for `trigger`, started at `now` (UTC).
+    pub fn new(
+        client: &str,
+        flow: &str,
+        run_id: u64,
+        now: chrono::DateTime<chrono::Utc>,
+        trigger: &Trigger,
+    ) -> RunFacts {
+        let now = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let events = match trigger {
+            Trigger::Events(events) => events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| InboxEvent {
+                    id: format!("{run_id}.{i}"),
+                    source: e.source,
+                    scope: e.scope.clone(),
+                    entity_id: e.entity_id.clone(),
+                    received_at: now.clone(),
+                    payload: e.payload.clone(),
+                    attributes: vec![],
+                })
+                .collect(),
+            Trigger::Scheduled | Trigger::Replay(_) => vec![],
+        };
+        RunFacts {
+            context: RunContext {
+                client: client.into(),
+                flow: flow.into(),
+                run_id,
+                now,
+                attributes: vec![],
+            },
+            events,
+        }
+    }
+}
+
+fn facts(s: &RunState) -> wasmtime::Result<&RunFacts> {
+    s.facts.as_ref().ok_or_else(|| {
+        wasmtime::Error::new(crate::imports::HostFailure(
+            "host imports are not available during describe(), check-config() and needs()".into(),
+        ))
+    })
+}
+
+impl context::Host for RunState {
+    async fn current(&mut self) -> wasmtime::Result<RunContext> {
+        Ok(facts(self)?.context.clone())
+    }
+
+    async fn events(&mut self) -> wasmtime::Result<Vec<InboxEvent>> {
+        Ok(facts(self)?.events.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{Event, System};
+
+    #[test]
+    fn events_get_run_scoped_ids_and_the_run_start() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-03T10:15:00.5Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let ev = |id: &str| Event {
+            source: System::Bigcommerce,
+            scope: "store/order/created".into(),
+            entity_id: id.into(),
+            payload: format!(r#"{{"id":{id}}}"#),
+        };
+        let f = RunFacts::new(
+            "acme",
+            "orders",
+            42,
+            now,
+            &Trigger::Events(vec![ev("118"), ev("119")]),
+        );
+        assert_eq!(f.context.now, "2026-12-03T10:15:00.500Z");
+        assert_eq!((f.context.client.as_str(), f.context.run_id), ("acme", 42));
+        let ids: Vec<_> = f
+            .events
+            .iter()
+            .map(|e| (e.id.as_str(), e.entity_id.as_str()))
+            .collect();
+        assert_eq!(ids, [("42.0", "118"), ("42.1", "119")]);
+        assert_eq!(f.events[1].received_at, "2026-12-03T10:15:00.500Z");
+        assert_eq!(f.events[1].payload, r#"{"id":119}"#);
+        let replay = RunFacts::new(
+            "acme",
+            "orders",
+            43,
+            now,
+            &Trigger::Replay(vec!["x".into()]),
+        );
+        assert!(replay.events.is_empty());
+    }
+}

@@ -149,7 +149,10 @@ async fn hostile_components_are_stopped_and_the_next_run_is_unaffected() {
     let up = Upstream::start().await;
     let mut host = test_host(
         tmp.path(),
-        &[("acme_bc_token", "token-t1-bc"), ("acme_bp_token", "token-t2-bp")],
+        &[
+            ("acme_bc_token", "token-t1-bc"),
+            ("acme_bp_token", "token-t2-bp"),
+        ],
     );
     pinned_client(
         &mut host,

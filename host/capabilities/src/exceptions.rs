@@ -161,7 +161,6 @@ pub fn sort_by_impact(list: &mut [ExceptionRecord]) {
     });
 }
 
-
 /// What to do about one kind of exception.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RunbookEntry {

@@ -173,10 +173,7 @@ mod tests {
             format!("https://x.example/login?t={pct}&next=1"),
             format!("https://x.example/login?t={}", lower_hex(&pct)),
             format!("t={}", pct.replace("%20", "+")),
-            format!(
-                "t={}",
-                utf8_percent_encode(token, URL_COMPONENT)
-            ),
+            format!("t={}", utf8_percent_encode(token, URL_COMPONENT)),
             serde_json::json!({ "response": token }).to_string(),
             format!(r#"{{"response":"{}"}}"#, token.replace('/', "\\/")),
         ];
@@ -189,10 +186,7 @@ mod tests {
             scrub(&format!("Invalid instance token: {token}")),
             "Invalid instance token: [redacted]"
         );
-        assert_eq!(
-            scrub(&format!("Bearer {token}!")),
-            "Bearer [redacted]!"
-        );
+        assert_eq!(scrub(&format!("Bearer {token}!")), "Bearer [redacted]!");
     }
 
     #[test]

@@ -437,8 +437,10 @@ async fn a_server_echoing_the_credential_hands_the_flow_none_of_it() {
                 &format!(r#"{{"response":"Invalid instance token: {token}"}}"#),
             )
             .header("www-authenticate", format!("Bearer {token}")),
-            _ => Reply::new(302, "")
-                .header("location", format!("https://login.example/?token={pct}&x=1")),
+            _ => Reply::new(302, "").header(
+                "location",
+                format!("https://login.example/?token={pct}&x=1"),
+            ),
         }
     })
     .await;
@@ -503,7 +505,11 @@ async fn audit_lines_hold_no_customer_email() {
     .await
     .unwrap();
     // The server got the real query; the audit line keeps its shape only.
-    assert!(up.seen()[0].uri.contains("primaryEmail=jane.doe%40example.test"));
+    assert!(
+        up.seen()[0]
+            .uri
+            .contains("primaryEmail=jane.doe%40example.test")
+    );
     let lines = audit.lines();
     assert_eq!(
         lines[0].path,

@@ -15,8 +15,8 @@ use pearlbridge_capabilities::connections::{
     AuditSink, Connection, ConnectionConfig, ConnectionStats, Connections, Credentials,
     RetryPolicy, System,
 };
-use pearlbridge_capabilities::secrets::{EnvSecrets, FileSecrets, Secrets};
 use pearlbridge_capabilities::redact;
+use pearlbridge_capabilities::secrets::{EnvSecrets, FileSecrets, Secrets};
 use pearlbridge_capabilities::state::{
     AuditLine, Namespace, RunOutcome, Scrubbed, SqliteStore, Store,
 };

@@ -183,7 +183,12 @@ pub fn credentials_exception(system: connections::System, status: u16, body: &st
          the secret named by `token_secret` in client.toml"
     };
     NewException {
-        kind: if expired { CREDENTIALS_EXPIRED } else { CREDENTIALS_REJECTED }.to_string(),
+        kind: if expired {
+            CREDENTIALS_EXPIRED
+        } else {
+            CREDENTIALS_REJECTED
+        }
+        .to_string(),
         entity: format!("connection:{system}"),
         message: format!("{system} answered {status} ({said}): {next}"),
         owner: StoredTeam::Integration,
@@ -240,7 +245,9 @@ impl RunState {
             })
             .await?;
             for kind in resolved {
-                self.journal.resolved.push((kind.to_string(), entity.clone()));
+                self.journal
+                    .resolved
+                    .push((kind.to_string(), entity.clone()));
             }
             self.journal.credentials_checked[slot] = true;
         }
@@ -262,7 +269,10 @@ impl state::Host for RunState {
     async fn set(&mut self, key: String, value: String) -> wasmtime::Result<u64> {
         let c = caps(self)?;
         let ns = c.ns();
-        on_store(&c.store, "state.set", move |s| s.state_set(&ns, &key, &value)).await
+        on_store(&c.store, "state.set", move |s| {
+            s.state_set(&ns, &key, &value)
+        })
+        .await
     }
 
     async fn compare_and_swap(
@@ -367,7 +377,10 @@ impl report::Host for RunState {
         let c = caps(self)?;
         let stored = to_stored(&e).map_err(wasmtime::Error::msg)?;
         let ns = c.ns();
-        on_store(&c.store, "report.raise", move |s| s.exception_raise(&ns, &stored)).await?;
+        on_store(&c.store, "report.raise", move |s| {
+            s.exception_raise(&ns, &stored)
+        })
+        .await?;
         self.journal.raised.push(e);
         Ok(())
     }

@@ -325,7 +325,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if *json {
                 out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", redact::scrub(&pearlbridge::demo::render_text(&report)));
+                print!(
+                    "{}",
+                    redact::scrub(&pearlbridge::demo::render_text(&report))
+                );
             }
             // A posted order whose Brightpearl total is not what the customer was charged
             // (or payments that do not cover their sales order) fails the demo.
@@ -407,7 +410,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(k) => vec![runbook(k).ok_or_else(|| {
                     anyhow!(
                         "no runbook entry for `{k}`; known kinds: {}",
-                        RUNBOOK.iter().map(|e| e.kind).collect::<Vec<_>>().join(", ")
+                        RUNBOOK
+                            .iter()
+                            .map(|e| e.kind)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })?],
                 None => RUNBOOK.iter().collect(),
@@ -470,7 +477,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 } else {
                     out!(
                         "run {} of {}/{} ({})",
-                        report.run_id, report.client, report.flow, report.component
+                        report.run_id,
+                        report.client,
+                        report.flow,
+                        report.component
                     );
                     match &report.outcome {
                         Ok(s) => {

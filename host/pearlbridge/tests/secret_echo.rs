@@ -79,7 +79,10 @@ async fn echoing_bigcommerce() -> String {
         (
             StatusCode::FOUND,
             [
-                ("location", format!("https://login.example/auth?token={}", pct(&token))),
+                (
+                    "location",
+                    format!("https://login.example/auth?token={}", pct(&token)),
+                ),
                 ("x-echo", format!("X-Auth-Token: {token}")),
             ],
             format!(r#"{{"status":302,"title":"token {token} must log in again"}}"#),
@@ -112,7 +115,10 @@ async fn a_server_echoing_the_credential_leaves_no_byte_of_it_anywhere() {
     let demo = std::fs::read_to_string(clients.join("demo/client.toml")).unwrap();
     assert!(demo.contains(r#"auth = "system""#), "{demo}");
     // The same store on OAuth, as real Brightpearl instance apps connect.
-    let oauth = demo.replace(r#"auth = "system""#, "auth = \"oauth\"\ndev_ref = \"pbdev\"");
+    let oauth = demo.replace(
+        r#"auth = "system""#,
+        "auth = \"oauth\"\ndev_ref = \"pbdev\"",
+    );
     std::fs::create_dir_all(clients.join("oauth")).unwrap();
     std::fs::write(clients.join("oauth/client.toml"), &oauth).unwrap();
     // And one whose BigCommerce answers through an echoing proxy.
@@ -132,7 +138,10 @@ async fn a_server_echoing_the_credential_leaves_no_byte_of_it_anywhere() {
     let said = format!("{}{}", revoked.stdout, revoked.stderr);
     assert_eq!(revoked.code, Some(1), "{said}");
     assert!(said.contains("401"), "{said}");
-    assert!(said.contains("Invalid instance token: [redacted]"), "{said}");
+    assert!(
+        said.contains("Invalid instance token: [redacted]"),
+        "{said}"
+    );
     printed.push(revoked);
 
     // 2. Expired: a distinct 401; a credentials-expired exception; the run stops.
@@ -168,9 +177,7 @@ async fn a_server_echoing_the_credential_leaves_no_byte_of_it_anywhere() {
     printed.push(cli(&data, &bc, &bp, &["exceptions", "--all", "--json"]).await);
 
     let store = SqliteStore::open(&data.join("state.sqlite")).unwrap();
-    let exceptions = store
-        .exceptions(&ExceptionFilter::default())
-        .unwrap();
+    let exceptions = store.exceptions(&ExceptionFilter::default()).unwrap();
     let kinds: Vec<(&str, &str, &str)> = exceptions
         .iter()
         .filter(|e| e.entity == "connection:brightpearl")
@@ -217,7 +224,10 @@ async fn a_server_echoing_the_credential_leaves_no_byte_of_it_anywhere() {
         }
     }
     let total: usize = texts.iter().map(|(_, t)| t.len()).sum();
-    assert!(total > 10_000, "captured too little to prove anything: {total} bytes");
+    assert!(
+        total > 10_000,
+        "captured too little to prove anything: {total} bytes"
+    );
     let redacted = texts
         .iter()
         .filter(|(_, t)| t.contains("[redacted]"))

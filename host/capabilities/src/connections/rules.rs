@@ -239,7 +239,9 @@ pub fn audit_path(path: &str) -> String {
 }
 
 fn is_personal(name: &str) -> bool {
-    let name = percent_decode(name).to_ascii_lowercase().replace(['_', '-'], "");
+    let name = percent_decode(name)
+        .to_ascii_lowercase()
+        .replace(['_', '-'], "");
     let name = name.split(':').next().unwrap_or_default();
     PERSONAL_PARAMS.contains(&name.trim_end_matches("[]"))
 }

@@ -659,39 +659,4 @@ impl<'a> Client<'a> {
         }
         Ok(all)
     }
-
-    /// The order and every sub-resource of it ([`OrderBundle`]); `None` when the order does
-    /// not exist. Costs 6 calls, 7 for a registered customer.
-    pub fn order_bundle(&self, id: u64) -> Result<Option<OrderBundle>, ApiError> {
-        let Some(order) = self.order(id)? else {
-            return Ok(None);
-        };
-        self.bundle_for(order).map(Some)
-    }
-
-    /// The sub-resources of an order already read (e.g. from a list page).
-    pub fn bundle_for(&self, order: Order) -> Result<OrderBundle, ApiError> {
-        let id = order.id;
-        let products = self.order_products(id)?;
-        let shipping_addresses = self.order_shipping_addresses(id)?;
-        let coupons = self.order_coupons(id)?;
-        let taxes = self.order_taxes(id)?;
-        let transactions = self.order_transactions(id)?;
-        let customer = if order.customer_id > 0 {
-            self.customers_by_ids(&[order.customer_id])?
-                .into_iter()
-                .find(|c| c.id == order.customer_id)
-        } else {
-            None
-        };
-        Ok(OrderBundle {
-            order,
-            products,
-            shipping_addresses,
-            coupons,
-            taxes,
-            transactions,
-            customer,
-        })
-    }
 }

@@ -25,6 +25,7 @@ pub mod bigcommerce;
 pub mod brightpearl;
 pub mod capabilities;
 pub mod dates;
+pub mod engine;
 pub mod host;
 mod http;
 pub mod idset;

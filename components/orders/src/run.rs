@@ -409,7 +409,9 @@ impl Orders<'_> {
                 amount_text(mapped.total)
             ));
         }
-        Ok(Some(self.unlinked_payments(cx, mapped.payments_for(so_id))?))
+        Ok(Some(
+            self.unlinked_payments(cx, mapped.payments_for(so_id))?,
+        ))
     }
 
     /// The order's sub-resources, reading only what the order does not already tell:
@@ -504,15 +506,14 @@ impl Orders<'_> {
             .as_ref()
             .is_none_or(|i| !i.is_fresh(now, refresh));
         if stale && self.index_error.is_none() {
-            let (skus, pages) = match brightpearl::Client::new(cx.api)
-                .product_sku_index(PRODUCT_INDEX_MAX_PAGES)
-            {
-                Ok(built) => built,
-                Err(e) => {
-                    self.index_error = Some(e.clone());
-                    return Err(e);
-                }
-            };
+            let (skus, pages) =
+                match brightpearl::Client::new(cx.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES) {
+                    Ok(built) => built,
+                    Err(e) => {
+                        self.index_error = Some(e.clone());
+                        return Err(e);
+                    }
+                };
             let index = ProductIndex::new(now, skus);
             index.store(cx.state);
             cx.log(
@@ -701,7 +702,12 @@ impl Orders<'_> {
             &cx.key(id),
             "sales-order",
             false,
-            || Ok(bp.sales_orders_by_external_ref(external_ref)?.first().copied()),
+            || {
+                Ok(bp
+                    .sales_orders_by_external_ref(external_ref)?
+                    .first()
+                    .copied())
+            },
             || bp.create_sales_order(&mapped.sales_order),
         );
         match written {

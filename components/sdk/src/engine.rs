@@ -245,6 +245,9 @@ pub struct Swept<Id, Item> {
     pub item: Item,
 }
 
+/// What [`Flow::sweep`] returns.
+pub type SweptList<F> = Vec<Swept<<F as Flow>::Id, <F as Flow>::Item>>;
+
 /// A flow on the engine: it supplies only its own reading, mapping and writing.
 pub trait Flow {
     /// The id of one entity, e.g. a BigCommerce order id.
@@ -265,11 +268,7 @@ pub trait Flow {
 
     /// The entities modified since `from` (UTC), oldest first; a later copy of the same id
     /// wins. Only called when [`Settings::sweep`] is set.
-    fn sweep(
-        &mut self,
-        _cx: &mut Cx,
-        _from: Timestamp,
-    ) -> Result<Vec<Swept<Self::Id, Self::Item>>, ApiError> {
+    fn sweep(&mut self, _cx: &mut Cx, _from: Timestamp) -> Result<SweptList<Self>, ApiError> {
         Ok(vec![])
     }
 
@@ -333,6 +332,37 @@ impl Written {
     pub fn by_this_run(self) -> bool {
         matches!(self, Written::Created(_) | Written::Recovered(_))
     }
+}
+
+/// `GET path` on `system`, a 2xx body decoded as JSON into `T`; any other status is an
+/// [`ApiError::Status`] naming `GET path`, an undecodable body an [`ApiError::Decode`]. For
+/// endpoints the typed clients ([`crate::bigcommerce`], [`crate::brightpearl`]) lack.
+pub fn get_json<T: serde::de::DeserializeOwned>(
+    api: &dyn Api,
+    system: System,
+    path: &str,
+) -> Result<T, ApiError> {
+    let what = format!("GET {}", path.split('?').next().unwrap_or(path));
+    let resp = crate::http::send(api, crate::types::Request::get(system, path), &what)?;
+    crate::http::decode(&resp.body, &what)
+}
+
+/// `POST path` on `system` with a JSON `body`, the 2xx answer decoded into `T` (errors as
+/// [`get_json`]'s, naming `POST path`). Not idempotent by itself: call it inside
+/// [`Cx::write_once`].
+pub fn post_json<T: serde::de::DeserializeOwned>(
+    api: &dyn Api,
+    system: System,
+    path: &str,
+    body: &impl Serialize,
+) -> Result<T, ApiError> {
+    let what = format!("POST {}", path.split('?').next().unwrap_or(path));
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Decode {
+        what: what.clone(),
+        message: format!("cannot encode the body: {e}"),
+    })?;
+    let resp = crate::http::send(api, crate::types::Request::post(system, path, body), &what)?;
+    crate::http::decode(&resp.body, &what)
 }
 
 /// True for an answered 4xx other than 401/403: the server refused the write and nothing
@@ -532,7 +562,8 @@ impl<'a> Cx<'a> {
     /// 5. answered 4xx (401/403 included) → marker forgotten (nothing was created), the
     ///    error; any other failure keeps the marker.
     ///
-    /// A corrupt link is an [`ApiError::Decode`] naming the state key (see [`Cx::linked`]).
+    /// A corrupt link holds the entity ([`Stop::Hold`] with [`CORRUPT_LINK`], see
+    /// [`Cx::linked`]); nothing is sent.
     pub fn write_once(
         &self,
         key: &Key,
@@ -564,7 +595,9 @@ impl<'a> Cx<'a> {
                 None => Err(Stop::Api(e)),
             },
             Err(e) => {
-                if e.status().is_some_and(|s| (400..500).contains(&s) && s != 429) {
+                if e.status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429)
+                {
                     self.forget_attempt(key);
                 }
                 Err(Stop::Api(e))
@@ -747,10 +780,7 @@ fn sweep<F: Flow>(
         by_id.insert(one.id, one.item); // oldest first: the last copy is the newest
     }
     let cursor = newest.map(|n| stored.map_or(n, |c| c.max(n)));
-    let (one, many) = (
-        s.plural.strip_suffix('s').unwrap_or(s.plural),
-        s.plural,
-    );
+    let (one, many) = (s.plural.strip_suffix('s').unwrap_or(s.plural), s.plural);
     let seen = match by_id.len() {
         1 => format!("1 {one} seen"),
         n => format!("{n} {many} seen"),

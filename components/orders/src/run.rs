@@ -29,14 +29,15 @@ use std::collections::BTreeMap;
 use pearlbridge_sdk::bigcommerce::{self, Order, OrderBundle};
 use pearlbridge_sdk::brightpearl::{
     self, Communication, ContactCreate, ContactEmail, CustomerPayment, FinancialDetails,
-    MULTI_MESSAGE_MAX, MarketingDetails, OrderNote, Organisation, PRODUCT_INDEX_MAX_PAGES,
-    PostAddressIds, RelationshipToAccount,
+    MarketingDetails, OrderNote, Organisation, PRODUCT_INDEX_MAX_PAGES, PostAddressIds,
+    RelationshipToAccount,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::engine::{
     self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, SweepSettings, Swept,
     Written, amount_text, is_rejection,
 };
+use pearlbridge_sdk::payments::{PaymentPoster, Sent, Settled};
 use pearlbridge_sdk::types::{Event, FlowError, Level, RunSummary, System, Team, Trigger};
 use pearlbridge_sdk::{Api, ApiError, Report, State};
 use rust_decimal::Decimal;
@@ -87,23 +88,6 @@ struct CachedContact {
     price_list_id: Option<u64>,
 }
 
-/// One customer payment queued for a multi-message batch, for BigCommerce order `order`.
-struct Job {
-    order: u64,
-    payment: CustomerPayment,
-}
-
-/// How one queued payment ended.
-enum Sent {
-    /// Linked (posted now, or found by transactionRef after an unknown outcome).
-    Linked,
-    /// Brightpearl rejected it (4xx): the order is held `payment-rejected`.
-    Rejected(String),
-    /// A retryable or unknown failure: the order stays pending (its attempt marker, when
-    /// kept, makes the next run search by transactionRef first).
-    Failed(ApiError),
-}
-
 /// An order whose payments are queued: how many are still out, and how the others ended.
 #[derive(Default)]
 struct Waiting {
@@ -122,11 +106,10 @@ pub struct Orders<'c> {
     index: Option<ProductIndex>,
     /// A rebuild of the index failed in this run: it is not tried again until the next run.
     index_error: Option<ApiError>,
-    /// Payments waiting for the next multi-message batch, in order.
-    queue: Vec<Job>,
+    /// Customer payments queued for the next multi-message batch.
+    payments: PaymentPoster,
+    /// Orders whose payments are queued, by BigCommerce order id.
     waiting: BTreeMap<u64, Waiting>,
-    /// The multi-message endpoint answered 404: single POSTs for the rest of the run.
-    multi_message_missing: bool,
     /// BigCommerce customers read in this run (v3 `customers?id:in=`), by id; `None` for an
     /// id BigCommerce does not know.
     customers: BTreeMap<u64, Option<bigcommerce::Customer>>,
@@ -138,9 +121,8 @@ impl<'c> Orders<'c> {
             cfg,
             index: None,
             index_error: None,
-            queue: vec![],
+            payments: PaymentPoster::new(),
             waiting: BTreeMap::new(),
-            multi_message_missing: false,
             customers: BTreeMap::new(),
         }
     }
@@ -182,22 +164,6 @@ pub fn run_at(
         report,
         Timestamp(now),
     )
-}
-
-/// The host refused the request (WIT `send-error::denied`): it was never sent.
-fn is_denied(e: &ApiError) -> bool {
-    matches!(
-        e,
-        ApiError::Send {
-            error: pearlbridge_sdk::types::SendError::Denied(_),
-            ..
-        }
-    )
-}
-
-/// The state key of customer payment `p`: `…:payment:<transactionRef>`.
-fn payment_key(p: &CustomerPayment) -> Key {
-    Key::new(System::Brightpearl, "payment", &p.transaction_ref)
 }
 
 /// The amount a customer payment moves (paid, else authorised), in its currency.
@@ -372,7 +338,7 @@ impl Orders<'_> {
                 p.order_id = so_id;
                 p
             });
-            return Ok(Some(self.unlinked_payments(cx, payments.collect())?));
+            return Ok(Some(self.payments.unlinked(cx, payments.collect())?));
         }
         if !self.cfg.statuses.contains(&order.status_id) {
             cx.count("skipped_status");
@@ -410,7 +376,7 @@ impl Orders<'_> {
             ));
         }
         Ok(Some(
-            self.unlinked_payments(cx, mapped.payments_for(so_id))?,
+            self.payments.unlinked(cx, mapped.payments_for(so_id))?,
         ))
     }
 
@@ -808,89 +774,6 @@ impl Orders<'_> {
         }
     }
 
-    /// The payments not linked yet. One whose earlier attempt has an unknown outcome (its
-    /// `attempt:payment:` marker is left) is looked up by `transactionRef` first and linked
-    /// when found.
-    fn unlinked_payments(
-        &self,
-        cx: &Cx,
-        payments: Vec<CustomerPayment>,
-    ) -> Result<Vec<CustomerPayment>, Stop> {
-        let mut out = Vec::new();
-        for p in payments {
-            let key = payment_key(&p);
-            if cx.linked(&key)?.is_some() {
-                continue;
-            }
-            if cx.has_attempt(&key)
-                && let Some(found) = self.find_payment(cx, &p)?
-            {
-                cx.link(&key, found);
-                continue;
-            }
-            out.push(p);
-        }
-        Ok(out)
-    }
-
-    /// The id of the customer payment with `p`'s `transactionRef` (and payment method, when
-    /// the search gives it), via customer-payment-search.
-    fn find_payment(&self, cx: &Cx, p: &CustomerPayment) -> Result<Option<u64>, ApiError> {
-        Ok(brightpearl::Client::new(cx.api)
-            .payments_by_transaction_ref(&p.transaction_ref)?
-            .into_iter()
-            .find(|m| {
-                m.payment_method_code.is_empty()
-                    || m.payment_method_code
-                        .eq_ignore_ascii_case(&p.payment_method_code)
-            })
-            .map(|m| m.payment_id))
-    }
-
-    /// Brightpearl answered a 4xx (not 401/403) to payment `p`, single POST or multi-message
-    /// message. A repeated `transactionRef` is refused (e.g. `ACCC-021` after the state was
-    /// lost), so it is looked up by `transactionRef` (customer-payment-search) first: found on
-    /// `p`'s sales order (same payment method) → linked, no exception; else rejected, with
-    /// the server's error code and message (and the order a found payment belongs to).
-    fn after_rejection(&mut self, cx: &Cx, p: &CustomerPayment, e: ApiError) -> Sent {
-        let key = payment_key(p);
-        cx.forget_attempt(&key);
-        let found = match brightpearl::Client::new(cx.api)
-            .payments_by_transaction_ref(&p.transaction_ref)
-        {
-            Ok(found) => found,
-            Err(se) => return Sent::Failed(se),
-        };
-        let same_method = |m: &&brightpearl::PaymentMatch| {
-            m.payment_method_code.is_empty()
-                || m.payment_method_code
-                    .eq_ignore_ascii_case(&p.payment_method_code)
-        };
-        if let Some(m) = found
-            .iter()
-            .filter(same_method)
-            .find(|m| m.order_id == p.order_id || m.order_id == 0)
-        {
-            cx.link(&key, m.payment_id);
-            cx.log(
-                Level::Info,
-                &format!(
-                    "customer payment {} is already in Brightpearl as payment {} on sales order {}: linked ({e})",
-                    p.transaction_ref, m.payment_id, p.order_id
-                ),
-            );
-            return Sent::Linked;
-        }
-        let elsewhere = match found.iter().find(same_method) {
-            Some(m) => format!(
-                " (transactionRef {} is payment {} on sales order {})",
-                p.transaction_ref, m.payment_id, m.order_id
-            ),
-            None => String::new(),
-        };
-        Sent::Rejected(format!("{}: {e}{elsewhere}", p.transaction_ref))
-    }
-
     /// The sales order of `id` is linked: queue its payments for the next multi-message
     /// batch (sent once 10 are queued, and at the end of the run). With none left to post
     /// the order is done now.
@@ -913,217 +796,27 @@ impl Orders<'_> {
                 ..Waiting::default()
             },
         );
-        self.queue.extend(
-            payments
-                .into_iter()
-                .map(|payment| Job { order: id, payment }),
-        );
+        self.payments.queue(id, payments);
         self.flush(cx, false);
         Outcome::Deferred
     }
 
-    /// Send the queued payments in batches of [`MULTI_MESSAGE_MAX`]: only full batches, or
-    /// everything when `all` (the end of the run).
-    /// Nothing is sent once the run is stopping (a 401/403).
+    /// Send what the poster has ready (everything when `all`) and settle each payment.
     fn flush(&mut self, cx: &mut Cx, all: bool) {
-        while !cx.stopping()
-            && (self.queue.len() >= MULTI_MESSAGE_MAX || (all && !self.queue.is_empty()))
-        {
-            let n = self.queue.len().min(MULTI_MESSAGE_MAX);
-            let batch: Vec<Job> = self.queue.drain(..n).collect();
-            let sent = self.send_batch(cx, &batch);
-            for (job, outcome) in batch.iter().zip(sent) {
-                self.settle(cx, job, outcome);
-            }
-        }
-    }
-
-    /// Post one batch of payments and link each one by its transaction.
-    /// - One payment: a plain POST ([`Self::send_single`]).
-    /// - Several: `POST /multi-message` (SEQUENTIAL, CONTINUE). Each reply is linked,
-    ///   rejected (4xx) or left pending (5xx, undecodable, not processed).
-    /// - Unknown outcome of the whole request: each payment is looked up by `transactionRef`;
-    ///   the ones not found stay pending with their attempt markers (searched again before
-    ///   the next POST).
-    /// - The endpoint fails as a whole (400/404/5xx, or the host denies the path): single
-    ///   POSTs for this batch (and, after a 404 or a denial, for the rest of the run), after a
-    ///   search for each payment when a 5xx may hide a partial commit.
-    /// - Throttled, timed out, not sent: every payment stays pending.
-    fn send_batch(&mut self, cx: &mut Cx, batch: &[Job]) -> Vec<Sent> {
-        if batch.len() == 1 || self.multi_message_missing {
-            return self.send_singles(cx, batch, false);
-        }
-        let bp = brightpearl::Client::new(cx.api);
-        let labels: Vec<String> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, j)| format!("pay-{}-{}", i + 1, j.payment.transaction_ref))
-            .collect();
-        let messages: Vec<brightpearl::Message> = batch
-            .iter()
-            .zip(&labels)
-            .map(|(j, label)| brightpearl::customer_payment_message(label, &j.payment))
-            .collect();
-        for j in batch {
-            cx.mark_attempt(&payment_key(&j.payment), "customer-payment");
-        }
-        match bp.multi_message(&messages) {
-            Ok(resp) => batch
-                .iter()
-                .zip(&labels)
-                .map(|(j, label)| {
-                    let key = payment_key(&j.payment);
-                    let what = format!(
-                        "POST /accounting-service/customer-payment (multi-message {label})"
-                    );
-                    match resp.processed.iter().find(|m| &m.label == label) {
-                        Some(reply) => match reply.created_id(&what) {
-                            Ok(pid) => {
-                                cx.link(&key, pid);
-                                cx.count("payments_posted");
-                                Sent::Linked
-                            }
-                            Err(e) if e.credentials_problem().is_some() => {
-                                cx.forget_attempt(&key);
-                                Sent::Failed(e)
-                            }
-                            Err(e) if is_rejection(&e) => self.after_rejection(cx, &j.payment, e),
-                            // 5xx/429 in the message, or a 2xx whose id cannot be read: the
-                            // marker stays, so the next run searches first.
-                            Err(e) => Sent::Failed(e),
-                        },
-                        None => {
-                            let not_run = resp.unprocessed.contains(label);
-                            if not_run {
-                                cx.forget_attempt(&key);
-                            }
-                            Sent::Failed(ApiError::Decode {
-                                what,
-                                message: if not_run {
-                                    "listed in unprocessedMessages".into()
-                                } else {
-                                    "missing from the multi-message response".into()
-                                },
-                            })
-                        }
-                    }
-                })
-                .collect(),
-            Err(e) if e.is_outcome_unknown() => batch
-                .iter()
-                .map(|j| {
-                    let key = payment_key(&j.payment);
-                    match self.find_payment(cx, &j.payment) {
-                        Ok(Some(pid)) => {
-                            cx.link(&key, pid);
-                            cx.count("payments_posted");
-                            Sent::Linked
-                        }
-                        Ok(None) => Sent::Failed(e.clone()),
-                        Err(se) => Sent::Failed(se),
-                    }
-                })
-                .collect(),
-            Err(e) if matches!(e.status(), Some(400 | 404) | Some(500..)) || is_denied(&e) => {
-                let maybe_committed = e.status().is_some_and(|s| s >= 500);
-                if e.status() == Some(404) || is_denied(&e) {
-                    self.multi_message_missing = true;
-                }
-                cx.log(
-                    Level::Warn,
-                    &format!(
-                        "multi-message failed ({e}); posting its {} payments one by one",
-                        batch.len()
-                    ),
-                );
-                self.send_singles(cx, batch, maybe_committed)
-            }
-            Err(e) => batch
-                .iter()
-                .map(|j| {
-                    // Not sent (throttled, timeout, transport, denied) or refused as a whole.
-                    cx.forget_attempt(&payment_key(&j.payment));
-                    Sent::Failed(e.clone())
-                })
-                .collect(),
-        }
-    }
-
-    /// The batch's payments one by one ([`Self::send_single`]), each looked up by
-    /// `transactionRef` first when `search_first` (a failed multi-message may have committed
-    /// them). After a 401/403 the rest are not sent (they fail with the same error).
-    fn send_singles(&mut self, cx: &mut Cx, batch: &[Job], search_first: bool) -> Vec<Sent> {
-        let mut refused: Option<ApiError> = None;
-        let mut out = Vec::with_capacity(batch.len());
-        for j in batch {
-            if let Some(e) = &refused {
-                cx.forget_attempt(&payment_key(&j.payment));
-                out.push(Sent::Failed(e.clone()));
-                continue;
-            }
-            let sent = self.send_one(cx, &j.payment, search_first);
-            if let Sent::Failed(e) = &sent
-                && e.credentials_problem().is_some()
-            {
-                refused = Some(e.clone());
-            }
-            out.push(sent);
-        }
-        out
-    }
-
-    fn send_one(&mut self, cx: &mut Cx, p: &CustomerPayment, search_first: bool) -> Sent {
-        let key = payment_key(p);
-        if search_first {
-            match self.find_payment(cx, p) {
-                Ok(Some(pid)) => {
-                    cx.link(&key, pid);
-                    cx.count("payments_posted");
-                    return Sent::Linked;
-                }
-                Ok(None) => {}
-                Err(se) => return Sent::Failed(se),
-            }
-            cx.forget_attempt(&key);
-        }
-        self.send_single(cx, p)
-    }
-
-    /// One `POST /accounting-service/customer-payment`, with its attempt marker; after an
-    /// unknown outcome the payment is looked up by `transactionRef`.
-    fn send_single(&mut self, cx: &mut Cx, p: &CustomerPayment) -> Sent {
-        let bp = brightpearl::Client::new(cx.api);
-        let key = payment_key(p);
-        cx.mark_attempt(&key, "customer-payment");
-        match bp.create_customer_payment(p) {
-            Ok(pid) => {
-                cx.link(&key, pid);
-                cx.count("payments_posted");
-                Sent::Linked
-            }
-            Err(e) if e.is_outcome_unknown() => match self.find_payment(cx, p) {
-                Ok(Some(pid)) => {
-                    cx.link(&key, pid);
-                    cx.count("payments_posted");
-                    Sent::Linked
-                }
-                Ok(None) => Sent::Failed(e),
-                Err(se) => Sent::Failed(se),
-            },
-            Err(e) if e.credentials_problem().is_some() => {
-                cx.forget_attempt(&key);
-                Sent::Failed(e)
-            }
-            Err(e) if is_rejection(&e) => self.after_rejection(cx, p, e),
-            Err(e) => Sent::Failed(e),
+        for settled in self.payments.flush(cx, all) {
+            self.settle(cx, settled);
         }
     }
 
     /// Record how one queued payment ended; when it was its order's last one, the order is
     /// settled: pending after a failure, held `payment-rejected` (impact: the rejected
     /// amounts) after a rejection, else clear.
-    fn settle(&mut self, cx: &mut Cx, job: &Job, sent: Sent) {
-        let id = job.order;
+    fn settle(&mut self, cx: &mut Cx, settled: Settled) {
+        let Settled {
+            owner: id,
+            payment,
+            sent,
+        } = settled;
         let Some(w) = self.waiting.get_mut(&id) else {
             return;
         };
@@ -1132,7 +825,7 @@ impl Orders<'_> {
             Sent::Linked => {}
             Sent::Rejected(m) => {
                 w.rejected.push(m);
-                w.rejected_amount += payment_amount(&job.payment);
+                w.rejected_amount += payment_amount(&payment);
             }
             Sent::Failed(e) => {
                 if let Some(message) = e.credentials_problem() {

@@ -30,6 +30,7 @@ pub mod host;
 mod http;
 pub mod idset;
 pub mod money;
+pub mod payments;
 pub mod testing;
 pub mod types;
 pub mod url;

@@ -180,6 +180,13 @@ pub struct RunbookEntry {
 /// raised must be here (tested against the orders flow's `kinds` module).
 pub const RUNBOOK: &[RunbookEntry] = &[
     RunbookEntry {
+        kind: "corrupt-link",
+        owner: Team::Integration,
+        raised_by: "every flow (the SDK's flow engine)",
+        impact: "the entity's value, when the flow read it (the entity is held, never written again)",
+        next_step: "a `link:` state key holds something that is not an id (edited by hand or corrupted): look the entity up in the other system by its external reference, set the key to its id (or delete the key when nothing was written), then replay the entity",
+    },
+    RunbookEntry {
         kind: "unmapped-sku",
         owner: Team::Ecommerce,
         raised_by: "orders",
@@ -260,7 +267,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "order-note-rejected",
         owner: Team::CustomerService,
         raised_by: "orders",
-        impact: "none: the sales order and payments stand",
+        impact: "the order's charged total (the sales order and payments stand; the note with the customer's message is missing)",
         next_step: "Brightpearl refused the order note (customer message / staff notes); add it by hand from the BigCommerce order",
     },
     RunbookEntry {

@@ -28,7 +28,11 @@ fn every_kind_the_orders_flow_and_the_host_raise_has_an_entry() {
     .unwrap();
     let mut kinds = kinds_in(&orders);
     assert!(kinds.len() >= 12, "{kinds:?}");
-    kinds.extend(["credentials-rejected".into(), "credentials-expired".into()]);
+    kinds.extend([
+        "credentials-rejected".into(),
+        "credentials-expired".into(),
+        "corrupt-link".into(),
+    ]);
     let missing: Vec<&String> = kinds.iter().filter(|k| runbook(k).is_none()).collect();
     assert!(missing.is_empty(), "no runbook entry for {missing:?}");
 }

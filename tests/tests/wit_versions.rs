@@ -170,7 +170,7 @@ async fn inspect_shows_the_wit_version_each_component_was_built_against() {
     let rt = shared_runtime();
     for (file, wit) in [
         ("probe.wasm", WitVersion::V1_0),
-        ("orders.wasm", WitVersion::V1_0),
+        ("orders.wasm", WitVersion::V1_1),
         ("probe11.wasm", WitVersion::V1_1),
     ] {
         let (_, imports, exports) = rt.interfaces(&component(file)).unwrap();
@@ -189,4 +189,15 @@ async fn inspect_shows_the_wit_version_each_component_was_built_against() {
     assert_eq!(prefixes, ["/v2/orders", "/order-service/sales-order"]);
     let probe = rt.load(&component("probe.wasm")).unwrap();
     assert!(rt.needs(&probe).await.unwrap().is_none());
+    // The orders flow declares every path it calls (its run_shell tests check that each
+    // request is covered; the end-to-end tests run it under this policy).
+    let orders = rt.load(&component("orders.wasm")).unwrap();
+    let needs = rt
+        .needs(&orders)
+        .await
+        .unwrap()
+        .expect("orders has a manifest");
+    let prefixes: Vec<&str> = needs.iter().map(|n| n.path_prefix.as_str()).collect();
+    assert!(prefixes.contains(&"/multi-message"), "{prefixes:?}");
+    assert!(prefixes.contains(&"/v2/orders"), "{prefixes:?}");
 }

@@ -12,10 +12,11 @@ pub mod mapping;
 pub mod product_index;
 pub mod run;
 
+use pearlbridge_sdk::bindings::exports::pearlbridge::flow::manifest;
 use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;
 use pearlbridge_sdk::bindings::pearlbridge::flow::types as wit;
 use pearlbridge_sdk::host::{HostApi, HostReport, HostState};
-use pearlbridge_sdk::types::{FlowError, FlowInfo, Trigger};
+use pearlbridge_sdk::types::{FlowError, FlowInfo, Method, Need, System, Trigger};
 
 pub use config::OrdersConfig;
 pub use mapping::{Lookups, MappedOrder, MappingProblem, map_order, map_payments};
@@ -32,8 +33,43 @@ pub fn describe() -> FlowInfo {
     }
 }
 
+/// Every API path the flow calls (WIT `manifest.needs`): the host denies anything else
+/// without an HTTP call. Sources: the SDK clients `pearlbridge_sdk::{bigcommerce,
+/// brightpearl}` and `pearlbridge_sdk::payments`.
+pub fn needs() -> Vec<Need> {
+    use Method::{Get, Post};
+    use System::{Bigcommerce as Bc, Brightpearl as Bp};
+    vec![
+        // The store clock, orders with their products, shipping addresses, coupons, taxes.
+        Need::new(Bc, &[Get], "/v2/time"),
+        Need::new(Bc, &[Get], "/v2/orders"),
+        // Transactions (v3) and registered customers.
+        Need::new(Bc, &[Get], "/v3/orders"),
+        Need::new(Bc, &[Get], "/v3/customers"),
+        // The SKU index, contacts and their addresses.
+        Need::new(Bp, &[Get], "/product-service/product-search"),
+        Need::new(Bp, &[Get], "/contact-service/contact-search"),
+        Need::new(Bp, &[Get, Post], "/contact-service/contact"),
+        Need::new(Bp, &[Post], "/contact-service/postal-address"),
+        // Sales orders (found by externalRef through order-search) and their notes.
+        Need::new(Bp, &[Post], "/order-service/sales-order"),
+        Need::new(Bp, &[Get], "/order-service/order-search"),
+        Need::new(Bp, &[Get, Post], "/order-service/order"),
+        // Customer payments, one by one or in multi-message batches.
+        Need::new(Bp, &[Post], "/accounting-service/customer-payment"),
+        Need::new(Bp, &[Get], "/accounting-service/customer-payment-search"),
+        Need::new(Bp, &[Post], "/multi-message"),
+    ]
+}
+
 /// The component.
 pub struct OrdersFlow;
+
+impl manifest::Guest for OrdersFlow {
+    fn needs() -> Vec<manifest::Need> {
+        needs().into_iter().map(Into::into).collect()
+    }
+}
 
 impl Guest for OrdersFlow {
     fn describe() -> wit::FlowInfo {
@@ -48,7 +84,12 @@ impl Guest for OrdersFlow {
         let cfg = config::parse(&pearlbridge_sdk::host::config_json())
             .map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
         let trigger: Trigger = trigger.into();
-        run::run(&trigger, &cfg, &HostApi, &HostState, &HostReport)
+        // The run's start from the host (WIT `context.current().now`, RFC 3339 UTC).
+        let now = pearlbridge_sdk::dates::Timestamp::parse_iso8601(
+            &pearlbridge_sdk::host::run_context().now,
+        )
+        .map_err(|e| wit::FlowError::Internal(format!("run context `now`: {e}")))?;
+        run::run_at(&trigger, &cfg, &HostApi, &HostState, &HostReport, now.0)
             .map(Into::into)
             .map_err(Into::into)
     }

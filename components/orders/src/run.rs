@@ -128,22 +128,6 @@ impl<'c> Orders<'c> {
     }
 }
 
-/// Do the work for one trigger at the current wall-clock time (WASI `wall-clock`); see
-/// [`run_at`].
-pub fn run(
-    trigger: &Trigger,
-    cfg: &OrdersConfig,
-    api: &dyn Api,
-    state: &dyn State,
-    report: &dyn Report,
-) -> Result<RunSummary, FlowError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    run_at(trigger, cfg, api, state, report, now)
-}
-
 /// Do the work for one trigger; `now` is the time in unix seconds (UTC). The engine's
 /// [`engine::run`] says when the run fails (a bad replay reference, an unreadable sweep,
 /// 401/403 from either system). A scheduled run's summary has a note naming the window

@@ -538,7 +538,7 @@ impl Harness {
     }
 
     fn run(&self, trigger: Trigger) -> pearlbridge_sdk::types::RunSummary {
-        run_at(
+        let summary = run_at(
             &trigger,
             &self.cfg,
             &self.api,
@@ -546,7 +546,24 @@ impl Harness {
             &self.report,
             self.now.get(),
         )
-        .expect("run succeeds")
+        .expect("run succeeds");
+        self.assert_manifest_covers_every_request();
+        summary
+    }
+
+    /// The flow's manifest (`orders::needs`) allows every request it sent: the host would
+    /// deny any other.
+    fn assert_manifest_covers_every_request(&self) {
+        let needs = orders::needs();
+        for r in self.api.requests() {
+            assert!(
+                needs.iter().any(|n| n.covers(r.system, r.method, &r.path)),
+                "the manifest does not cover {:?} {:?} {}",
+                r.system,
+                r.method,
+                r.path
+            );
+        }
     }
 
     fn advance_minutes(&self, minutes: i64) {

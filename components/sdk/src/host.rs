@@ -66,3 +66,14 @@ impl Report for HostReport {
 pub fn config_json() -> String {
     config::get()
 }
+
+/// This run's context from the host's `context` import (since 1.1.0).
+pub fn run_context() -> crate::types::RunContext {
+    let c = crate::bindings::pearlbridge::flow::context::current();
+    crate::types::RunContext {
+        client: c.client,
+        flow: c.flow,
+        run_id: c.run_id,
+        now: c.now,
+    }
+}

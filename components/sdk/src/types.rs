@@ -391,3 +391,56 @@ impl From<FlowInfo> for wit::FlowInfo {
         }
     }
 }
+
+/// One API need of a flow (WIT `manifest.need`, since 1.1.0): the methods it may use below
+/// a path prefix on one system. Prefixes match whole path segments without the query
+/// string: `/v2/orders` covers `/v2/orders/118/products?page=1`, not `/v2/orders_x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    pub system: System,
+    pub methods: Vec<Method>,
+    pub path_prefix: String,
+}
+
+impl Need {
+    pub fn new(system: System, methods: &[Method], path_prefix: &str) -> Need {
+        Need {
+            system,
+            methods: methods.to_vec(),
+            path_prefix: path_prefix.into(),
+        }
+    }
+
+    /// True when this need allows `method` on `path` (query string ignored).
+    pub fn covers(&self, system: System, method: Method, path: &str) -> bool {
+        let path = path.split('?').next().unwrap_or(path);
+        self.system == system
+            && self.methods.contains(&method)
+            && path
+                .strip_prefix(self.path_prefix.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+impl From<Need> for crate::bindings::exports::pearlbridge::flow::manifest::Need {
+    fn from(n: Need) -> Self {
+        crate::bindings::exports::pearlbridge::flow::manifest::Need {
+            system: n.system.into(),
+            methods: n.methods.into_iter().map(Into::into).collect(),
+            path_prefix: n.path_prefix,
+        }
+    }
+}
+
+/// Who and what is running (WIT `context.run-context`, since 1.1.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunContext {
+    /// The client's name, e.g. `acme`.
+    pub client: String,
+    /// The flow's name in the client file, e.g. `orders`.
+    pub flow: String,
+    /// The host's id of this run.
+    pub run_id: u64,
+    /// The run's start, RFC 3339 in UTC.
+    pub now: String,
+}

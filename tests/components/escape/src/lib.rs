@@ -2,10 +2,14 @@
 //! imports (`wasi:sockets`, `wasi:filesystem`) that the Pearlbridge host does not provide,
 //! so the host must refuse to load it, naming the import.
 
-use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;
-use pearlbridge_sdk::bindings::pearlbridge::flow::types::{
-    ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger,
-};
+// The frozen 1.0.0 contract: this component stays a 1.0.0 component whatever the SDK targets.
+wit_bindgen::generate!({
+    world: "flow",
+    path: "../../../wit/v1.0.0",
+});
+
+use exports::pearlbridge::flow::runner::Guest;
+use pearlbridge::flow::types::{ConfigProblem, FlowError, FlowInfo, RunSummary, Trigger};
 
 struct Escape;
 
@@ -36,4 +40,4 @@ impl Guest for Escape {
     }
 }
 
-pearlbridge_sdk::export_flow!(Escape);
+export!(Escape);

@@ -7,12 +7,18 @@
 //! - `panic`: panics (a trap).
 //! - `get:<key>`: reads a state key and reports it.
 
-use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;
-use pearlbridge_sdk::bindings::pearlbridge::flow::types::{
+// The frozen 1.0.0 contract: this component stays a 1.0.0 component whatever the SDK targets.
+wit_bindgen::generate!({
+    world: "flow",
+    path: "../../../wit/v1.0.0",
+});
+
+use exports::pearlbridge::flow::runner::Guest;
+use pearlbridge::flow::types::{
     ConfigProblem, Exception, FlowError, FlowInfo, Level, Method, Money, Request, RunSummary,
     System, Team, Trigger,
 };
-use pearlbridge_sdk::bindings::pearlbridge::flow::{api, config, report, state};
+use pearlbridge::flow::{api, config, report, state};
 
 struct Probe;
 
@@ -168,4 +174,4 @@ fn serde_json_value_kind(config: &str) -> Option<String> {
     None
 }
 
-pearlbridge_sdk::export_flow!(Probe);
+export!(Probe);

@@ -456,7 +456,8 @@ impl Run<'_> {
         };
         self.modified.insert(id, order.date_modified.clone());
         if let Some(link) = self.state.get(&format!("link:order:{id}")) {
-            let so_id: u64 = link.value.parse().unwrap_or(0);
+            let so_id = mapping::linked_sales_order_id(&order, &link.value)
+                .map_err(|p| Stop::Hold(vec![p]))?;
             self.counts.already_posted += 1;
             // Seen again by the sweep, done and unchanged since: nothing new to read or post
             // (events and replays always read the transactions, e.g. a later capture).
@@ -480,7 +481,7 @@ impl Run<'_> {
                                 kind: kinds::UNMAPPED_PAYMENT_METHOD,
                                 owner: Team::Finance,
                                 message: format!("{}: {m}", order_entity(id)),
-                                impact: order.total_inc_tax.parse().unwrap_or_default(),
+                                impact: order.total_inc_tax,
                                 currency: mapping::order_currency(&order).0,
                             })
                             .collect(),
@@ -543,7 +544,7 @@ impl Run<'_> {
             Some(parts) => parts,
             None => (bc.order_products(id)?, bc.order_shipping_addresses(id)?),
         };
-        let nonzero = |v: &str| v.trim().parse::<Decimal>().map_or(true, |d| !d.is_zero());
+        let nonzero = |d: &Decimal| !d.is_zero();
         let coupon_line = products.iter().any(|p| {
             p.applied_discounts
                 .iter()

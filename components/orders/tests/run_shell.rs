@@ -1943,3 +1943,74 @@ fn an_order_the_sweep_sees_again_unchanged_costs_no_reads() {
     );
     assert_eq!(h.api.count_system(System::Brightpearl), 0);
 }
+
+#[test]
+fn a_corrupt_stored_link_holds_the_order_naming_the_key_and_posts_nothing_twice() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    h.run(replay(&[100231]));
+    let so_id = h.state.get("link:order:100231").unwrap().value;
+    // The link is damaged (e.g. edited by hand): never read as sales order 0.
+    h.state.set("link:order:100231", "51x2");
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (
+            open[0].kind.as_str(),
+            open[0].entity.as_str(),
+            open[0].owner,
+            open[0].message.as_str()
+        ),
+        (
+            "invalid-order-data",
+            "bigcommerce:order:100231",
+            Team::Integration,
+            "bigcommerce:order:100231: state key `link:order:100231` is not a Brightpearl sales order id: \"51x2\" (the order was posted; set the key to the id of the sales order with externalRef 100231, do not delete it)"
+        )
+    );
+    // Held, it is seen again on the next run (still corrupt: still held, nothing posted).
+    h.state.set("link:order:100231", "0");
+    assert_eq!(counts(&h.run(Trigger::Events(vec![]))), vec![("held", 1)]);
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert_eq!(h.world.borrow().payments.len(), 1);
+    assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 1);
+    // Repaired: the order is already posted and the exception is resolved.
+    h.state.set("link:order:100231", &so_id);
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
+    assert!(h.report.open_exceptions().is_empty());
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert_eq!(h.world.borrow().payments.len(), 1);
+}
+
+#[test]
+fn a_corrupt_bigcommerce_amount_leaves_the_order_pending_naming_the_field_and_value() {
+    let mut h = Harness::new(&["tax_exclusive_card"]);
+    h.cfg.retry_exception_after = 1;
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["order"]["total_inc_tax"] =
+        json!("12.x4");
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("pending_retry", 1)]);
+    assert_eq!(h.api.count_system(System::Brightpearl), 0, "nothing posted");
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "order-post-failed");
+    assert!(
+        open[0].message.ends_with(
+            ": cannot decode the response: total_inc_tax: \"12.x4\" is not a decimal amount"
+        ) && open[0].message.contains("GET /v2/orders/100231"),
+        "{}",
+        open[0].message
+    );
+    // Fixed at the source: posted on the next run with the exact expected bodies.
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["order"]["total_inc_tax"] =
+        fixture("tax_exclusive_card.json")["order"]["total_inc_tax"].clone();
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        h.world.borrow().sales_orders[0].1,
+        fixture("tax_exclusive_card.expected.json")["sales_order"]
+    );
+    assert!(h.report.open_exceptions().is_empty());
+}

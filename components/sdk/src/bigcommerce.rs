@@ -680,3 +680,124 @@ impl<'a> Client<'a> {
         Ok(all)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeApi;
+    use crate::types::Response;
+
+    fn answering(body: &'static str) -> FakeApi {
+        FakeApi::new(move |_| Ok(Response::new(200, body)))
+    }
+
+    #[test]
+    fn amounts_decode_from_strings_and_numbers_with_their_scale() {
+        let api = answering(
+            r#"{"id":118,"total_inc_tax":"12.3400","coupon_discount":" 0.0000 ","gift_certificate_amount":5,
+                "store_credit_amount":2.5,"store_default_to_transactional_exchange_rate":"1.2500000000"}"#,
+        );
+        let o = Client::new(&api).order(118).unwrap().unwrap();
+        assert_eq!(o.total_inc_tax.to_string(), "12.3400");
+        assert!(o.coupon_discount.is_zero());
+        assert_eq!(o.gift_certificate_amount, Decimal::from(5));
+        assert_eq!(o.store_credit_amount, Decimal::new(25, 1));
+        assert_eq!(
+            o.store_default_to_transactional_exchange_rate,
+            Some(Decimal::new(125, 2))
+        );
+        let api = answering(
+            r#"{"data":[{"id":7,"amount":24.99,"currency":"GBP"},{"id":8,"amount":"10.5","currency":"GBP"}]}"#,
+        );
+        let t = Client::new(&api).order_transactions(118).unwrap();
+        assert_eq!(
+            t.iter().map(|t| t.amount.to_string()).collect::<Vec<_>>(),
+            vec!["24.99", "10.5"]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_amount_string_fails_the_decode_naming_the_field_and_the_value() {
+        let api = answering(r#"{"id":118,"subtotal_ex_tax":"10.0000","total_inc_tax":"12.x4"}"#);
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(
+            err.to_string(),
+            r#"GET /v2/orders/118: cannot decode the response: total_inc_tax: "12.x4" is not a decimal amount"#
+        );
+        // In a list, the row's path and id.
+        let api = answering(
+            r#"[{"id":5501,"order_id":118,"total_tax":"1.5000"},{"id":5502,"order_id":118,"total_tax":"1,50"}]"#,
+        );
+        let err = Client::new(&api).order_products(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"GET /v2/orders/118/products?limit=250&page=1: cannot decode the response: [1].total_tax: "1,50" is not a decimal amount (row id 5502)"#
+        );
+        // An empty string or null is no amount either (BigCommerce sends "0.0000" for zero).
+        for (body, shown) in [
+            (
+                r#"{"id":118,"coupon_discount":""}"#,
+                r#"coupon_discount: """#,
+            ),
+            (
+                r#"{"id":118,"coupon_discount":null}"#,
+                "coupon_discount: null",
+            ),
+            (
+                r#"{"id":118,"store_default_to_transactional_exchange_rate":"x"}"#,
+                r#"store_default_to_transactional_exchange_rate: "x""#,
+            ),
+        ] {
+            let api = FakeApi::new(move |_| Ok(Response::new(200, body)));
+            let err = Client::new(&api).order(118).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "GET /v2/orders/118: cannot decode the response: {shown} is not a decimal amount"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_amount_number_or_type_fails_the_decode_naming_the_field_and_the_value() {
+        // 1e30 is a JSON number (shown as serde_json writes it) but out of a decimal amount's
+        // range; true is no amount.
+        let api = answering(r#"{"data":[{"id":7,"amount":24.99},{"id":9,"amount":1e30}]}"#);
+        let err = Client::new(&api).order_transactions(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v3/orders/118/transactions: cannot decode the response: data[1].amount: 1e+30 is not a decimal amount (row id 9)"
+        );
+        let api = answering(r#"{"id":118,"shipping_cost_inc_tax":true}"#);
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v2/orders/118: cannot decode the response: shipping_cost_inc_tax: true is not a decimal amount"
+        );
+        // Not JSON at all: serde's own message, with its position.
+        let api = answering("<html>");
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v2/orders/118: cannot decode the response: expected value at line 1 column 1"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_amount_in_a_consignment_line_item_gives_no_parts() {
+        let good: Order = serde_json::from_str(
+            r#"{"id":118,"consignments":{"shipping":[{"id":9,"line_items":[{"id":1,"sku":"A","total_inc_tax":"2.0000"}]}]}}"#,
+        )
+        .unwrap();
+        let (products, _) = good.consignment_parts().unwrap();
+        assert_eq!(products[0].total_inc_tax.to_string(), "2.0000");
+        let bad: Order = serde_json::from_str(
+            r#"{"id":118,"consignments":{"shipping":[{"id":9,"line_items":[{"id":1,"sku":"A","total_inc_tax":"2.x"}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(bad.consignment_parts(), None);
+    }
+}

@@ -2014,3 +2014,33 @@ fn a_corrupt_bigcommerce_amount_leaves_the_order_pending_naming_the_field_and_va
     );
     assert!(h.report.open_exceptions().is_empty());
 }
+
+#[test]
+fn a_corrupt_amount_in_a_sweep_page_fails_the_run_naming_the_row_and_keeps_the_cursor() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.run(Trigger::Scheduled);
+    let cursor = h.state.get("cursor:orders").unwrap().value;
+    h.world.borrow_mut().orders.get_mut(&100239).unwrap()["order"]["coupon_discount"] =
+        json!("1.2.3");
+    let err = run_at(
+        &Trigger::Scheduled,
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    )
+    .unwrap_err();
+    let FlowError::Upstream(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.ends_with(
+            ": cannot decode the response: [1].coupon_discount: \"1.2.3\" is not a decimal amount (row id 100239)"
+        ) && message.starts_with("GET /v2/orders?min_date_modified="),
+        "{message}"
+    );
+    // Nothing is lost: the cursor is where it was, so the order is swept again once fixed.
+    assert_eq!(h.state.get("cursor:orders").unwrap().value, cursor);
+    assert_eq!(h.world.borrow().sales_orders.len(), 2);
+}

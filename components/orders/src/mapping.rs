@@ -114,16 +114,9 @@ impl MappedOrder {
     }
 }
 
-/// Sum of a sales order's rows (net + tax) as decimals.
+/// Sum of a sales order's rows (net + tax), in the order's currency.
 pub fn sales_order_total(order: &SalesOrder) -> Decimal {
-    order
-        .rows
-        .iter()
-        .map(|r| {
-            r.net.parse::<Decimal>().unwrap_or_default()
-                + r.tax.parse::<Decimal>().unwrap_or_default()
-        })
-        .sum()
+    order.rows.iter().map(|r| r.net + r.tax).sum()
 }
 
 struct Problems {
@@ -161,8 +154,6 @@ pub fn order_currency(order: &Order) -> (String, String) {
     };
     let rate = order
         .store_default_to_transactional_exchange_rate
-        .as_deref()
-        .and_then(|r| r.trim().parse::<Decimal>().ok())
         .filter(|r| !r.is_zero())
         .unwrap_or(Decimal::ONE)
         .normalize();
@@ -297,8 +288,8 @@ fn text_row(
         name: Some(name),
         quantity: "1".into(),
         tax_code,
-        net: money::format(net, dp),
-        tax: money::format(tax, dp),
+        net: money::fixed(net, dp),
+        tax: money::fixed(tax, dp),
         nominal_code: nominal.to_string(),
         external_ref: None,
     }
@@ -337,19 +328,12 @@ pub fn map_order(
         total: Decimal::ZERO,
         currency: currency.clone(),
     };
-    let mut invalid = Vec::new();
-    let mut m = |field: String, value: &str| -> Decimal {
-        money::parse(&entity, &field, value).unwrap_or_else(|e| {
-            invalid.push(e.to_string());
-            Decimal::ZERO
-        })
-    };
-    let total_inc_tax = m("total_inc_tax".into(), &order.total_inc_tax);
+    let total_inc_tax = order.total_inc_tax;
     let total = charged_amount(total_inc_tax, &currency);
-    let handling_inc = m("handling_cost_inc_tax".into(), &order.handling_cost_inc_tax);
-    let handling_tax = m("handling_cost_tax".into(), &order.handling_cost_tax);
-    let wrapping_inc = m("wrapping_cost_inc_tax".into(), &order.wrapping_cost_inc_tax);
-    let wrapping_tax = m("wrapping_cost_tax".into(), &order.wrapping_cost_tax);
+    let handling_inc = order.handling_cost_inc_tax;
+    let handling_tax = order.handling_cost_tax;
+    let wrapping_inc = order.wrapping_cost_inc_tax;
+    let wrapping_tax = order.wrapping_cost_tax;
     p.total = total;
 
     // Tax rows by what they tax.
@@ -359,8 +343,8 @@ pub fn map_order(
     let mut wrapping_tax_rows = TaxLine::default();
     let mut taxes = bundle.taxes.clone();
     taxes.sort_by_key(|t| (t.priority, t.id));
-    for (i, t) in taxes.iter().enumerate() {
-        let amount = m(format!("taxes[{i}].line_amount"), &t.line_amount);
+    for t in &taxes {
+        let amount = t.line_amount;
         let line = match t.line_item_type.as_str() {
             "item" => item_tax.entry(t.order_product_id.unwrap_or(0)).or_default(),
             "shipping" => shipping_tax.entry(t.order_address_id).or_default(),
@@ -370,7 +354,7 @@ pub fn map_order(
         };
         line.amount += amount;
         if line.classes.is_empty() {
-            line.rate = t.rate.trim().parse::<Decimal>().unwrap_or_default();
+            line.rate = t.rate;
         }
         if !line.classes.contains(&t.class) {
             line.classes.push(t.class.clone());
@@ -412,7 +396,7 @@ pub fn map_order(
         .map(|c| c.code.clone())
         .filter(|c| !c.is_empty())
         .collect();
-    for (i, line) in bundle.products.iter().enumerate() {
+    for line in &bundle.products {
         if line.is_bundled_product || line.parent_order_product_id.is_some() {
             continue; // bundle children: the parent row carries the price
         }
@@ -431,16 +415,9 @@ pub fn map_order(
                 None => unknown_skus.push(format!("{sku} (order product {})", line.id)),
             }
         }
-        let full_inc = m(format!("products[{i}].total_inc_tax"), &line.total_inc_tax);
-        let full_tax = m(format!("products[{i}].total_tax"), &line.total_tax);
-        let paid_inc = if line.discounted_total_inc_tax.trim().is_empty() {
-            full_inc
-        } else {
-            m(
-                format!("products[{i}].discounted_total_inc_tax"),
-                &line.discounted_total_inc_tax,
-            )
-        };
+        let full_inc = line.total_inc_tax;
+        let full_tax = line.total_tax;
+        let paid_inc = line.discounted_total_inc_tax.unwrap_or(full_inc);
         let taxed = item_tax.get(&line.id);
         let tax = taxed.map(|t| t.amount).unwrap_or(Decimal::ZERO);
         let what = format!("order product {} (SKU `{}`)", line.id, line.sku);
@@ -476,8 +453,8 @@ pub fn map_order(
             name: None,
             quantity: line.quantity.to_string(),
             tax_code: code,
-            net: money::format(net, dp),
-            tax: money::format(row_tax, dp),
+            net: money::fixed(net, dp),
+            tax: money::fixed(row_tax, dp),
             nominal_code: cfg.nominal_codes.sales.clone(),
             external_ref: Some(line.id.to_string()),
         });
@@ -523,11 +500,8 @@ pub fn map_order(
         if i == 0 {
             shipping_method_id = method;
         }
-        let inc = m(
-            format!("shipping_addresses[{i}].cost_inc_tax"),
-            &a.cost_inc_tax,
-        );
-        let tax = m(format!("shipping_addresses[{i}].cost_tax"), &a.cost_tax);
+        let inc = a.cost_inc_tax;
+        let tax = a.cost_tax;
         if inc.is_zero() && tax.is_zero() {
             continue;
         }
@@ -630,13 +604,7 @@ pub fn map_order(
     };
 
     // Totals: the rows must add up to the charged amount exactly.
-    let rows_total: Decimal = rows
-        .iter()
-        .map(|r| {
-            r.net.parse::<Decimal>().unwrap_or_default()
-                + r.tax.parse::<Decimal>().unwrap_or_default()
-        })
-        .sum();
+    let rows_total: Decimal = rows.iter().map(|r| r.net + r.tax).sum();
     let diff = total - rows_total;
     let mut rounding = None;
     if !diff.is_zero() {
@@ -647,8 +615,8 @@ pub fn map_order(
                 name: Some("Rounding".into()),
                 quantity: "1".into(),
                 tax_code: cfg.no_tax_code.clone(),
-                net: money::format(diff, places),
-                tax: money::format(Decimal::ZERO, dp),
+                net: money::fixed(diff, places),
+                tax: money::fixed(Decimal::ZERO, dp),
                 nominal_code: cfg.nominal_codes.rounding.clone(),
                 external_ref: None,
             });
@@ -670,9 +638,6 @@ pub fn map_order(
                 currency: currency.clone(),
             });
         }
-    }
-    for msg in invalid {
-        p.add(kinds::INVALID_ORDER_DATA, Team::Integration, msg);
     }
     if order.billing_address.email.trim().is_empty() {
         p.add(
@@ -768,7 +733,7 @@ fn payment(
     rate: &str,
     spec: PaymentSpec,
 ) -> CustomerPayment {
-    let amount = money::format(spec.amount, 2);
+    let amount = money::fixed(spec.amount, 2);
     let (authorized, paid) = if spec.payment_type == PaymentType::Auth {
         (Some(amount), None)
     } else {
@@ -820,14 +785,12 @@ pub fn map_payments(
     transactions: &[Transaction],
     cfg: &OrdersConfig,
 ) -> Result<Vec<CustomerPayment>, Vec<String>> {
-    let entity = order_entity(order.id);
     let (currency, rate) = order_currency(order);
     let placed = placed_on(order).unwrap_or_default();
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    let parse = |field: &str, v: &str| money::parse(&entity, field, v).unwrap_or(Decimal::ZERO);
-    let gift = parse("gift_certificate_amount", &order.gift_certificate_amount);
-    let credit = parse("store_credit_amount", &order.store_credit_amount);
+    let gift = order.gift_certificate_amount;
+    let credit = order.store_credit_amount;
     let mut tenders: Vec<&Transaction> = transactions
         .iter()
         .filter(|t| {
@@ -861,10 +824,7 @@ pub fn map_payments(
             let shown = if of_kind.is_empty() {
                 amount
             } else {
-                of_kind
-                    .iter()
-                    .map(|t| parse(&format!("transactions[{}].amount", t.id), &t.amount))
-                    .sum()
+                of_kind.iter().map(|t| t.amount).sum()
             };
             problems.push(format!(
                 "the {label} payment of {shown} {currency} has no payment method (set `{method}`)"
@@ -896,7 +856,7 @@ pub fn map_payments(
                     payment_type: PaymentType::Receipt,
                     transaction_ref: format!("bc-txn-{}", t.id),
                     transaction_code: None,
-                    amount: parse(&format!("transactions[{}].amount", t.id), &t.amount),
+                    amount: t.amount,
                     currency: if t.currency.is_empty() {
                         currency.clone()
                     } else {
@@ -942,12 +902,7 @@ pub fn map_payments(
             ));
             continue;
         };
-        let amount = money::parse(
-            &entity,
-            &format!("transactions[{}].amount", t.id),
-            &t.amount,
-        )
-        .unwrap_or(Decimal::ZERO);
+        let amount = t.amount;
         let date = Timestamp::parse_iso8601(&t.date_created)
             .map(|d| d.to_iso8601())
             .unwrap_or_else(|_| placed.clone());
@@ -992,7 +947,7 @@ pub fn map_payments(
     }
     let paid_status = matches!(order.payment_status.as_str(), "paid" | "captured");
     if txns.is_empty() && paid_status {
-        let total = charged_amount(parse("total_inc_tax", &order.total_inc_tax), &currency);
+        let total = charged_amount(order.total_inc_tax, &currency);
         let rest = total - gift - credit;
         if rest > Decimal::ZERO {
             match lookup_method(cfg, &[&order.payment_method]) {

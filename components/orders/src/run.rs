@@ -153,20 +153,17 @@ pub fn run_at(
 /// The amount a customer payment moves (paid, else authorised), in its currency.
 fn payment_amount(p: &CustomerPayment) -> Decimal {
     p.amount_paid
-        .as_deref()
-        .or(p.amount_authorized.as_deref())
-        .and_then(|a| a.trim().parse::<Decimal>().ok())
+        .or(p.amount_authorized)
         .unwrap_or(Decimal::ZERO)
 }
 
-/// The order's charged amount in its currency, when it can be read.
-fn order_stake(order: &Order) -> Option<Impact> {
-    let total = order.total_inc_tax.trim().parse::<Decimal>().ok()?;
+/// The order's charged amount in its currency.
+fn order_stake(order: &Order) -> Impact {
     let currency = mapping::order_currency(order).0;
-    Some(Impact::new(
-        mapping::charged_amount(total, &currency),
+    Impact::new(
+        mapping::charged_amount(order.total_inc_tax, &currency),
         currency,
-    ))
+    )
 }
 
 impl Flow for Orders<'_> {
@@ -293,9 +290,7 @@ impl Orders<'_> {
             },
         };
         cx.seen(&key, &order.date_modified);
-        if let Some(stake) = order_stake(&order) {
-            cx.at_stake(&key, stake);
-        }
+        cx.at_stake(&key, order_stake(&order));
         if let Some(so_id) = cx.linked(&key)? {
             cx.count("already_posted");
             // Seen again by the sweep, done and unchanged since: nothing new to read or post
@@ -381,7 +376,7 @@ impl Orders<'_> {
             Some(parts) => parts,
             None => (bc.order_products(id)?, bc.order_shipping_addresses(id)?),
         };
-        let nonzero = |v: &str| v.trim().parse::<Decimal>().map_or(true, |d| !d.is_zero());
+        let nonzero = |d: &Decimal| !d.is_zero();
         let coupon_line = products.iter().any(|p| {
             p.applied_discounts
                 .iter()

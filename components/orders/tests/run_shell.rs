@@ -1960,3 +1960,104 @@ fn an_order_the_sweep_sees_again_unchanged_costs_no_reads() {
     );
     assert_eq!(h.api.count_system(System::Brightpearl), 0);
 }
+
+#[test]
+fn a_corrupt_stored_link_holds_the_order_naming_the_key_and_posts_nothing_twice() {
+    let h = Harness::new(&["tax_exclusive_card"]);
+    h.run(replay(&[100231]));
+    let so_id = h.state.get("link:order:100231").unwrap().value;
+    // The link is damaged (e.g. edited by hand): never read as sales order 0.
+    h.state.set("link:order:100231", "51x2");
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (
+            open[0].kind.as_str(),
+            open[0].entity.as_str(),
+            open[0].owner,
+            open[0].message.as_str()
+        ),
+        (
+            "corrupt-link",
+            "bigcommerce:order:100231",
+            Team::Integration,
+            "bigcommerce:order:100231: state key `link:order:100231` holds \"51x2\", which is not an id; set it to the id of what was written for it (look it up by its external reference) and do not delete it, or it is written again"
+        )
+    );
+    // Held, it is seen again on the next run (still corrupt: still held, nothing posted).
+    h.state.set("link:order:100231", "0");
+    assert_eq!(counts(&h.run(Trigger::Events(vec![]))), vec![("held", 1)]);
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert_eq!(h.world.borrow().payments.len(), 1);
+    assert_eq!(h.bp_count(Method::Post, "/order-service/sales-order"), 1);
+    // Repaired: the order is already posted and the exception is resolved.
+    h.state.set("link:order:100231", &so_id);
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("already_posted", 1)]);
+    assert!(h.report.open_exceptions().is_empty());
+    assert_eq!(h.world.borrow().sales_orders.len(), 1);
+    assert_eq!(h.world.borrow().payments.len(), 1);
+}
+
+#[test]
+fn a_corrupt_bigcommerce_amount_leaves_the_order_pending_naming_the_field_and_value() {
+    let mut h = Harness::new(&["tax_exclusive_card"]);
+    h.cfg.retry_exception_after = 1;
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["order"]["total_inc_tax"] =
+        json!("12.x4");
+    let s = h.run(replay(&[100231]));
+    assert_eq!(counts(&s), vec![("pending_retry", 1)]);
+    assert_eq!(h.api.count_system(System::Brightpearl), 0, "nothing posted");
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "order-post-failed");
+    assert!(
+        open[0].message.ends_with(
+            ": cannot decode the response: total_inc_tax: \"12.x4\" is not a decimal amount"
+        ) && open[0].message.contains("GET /v2/orders/100231"),
+        "{}",
+        open[0].message
+    );
+    // Fixed at the source: posted on the next run with the exact expected bodies.
+    h.world.borrow_mut().orders.get_mut(&100231).unwrap()["order"]["total_inc_tax"] =
+        fixture("tax_exclusive_card.json")["order"]["total_inc_tax"].clone();
+    let s = h.run(Trigger::Events(vec![]));
+    assert_eq!(counts(&s), vec![("posted", 1), ("payments_posted", 1)]);
+    assert_eq!(
+        h.world.borrow().sales_orders[0].1,
+        fixture("tax_exclusive_card.expected.json")["sales_order"]
+    );
+    assert!(h.report.open_exceptions().is_empty());
+}
+
+#[test]
+fn a_corrupt_amount_in_a_sweep_page_fails_the_run_naming_the_row_and_keeps_the_cursor() {
+    let h = Harness::new(&["tax_exclusive_card", "guest_paypal"]);
+    h.run(Trigger::Scheduled);
+    let cursor = h.state.get("cursor:orders").unwrap().value;
+    h.world.borrow_mut().orders.get_mut(&100239).unwrap()["order"]["coupon_discount"] =
+        json!("1.2.3");
+    let err = run_at(
+        &Trigger::Scheduled,
+        &h.cfg,
+        &h.api,
+        &h.state,
+        &h.report,
+        h.now.get(),
+    )
+    .unwrap_err();
+    let FlowError::Upstream(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.ends_with(
+            ": cannot decode the response: [1].coupon_discount: \"1.2.3\" is not a decimal amount (row id 100239)"
+        ) && message.starts_with("GET /v2/orders?min_date_modified="),
+        "{message}"
+    );
+    // Nothing is lost: the cursor is where it was, so the order is swept again once fixed.
+    assert_eq!(h.state.get("cursor:orders").unwrap().value, cursor);
+    assert_eq!(h.world.borrow().sales_orders.len(), 2);
+}

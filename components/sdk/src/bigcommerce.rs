@@ -1,15 +1,21 @@
 //! BigCommerce models and a typed client for the endpoints the flows read
 //! (bigcommerce-api.md §3, §5, §7, §9 [doc]).
 //!
-//! Money fields of the v2 resources are kept as their 4-decimal strings (`"225.0000"`) and
-//! parsed with [`crate::money::parse`] where they are used, so an error names the entity and
-//! field. Unknown fields are ignored; missing ones take their default; text fields accept
-//! `null` (as `""`) and numbers (as their text).
+//! Money fields are [`Decimal`]s: an amount in the order's currency (the transactional
+//! currency, `default_currency_code`; a v3 transaction's in its own `currency`), decoded by
+//! [`crate::money::serde_amount`] from the v2 4-decimal strings (`"225.0000"`, scale kept) or
+//! the v3 JSON numbers. A value that is not a decimal amount makes the whole response fail to
+//! decode with an [`ApiError::Decode`] naming the field and the value (`GET /v2/orders/118:
+//! cannot decode the response: total_inc_tax: "12.x4" is not a decimal amount`), never a
+//! silent 0. Unknown fields are ignored; missing ones take their default (0 for an amount);
+//! text fields accept `null` (as `""`) and numbers (as their text).
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::capabilities::{Api, ApiError};
 use crate::http::{self, lenient_opt_u64, lenient_u64, money_text, money_text as text};
+use crate::money::serde_amount;
 use crate::types::{Request, System};
 use crate::url::encode;
 
@@ -88,7 +94,9 @@ fn lenient_form_fields<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<For
     Ok(serde_json::from_value(v).unwrap_or_default())
 }
 
-/// `GET /v2/orders/{id}` (bigcommerce-api.md §5 [doc]). Dates are RFC 2822 UTC strings.
+/// `GET /v2/orders/{id}` (bigcommerce-api.md §5 [doc]). Dates are RFC 2822 UTC strings;
+/// amounts are decimals in the order's currency (v2 strings such as `"12.3400"`, see the
+/// module docs).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Order {
@@ -112,68 +120,70 @@ pub struct Order {
     pub order_source: String,
     pub is_deleted: bool,
     pub billing_address: Address,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub subtotal_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub subtotal_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub subtotal_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_shipping_cost: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub shipping_cost_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub shipping_cost_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub shipping_cost_tax: String,
+    #[serde(with = "serde_amount")]
+    pub subtotal_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub subtotal_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub subtotal_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub base_shipping_cost: Decimal,
+    #[serde(with = "serde_amount")]
+    pub shipping_cost_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub shipping_cost_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub shipping_cost_tax: Decimal,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub shipping_cost_tax_class_id: u64,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_handling_cost: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub handling_cost_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub handling_cost_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub handling_cost_tax: String,
+    #[serde(with = "serde_amount")]
+    pub base_handling_cost: Decimal,
+    #[serde(with = "serde_amount")]
+    pub handling_cost_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub handling_cost_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub handling_cost_tax: Decimal,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub handling_cost_tax_class_id: u64,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_wrapping_cost: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_tax: String,
+    #[serde(with = "serde_amount")]
+    pub base_wrapping_cost: Decimal,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_tax: Decimal,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub wrapping_cost_tax_class_id: u64,
     /// Manual discount.
-    #[serde(deserialize_with = "text::deserialize")]
-    pub discount_amount: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub coupon_discount: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub store_credit_amount: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub gift_certificate_amount: String,
+    #[serde(with = "serde_amount")]
+    pub discount_amount: Decimal,
+    #[serde(with = "serde_amount")]
+    pub coupon_discount: Decimal,
+    #[serde(with = "serde_amount")]
+    pub store_credit_amount: Decimal,
+    #[serde(with = "serde_amount")]
+    pub gift_certificate_amount: Decimal,
     pub is_tax_inclusive_pricing: bool,
     /// Display currency.
     #[serde(deserialize_with = "text::deserialize")]
     pub currency_code: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub currency_exchange_rate: String,
+    #[serde(with = "serde_amount")]
+    pub currency_exchange_rate: Decimal,
     /// The transactional currency the shopper paid in (bigcommerce-api.md §5 [doc]).
     #[serde(deserialize_with = "text::deserialize")]
     pub default_currency_code: String,
     pub store_default_currency_code: Option<String>,
-    pub store_default_to_transactional_exchange_rate: Option<String>,
+    /// Store default → transactional currency rate; `None` when absent, `null` or `""`.
+    #[serde(with = "serde_amount::option")]
+    pub store_default_to_transactional_exchange_rate: Option<Decimal>,
     pub items_total: u64,
     pub shipping_address_count: u64,
     #[serde(deserialize_with = "text::deserialize")]
@@ -200,9 +210,11 @@ impl Order {
     /// The order products and shipping addresses from the included consignments, the same
     /// rows `GET /v2/orders/{id}/products` and `/shipping_addresses` give (a shipping
     /// consignment's `id` is the order address id [unconfirmed]; its money comes as JSON
-    /// numbers, kept as their text). `None` when they cannot replace those two calls: no
-    /// consignments object, a `__warning__`, line items given as links, or a consignment
-    /// with [`CONSIGNMENT_LINE_ITEMS_MAX`] items or more (possibly truncated).
+    /// numbers, read as decimals through their text). `None` when they cannot replace those
+    /// two calls: no consignments object, a `__warning__`, line items given as links, a
+    /// consignment with [`CONSIGNMENT_LINE_ITEMS_MAX`] items or more (possibly truncated), or
+    /// a row that does not decode (e.g. a corrupt amount: the separate call then fails with
+    /// an [`ApiError::Decode`] naming the field and the value).
     pub fn consignment_parts(&self) -> Option<(Vec<OrderProduct>, Vec<ShippingAddress>)> {
         let c = self.consignments.as_ref()?.as_object()?;
         if c.contains_key("__warning__") || !c.contains_key("shipping") {
@@ -262,8 +274,8 @@ impl Order {
 pub struct AppliedDiscount {
     /// A coupon id (number) or a rule id such as `"total-coupon"`.
     pub id: serde_json::Value,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub amount: String,
+    #[serde(with = "serde_amount")]
+    pub amount: Decimal,
     #[serde(deserialize_with = "text::deserialize")]
     pub name: String,
     pub code: Option<String>,
@@ -273,6 +285,7 @@ pub struct AppliedDiscount {
 }
 
 /// `GET /v2/orders/{id}/products` (bigcommerce-api.md §5 [doc]).
+/// Amounts are decimals in the order's currency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrderProduct {
@@ -292,40 +305,42 @@ pub struct OrderProduct {
     #[serde(deserialize_with = "text::deserialize")]
     pub product_type: String,
     pub quantity: u64,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_price: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub price_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub price_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub price_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_total: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub total_tax: String,
-    /// Line total after every discount, tax included ("what the shopper paid").
-    #[serde(deserialize_with = "text::deserialize")]
-    pub discounted_total_inc_tax: String,
+    #[serde(with = "serde_amount")]
+    pub base_price: Decimal,
+    #[serde(with = "serde_amount")]
+    pub price_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub price_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub price_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub base_total: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_tax: Decimal,
+    /// Line total after every discount, tax included ("what the shopper paid"); `None` when
+    /// absent, `null` or `""` (then the line paid its `total_inc_tax`).
+    #[serde(with = "serde_amount::option")]
+    pub discounted_total_inc_tax: Option<Decimal>,
     pub applied_discounts: Vec<AppliedDiscount>,
     #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
     pub parent_order_product_id: Option<u64>,
     pub is_bundled_product: bool,
     #[serde(deserialize_with = "text::deserialize")]
     pub wrapping_name: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub wrapping_cost_tax: String,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub wrapping_cost_tax: Decimal,
 }
 
 /// `GET /v2/orders/{id}/shipping_addresses` (bigcommerce-api.md §5 [doc]).
+/// Amounts are decimals in the order's currency.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ShippingAddress {
@@ -338,14 +353,14 @@ pub struct ShippingAddress {
     pub items_total: u64,
     #[serde(deserialize_with = "text::deserialize")]
     pub shipping_method: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub base_cost: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub cost_ex_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub cost_inc_tax: String,
-    #[serde(deserialize_with = "text::deserialize")]
-    pub cost_tax: String,
+    #[serde(with = "serde_amount")]
+    pub base_cost: Decimal,
+    #[serde(with = "serde_amount")]
+    pub cost_ex_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub cost_inc_tax: Decimal,
+    #[serde(with = "serde_amount")]
+    pub cost_tax: Decimal,
     #[serde(deserialize_with = "lenient_u64::deserialize")]
     pub cost_tax_class_id: u64,
     pub shipping_zone_id: u64,
@@ -354,6 +369,8 @@ pub struct ShippingAddress {
 }
 
 /// `GET /v2/orders/{id}/coupons` (bigcommerce-api.md §5 [doc]).
+/// `discount` is a decimal in the order's currency; `amount` is the coupon's value (a
+/// percentage for a percentage coupon).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrderCoupon {
@@ -362,16 +379,18 @@ pub struct OrderCoupon {
     pub order_id: u64,
     #[serde(deserialize_with = "text::deserialize")]
     pub code: String,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub amount: String,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub discount: String,
+    #[serde(with = "serde_amount")]
+    pub amount: Decimal,
+    #[serde(with = "serde_amount")]
+    pub discount: Decimal,
     /// 0 per_item, 1 percentage, 2 per_total, 3 shipping, 4 free_shipping, 5 promotions.
     #[serde(rename = "type")]
     pub coupon_type: u32,
 }
 
 /// `GET /v2/orders/{id}/taxes?details=true` (bigcommerce-api.md §5 [doc]).
+/// `priority_amount` and `line_amount` are decimals in the order's currency; `rate` is a
+/// percentage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OrderTax {
@@ -386,14 +405,14 @@ pub struct OrderTax {
     /// provider calculated it.
     #[serde(deserialize_with = "text::deserialize")]
     pub class: String,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub rate: String,
+    #[serde(with = "serde_amount")]
+    pub rate: Decimal,
     pub priority: u64,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub priority_amount: String,
+    #[serde(with = "serde_amount")]
+    pub priority_amount: Decimal,
     /// The tax amount of this line.
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub line_amount: String,
+    #[serde(with = "serde_amount")]
+    pub line_amount: Decimal,
     /// With `details=true`: the order product the row taxes (items only).
     #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
     pub order_product_id: Option<u64>,
@@ -402,8 +421,9 @@ pub struct OrderTax {
     pub line_item_type: String,
 }
 
-/// `GET /v3/orders/{id}/transactions` `data[]` (bigcommerce-api.md §7 [doc]). Amounts are
-/// JSON numbers (kept as their text), dates ISO 8601.
+/// `GET /v3/orders/{id}/transactions` `data[]` (bigcommerce-api.md §7 [doc]). `amount` is a
+/// JSON number, read as a decimal in the transaction's `currency` through its text; dates
+/// ISO 8601.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Transaction {
@@ -416,8 +436,8 @@ pub struct Transaction {
     /// e.g. `credit_card`, `gift_certificate`, `store_credit`, `offline`, `custom`.
     #[serde(deserialize_with = "text::deserialize")]
     pub method: String,
-    #[serde(deserialize_with = "money_text::deserialize")]
-    pub amount: String,
+    #[serde(with = "serde_amount")]
+    pub amount: Decimal,
     #[serde(deserialize_with = "text::deserialize")]
     pub currency: String,
     #[serde(deserialize_with = "text::deserialize")]
@@ -658,5 +678,126 @@ impl<'a> Client<'a> {
             all.extend(http::decode::<V3List<Customer>>(&resp.body, &what)?.data);
         }
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeApi;
+    use crate::types::Response;
+
+    fn answering(body: &'static str) -> FakeApi {
+        FakeApi::new(move |_| Ok(Response::new(200, body)))
+    }
+
+    #[test]
+    fn amounts_decode_from_strings_and_numbers_with_their_scale() {
+        let api = answering(
+            r#"{"id":118,"total_inc_tax":"12.3400","coupon_discount":" 0.0000 ","gift_certificate_amount":5,
+                "store_credit_amount":2.5,"store_default_to_transactional_exchange_rate":"1.2500000000"}"#,
+        );
+        let o = Client::new(&api).order(118).unwrap().unwrap();
+        assert_eq!(o.total_inc_tax.to_string(), "12.3400");
+        assert!(o.coupon_discount.is_zero());
+        assert_eq!(o.gift_certificate_amount, Decimal::from(5));
+        assert_eq!(o.store_credit_amount, Decimal::new(25, 1));
+        assert_eq!(
+            o.store_default_to_transactional_exchange_rate,
+            Some(Decimal::new(125, 2))
+        );
+        let api = answering(
+            r#"{"data":[{"id":7,"amount":24.99,"currency":"GBP"},{"id":8,"amount":"10.5","currency":"GBP"}]}"#,
+        );
+        let t = Client::new(&api).order_transactions(118).unwrap();
+        assert_eq!(
+            t.iter().map(|t| t.amount.to_string()).collect::<Vec<_>>(),
+            vec!["24.99", "10.5"]
+        );
+    }
+
+    #[test]
+    fn a_corrupt_amount_string_fails_the_decode_naming_the_field_and_the_value() {
+        let api = answering(r#"{"id":118,"subtotal_ex_tax":"10.0000","total_inc_tax":"12.x4"}"#);
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+        assert!(!err.is_retryable());
+        assert_eq!(
+            err.to_string(),
+            r#"GET /v2/orders/118: cannot decode the response: total_inc_tax: "12.x4" is not a decimal amount"#
+        );
+        // In a list, the row's path and id.
+        let api = answering(
+            r#"[{"id":5501,"order_id":118,"total_tax":"1.5000"},{"id":5502,"order_id":118,"total_tax":"1,50"}]"#,
+        );
+        let err = Client::new(&api).order_products(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"GET /v2/orders/118/products?limit=250&page=1: cannot decode the response: [1].total_tax: "1,50" is not a decimal amount (row id 5502)"#
+        );
+        // An empty string or null is no amount either (BigCommerce sends "0.0000" for zero).
+        for (body, shown) in [
+            (
+                r#"{"id":118,"coupon_discount":""}"#,
+                r#"coupon_discount: """#,
+            ),
+            (
+                r#"{"id":118,"coupon_discount":null}"#,
+                "coupon_discount: null",
+            ),
+            (
+                r#"{"id":118,"store_default_to_transactional_exchange_rate":"x"}"#,
+                r#"store_default_to_transactional_exchange_rate: "x""#,
+            ),
+        ] {
+            let api = FakeApi::new(move |_| Ok(Response::new(200, body)));
+            let err = Client::new(&api).order(118).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "GET /v2/orders/118: cannot decode the response: {shown} is not a decimal amount"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_amount_number_or_type_fails_the_decode_naming_the_field_and_the_value() {
+        // 1e30 is a JSON number (shown as serde_json writes it) but out of a decimal amount's
+        // range; true is no amount.
+        let api = answering(r#"{"data":[{"id":7,"amount":24.99},{"id":9,"amount":1e30}]}"#);
+        let err = Client::new(&api).order_transactions(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v3/orders/118/transactions: cannot decode the response: data[1].amount: 1e+30 is not a decimal amount (row id 9)"
+        );
+        let api = answering(r#"{"id":118,"shipping_cost_inc_tax":true}"#);
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v2/orders/118: cannot decode the response: shipping_cost_inc_tax: true is not a decimal amount"
+        );
+        // Not JSON at all: serde's own message, with its position.
+        let api = answering("<html>");
+        let err = Client::new(&api).order(118).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "GET /v2/orders/118: cannot decode the response: expected value at line 1 column 1"
+        );
+    }
+
+    #[test]
+    fn a_corrupt_amount_in_a_consignment_line_item_gives_no_parts() {
+        let good: Order = serde_json::from_str(
+            r#"{"id":118,"consignments":{"shipping":[{"id":9,"line_items":[{"id":1,"sku":"A","total_inc_tax":"2.0000"}]}]}}"#,
+        )
+        .unwrap();
+        let (products, _) = good.consignment_parts().unwrap();
+        assert_eq!(products[0].total_inc_tax.to_string(), "2.0000");
+        let bad: Order = serde_json::from_str(
+            r#"{"id":118,"consignments":{"shipping":[{"id":9,"line_items":[{"id":1,"sku":"A","total_inc_tax":"2.x"}]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(bad.consignment_parts(), None);
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::capabilities::{Api, ApiError};
@@ -90,8 +91,10 @@ pub struct Delivery {
 }
 
 /// One order row of a sales order (§4.1 [doc]): `productId` or `name` (free-text row),
-/// `quantity` as a string, `net` = row total ex tax, `tax` = row tax (both ≤ 4 dp),
-/// `taxCode`, `nominalCode`, `externalRef`.
+/// `quantity` as a string, `net` = row total ex tax, `tax` = row tax, `taxCode`,
+/// `nominalCode`, `externalRef`. `net` and `tax` are decimals in the order's currency (≤ 4
+/// dp), sent as strings with their scale kept (`"10.00"`, [`crate::money::serde_amount`]):
+/// give them the places to send ([`crate::money::fixed`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SalesOrderRow {
@@ -101,8 +104,10 @@ pub struct SalesOrderRow {
     pub name: Option<String>,
     pub quantity: String,
     pub tax_code: String,
-    pub net: String,
-    pub tax: String,
+    #[serde(with = "crate::money::serde_amount")]
+    pub net: Decimal,
+    #[serde(with = "crate::money::serde_amount")]
+    pub tax: Decimal,
     pub nominal_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_ref: Option<String>,
@@ -250,7 +255,9 @@ pub enum PaymentType {
 }
 
 /// `POST /accounting-service/customer-payment` body (§5 [doc]). (`transactionRef`,
-/// `paymentMethodCode`) is unique server-side. Amounts are decimal strings.
+/// `paymentMethodCode`) is unique server-side. `amountAuthorized` and `amountPaid` are
+/// decimals in `currencyIsoCode`, sent as strings with their scale kept (`"24.00"`,
+/// [`crate::money::serde_amount`]); `exchangeRate` is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CustomerPayment {
@@ -263,10 +270,18 @@ pub struct CustomerPayment {
     pub currency_iso_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exchange_rate: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount_authorized: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount_paid: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::money::serde_amount::option"
+    )]
+    pub amount_authorized: Option<Decimal>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::money::serde_amount::option"
+    )]
+    pub amount_paid: Option<Decimal>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authorization_expiry: Option<String>,
     /// ISO 8601.
@@ -805,7 +820,7 @@ mod tests {
             currency_iso_code: "GBP".into(),
             exchange_rate: None,
             amount_authorized: None,
-            amount_paid: Some("24.00".into()),
+            amount_paid: Some("24.00".parse().unwrap()),
             authorization_expiry: None,
             payment_date: "2024-05-01T10:16:00Z".into(),
             journal_ref: None,

@@ -445,7 +445,7 @@ impl<'a> Cx<'a> {
         self.stop.is_some()
     }
 
-    /// The id `key` is linked to. A stored link that is not an id is a [`CORRUPT_LINK`]
+    /// The id `key` is linked to. A stored link that is not a positive id is a [`CORRUPT_LINK`]
     /// problem naming the state key and its value (the entity is held, never written
     /// again).
     pub fn linked(&self, key: &Key) -> Result<Option<u64>, Problem> {
@@ -453,16 +453,19 @@ impl<'a> Cx<'a> {
         let Some(entry) = self.state.get(&state_key) else {
             return Ok(None);
         };
-        entry.value.trim().parse::<u64>().map(Some).map_err(|_| Problem {
-            kind: CORRUPT_LINK,
-            owner: Team::Integration,
-            message: format!(
-                "{}: state key `{state_key}` holds {:?}, which is not an id; fix or delete the key, then replay",
-                key.entity(),
-                entry.value
-            ),
-            impact: self.impacts.get(&key.entity()).cloned(),
-        })
+        match entry.value.trim().parse::<u64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(Problem {
+                kind: CORRUPT_LINK,
+                owner: Team::Integration,
+                message: format!(
+                    "{}: state key `{state_key}` holds {:?}, which is not an id; set it to the id of what was written for it (look it up by its external reference) and do not delete it, or it is written again",
+                    key.entity(),
+                    entry.value
+                ),
+                impact: self.impacts.get(&key.entity()).cloned(),
+            }),
+        }
     }
 
     /// Store the link of `key` and forget its attempt marker.

@@ -26,12 +26,56 @@ pub(crate) fn send(api: &dyn Api, req: Request, what: &str) -> Result<Response, 
     }
 }
 
-/// Decode a JSON body into `T`.
+/// Decode a JSON body into `T`. A value that does not fit its field is an
+/// [`ApiError::Decode`] naming the field's path and the value, e.g. `GET /v2/orders/118:
+/// cannot decode the response: total_inc_tax: "12.x4" is not a decimal amount`; in a list,
+/// the row's `id` is named too (`[3].total_inc_tax: … (row id 118)`). An error of the body
+/// as a whole (not JSON, wrong top-level shape) keeps serde's message with its position.
 pub(crate) fn decode<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, ApiError> {
-    serde_json::from_str(body).map_err(|e| ApiError::Decode {
+    let mut de = serde_json::Deserializer::from_str(body);
+    let decoded = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => de.end().map(|()| v).map_err(|e| e.to_string()),
+        Err(e) => Err(decode_message(body, &e)),
+    };
+    decoded.map_err(|message| ApiError::Decode {
         what: what.into(),
-        message: e.to_string(),
+        message,
     })
+}
+
+fn decode_message(body: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    use serde_path_to_error::Segment;
+    let inner = e.inner();
+    let path = e.path();
+    if path.iter().next().is_none() || inner.is_syntax() || inner.is_eof() {
+        return inner.to_string();
+    }
+    // The message without serde's " at line L column C" (the path says where).
+    let full = inner.to_string();
+    let suffix = format!(" at line {} column {}", inner.line(), inner.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full);
+    // The id of the innermost list row on the path, when the body has one.
+    let mut row_id = None;
+    if let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) {
+        for segment in path.iter() {
+            let next = match segment {
+                Segment::Seq { index } => v.get(*index).cloned(),
+                Segment::Map { key } => v.get(key).cloned(),
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            if matches!(segment, Segment::Seq { .. })
+                && let Some(id) = next.get("id").filter(|id| id.is_number() || id.is_string())
+            {
+                row_id = Some(id.to_string());
+            }
+            v = next;
+        }
+    }
+    match row_id {
+        Some(id) => format!("{path}: {message} (row id {id})"),
+        None => format!("{path}: {message}"),
+    }
 }
 
 /// Error items of a Brightpearl `{"errors":[{code,message}]}` body, a `{"response":"..."}`

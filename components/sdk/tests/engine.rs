@@ -488,7 +488,7 @@ fn a_corrupt_link_holds_the_entity_and_sends_nothing() {
     assert_eq!(open[0].kind, engine::CORRUPT_LINK);
     assert_eq!(
         open[0].message,
-        "bigcommerce:widget:6: state key `link:widget:6` holds \"50l\", which is not an id; fix or delete the key, then replay"
+        "bigcommerce:widget:6: state key `link:widget:6` holds \"50l\", which is not an id; set it to the id of what was written for it (look it up by its external reference) and do not delete it, or it is written again"
     );
     assert_eq!(open[0].impact.clone().unwrap().amount, "0.50");
 }

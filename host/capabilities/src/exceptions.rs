@@ -184,7 +184,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         owner: Team::Integration,
         raised_by: "every flow (the SDK's flow engine)",
         impact: "the entity's value, when the flow read it (the entity is held, never written again)",
-        next_step: "a `link:` state key holds something that is not an id (edited by hand or corrupted): look the entity up in the other system by its external reference, set the key to its id (or delete the key when nothing was written), then replay the entity",
+        next_step: "a `link:` state key holds something that is not an id (edited by hand or corrupted): look the entity up in the other system by its external reference and set the key to that id (never delete it: the entity would be written a second time); the held entity goes on at the next run",
     },
     RunbookEntry {
         kind: "unmapped-sku",

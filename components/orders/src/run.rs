@@ -542,7 +542,7 @@ impl Orders<'_> {
                 c
             }
         };
-        let entity = format!("brightpearl:contact:{}", contact.id);
+        let entity = Key::new(System::Brightpearl, "contact", contact.id).entity();
         if let (Some(want), Some(has)) = (price_list, contact.price_list_id) {
             if want != has {
                 // Not holding: the order carries priceListId and BigCommerce's own row values.

@@ -34,8 +34,8 @@ use pearlbridge_sdk::brightpearl::{
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::engine::{
-    self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, SweepSettings, Swept,
-    Written, amount_text, is_rejection,
+    self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, Sweep, SweepSettings,
+    Swept, Written, amount_text, is_rejection,
 };
 use pearlbridge_sdk::payments::{PaymentPoster, Sent, Settled};
 use pearlbridge_sdk::types::{Event, FlowError, Level, RunSummary, System, Team, Trigger};
@@ -180,10 +180,10 @@ impl Flow for Orders<'_> {
             retry_kind: kinds::ORDER_POST_FAILED,
             retry_owner: Team::Integration,
             retry_exception_after: self.cfg.retry_exception_after,
-            sweep: Some(SweepSettings {
+            sweep: Some(Sweep::Since(SweepSettings {
                 overlap_minutes: self.cfg.sweep.overlap_minutes,
                 initial_lookback_hours: self.cfg.sweep.initial_lookback_hours,
-            }),
+            })),
             counters: COUNTERS,
         }
     }

@@ -196,7 +196,16 @@ pub enum Outcome {
     Deferred,
 }
 
-/// The scheduled sweep's settings.
+/// What a scheduled run sweeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sweep {
+    /// The entities modified since the cursor minus the overlap (incremental).
+    Since(SweepSettings),
+    /// Every entity, each run (a full sync); no cursor.
+    All,
+}
+
+/// The incremental sweep's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SweepSettings {
     /// Minutes before the cursor the sweep starts (clock skew, late commits).
@@ -225,7 +234,7 @@ pub struct Settings {
     pub retry_owner: Team,
     pub retry_exception_after: u32,
     /// `None` when the flow has no scheduled sweep.
-    pub sweep: Option<SweepSettings>,
+    pub sweep: Option<Sweep>,
     /// The run summary's counters, in the order they are reported (all reported, 0 too).
     pub counters: &'static [&'static str],
 }
@@ -267,7 +276,8 @@ pub trait Flow {
     }
 
     /// The entities modified since `from` (UTC), oldest first; a later copy of the same id
-    /// wins. Only called when [`Settings::sweep`] is set.
+    /// wins ([`Sweep::All`]: every entity, `from` is the unix epoch). Only called when
+    /// [`Settings::sweep`] is set.
     fn sweep(&mut self, _cx: &mut Cx, _from: Timestamp) -> Result<SweptList<Self>, ApiError> {
         Ok(vec![])
     }
@@ -754,8 +764,23 @@ fn sweep<F: Flow>(
     flow: &mut F,
     cx: &mut Cx,
     s: &Settings,
-    sw: SweepSettings,
+    sw: Sweep,
 ) -> Result<Window<F::Id, F::Item>, ApiError> {
+    let sw = match sw {
+        Sweep::Since(sw) => sw,
+        Sweep::All => {
+            let mut by_id: BTreeMap<F::Id, F::Item> = BTreeMap::new();
+            for one in flow.sweep(cx, Timestamp(0))? {
+                by_id.insert(one.id, one.item);
+            }
+            let n = by_id.len();
+            return Ok(Window {
+                swept: by_id.into_iter().collect(),
+                cursor: None,
+                note: format!("swept all {}: {n} seen", s.plural),
+            });
+        }
+    };
     let cursor_key = format!("cursor:{}", s.name);
     let stored = cx
         .state

@@ -11,7 +11,8 @@ use pearlbridge_sdk::ApiError;
 use pearlbridge_sdk::State;
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::engine::{
-    self, Cx, Flow, Impact, Outcome, Problem, Settings, Stop, SweepSettings, Swept, SweptList,
+    self, Cx, Flow, Impact, Outcome, Problem, Settings, Stop, Sweep, SweepSettings, Swept,
+    SweptList,
 };
 use pearlbridge_sdk::engine::{get_json as http_get_json, post_json};
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
@@ -138,10 +139,10 @@ impl Flow for Widgets {
             retry_kind: "widget-post-failed",
             retry_owner: Team::Integration,
             retry_exception_after: 2,
-            sweep: Some(SweepSettings {
+            sweep: Some(Sweep::Since(SweepSettings {
                 overlap_minutes: 5,
                 initial_lookback_hours: 1,
-            }),
+            })),
             counters: &["posted", "already_posted", "held", "pending_retry"],
         }
     }

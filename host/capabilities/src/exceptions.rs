@@ -180,6 +180,34 @@ pub struct RunbookEntry {
 /// raised must be here (tested against the orders flow's `kinds` module).
 pub const RUNBOOK: &[RunbookEntry] = &[
     RunbookEntry {
+        kind: "sku-not-in-brightpearl",
+        owner: Team::Ecommerce,
+        raised_by: "stock",
+        impact: "the variant's price × the units BigCommerce shows (sold without Brightpearl stock behind them)",
+        next_step: "create the product in Brightpearl with this SKU, or correct the SKU in BigCommerce; the next full stock sync sets its stock and resolves this",
+    },
+    RunbookEntry {
+        kind: "untracked-product",
+        owner: Team::Operations,
+        raised_by: "stock",
+        impact: "none named: BigCommerce keeps whatever level it has",
+        next_step: "make the Brightpearl product stock-tracked (or stop tracking inventory for it in BigCommerce); the product is retried on every stock run",
+    },
+    RunbookEntry {
+        kind: "stock-drift",
+        owner: Team::Operations,
+        raised_by: "stock",
+        impact: "the variant's price × the units BigCommerce held beyond what was last written from Brightpearl",
+        next_step: "someone changed stock in BigCommerce; the flow has set it back to Brightpearl's value. Record real stock changes in Brightpearl (a stock correction), and consider marking the inventory location as managed by an external source",
+    },
+    RunbookEntry {
+        kind: "stock-push-failed",
+        owner: Team::Operations,
+        raised_by: "stock",
+        impact: "the variant's price × its units (the storefront shows a stale level)",
+        next_step: "BigCommerce refused or did not answer the inventory write on several runs; the message names the last error. Check the store's API status and the location ids in flows.stock.mapping.warehouses; the write is retried every run",
+    },
+    RunbookEntry {
         kind: "corrupt-link",
         owner: Team::Integration,
         raised_by: "every flow (the SDK's flow engine)",

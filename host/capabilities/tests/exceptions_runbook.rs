@@ -28,6 +28,14 @@ fn every_kind_the_orders_flow_and_the_host_raise_has_an_entry() {
     .unwrap();
     let mut kinds = kinds_in(&orders);
     assert!(kinds.len() >= 12, "{kinds:?}");
+    let stock = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../components/stock/src/run.rs"
+    ))
+    .unwrap();
+    let stock_kinds = kinds_in(&stock);
+    assert_eq!(stock_kinds.len(), 4, "{stock_kinds:?}");
+    kinds.extend(stock_kinds);
     kinds.extend([
         "credentials-rejected".into(),
         "credentials-expired".into(),

@@ -1,0 +1,648 @@
+//! The stock-specific part of a run on the SDK's flow engine: which BigCommerce targets each
+//! Brightpearl product has, Brightpearl availability in id-set batches, the values to write,
+//! and the writes in batches. Candidates (a full sync of every product on a schedule,
+//! Brightpearl `product.modified.on-hand-modified` events, replays, retries), holds, retries
+//! and the 401/403 stop are the engine's.
+//!
+//! State keys:
+//! - `targets:product:<bp id>` → JSON list of the product's BigCommerce targets
+//!   ([`Target`]), written by each full sync, read by event runs;
+//! - `pushed:product:<bp id>` → `{"<variant id>@<location id>": units}`: the values last
+//!   written to BigCommerce (only changed values are written again);
+//! - `held:`/`retry:product:<bp id>` — the engine's.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pearlbridge_sdk::bigcommerce;
+use pearlbridge_sdk::brightpearl::{self, Envelope, PRODUCT_INDEX_MAX_PAGES, SearchResponse};
+use pearlbridge_sdk::dates::Timestamp;
+use pearlbridge_sdk::engine::{
+    self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, Sweep, Swept, SweptList,
+};
+use pearlbridge_sdk::types::{
+    Event, FlowError, Level as LogLevel, Method, Request, RunSummary, System, Team, Trigger,
+};
+use pearlbridge_sdk::{Api, ApiError, Report, State};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{Mode, StockConfig};
+use crate::mapping::{self, Availability, Level, Target};
+
+/// Exception kinds this flow raises.
+pub mod kinds {
+    /// A BigCommerce SKU with no Brightpearl product: its stock is never set.
+    pub const SKU_NOT_IN_BRIGHTPEARL: &str = "sku-not-in-brightpearl";
+    /// A Brightpearl product that is not stock-tracked (absent from product-availability).
+    pub const UNTRACKED_PRODUCT: &str = "untracked-product";
+    /// BigCommerce holds more than was last written: stock was edited in BigCommerce.
+    pub const STOCK_DRIFT: &str = "stock-drift";
+    /// Writing the product's stock failed on several runs in a row.
+    pub const STOCK_PUSH_FAILED: &str = "stock-push-failed";
+}
+
+const TARGETS: Mark = Mark::Cache("targets");
+const PUSHED: Mark = Mark::Cache("pushed");
+
+/// The run summary's counters, in order.
+pub const COUNTERS: &[&str] = &[
+    "skus_checked",
+    "skus_pushed",
+    "writes",
+    "held",
+    "pending_retry",
+];
+
+/// Most ids in one `product-availability` id set (the safe size, brightpearl-api.md §2).
+pub const AVAILABILITY_IDS_MAX: usize = 100;
+
+/// The stock flow on the engine.
+pub struct Stock<'c> {
+    cfg: &'c StockConfig,
+    /// Brightpearl product id → its BigCommerce targets, queued for the end of the run.
+    queue: BTreeMap<u64, Vec<Target>>,
+}
+
+impl<'c> Stock<'c> {
+    pub fn new(cfg: &'c StockConfig) -> Self {
+        Stock {
+            cfg,
+            queue: BTreeMap::new(),
+        }
+    }
+}
+
+/// Run for one trigger at `now` (unix seconds, UTC); see [`engine::run`] for when the run
+/// fails.
+pub fn run_at(
+    trigger: &Trigger,
+    cfg: &StockConfig,
+    api: &dyn Api,
+    state: &dyn State,
+    report: &dyn Report,
+    now: i64,
+) -> Result<RunSummary, FlowError> {
+    engine::run(
+        &mut Stock::new(cfg),
+        trigger,
+        api,
+        state,
+        report,
+        Timestamp(now),
+    )
+}
+
+fn variant_entity(variant_id: u64) -> String {
+    Key::new(System::Bigcommerce, "variant", variant_id).entity()
+}
+
+#[derive(Deserialize)]
+struct CatalogPage {
+    data: Vec<CatalogProduct>,
+    #[serde(default)]
+    meta: Value,
+}
+
+#[derive(Deserialize)]
+struct CatalogProduct {
+    id: u64,
+    #[serde(default)]
+    inventory_tracking: String,
+    #[serde(default)]
+    inventory_level: i64,
+    #[serde(default, with = "pearlbridge_sdk::money::serde_amount")]
+    price: Decimal,
+    #[serde(default)]
+    categories: Vec<u64>,
+    #[serde(default)]
+    variants: Vec<CatalogVariant>,
+}
+
+#[derive(Deserialize)]
+struct CatalogVariant {
+    id: u64,
+    #[serde(default)]
+    sku: String,
+    #[serde(default)]
+    inventory_level: i64,
+    #[serde(default, with = "pearlbridge_sdk::money::serde_amount::option")]
+    price: Option<Decimal>,
+}
+
+/// The stock targets of a catalog page: product-level products by their base variant,
+/// variant-level products by each variant with a SKU; untracked products are left out.
+fn targets_of(products: Vec<CatalogProduct>) -> Vec<Target> {
+    let mut out = vec![];
+    for p in products {
+        match p.inventory_tracking.as_str() {
+            "product" => {
+                if let Some(base) = p.variants.first() {
+                    out.push(Target {
+                        product_id: p.id,
+                        variant_id: base.id,
+                        sku: base.sku.trim().to_string(),
+                        product_level: true,
+                        price: p.price,
+                        categories: p.categories.clone(),
+                        level: Some(p.inventory_level),
+                    });
+                }
+            }
+            "variant" => {
+                for v in &p.variants {
+                    out.push(Target {
+                        product_id: p.id,
+                        variant_id: v.id,
+                        sku: v.sku.trim().to_string(),
+                        product_level: false,
+                        price: v.price.unwrap_or(p.price),
+                        categories: p.categories.clone(),
+                        level: Some(v.inventory_level),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out.retain(|t| !t.sku.is_empty());
+    out
+}
+
+/// A GET of a BigCommerce list: a 204 (v2's empty page) is an empty list.
+fn bc_list(api: &dyn Api, path: &str) -> Result<Vec<Value>, ApiError> {
+    let what = format!("GET {}", path.split('?').next().unwrap_or(path));
+    let resp = api
+        .send(Request::get(System::Bigcommerce, path))
+        .map_err(|error| ApiError::Send {
+            what: what.clone(),
+            error,
+        })?;
+    if resp.status == 204 {
+        return Ok(vec![]);
+    }
+    if !(200..300).contains(&resp.status) {
+        return Err(ApiError::Status {
+            system: System::Bigcommerce,
+            what,
+            status: resp.status,
+            errors: vec![],
+            body: resp.body,
+        });
+    }
+    serde_json::from_str(&resp.body).map_err(|e| ApiError::Decode {
+        what,
+        message: e.to_string(),
+    })
+}
+
+impl Flow for Stock<'_> {
+    type Id = u64;
+    type Item = Vec<Target>;
+
+    fn settings(&self) -> Settings {
+        Settings {
+            name: "stock",
+            system: System::Brightpearl,
+            kind: "product",
+            plural: "products",
+            open_marks: &[],
+            retry_kind: kinds::STOCK_PUSH_FAILED,
+            retry_owner: Team::Operations,
+            retry_exception_after: self.cfg.retry_exception_after,
+            sweep: Some(Sweep::All),
+            counters: COUNTERS,
+        }
+    }
+
+    /// Brightpearl `product.modified*` events (the on-hand change signal, brightpearl-api.md
+    /// §8 [doc]/[obs]); the entity id is the Brightpearl product id.
+    fn event_id(&self, e: &Event) -> Option<String> {
+        (e.source == System::Brightpearl && e.scope.starts_with("product.modified"))
+            .then(|| e.entity_id.clone())
+    }
+
+    /// The full sync: every stock-tracked BigCommerce variant with a SKU
+    /// (`GET /v3/catalog/products?include=variants`, pages of 250), grouped by the
+    /// Brightpearl product of its SKU (the SKU index: paged `product-search`). A SKU with no
+    /// Brightpearl product raises `sku-not-in-brightpearl` (ecommerce; impact = price ×
+    /// BigCommerce level) and is resolved once it has one.
+    fn sweep(&mut self, cx: &mut Cx, _from: Timestamp) -> Result<SweptList<Self>, ApiError> {
+        let mut targets = vec![];
+        let mut page = 1u32;
+        loop {
+            let got: CatalogPage = engine::get_json(
+                cx.api,
+                System::Bigcommerce,
+                &format!(
+                    "/v3/catalog/products?include=variants&limit={}&page={page}",
+                    bigcommerce::V3_MAX_LIMIT
+                ),
+            )?;
+            let n = got.data.len();
+            targets.extend(targets_of(got.data));
+            let total_pages = got.meta["pagination"]["total_pages"].as_u64().unwrap_or(1);
+            if n == 0 || u64::from(page) >= total_pages {
+                break;
+            }
+            page += 1;
+        }
+        let (index, _) =
+            brightpearl::Client::new(cx.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES)?;
+        let open: BTreeSet<String> = cx
+            .report
+            .open("bigcommerce:variant:")
+            .into_iter()
+            .filter(|(k, _)| k == kinds::SKU_NOT_IN_BRIGHTPEARL)
+            .map(|(_, e)| e)
+            .collect();
+        let mut by_product: BTreeMap<u64, Vec<Target>> = BTreeMap::new();
+        for t in targets {
+            let entity = variant_entity(t.variant_id);
+            match index.get(&t.sku) {
+                Some(id) => {
+                    if open.contains(&entity) {
+                        cx.report.resolve(kinds::SKU_NOT_IN_BRIGHTPEARL, &entity);
+                    }
+                    by_product.entry(*id).or_default().push(t);
+                }
+                None => {
+                    let units = t.level.unwrap_or(0).max(0);
+                    cx.raise(
+                        kinds::SKU_NOT_IN_BRIGHTPEARL,
+                        &entity,
+                        Team::Ecommerce,
+                        format!(
+                            "{entity}: SKU `{}` (BigCommerce product {}) has no Brightpearl product, so its stock ({units} in BigCommerce) is never set from Brightpearl",
+                            t.sku, t.product_id
+                        ),
+                        Some(&Impact::new(t.price * Decimal::from(units), &self.cfg.currency)),
+                        true,
+                    );
+                }
+            }
+        }
+        Ok(by_product
+            .into_iter()
+            .map(|(id, item)| Swept {
+                id,
+                modified: None,
+                item,
+            })
+            .collect())
+    }
+
+    /// Queue the product (its targets from the sweep, else from the last full sync) for the
+    /// batched reads and writes at the end of the run.
+    fn process(
+        &mut self,
+        cx: &mut Cx,
+        id: &u64,
+        item: Option<Vec<Target>>,
+    ) -> Result<Outcome, Stop> {
+        let key = cx.key(id);
+        let targets = match item {
+            Some(t) => {
+                let text = serde_json::to_string(&t).unwrap_or_default();
+                if cx.mark(&key, TARGETS).as_deref() != Some(text.as_str()) {
+                    cx.set_mark(&key, TARGETS, &text);
+                }
+                t
+            }
+            None => match cx.mark(&key, TARGETS) {
+                Some(text) => serde_json::from_str(&text).map_err(|e| Problem {
+                    kind: engine::CORRUPT_LINK,
+                    owner: Team::Integration,
+                    message: format!(
+                        "{}: state key `{}` is not a list of targets ({e}); delete it and run a full sync",
+                        key.entity(),
+                        key.state(TARGETS)
+                    ),
+                    impact: None,
+                })?,
+                None => {
+                    cx.log(
+                        LogLevel::Warn,
+                        &format!(
+                            "{}: no BigCommerce variant known for it yet; the next full sync sets it",
+                            key.entity()
+                        ),
+                    );
+                    return Ok(Outcome::Unchanged);
+                }
+            },
+        };
+        if let Some(t) = targets.first() {
+            let units = t.level.unwrap_or(0).max(0);
+            cx.at_stake(
+                &key,
+                Impact::new(t.price * Decimal::from(units.max(1)), &self.cfg.currency),
+            );
+        }
+        self.queue.insert(*id, targets);
+        Ok(Outcome::Deferred)
+    }
+
+    fn finish(&mut self, cx: &mut Cx) {
+        let queue = std::mem::take(&mut self.queue);
+        if queue.is_empty() {
+            return;
+        }
+        let pending = match self.unposted_units(cx) {
+            Ok(p) => p,
+            Err(e) => {
+                // Without the unposted orders any value could oversell: write nothing.
+                for id in queue.keys() {
+                    cx.failed(&cx.key(id), &e);
+                }
+                return;
+            }
+        };
+        let ids: Vec<u64> = queue.keys().copied().collect();
+        let mut writes: Vec<(u64, Vec<Level>)> = vec![];
+        for chunk in ids.chunks(AVAILABILITY_IDS_MAX) {
+            if cx.stopping() {
+                return;
+            }
+            let availability = match self.availability(cx, chunk) {
+                Ok(a) => a,
+                Err(e) => {
+                    for id in chunk {
+                        cx.failed(&cx.key(id), &e);
+                    }
+                    continue;
+                }
+            };
+            for id in chunk {
+                let key = cx.key(id);
+                let targets = &queue[id];
+                let Some(avail) = availability.get(id) else {
+                    cx.hold(
+                        &key,
+                        vec![Problem {
+                            kind: kinds::UNTRACKED_PRODUCT,
+                            owner: Team::Operations,
+                            message: format!(
+                                "{}: Brightpearl product {id} (SKU `{}`) is not stock-tracked (absent from product-availability), so BigCommerce stock is not set from it",
+                                key.entity(),
+                                targets.first().map(|t| t.sku.as_str()).unwrap_or("")
+                            ),
+                            impact: None,
+                        }],
+                    );
+                    continue;
+                };
+                let levels = self.levels(cx, &key, targets, avail, &pending);
+                writes.push((*id, levels));
+            }
+        }
+        self.write(cx, writes);
+    }
+}
+
+impl Stock<'_> {
+    /// Units per SKU of BigCommerce orders accepted (in `pending_orders.statuses`, created
+    /// within `lookback_hours`) whose Brightpearl sales order does not exist yet: Brightpearl
+    /// has not allocated them, so they are deducted. Posted = a Brightpearl sales order
+    /// created since then with `externalRef` = the BigCommerce order id (as the orders flow
+    /// writes it), from `order-search` (`createdOn` period, pages of 500).
+    fn unposted_units(&self, cx: &Cx) -> Result<BTreeMap<String, i64>, ApiError> {
+        let since = cx
+            .now
+            .plus_seconds(-self.cfg.pending_orders.lookback_hours * 3600);
+        let mut candidates: Vec<u64> = vec![];
+        for status in &self.cfg.pending_orders.statuses {
+            let mut page = 1;
+            loop {
+                let list = bc_list(
+                    cx.api,
+                    &format!(
+                        "/v2/orders?status_id={status}&min_date_created={}&limit=250&page={page}",
+                        pearlbridge_sdk::url::encode(&since.to_rfc2822())
+                    ),
+                )?;
+                let n = list.len();
+                candidates.extend(list.iter().filter_map(|o| o["id"].as_u64()));
+                if n < 250 {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        let mut units = BTreeMap::new();
+        if candidates.is_empty() {
+            return Ok(units);
+        }
+        let mut posted: BTreeSet<String> = BTreeSet::new();
+        let mut first = 1u64;
+        loop {
+            let page: Envelope<SearchResponse> = engine::get_json(
+                cx.api,
+                System::Brightpearl,
+                &format!(
+                    "/order-service/order-search?orderTypeId=1&createdOn={}/&columns=orderId,externalRef&pageSize=500&firstResult={first}",
+                    since.to_iso8601()
+                ),
+            )?;
+            let got = page.response.results.len() as u64;
+            posted.extend(
+                page.response
+                    .rows()
+                    .iter()
+                    .filter_map(|r| r.str("externalRef")),
+            );
+            if !page.response.meta_data.more_pages_available || got == 0 {
+                break;
+            }
+            first += got;
+        }
+        let bc = bigcommerce::Client::new(cx.api);
+        for id in candidates {
+            if posted.contains(&id.to_string()) {
+                continue;
+            }
+            for p in bc.order_products(id)? {
+                *units.entry(p.sku.trim().to_string()).or_insert(0) +=
+                    i64::try_from(p.quantity).unwrap_or(i64::MAX);
+            }
+        }
+        Ok(units)
+    }
+
+    /// `GET /warehouse-service/product-availability/{ids}` (brightpearl-api.md §8 [doc]):
+    /// product id → warehouse id → `onHand`; a product Brightpearl does not track is absent.
+    fn availability(&self, cx: &Cx, ids: &[u64]) -> Result<BTreeMap<u64, Availability>, ApiError> {
+        let set = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+        let body: Envelope<BTreeMap<String, Value>> = engine::get_json(
+            cx.api,
+            System::Brightpearl,
+            &format!("/warehouse-service/product-availability/{set}"),
+        )?;
+        let mut out = BTreeMap::new();
+        for (pid, v) in body.response {
+            let Ok(pid) = pid.parse::<u64>() else {
+                continue;
+            };
+            let mut a = Availability::new();
+            if let Some(ws) = v["warehouses"].as_object() {
+                for (w, q) in ws {
+                    if let (Ok(w), Some(n)) = (w.parse::<u64>(), q["onHand"].as_i64()) {
+                        a.insert(w, n);
+                    }
+                }
+            }
+            out.insert(pid, a);
+        }
+        Ok(out)
+    }
+
+    /// The values to write for a product's targets: each target's levels per location minus
+    /// its safety stock and its unposted units, only those that differ from the last
+    /// written. A target BigCommerce holds more of than was last written raises
+    /// `stock-drift` (operations; impact = price × the extra units); the write corrects it.
+    fn levels(
+        &self,
+        cx: &mut Cx,
+        key: &Key,
+        targets: &[Target],
+        avail: &Availability,
+        pending: &BTreeMap<String, i64>,
+    ) -> Vec<Level> {
+        let pushed: BTreeMap<String, i64> = cx
+            .mark(key, PUSHED)
+            .and_then(|v| serde_json::from_str(&v).ok())
+            .unwrap_or_default();
+        let mut out = vec![];
+        for t in targets {
+            cx.count("skus_checked");
+            let deduct = i64::from(mapping::safety_stock(self.cfg, &t.sku, &t.categories))
+                + pending.get(&t.sku).copied().unwrap_or(0);
+            let levels = mapping::location_levels(self.cfg, avail, deduct);
+            let entity = variant_entity(t.variant_id);
+            let last: Vec<i64> = levels
+                .keys()
+                .filter_map(|l| pushed.get(&format!("{}@{l}", t.variant_id)).copied())
+                .collect();
+            if let Some(level) = t.level
+                && last.len() == levels.len()
+            {
+                let written: i64 = last.iter().sum();
+                if level > written {
+                    let extra = level - written;
+                    cx.raise(
+                        kinds::STOCK_DRIFT,
+                        &entity,
+                        Team::Operations,
+                        format!(
+                            "{entity}: BigCommerce holds {level} of SKU `{}` but {written} was last written from Brightpearl: stock was edited in BigCommerce; it is set back to Brightpearl's value",
+                            t.sku
+                        ),
+                        Some(&Impact::new(t.price * Decimal::from(extra), &self.cfg.currency)),
+                        false,
+                    );
+                } else {
+                    cx.report.resolve(kinds::STOCK_DRIFT, &entity);
+                }
+            }
+            for (location, quantity) in levels {
+                let l = Level {
+                    target: t.clone(),
+                    location,
+                    quantity,
+                };
+                if pushed.get(&l.pushed_key()) != Some(&quantity) {
+                    out.push(l);
+                }
+            }
+        }
+        out
+    }
+
+    /// Write the changed values in batches ([`mapping::batch_max`]), whole products per
+    /// batch: absolute adjustments per location, or variant `inventory_level`s. A product
+    /// whose batch was written is clear and its values are stored as last written; a failed
+    /// batch leaves its products pending (absolute values: writing again is safe).
+    fn write(&self, cx: &mut Cx, writes: Vec<(u64, Vec<Level>)>) {
+        let max = mapping::batch_max(self.cfg.mode);
+        let mut batch: Vec<(u64, Vec<Level>)> = vec![];
+        let mut size = 0;
+        let mut batches = vec![];
+        for (id, levels) in writes {
+            if levels.is_empty() {
+                cx.clear(&cx.key(id));
+                continue;
+            }
+            if size + levels.len() > max && !batch.is_empty() {
+                batches.push(std::mem::take(&mut batch));
+                size = 0;
+            }
+            size += levels.len();
+            batch.push((id, levels));
+        }
+        if !batch.is_empty() {
+            batches.push(batch);
+        }
+        for batch in batches {
+            if cx.stopping() {
+                return;
+            }
+            let all: Vec<Level> = batch.iter().flat_map(|(_, l)| l.iter().cloned()).collect();
+            let req = match self.cfg.mode {
+                Mode::Locations => Request {
+                    system: System::Bigcommerce,
+                    method: Method::Put,
+                    path: "/v3/inventory/adjustments/absolute".into(),
+                    body: Some(mapping::absolute_adjustments(&self.cfg.reason, &all).to_string()),
+                    headers: vec![],
+                },
+                Mode::Variants => Request {
+                    system: System::Bigcommerce,
+                    method: Method::Put,
+                    path: "/v3/catalog/variants".into(),
+                    body: Some(mapping::variant_levels(&all).to_string()),
+                    headers: vec![],
+                },
+            };
+            let what = format!("PUT {}", req.path);
+            cx.count("writes");
+            let sent = cx.api.send(req);
+            let result = match sent {
+                Ok(r) if (200..300).contains(&r.status) => Ok(()),
+                Ok(r) => Err(ApiError::Status {
+                    system: System::Bigcommerce,
+                    what,
+                    status: r.status,
+                    errors: vec![],
+                    body: r.body,
+                }),
+                Err(error) => Err(ApiError::Send { what, error }),
+            };
+            for (id, levels) in batch {
+                let key = cx.key(id);
+                match &result {
+                    Ok(()) => {
+                        let mut pushed: BTreeMap<String, i64> = cx
+                            .mark(&key, PUSHED)
+                            .and_then(|v| serde_json::from_str(&v).ok())
+                            .unwrap_or_default();
+                        let mut skus = BTreeSet::new();
+                        for l in &levels {
+                            pushed.insert(l.pushed_key(), l.quantity);
+                            skus.insert(l.target.variant_id);
+                        }
+                        for _ in skus {
+                            cx.count("skus_pushed");
+                        }
+                        cx.set_mark(
+                            &key,
+                            PUSHED,
+                            &serde_json::to_string(&pushed).unwrap_or_default(),
+                        );
+                        cx.clear(&key);
+                    }
+                    Err(e) => cx.failed(&key, e),
+                }
+            }
+        }
+    }
+}

@@ -28,7 +28,7 @@ use crate::bindings::Trigger;
 use crate::host::{Host, HostConfig, RunReport};
 
 /// Flows the demo runs, in order, with the component file each comes from.
-pub const DEMO_FLOWS: &[&str] = &["orders"];
+pub const DEMO_FLOWS: &[&str] = &["orders", "stock"];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -410,12 +410,19 @@ impl DemoEnv {
         seed: StoreSeed,
         facts: Option<StoreFacts>,
     ) -> anyhow::Result<Self> {
+        let mut from_file = match &opts.client_file {
+            Some(f) => client_file_mappings(f)?,
+            None => BTreeMap::new(),
+        };
         let mapping = match &opts.client_file {
-            Some(f) => client_file_mappings(f)?
+            Some(f) => from_file
                 .remove("orders")
                 .ok_or_else(|| anyhow!("{}: has no [flows.orders.mapping]", f.display()))?,
             None => orders_mapping(&seed, facts.as_ref()),
         };
+        let stock = from_file
+            .remove("stock")
+            .unwrap_or_else(|| stock_mapping(&seed, &mapping));
         let order_ids = std::sync::Mutex::new(
             seed.bigcommerce
                 .orders
@@ -492,11 +499,15 @@ impl DemoEnv {
                 flow.to_string(),
                 stored.id(),
                 stored.sha256.clone(),
-                mapping.clone(),
+                if *flow == "stock" {
+                    stock.clone()
+                } else {
+                    mapping.clone()
+                },
             ));
         }
         // Refuse a mapping the flow rejects, naming where it came from.
-        if let Some((flow, ..)) = pins.first() {
+        for (flow, _, _, mapping) in &pins {
             let c = host
                 .runtime
                 .load(&opts.components_dir.join(format!("{flow}.wasm")))?;
@@ -696,6 +707,104 @@ impl DemoEnv {
         }))
     }
 
+    /// Move Brightpearl stock of every `nth` stock-tracked product (first warehouse): a
+    /// receipt of 5, a correction to 0, a sale elsewhere of 1, in turn. Returns the
+    /// product ids moved.
+    pub fn move_stock(&self, nth: usize) -> Vec<i64> {
+        let first_warehouse = self.mapping["warehouse"]["default"].as_i64().unwrap_or(2);
+        let mut moved = vec![];
+        for (i, (_, (id, on_hand))) in self
+            .sandbox
+            .brightpearl
+            .on_hand_by_sku()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % nth.max(1) == 0)
+        {
+            let to = match (i / nth.max(1)) % 3 {
+                0 => on_hand + 5,
+                1 => 0,
+                _ => (on_hand - 1).max(0),
+            };
+            self.sandbox.brightpearl.set_stock(id, first_warehouse, to);
+            moved.push(id);
+        }
+        moved
+    }
+
+    /// The `product.modified.on-hand-modified` events of the products moved, as the inbox
+    /// would hand them to the stock flow.
+    pub fn stock_events(&self, product_ids: &[i64]) -> Vec<crate::bindings::Event> {
+        product_ids
+            .iter()
+            .map(|id| crate::bindings::Event {
+                source: crate::bindings::System::Brightpearl,
+                scope: "product.modified.on-hand-modified".into(),
+                entity_id: id.to_string(),
+                payload: json!({"id": id}).to_string(),
+            })
+            .collect()
+    }
+
+    /// One run of the stock flow; a failed run is an error.
+    pub async fn run_stock(&self, trigger: Trigger) -> anyhow::Result<RunReport> {
+        let r = self.host.run_flow("demo", "stock", trigger).await?;
+        if let Err(e) = &r.outcome {
+            return Err(anyhow!("stock run failed: {e}"));
+        }
+        Ok(r)
+    }
+
+    /// BigCommerce stock at location 1 against what the stock flow should have written, for
+    /// every variant whose SKU Brightpearl tracks: Σ `onHand` over the warehouses − the
+    /// units of BigCommerce orders in the posted statuses, created in the last 72 hours,
+    /// with no Brightpearl sales order (floored at 0). `oversold_units`: units BigCommerce
+    /// offers beyond that.
+    pub fn reconcile_stock(&self) -> Value {
+        let bp = self.sandbox.brightpearl.on_hand_by_sku();
+        let posted: BTreeSet<String> = self
+            .sandbox
+            .brightpearl
+            .sales_orders()
+            .iter()
+            .map(|o| s(o, "externalRef"))
+            .collect();
+        let since = chrono::Utc::now() - chrono::Duration::hours(72);
+        let mut unposted: BTreeMap<String, i64> = BTreeMap::new();
+        for o in self.bigcommerce_orders() {
+            let recent = chrono::DateTime::parse_from_rfc2822(&s(&o, "date_created"))
+                .is_ok_and(|d| d >= since);
+            let in_scope = o
+                .get("status_id")
+                .and_then(Value::as_u64)
+                .is_some_and(|st| self.statuses.contains(&st));
+            if !recent || !in_scope || posted.contains(&s(&o, "id")) {
+                continue;
+            }
+            let id = o.get("id").and_then(Value::as_i64).unwrap_or(0);
+            for p in self.sandbox.bigcommerce.order_products(id) {
+                *unposted.entry(s(&p, "sku")).or_default() +=
+                    p.get("quantity").and_then(Value::as_i64).unwrap_or(0);
+            }
+        }
+        let (mut checked, mut mismatches, mut oversold) = (0u64, vec![], 0i64);
+        for level in self.sandbox.bigcommerce.inventory_levels() {
+            if level.location_id != 1 {
+                continue;
+            }
+            let Some((_, on_hand)) = bp.get(&level.sku) else {
+                continue;
+            };
+            checked += 1;
+            let expected = (on_hand - unposted.get(&level.sku).copied().unwrap_or(0)).max(0);
+            if level.on_hand != expected {
+                mismatches.push(json!({"sku": level.sku, "variant_id": level.variant_id, "bigcommerce": level.on_hand, "expected": expected}));
+            }
+            oversold += (level.on_hand - expected).max(0);
+        }
+        json!({"checked": checked, "mismatched": mismatches.len(), "mismatches": mismatches.into_iter().take(20).collect::<Vec<_>>(), "oversold_units": oversold})
+    }
+
     /// Open exceptions of the demo client, by money impact.
     pub fn exceptions(&self) -> anyhow::Result<Vec<Value>> {
         Ok(self
@@ -817,7 +926,43 @@ pub fn reconciliation_failure(report: &Value) -> Option<String> {
             p["duplicated"]
         ));
     }
+    let st = &report["reconciliation"]["stock"];
+    if n(&st["mismatched"]) > 0 || n(&st["oversold_units"]) > 0 {
+        problems.push(format!(
+            "{} BigCommerce stock levels differ from Brightpearl's available to sell ({} units oversold): {}",
+            st["mismatched"],
+            st["oversold_units"],
+            st["mismatches"]
+        ));
+    }
     (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
+}
+
+/// The stock flow's mapping for the sandbox: every Brightpearl warehouse into BigCommerce
+/// location 1 (the default), absolute adjustments, no safety stock, orders in the orders
+/// flow's statuses deducted until posted, the store's currency from its orders.
+pub fn stock_mapping(seed: &StoreSeed, orders: &Value) -> Value {
+    let warehouses: serde_json::Map<String, Value> = seed
+        .brightpearl
+        .warehouses
+        .iter()
+        .filter_map(|w| w.get("id").and_then(Value::as_u64))
+        .map(|id| (id.to_string(), json!(1)))
+        .collect();
+    let currency = seed
+        .bigcommerce
+        .orders
+        .iter()
+        .map(|b| s(&b.order, "default_currency_code"))
+        .find(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "GBP".into());
+    json!({
+        "mode": "locations",
+        "currency": currency,
+        "reason": "Brightpearl stock (demo)",
+        "warehouses": warehouses,
+        "pending_orders": {"statuses": orders["statuses"].clone(), "lookback_hours": 72},
+    })
 }
 
 /// Run the demo and return its report (see [`render_text`] for the text form).
@@ -826,6 +971,12 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let (seed, facts) = build_seed(opts)?;
     let env = DemoEnv::start(opts, seed, facts).await?;
     let runs = env.run_orders(opts.max_runs).await?;
+    // Brightpearl calls of the orders flow alone (the stock flow runs after it).
+    let bp_calls_orders = env
+        .host
+        .connection_stats("demo", System::Brightpearl)
+        .unwrap_or_default()
+        .calls;
     let sum = |name: &str| runs.iter().map(|r| r.count(name)).sum::<u64>();
     let last = runs.last();
     let orders_summary = json!({
@@ -848,7 +999,20 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         .count();
     let mut orders_summary = orders_summary;
     orders_summary["not_in_posted_statuses"] = json!(not_in_scope);
-    let reconciliation = env.reconcile()?;
+    // Stock: a full sync, then stock moves in Brightpearl (a receipt, a correction, a sale
+    // elsewhere on every 20th product) reach BigCommerce through their events.
+    let full = env.run_stock(Trigger::Scheduled).await?;
+    let moved = env.move_stock(20);
+    let events = env.stock_events(&moved);
+    let incremental = env.run_stock(Trigger::Events(events)).await?;
+    let stock_summary = json!({
+        "skus_checked": full.count("skus_checked") + incremental.count("skus_checked"),
+        "skus_pushed": full.count("skus_pushed") + incremental.count("skus_pushed"),
+        "full_sync": {"skus_checked": full.count("skus_checked"), "skus_pushed": full.count("skus_pushed"), "writes": full.count("writes")},
+        "events": {"products_moved": moved.len(), "skus_checked": incremental.count("skus_checked"), "skus_pushed": incremental.count("skus_pushed"), "writes": incremental.count("writes")},
+    });
+    let mut reconciliation = env.reconcile()?;
+    reconciliation["stock"] = env.reconcile_stock();
     // What the faults did, from the audit lines.
     let audit = env.host.store.audit_lines(Some("demo"), u32::MAX)?;
     let faults_seen = json!({
@@ -868,12 +1032,12 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
         },
-        "flows": { "orders": orders_summary },
+        "flows": { "orders": orders_summary, "stock": stock_summary },
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
         "rate_limit_waits_ms": { "bigcommerce": bc.waits_ms, "brightpearl": bp.waits_ms },
-        "brightpearl_calls_per_posted_order": if posted > 0 { json!((bp.calls as f64 / posted as f64 * 100.0).round() / 100.0) } else { Value::Null },
+        "brightpearl_calls_per_posted_order": if posted > 0 { json!((bp_calls_orders as f64 / posted as f64 * 100.0).round() / 100.0) } else { Value::Null },
         "reconciliation": reconciliation,
         "faults": { "seed": opts.fault_seed, "seen": faults_seen },
         "time_scale": opts.time_scale,
@@ -948,8 +1112,13 @@ pub fn render_text(r: &Value) -> String {
         Some(v) => format!("{v:.2}"),
         None => "-".into(),
     };
+    let sf = &r["flows"]["stock"];
     out.push_str(&format!(
-        "\nAPI calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
+        "\nstock          full sync: {} SKUs checked, {} written in {} call(s); then {} products moved in Brightpearl: {} SKUs written from their events\n",
+        sf["full_sync"]["skus_checked"], sf["full_sync"]["skus_pushed"], sf["full_sync"]["writes"], sf["events"]["products_moved"], sf["events"]["skus_pushed"]
+    ));
+    out.push_str(&format!(
+        "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
         r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]
     ));
     out.push_str(&format!(
@@ -969,6 +1138,11 @@ pub fn render_text(r: &Value) -> String {
     out.push_str(&format!(
         "               {} orders' customer payments checked against their sales orders' totals, {} mismatched, {} duplicated\n",
         pay["checked"], pay["mismatched"], pay["duplicated"]
+    ));
+    let st = &r["reconciliation"]["stock"];
+    out.push_str(&format!(
+        "               {} BigCommerce stock levels checked against Brightpearl's available to sell, {} mismatched, {} units oversold\n",
+        st["checked"], st["mismatched"], st["oversold_units"]
     ));
     if let Some(failure) = reconciliation_failure(r) {
         out.push_str(&format!("RECONCILIATION FAILED  {failure}\n"));

@@ -47,6 +47,7 @@ pub mod search;
 pub mod state;
 pub mod webhooks;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -293,6 +294,32 @@ impl BrightpearlSim {
     /// All contacts as `GET /contact-service/contact/{idSet}` returns them.
     pub fn contacts(&self) -> Vec<Value> {
         self.lock().contacts.values().cloned().collect()
+    }
+
+    /// Every stock-tracked product's sellable stock: SKU (exactly as product-search shows
+    /// it) → (product id, Σ `onHand` over its warehouses), as
+    /// `GET /warehouse-service/product-availability` would answer.
+    pub fn on_hand_by_sku(&self) -> BTreeMap<String, (i64, i64)> {
+        let st = self.lock();
+        let mut out = BTreeMap::new();
+        for id in st.products.keys() {
+            // The SKU exactly as product-search shows it (untrimmed).
+            let sku = st.products[id]
+                .pointer("/identity/sku")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let (Some(sku), Some(a)) = (sku, st.availability(*id)) else {
+                continue;
+            };
+            let on_hand = a["warehouses"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, w)| w["onHand"].as_i64())
+                .sum();
+            out.entry(sku).or_insert((*id, on_hand));
+        }
+        out
     }
 
     /// Sets a product's on-hand quantity in a warehouse (inStock = on_hand + allocated);

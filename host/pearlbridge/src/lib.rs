@@ -7,6 +7,7 @@
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
+//! - [`serve`]: `pearlbridge serve` (schedules, webhook receiver, durable inbox, leases).
 //! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
 //!   `demo` cargo feature (on by default), so a production build ships no simulator.
 //!
@@ -23,3 +24,4 @@ pub mod host;
 pub mod imports;
 pub mod manifest;
 pub mod runtime;
+pub mod serve;

@@ -119,12 +119,14 @@ mod tests {
         assert_eq!(ids, [("42.0", "118"), ("42.1", "119")]);
         assert_eq!(f.events[1].received_at, "2026-12-03T10:15:00.500Z");
         assert_eq!(f.events[1].payload, r#"{"id":119}"#);
-        let inbox = f.clone().with_inbox_ids(&[(
-            "9001".to_string(),
-            "2026-12-03T10:14:59.000Z".to_string(),
-        )]);
+        let inbox = f
+            .clone()
+            .with_inbox_ids(&[("9001".to_string(), "2026-12-03T10:14:59.000Z".to_string())]);
         assert_eq!(
-            (inbox.events[0].id.as_str(), inbox.events[0].received_at.as_str()),
+            (
+                inbox.events[0].id.as_str(),
+                inbox.events[0].received_at.as_str()
+            ),
             ("9001", "2026-12-03T10:14:59.000Z")
         );
         assert_eq!(inbox.events[1].id, "42.1");

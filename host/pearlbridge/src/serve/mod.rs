@@ -172,7 +172,9 @@ fn fingerprints(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
-            let file = e.path().join(pearlbridge_capabilities::clients::CLIENT_FILE);
+            let file = e
+                .path()
+                .join(pearlbridge_capabilities::clients::CLIENT_FILE);
             if let Some(fp) = fingerprint(&file) {
                 out.insert(e.file_name().to_string_lossy().into_owned(), fp);
             }
@@ -238,7 +240,10 @@ impl Service {
         let (parsed, problems) = load_clients(&self.opts.clients_dir);
         let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for p in problems {
-            refused.entry(p.client.clone()).or_default().push(p.to_string());
+            refused
+                .entry(p.client.clone())
+                .or_default()
+                .push(p.to_string());
         }
         let on_disk = fingerprints(&self.opts.clients_dir);
         let mut fresh: Vec<ClientEntry> = vec![];
@@ -303,13 +308,14 @@ impl Service {
             for (flow, f) in entry.flows.iter_mut() {
                 let (tx, rx) = watch::channel(Stop::Run);
                 f.stop = tx;
-                *f.task.get_mut().unwrap_or_else(|p| p.into_inner()) = Some(tokio::spawn(schedule::flow_task(
-                    self.clone(),
-                    Namespace::new(name.clone(), flow.clone()),
-                    f.interval,
-                    f.wake.clone(),
-                    rx,
-                )));
+                *f.task.get_mut().unwrap_or_else(|p| p.into_inner()) =
+                    Some(tokio::spawn(schedule::flow_task(
+                        self.clone(),
+                        Namespace::new(name.clone(), flow.clone()),
+                        f.interval,
+                        f.wake.clone(),
+                        rx,
+                    )));
             }
             let old = self
                 .clients

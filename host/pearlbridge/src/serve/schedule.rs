@@ -164,7 +164,9 @@ pub(crate) async fn flow_task(
             Some(Ok(Some(l))) => l,
             Some(Ok(None)) => {
                 // Another run (another process, or a replaced configuration) has it.
-                not_before = now + (opts.lease_ttl / 10).clamp(Duration::from_millis(50), Duration::from_secs(1));
+                not_before = now
+                    + (opts.lease_ttl / 10)
+                        .clamp(Duration::from_millis(50), Duration::from_secs(1));
                 continue;
             }
             Some(Err(e)) => {
@@ -206,9 +208,10 @@ pub(crate) async fn flow_task(
             }
         }
         if want_sched && !aborted && *stop.borrow() == Stop::Run {
-            let run = service
-                .host
-                .run_flow_with(&ns.client, &ns.flow, Trigger::Scheduled, None, |_| {});
+            let run =
+                service
+                    .host
+                    .run_flow_with(&ns.client, &ns.flow, Trigger::Scheduled, None, |_| {});
             tokio::select! {
                 r = run => match r {
                     Ok(rep) => {
@@ -338,9 +341,17 @@ mod tests {
     #[test]
     fn jitter_is_at_most_a_tenth_of_the_interval_and_the_cap() {
         for _ in 0..200 {
-            assert!(jitter(Duration::from_secs(300), Duration::from_secs(30)) <= Duration::from_secs(30));
-            assert!(jitter(Duration::from_secs(60), Duration::from_secs(30)) <= Duration::from_secs(6));
+            assert!(
+                jitter(Duration::from_secs(300), Duration::from_secs(30))
+                    <= Duration::from_secs(30)
+            );
+            assert!(
+                jitter(Duration::from_secs(60), Duration::from_secs(30)) <= Duration::from_secs(6)
+            );
         }
-        assert_eq!(jitter(Duration::from_secs(60), Duration::ZERO), Duration::ZERO);
+        assert_eq!(
+            jitter(Duration::from_secs(60), Duration::ZERO),
+            Duration::ZERO
+        );
     }
 }

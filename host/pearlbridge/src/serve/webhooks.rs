@@ -61,7 +61,10 @@ async fn healthz(State(service): State<Arc<Service>>) -> Response {
     }
     let (clients, flows) = {
         let map = service.clients.read().unwrap_or_else(|p| p.into_inner());
-        (map.len(), map.values().map(|c| c.flows.len()).sum::<usize>())
+        (
+            map.len(),
+            map.values().map(|c| c.flows.len()).sum::<usize>(),
+        )
     };
     let refused = service
         .refused
@@ -214,7 +217,10 @@ async fn bigcommerce(
         return status(StatusCode::NOT_FOUND, "no such client");
     };
     let Some(secret) = &entry.bigcommerce_secret else {
-        return status(StatusCode::NOT_FOUND, "no BigCommerce webhooks for this client");
+        return status(
+            StatusCode::NOT_FOUND,
+            "no BigCommerce webhooks for this client",
+        );
     };
     let given = headers
         .get(BIGCOMMERCE_WEBHOOK_HEADER)
@@ -315,7 +321,10 @@ async fn brightpearl(
         return status(StatusCode::NOT_FOUND, "no such client");
     };
     let Some(secret) = &entry.brightpearl_token else {
-        return status(StatusCode::NOT_FOUND, "no Brightpearl webhooks for this client");
+        return status(
+            StatusCode::NOT_FOUND,
+            "no Brightpearl webhooks for this client",
+        );
     };
     if !same(token.as_bytes(), secret.expose().as_bytes()) {
         return status(StatusCode::NOT_FOUND, "no such webhook");
@@ -324,10 +333,16 @@ async fn brightpearl(
         Ok(b) => b,
         Err(r) => return r,
     };
-    let account = entry.config.brightpearl.as_ref().map(|b| b.account.as_str());
+    let account = entry
+        .config
+        .brightpearl
+        .as_ref()
+        .map(|b| b.account.as_str());
     let events = match brightpearl_events(&body, account) {
         Ok(e) => e,
-        Err(StatusCode::NOT_FOUND) => return status(StatusCode::NOT_FOUND, "another account's webhook"),
+        Err(StatusCode::NOT_FOUND) => {
+            return status(StatusCode::NOT_FOUND, "another account's webhook");
+        }
         Err(code) => {
             return (
                 code,
@@ -362,8 +377,16 @@ mod tests {
         let b = br#"{"scope":"store/order/created","store_id":"1","data":{"type":"order","id":118},"hash":"ab12","created_at":1,"producer":"stores/x"}"#;
         let e = bigcommerce_event(b).unwrap();
         assert_eq!(
-            (e.scope.as_str(), e.entity_id.as_str(), e.dedupe_key.as_str()),
-            ("store/order/created", "118", "bigcommerce:store/order/created:ab12")
+            (
+                e.scope.as_str(),
+                e.entity_id.as_str(),
+                e.dedupe_key.as_str()
+            ),
+            (
+                "store/order/created",
+                "118",
+                "bigcommerce:store/order/created:ab12"
+            )
         );
         let t = br#"{"scope":"store/order/transaction/created","data":{"type":"transaction","order_id":7,"transaction_id":3},"hash":"h"}"#;
         assert_eq!(bigcommerce_event(t).unwrap().entity_id, "7");
@@ -381,7 +404,10 @@ mod tests {
         assert_eq!(es[1].scope, "goods-out-note.modified.shipped");
         assert!(es[1].payload.contains(r#""id":"6""#));
         assert_ne!(es[0].dedupe_key, es[1].dedupe_key);
-        assert_eq!(brightpearl_events(b, Some("bolt")).unwrap_err(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            brightpearl_events(b, Some("bolt")).unwrap_err(),
+            StatusCode::NOT_FOUND
+        );
         assert_eq!(
             brightpearl_events(br#"{"id":"1"}"#, None).unwrap_err(),
             StatusCode::BAD_REQUEST

@@ -7,6 +7,7 @@
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
+//! - [`hooks`]: `pearlbridge hooks register` (BigCommerce hooks, Brightpearl webhooks).
 //! - [`serve`]: `pearlbridge serve` (schedules, webhook receiver, durable inbox, leases).
 //! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
 //!   `demo` cargo feature (on by default), so a production build ships no simulator.
@@ -20,6 +21,7 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod hooks;
 pub mod host;
 pub mod imports;
 pub mod manifest;

@@ -108,6 +108,11 @@ enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Webhooks on the platforms.
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
     /// Run as a service: every client × flow on its schedule, the webhook receiver with its
     /// durable inbox, and /healthz, on one listener. Prints one JSON line once listening.
     Serve {
@@ -179,6 +184,21 @@ enum ComponentsCommand {
         id: String,
         #[arg(long, default_value = "clients")]
         clients: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HooksCommand {
+    /// Create or update the client's BigCommerce hooks and Brightpearl webhooks (idempotent)
+    /// and report deactivated BigCommerce hooks.
+    Register {
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -476,6 +496,51 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     e.raised_by,
                     e.impact,
                     e.next_step
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hooks {
+            command:
+                HooksCommand::Register {
+                    client,
+                    clients,
+                    json,
+                },
+        } => {
+            let host = host(&cli)?;
+            let config = pearlbridge_capabilities::clients::load_client(&clients.join(client))
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
+            host.put_client(config);
+            let report = pearlbridge::hooks::register(&host, client).await?;
+            if *json {
+                out!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for c in &report.changes {
+                    out!(
+                        "{:<12} {:<40} hook {:<8} {}",
+                        c.system,
+                        c.scope,
+                        c.id,
+                        c.action
+                    );
+                }
+                for (id, scope, destination) in &report.deactivated {
+                    out!("deactivated: bigcommerce hook {id} {scope} -> {destination}");
+                }
+                out!(
+                    "{} hook(s), {} deactivated before this call",
+                    report.changes.len(),
+                    report.deactivated.len()
                 );
             }
             Ok(ExitCode::SUCCESS)

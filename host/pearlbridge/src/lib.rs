@@ -21,6 +21,8 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+pub mod demo_serve;
 pub mod hooks;
 pub mod host;
 pub mod imports;

@@ -77,6 +77,10 @@ enum Command {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Run the orders flow from webhooks through `pearlbridge serve` (in process) instead
+        /// of manual runs: orders are placed in the simulator one by one after it starts.
+        #[arg(long)]
+        serve: bool,
     },
     /// Run the BigCommerce and Brightpearl simulators on loopback until stopped; prints one JSON line first.
     #[cfg(feature = "demo")]
@@ -366,6 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             time_scale,
             faults,
             json,
+            serve,
         } => {
             if !(time_scale.is_finite() && *time_scale >= 1.0) {
                 return Err(anyhow!(
@@ -390,13 +395,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_runs: if faults.is_some() { 12 } else { 5 },
                 bigcommerce_quota_per_30s: 150,
             };
-            let report = pearlbridge::demo::run_demo(&opts).await?;
+            let report = if *serve {
+                pearlbridge::demo_serve::run_demo_serve(&opts).await?
+            } else {
+                pearlbridge::demo::run_demo(&opts).await?
+            };
             if *json {
                 out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!(
-                    "{}",
-                    redact::scrub(&pearlbridge::demo::render_text(&report))
+                    "{}{}",
+                    redact::scrub(&pearlbridge::demo::render_text(&report)),
+                    redact::scrub(&pearlbridge::demo_serve::render_serve(&report))
                 );
             }
             // A posted order whose Brightpearl total is not what the customer was charged

@@ -23,6 +23,10 @@
 //! schedule = "5m"
 //! [flows.orders.mapping]
 //! statuses = [11]
+//! [webhooks]                                     # optional: `pearlbridge serve` receives them
+//! public_url = "https://hooks.acme.example"      # where serve is reached from the platforms
+//! bigcommerce_secret = "acme_bc_webhook"         # sent back in the hook's custom header
+//! brightpearl_secret = "acme_bp_webhook"         # the token in the registered URL
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +54,31 @@ pub struct ClientConfig {
     pub brightpearl: Option<BrightpearlConnection>,
     /// Flows by name (the `[flows.<name>]` key, e.g. `orders`).
     pub flows: BTreeMap<String, FlowPin>,
+    /// `[webhooks]`: how `pearlbridge serve` receives and verifies this client's webhooks;
+    /// `None` when the section is absent (schedules only).
+    pub webhooks: Option<WebhooksConfig>,
+}
+
+/// The header BigCommerce sends back with every callback of a hook registered by
+/// `pearlbridge hooks register` (a hook's custom `headers` [doc] bigcommerce-api.md §10); its
+/// value is the client's `webhooks.bigcommerce_secret`.
+pub const BIGCOMMERCE_WEBHOOK_HEADER: &str = "x-pearlbridge-webhook-secret";
+
+/// `[webhooks]` of a client file. Each secret is a *name* resolved by the secret store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhooksConfig {
+    /// Base URL at which the platforms reach `pearlbridge serve` (https in production), e.g.
+    /// `https://hooks.acme.example`; hooks are registered at
+    /// `{public_url}/webhooks/bigcommerce/{client}` and
+    /// `{public_url}/webhooks/brightpearl/{client}/{token}`. `None`: hooks cannot be
+    /// registered from this file, but callbacks are still received.
+    pub public_url: Option<String>,
+    /// Secret name of the value BigCommerce sends in [`BIGCOMMERCE_WEBHOOK_HEADER`]; `None`:
+    /// BigCommerce webhooks of this client are refused (404).
+    pub bigcommerce_secret: Option<String>,
+    /// Secret name of the token in the Brightpearl callback URL; `None`: Brightpearl webhooks
+    /// of this client are refused (404).
+    pub brightpearl_secret: Option<String>,
 }
 
 impl ClientConfig {
@@ -61,6 +90,10 @@ impl ClientConfig {
         }
         if let Some(bp) = &self.brightpearl {
             names.insert(bp.token_secret.clone());
+        }
+        if let Some(w) = &self.webhooks {
+            names.extend(w.bigcommerce_secret.iter().cloned());
+            names.extend(w.brightpearl_secret.iter().cloned());
         }
         names.into_iter().collect()
     }
@@ -253,6 +286,7 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
         bigcommerce: None,
         brightpearl: None,
         flows: BTreeMap::new(),
+        webhooks: None,
     };
     for (key, value) in doc.iter() {
         match key.get_ref().as_ref() {
@@ -304,10 +338,15 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
                     }
                 }
             }
+            "webhooks" => {
+                if let Some(t) = cx.table(value, "webhooks") {
+                    config.webhooks = cx.webhooks(t, "webhooks", key.span());
+                }
+            }
             other => cx.at(
                 key.span(),
                 other,
-                "unknown key; expected [connections.*] or [flows.*]".into(),
+                "unknown key; expected [connections.*], [flows.*] or [webhooks]".into(),
             ),
         }
     }
@@ -461,20 +500,61 @@ impl Cx<'_> {
         path: &str,
         section: &Range<usize>,
     ) -> Option<String> {
-        let (name, span) = self.string(table, path, "token_secret", true, section)?;
+        self.secret_field(table, path, "token_secret", true, section)
+    }
+
+    fn secret_field(
+        &mut self,
+        table: &Table<'_>,
+        path: &str,
+        field: &str,
+        required: bool,
+        section: &Range<usize>,
+    ) -> Option<String> {
+        let (name, span) = self.string(table, path, field, required, section)?;
         if is_secret_name(&name) {
             Some(name)
         } else {
             // Never echo it: it may be a pasted token.
             self.at(
                 span,
-                &format!("{path}.token_secret"),
+                &format!("{path}.{field}"),
                 "must be the NAME of a secret (lower-case letters, digits and `_`, at most 64), \
                  never the token itself; put the token in the secret store"
                     .into(),
             );
             None
         }
+    }
+
+    /// `[webhooks]`: `public_url` (optional URL), `bigcommerce_secret`, `brightpearl_secret`
+    /// (optional secret names).
+    fn webhooks(
+        &mut self,
+        t: &Table<'_>,
+        path: &str,
+        section: Range<usize>,
+    ) -> Option<WebhooksConfig> {
+        let fields = ["public_url", "bigcommerce_secret", "brightpearl_secret"];
+        self.unknown_keys(t, path, &fields);
+        let before = self.problems.len();
+        let public_url = match self.string(t, path, "public_url", false, &section) {
+            None => None,
+            Some((raw, span)) => match check_api_base(&raw) {
+                Ok(url) => Some(url),
+                Err(message) => {
+                    self.at(span, &format!("{path}.public_url"), message);
+                    None
+                }
+            },
+        };
+        let bigcommerce_secret = self.secret_field(t, path, "bigcommerce_secret", false, &section);
+        let brightpearl_secret = self.secret_field(t, path, "brightpearl_secret", false, &section);
+        (self.problems.len() == before).then_some(WebhooksConfig {
+            public_url,
+            bigcommerce_secret,
+            brightpearl_secret,
+        })
     }
 
     fn bigcommerce(

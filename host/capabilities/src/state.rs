@@ -1,5 +1,5 @@
 //! The host's durable store: flow state (key-value per client × flow with compare-and-swap),
-//! runs, exceptions and audit lines, behind the [`Store`] trait so a PostgreSQL backend can be
+//! runs, exceptions, audit lines, the webhook inbox and run leases, behind the [`Store`] trait so a PostgreSQL backend can be
 //! added beside [`SqliteStore`].
 //!
 //! Backs the `state` and `report` imports of `wit/flow.wit` (`pearlbridge:flow@1.0.0`).
@@ -116,6 +116,63 @@ pub struct RunFilter {
     pub limit: Option<u32>,
 }
 
+/// A webhook event to put in a client's inbox ([`Store::inbox_put`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInboxEvent {
+    /// `bigcommerce` or `brightpearl`.
+    pub source: String,
+    /// The platform's event name: a BigCommerce webhook `scope` (`store/order/created`) or a
+    /// Brightpearl full event (`goods-out-note.modified.shipped`).
+    pub scope: String,
+    /// The id of the entity the event is about (one id: Brightpearl id sets are expanded
+    /// before they reach the inbox).
+    pub entity_id: String,
+    /// The event body as received, or as expanded for one id (JSON text).
+    pub payload: String,
+    /// What makes two deliveries the same event, e.g. the BigCommerce payload `hash` with the
+    /// scope, or the Brightpearl full event, id and `raised-on`. Deliveries of one client with
+    /// the same key inside the dedupe window are dropped.
+    pub dedupe_key: String,
+}
+
+/// One event in the inbox of a client × flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxRecord {
+    /// The inbox id: stable across runs until the event is done (WIT `inbox-event.id`).
+    pub id: i64,
+    pub client: String,
+    pub flow: String,
+    pub source: String,
+    pub scope: String,
+    pub entity_id: String,
+    pub payload: String,
+    /// When the host committed it (UTC).
+    pub received_at: DateTime<Utc>,
+    /// Runs that claimed it and did not finish OK (failed, or their process died).
+    pub attempts: u32,
+}
+
+/// What [`Store::inbox_put`] did with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxPut {
+    /// Committed: one inbox id per flow it was put for, in the order of the flows given.
+    Stored(Vec<i64>),
+    /// The client had an event with the same dedupe key inside the window: nothing stored.
+    Duplicate,
+}
+
+/// The right to run one client × flow, held until `expires_at` unless renewed
+/// ([`Store::lease_acquire`]). `token` grows by one on every acquisition of the namespace,
+/// so work done under a lapsed lease can be told apart (a fencing token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub ns: Namespace,
+    /// Who holds it, e.g. `serve@host:pid`.
+    pub holder: String,
+    pub token: i64,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Why the store failed. Messages never contain stored values.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -143,6 +200,8 @@ pub enum StoreError {
     RunFinished(i64),
     #[error("invalid {what}: {detail}")]
     Invalid { what: &'static str, detail: String },
+    #[error("the lease of {0} has lapsed or is held by another run")]
+    LeaseLost(Namespace),
 }
 
 /// Result of the store's operations.
@@ -192,6 +251,49 @@ pub trait Store: Send + Sync {
     /// (alphabetical), largest amount first within a currency; then the rest; ties newest
     /// (`last_seen`) first.
     fn exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionRecord>>;
+
+    /// The start time of the latest run of `ns` whose trigger label is `trigger` (e.g.
+    /// `scheduled`), or `None` when it never ran so: the scheduler's catch-up point.
+    fn last_run_started(&self, ns: &Namespace, trigger: &str) -> Result<Option<DateTime<Utc>>>;
+
+    /// Commit `event` to the inbox of each of `flows` (all of one client) in one transaction,
+    /// unless that client had an event with the same `dedupe_key` within `dedupe_window`
+    /// before now: then nothing is stored ([`InboxPut::Duplicate`]). Keys older than the
+    /// window are forgotten. An empty `flows` only records the key.
+    fn inbox_put(
+        &self,
+        flows: &[Namespace],
+        event: &NewInboxEvent,
+        dedupe_window: std::time::Duration,
+    ) -> Result<InboxPut>;
+    /// Claim up to `limit` events of `lease.ns`, oldest first, for a run under `lease`: those
+    /// not claimed, and those claimed under an older token (a run that died). Errors:
+    /// [`StoreError::LeaseLost`] when `lease` is not the namespace's current, unexpired lease.
+    fn inbox_claim(&self, lease: &Lease, limit: u32) -> Result<Vec<InboxRecord>>;
+    /// Delete events `ids` claimed under `lease` (its run finished OK); events since claimed
+    /// under another token are kept. Returns how many were deleted.
+    fn inbox_done(&self, lease: &Lease, ids: &[i64]) -> Result<u64>;
+    /// Unclaim the events claimed under `lease` (its run failed) and count the attempt, so
+    /// the next run takes them. Returns how many.
+    fn inbox_release(&self, lease: &Lease) -> Result<u64>;
+    /// Events in the inbox, oldest first: of `ns` when given, else of every client × flow.
+    fn inbox(&self, ns: Option<&Namespace>, limit: u32) -> Result<Vec<InboxRecord>>;
+    /// How many events of `ns` are in the inbox (claimed or not).
+    fn inbox_len(&self, ns: &Namespace) -> Result<u64>;
+
+    /// Take the lease of `ns` for `holder` for `ttl` when nobody holds an unexpired one;
+    /// `None` when another holder (or another run of the same holder) has it.
+    fn lease_acquire(
+        &self,
+        ns: &Namespace,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>>;
+    /// Extend `lease` to now + `ttl`; `None` when it lapsed and was taken by someone else or
+    /// released (an expired lease nobody took is renewed).
+    fn lease_renew(&self, lease: &Lease, ttl: std::time::Duration) -> Result<Option<Lease>>;
+    /// Give `lease` up (no-op when it is no longer the current one).
+    fn lease_release(&self, lease: &Lease) -> Result<()>;
 
     /// Append one audit line.
     fn audit(&self, line: &AuditLine) -> Result<()>;
@@ -279,6 +381,53 @@ impl Store for Scrubbed {
     }
     fn exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<ExceptionRecord>> {
         self.0.exceptions(filter)
+    }
+    fn last_run_started(&self, ns: &Namespace, trigger: &str) -> Result<Option<DateTime<Utc>>> {
+        self.0.last_run_started(ns, &scrubbed(trigger))
+    }
+    fn inbox_put(
+        &self,
+        flows: &[Namespace],
+        event: &NewInboxEvent,
+        dedupe_window: std::time::Duration,
+    ) -> Result<InboxPut> {
+        let event = NewInboxEvent {
+            source: scrubbed(&event.source).into_owned(),
+            scope: scrubbed(&event.scope).into_owned(),
+            entity_id: scrubbed(&event.entity_id).into_owned(),
+            payload: scrubbed(&event.payload).into_owned(),
+            dedupe_key: scrubbed(&event.dedupe_key).into_owned(),
+        };
+        self.0.inbox_put(flows, &event, dedupe_window)
+    }
+    fn inbox_claim(&self, lease: &Lease, limit: u32) -> Result<Vec<InboxRecord>> {
+        self.0.inbox_claim(lease, limit)
+    }
+    fn inbox_done(&self, lease: &Lease, ids: &[i64]) -> Result<u64> {
+        self.0.inbox_done(lease, ids)
+    }
+    fn inbox_release(&self, lease: &Lease) -> Result<u64> {
+        self.0.inbox_release(lease)
+    }
+    fn inbox(&self, ns: Option<&Namespace>, limit: u32) -> Result<Vec<InboxRecord>> {
+        self.0.inbox(ns, limit)
+    }
+    fn inbox_len(&self, ns: &Namespace) -> Result<u64> {
+        self.0.inbox_len(ns)
+    }
+    fn lease_acquire(
+        &self,
+        ns: &Namespace,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        self.0.lease_acquire(ns, holder, ttl)
+    }
+    fn lease_renew(&self, lease: &Lease, ttl: std::time::Duration) -> Result<Option<Lease>> {
+        self.0.lease_renew(lease, ttl)
+    }
+    fn lease_release(&self, lease: &Lease) -> Result<()> {
+        self.0.lease_release(lease)
     }
     fn audit(&self, line: &AuditLine) -> Result<()> {
         let line = AuditLine {

@@ -1,9 +1,10 @@
 //! The `context` import (since `pearlbridge:flow@1.1.0`): the run's client, flow, run id and
 //! start time, and the trigger's events with ids.
 //!
-//! The host has no durable inbox yet: an event's id is `<run-id>.<index>` (its index in
-//! `Trigger::Events`, from 0) and its received-at time is the run's start. Both become the
-//! inbox's own values once there is one, without a WIT change.
+//! Events from the durable inbox (`pearlbridge serve`) carry their inbox id and the time the
+//! host committed them ([`RunFacts::with_inbox_ids`]). Events handed to a run directly (a
+//! test, `Host::run_flow`) get `<run-id>.<index>` (their index in `Trigger::Events`, from 0)
+//! and the run's start.
 
 use crate::bindings::{InboxEvent, RunContext, Trigger, context};
 use crate::runtime::RunState;
@@ -51,6 +52,19 @@ impl RunFacts {
             },
             events,
         }
+    }
+}
+
+impl RunFacts {
+    /// Replace the events' run-scoped ids and times with their inbox ids and received-at
+    /// times `(id, RFC 3339 UTC)`, in `Trigger::Events` order; extra pairs are ignored and
+    /// events beyond the pairs keep their run-scoped values.
+    pub fn with_inbox_ids(mut self, ids: &[(String, String)]) -> RunFacts {
+        for (e, (id, at)) in self.events.iter_mut().zip(ids) {
+            e.id = id.clone();
+            e.received_at = at.clone();
+        }
+        self
     }
 }
 
@@ -105,6 +119,17 @@ mod tests {
         assert_eq!(ids, [("42.0", "118"), ("42.1", "119")]);
         assert_eq!(f.events[1].received_at, "2026-12-03T10:15:00.500Z");
         assert_eq!(f.events[1].payload, r#"{"id":119}"#);
+        let inbox = f
+            .clone()
+            .with_inbox_ids(&[("9001".to_string(), "2026-12-03T10:14:59.000Z".to_string())]);
+        assert_eq!(
+            (
+                inbox.events[0].id.as_str(),
+                inbox.events[0].received_at.as_str()
+            ),
+            ("9001", "2026-12-03T10:14:59.000Z")
+        );
+        assert_eq!(inbox.events[1].id, "42.1");
         let replay = RunFacts::new(
             "acme",
             "orders",

@@ -1121,10 +1121,13 @@ pub fn render_text(r: &Value) -> String {
         "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
         r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]
     ));
-    out.push_str(&format!(
-        "rate limits    waited {} ms for BigCommerce, {} ms for Brightpearl (real time)\n",
-        r["rate_limit_waits_ms"]["bigcommerce"], r["rate_limit_waits_ms"]["brightpearl"]
-    ));
+    // `demo --serve` has no waits to show: the service's connections are its own.
+    if !r["rate_limit_waits_ms"]["bigcommerce"].is_null() {
+        out.push_str(&format!(
+            "rate limits    waited {} ms for BigCommerce, {} ms for Brightpearl (real time)\n",
+            r["rate_limit_waits_ms"]["bigcommerce"], r["rate_limit_waits_ms"]["brightpearl"]
+        ));
+    }
     out.push_str(&format!(
         "throttled      BigCommerce {}  Brightpearl {}\n",
         r["throttled"]["bigcommerce"], r["throttled"]["brightpearl"]

@@ -18,10 +18,10 @@ use pearlbridge_capabilities::connections::{
 use pearlbridge_capabilities::redact;
 use pearlbridge_capabilities::secrets::{EnvSecrets, FileSecrets, Secrets};
 use pearlbridge_capabilities::state::{
-    AuditLine, Namespace, RunOutcome, Scrubbed, SqliteStore, Store,
+    AuditLine, InboxRecord, Namespace, RunOutcome, Scrubbed, SqliteStore, Store,
 };
 
-use crate::bindings::{FlowError, RunSummary, Trigger};
+use crate::bindings::{Event, FlowError, RunSummary, System as BindingSystem, Trigger};
 use crate::components::ComponentStore;
 use crate::imports::{RunCapabilities, RunJournal};
 use crate::runtime::{LoadedComponent, Runtime, RuntimeConfig};
@@ -102,7 +102,8 @@ pub struct Host {
     pub secrets: Secrets,
     pub components: ComponentStore,
     pub connections: Connections,
-    clients: BTreeMap<String, ClientConfig>,
+    /// Behind a lock so a running service can swap a client's file while other runs go on.
+    clients: std::sync::RwLock<BTreeMap<String, Arc<ClientConfig>>>,
 }
 
 impl Host {
@@ -135,7 +136,7 @@ impl Host {
             store: Scrubbed::wrap(store),
             secrets,
             connections: Connections::new(),
-            clients: BTreeMap::new(),
+            clients: Default::default(),
         })
     }
 
@@ -146,17 +147,56 @@ impl Host {
 
     /// Add or replace a client; its connections are rebuilt on its next run.
     pub fn add_client(&mut self, client: ClientConfig) {
+        self.put_client(client);
+    }
+
+    /// [`Host::add_client`] on a shared host (`pearlbridge serve` reloading a client file):
+    /// runs already going keep the configuration they started with.
+    pub fn put_client(&self, client: ClientConfig) {
         self.connections.remove(&client.name, System::BigCommerce);
         self.connections.remove(&client.name, System::Brightpearl);
-        self.clients.insert(client.name.clone(), client);
+        self.clients
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(client.name.clone(), Arc::new(client));
     }
 
-    pub fn clients(&self) -> impl Iterator<Item = &ClientConfig> {
-        self.clients.values()
+    /// Forget a client (its folder was removed); runs already going finish.
+    pub fn remove_client(&self, name: &str) {
+        self.clients
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        self.connections.remove(name, System::BigCommerce);
+        self.connections.remove(name, System::Brightpearl);
     }
 
-    pub fn client(&self, name: &str) -> Option<&ClientConfig> {
-        self.clients.get(name)
+    /// Every client, by name.
+    pub fn clients(&self) -> Vec<Arc<ClientConfig>> {
+        self.clients
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn client(&self, name: &str) -> Option<Arc<ClientConfig>> {
+        self.clients
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// The connection of `client` to `system` (built on first use, with its secret resolved),
+    /// for host-side calls such as `pearlbridge hooks register`; `None` when the client file
+    /// has no such connection. Errors: unknown client, missing secret.
+    pub fn api(&self, client: &str, system: System) -> anyhow::Result<Option<Arc<Connection>>> {
+        let c = self
+            .client(client)
+            .ok_or_else(|| anyhow!("no client `{client}`"))?;
+        self.connection(&c, system)
     }
 
     /// Request counts of a client's connection (calls, throttles, retries).
@@ -272,10 +312,63 @@ impl Host {
         flow: &str,
         trigger: Trigger,
     ) -> anyhow::Result<RunReport> {
+        self.run_flow_with(client, flow, trigger, None, |_| {})
+            .await
+    }
+
+    /// A run of `client`'s `flow` for the inbox events `events` (`Trigger::Events`, one
+    /// event per record, in order); the run's `context.events()` gives each its inbox id and
+    /// received-at time. `started` is called with the run id once the run is recorded.
+    pub async fn run_flow_events(
+        &self,
+        client: &str,
+        flow: &str,
+        events: &[InboxRecord],
+        started: impl FnOnce(i64),
+    ) -> anyhow::Result<RunReport> {
+        let trigger = Trigger::Events(
+            events
+                .iter()
+                .map(|e| Event {
+                    source: if e.source == "brightpearl" {
+                        BindingSystem::Brightpearl
+                    } else {
+                        BindingSystem::Bigcommerce
+                    },
+                    scope: e.scope.clone(),
+                    entity_id: e.entity_id.clone(),
+                    payload: e.payload.clone(),
+                })
+                .collect(),
+        );
+        let ids = events
+            .iter()
+            .map(|e| {
+                (
+                    e.id.to_string(),
+                    e.received_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                )
+            })
+            .collect();
+        self.run_flow_with(client, flow, trigger, Some(ids), started)
+            .await
+    }
+
+    /// [`Host::run_flow`], with the inbox ids and received-at times of a `Trigger::Events`
+    /// (`None`: run-scoped ids) and a callback with the run id once it is recorded.
+    pub async fn run_flow_with(
+        &self,
+        client: &str,
+        flow: &str,
+        trigger: Trigger,
+        inbox: Option<Vec<(String, String)>>,
+        started: impl FnOnce(i64),
+    ) -> anyhow::Result<RunReport> {
         let c = self
-            .clients
-            .get(client)
+            .client(client)
             .ok_or_else(|| anyhow!("no client `{client}`"))?;
+        let c = c.as_ref();
         let (component, pin) = self.pinned_component(c, flow)?;
         let mut caps = RunCapabilities {
             client: c.name.clone(),
@@ -295,7 +388,11 @@ impl Host {
         // SQLite blocks: off the async worker threads.
         let run_id = tokio::task::spawn_blocking(move || store.run_start(&ns, &label)).await??;
         caps.run_id = run_id as u64;
-        let result = self.runtime.run(&component, caps, &trigger).await;
+        started(run_id);
+        let result = self
+            .runtime
+            .run_with_inbox(&component, caps, &trigger, inbox.as_deref())
+            .await;
         let (outcome, journal) = match result {
             Ok(r) => {
                 let outcome = r.result.map_err(|e| flow_error_text(&e));

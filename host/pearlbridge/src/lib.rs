@@ -7,6 +7,8 @@
 //! - [`components`]: the component store (`name@version` + sha256) clients pin.
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
+//! - [`hooks`]: `pearlbridge hooks register` (BigCommerce hooks, Brightpearl webhooks).
+//! - [`serve`]: `pearlbridge serve` (schedules, webhook receiver, durable inbox, leases).
 //! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
 //!   `demo` cargo feature (on by default), so a production build ships no simulator.
 //!
@@ -19,7 +21,11 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+pub mod demo_serve;
+pub mod hooks;
 pub mod host;
 pub mod imports;
 pub mod manifest;
 pub mod runtime;
+pub mod serve;

@@ -77,6 +77,10 @@ enum Command {
         /// Print the report as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Run the orders flow from webhooks through `pearlbridge serve` (in process) instead
+        /// of manual runs: orders are placed in the simulator one by one after it starts.
+        #[arg(long)]
+        serve: bool,
     },
     /// Run the BigCommerce and Brightpearl simulators on loopback until stopped; prints one JSON line first.
     #[cfg(feature = "demo")]
@@ -108,6 +112,60 @@ enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Webhooks on the platforms.
+    Hooks {
+        #[command(subcommand)]
+        command: HooksCommand,
+    },
+    /// Run as a service: every client × flow on its schedule, the webhook receiver with its
+    /// durable inbox, and /healthz, on one listener. Prints one JSON line once listening.
+    Serve {
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Listener address (port 0: any free port; the JSON line names it).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Run lease lifetime; a killed process's flows run again after it.
+        #[arg(long, default_value = "60s", value_parser = duration_arg)]
+        lease_ttl: std::time::Duration,
+        /// Most random delay added to a scheduled run (at most a tenth of its interval).
+        #[arg(long, default_value = "30s", value_parser = duration_arg)]
+        max_jitter: std::time::Duration,
+        /// Wait after an event for more to batch into the same run.
+        #[arg(long, default_value = "100ms", value_parser = duration_arg)]
+        coalesce: std::time::Duration,
+        /// How long in-flight runs may finish after SIGTERM/SIGINT.
+        #[arg(long, default_value = "30s", value_parser = duration_arg)]
+        drain: std::time::Duration,
+        /// Largest webhook body accepted, in bytes (413 above).
+        #[arg(long, default_value_t = 256 * 1024)]
+        max_body: usize,
+        /// How often client files are checked for changes (SIGHUP reloads at once).
+        #[arg(long, default_value = "2s", value_parser = duration_arg)]
+        reload_poll: std::time::Duration,
+        /// First wait before a failed events run is retried (doubles up to 5m).
+        #[arg(long, default_value = "5s", value_parser = duration_arg)]
+        retry_backoff: std::time::Duration,
+        /// The servers' clocks run this many times faster than real time (the sandbox's
+        /// time scale; 1 for real servers).
+        #[arg(long, default_value_t = 1.0, hide = true)]
+        server_time_scale: f64,
+    },
+}
+
+/// `250ms`, `0`, or an interval of `parse_interval` (`30s`, `5m`, `1h`, `1d`).
+fn duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if t == "0" || t == "0s" || t == "0ms" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    if let Some(ms) = t.strip_suffix("ms") {
+        return ms
+            .parse::<u64>()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| format!("{s:?} is not a duration (e.g. 250ms, 30s, 5m)"));
+    }
+    pearlbridge_capabilities::clients::parse_interval(t)
 }
 
 #[derive(Subcommand)]
@@ -130,6 +188,21 @@ enum ComponentsCommand {
         id: String,
         #[arg(long, default_value = "clients")]
         clients: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HooksCommand {
+    /// Create or update the client's BigCommerce hooks and Brightpearl webhooks (idempotent)
+    /// and report deactivated BigCommerce hooks.
+    Register {
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -297,6 +370,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             time_scale,
             faults,
             json,
+            serve,
         } => {
             if !(time_scale.is_finite() && *time_scale >= 1.0) {
                 return Err(anyhow!(
@@ -321,13 +395,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_runs: if faults.is_some() { 12 } else { 5 },
                 bigcommerce_quota_per_30s: 150,
             };
-            let report = pearlbridge::demo::run_demo(&opts).await?;
+            let report = if *serve {
+                pearlbridge::demo_serve::run_demo_serve(&opts).await?
+            } else {
+                pearlbridge::demo::run_demo(&opts).await?
+            };
             if *json {
                 out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!(
-                    "{}",
-                    redact::scrub(&pearlbridge::demo::render_text(&report))
+                    "{}{}",
+                    redact::scrub(&pearlbridge::demo::render_text(&report)),
+                    redact::scrub(&pearlbridge::demo_serve::render_serve(&report))
                 );
             }
             // A posted order whose Brightpearl total is not what the customer was charged
@@ -429,6 +508,105 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     e.next_step
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hooks {
+            command:
+                HooksCommand::Register {
+                    client,
+                    clients,
+                    json,
+                },
+        } => {
+            let host = host(&cli)?;
+            let config = pearlbridge_capabilities::clients::load_client(&clients.join(client))
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
+            host.put_client(config);
+            let report = pearlbridge::hooks::register(&host, client).await?;
+            if *json {
+                out!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for c in &report.changes {
+                    out!(
+                        "{:<12} {:<40} hook {:<8} {}",
+                        c.system,
+                        c.scope,
+                        c.id,
+                        c.action
+                    );
+                }
+                for (id, scope, destination) in &report.deactivated {
+                    out!("deactivated: bigcommerce hook {id} {scope} -> {destination}");
+                }
+                out!(
+                    "{} hook(s), {} deactivated before this call",
+                    report.changes.len(),
+                    report.deactivated.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            clients,
+            listen,
+            lease_ttl,
+            max_jitter,
+            coalesce,
+            drain,
+            max_body,
+            reload_poll,
+            retry_backoff,
+            server_time_scale,
+        } => {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut cfg = HostConfig::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
+            cfg.secrets_file = cli.secrets_file.clone();
+            if !(server_time_scale.is_finite() && *server_time_scale >= 1.0) {
+                return Err(anyhow!("--server-time-scale must be at least 1"));
+            }
+            cfg.server_time_scale = *server_time_scale;
+            let host = Host::open(cfg)?;
+            let mut opts = pearlbridge::serve::ServeOptions::new(clients.clone(), *listen);
+            opts.lease_ttl = *lease_ttl;
+            opts.max_jitter = *max_jitter;
+            opts.coalesce = *coalesce;
+            opts.drain = *drain;
+            opts.max_body = *max_body;
+            opts.reload_poll = *reload_poll;
+            opts.retry_backoff = *retry_backoff;
+            let mut term = signal(SignalKind::terminate())?;
+            let mut int = signal(SignalKind::interrupt())?;
+            let mut hup = signal(SignalKind::hangup())?;
+            let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(4);
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    let _ = reload_tx.try_send(());
+                }
+            });
+            let shutdown = async move {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            };
+            pearlbridge::serve::serve(host, opts, shutdown, reload_rx, |started| {
+                out!(
+                    "{}",
+                    serde_json::to_string(started).unwrap_or_else(|_| "{}".into())
+                );
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+            })
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Flow { command } => match command {

@@ -561,6 +561,19 @@ impl Runtime {
         caps: RunCapabilities,
         trigger: &crate::bindings::Trigger,
     ) -> Result<RunResult, RunError> {
+        self.run_with_inbox(c, caps, trigger, None).await
+    }
+
+    /// [`Runtime::run`] for events from the host's inbox: `inbox` gives each event of a
+    /// `Trigger::Events`, in order, its inbox id and received-at time (RFC 3339 UTC) as
+    /// `context.events()` reports them (`None`: run-scoped ids, see [`RunFacts`]).
+    pub async fn run_with_inbox(
+        &self,
+        c: &LoadedComponent,
+        caps: RunCapabilities,
+        trigger: &crate::bindings::Trigger,
+        inbox: Option<&[(String, String)]>,
+    ) -> Result<RunResult, RunError> {
         let client = caps.client.clone();
         let flow_name = caps.flow.clone();
         let needs = self.needs(c).await.map_err(|e| RunError::Host {
@@ -575,6 +588,10 @@ impl Runtime {
             chrono::Utc::now(),
             trigger,
         );
+        let facts = match inbox {
+            Some(ids) => facts.with_inbox_ids(ids),
+            None => facts,
+        };
         let mut store = self.new_store(Some(caps));
         store.data_mut().facts = Some(facts);
         store.data_mut().needs = needs;

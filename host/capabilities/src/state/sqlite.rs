@@ -10,8 +10,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use rust_decimal::Decimal;
 
 use super::{
-    AuditLine, Entry, ExceptionFilter, ExceptionRecord, Money, Namespace, NewException, Result,
-    RunFilter, RunOutcome, RunRecord, Store, StoreError, Team, sort_by_impact,
+    AuditLine, Entry, ExceptionFilter, ExceptionRecord, InboxPut, InboxRecord, Lease, Money,
+    Namespace, NewException, NewInboxEvent, Result, RunFilter, RunOutcome, RunRecord, Store,
+    StoreError, Team, sort_by_impact,
 };
 
 /// Longest state key accepted, in bytes.
@@ -21,9 +22,10 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 
 /// Numbered migrations; each is applied once, in order, inside one transaction with the
 /// `schema_version` row that records it. Never edit a released migration: append a new one.
-const MIGRATIONS: &[(u32, &str)] = &[(
-    1,
-    "CREATE TABLE state (
+const MIGRATIONS: &[(u32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE state (
         client TEXT NOT NULL,
         flow TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -80,7 +82,42 @@ const MIGRATIONS: &[(u32, &str)] = &[(
         attempt INTEGER NOT NULL
     );
     CREATE INDEX audit_by_client ON audit (client, id);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        client TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        source TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        claimed_by INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX inbox_by_flow ON inbox (client, flow, id);
+
+    CREATE TABLE inbox_seen (
+        client TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (client, dedupe_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX inbox_seen_by_time ON inbox_seen (seen_at);
+
+    CREATE TABLE leases (
+        client TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        holder TEXT,
+        token INTEGER NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (client, flow)
+    ) WITHOUT ROWID;",
+    ),
+];
 
 /// The schema version this build creates and understands.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -169,7 +206,71 @@ impl SqliteStore {
     fn now(&self) -> String {
         ts(&(self.clock)())
     }
+
+    fn now_time(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
 }
+
+/// `t + d`, saturating far in the future.
+fn plus(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `t - d`, saturating far in the past.
+fn minus(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+type InboxRaw = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    u32,
+);
+
+fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRaw> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn inbox_record(raw: InboxRaw) -> Result<InboxRecord> {
+    let (id, client, flow, source, scope, entity_id, payload, received, attempts) = raw;
+    Ok(InboxRecord {
+        id,
+        client,
+        flow,
+        source,
+        scope,
+        entity_id,
+        payload,
+        received_at: parse_ts("inbox received time", &received)?,
+        attempts,
+    })
+}
+
+const INBOX_COLUMNS: &str =
+    "id, client, flow, source, scope, entity_id, payload, received_at, attempts";
 
 fn migrate(conn: &mut Connection, shown: &str, now: DateTime<Utc>) -> Result<()> {
     conn.execute_batch(
@@ -629,6 +730,240 @@ impl Store for SqliteStore {
             list.truncate(limit as usize);
         }
         Ok(list)
+    }
+
+    fn last_run_started(&self, ns: &Namespace, trigger: &str) -> Result<Option<DateTime<Utc>>> {
+        check_ns(ns)?;
+        let conn = self.lock();
+        let started: Option<String> = conn.query_row(
+            "SELECT MAX(started_at) FROM runs WHERE client = ?1 AND flow = ?2 AND trigger = ?3",
+            params![ns.client, ns.flow, trigger],
+            |r| r.get(0),
+        )?;
+        parse_opt_ts("run start time", started)
+    }
+
+    fn inbox_put(
+        &self,
+        flows: &[Namespace],
+        event: &NewInboxEvent,
+        dedupe_window: std::time::Duration,
+    ) -> Result<InboxPut> {
+        for ns in flows {
+            check_ns(ns)?;
+        }
+        let Some(client) = flows.first().map(|n| n.client.clone()) else {
+            return Ok(InboxPut::Stored(vec![]));
+        };
+        if flows.iter().any(|n| n.client != client) {
+            return Err(StoreError::Invalid {
+                what: "inbox event",
+                detail: "all flows of one event must be of one client".into(),
+            });
+        }
+        check_value(&event.payload)?;
+        check_key(&event.dedupe_key)?;
+        let now = self.now_time();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM inbox_seen WHERE seen_at < ?1",
+            [ts(&minus(now, dedupe_window))],
+        )?;
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO inbox_seen (client, dedupe_key, seen_at) VALUES (?1, ?2, ?3)",
+            params![client, event.dedupe_key, ts(&now)],
+        )?;
+        if fresh == 0 {
+            return Ok(InboxPut::Duplicate);
+        }
+        let mut ids = Vec::with_capacity(flows.len());
+        for ns in flows {
+            tx.execute(
+                "INSERT INTO inbox (client, flow, source, scope, entity_id, payload, dedupe_key,
+                 received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    ns.client,
+                    ns.flow,
+                    event.source,
+                    event.scope,
+                    event.entity_id,
+                    event.payload,
+                    event.dedupe_key,
+                    ts(&now)
+                ],
+            )?;
+            ids.push(tx.last_insert_rowid());
+        }
+        tx.commit()?;
+        Ok(InboxPut::Stored(ids))
+    }
+
+    fn inbox_claim(&self, lease: &Lease, limit: u32) -> Result<Vec<InboxRecord>> {
+        check_ns(&lease.ns)?;
+        let now = self.now();
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let current: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM leases WHERE client = ?1 AND flow = ?2 AND token = ?3
+             AND holder IS NOT NULL AND expires_at > ?4)",
+            params![lease.ns.client, lease.ns.flow, lease.token, now],
+            |r| r.get(0),
+        )?;
+        if !current {
+            return Err(StoreError::LeaseLost(lease.ns.clone()));
+        }
+        let raw = {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {INBOX_COLUMNS}, claimed_by IS NOT NULL FROM inbox
+                 WHERE client = ?1 AND flow = ?2 AND (claimed_by IS NULL OR claimed_by <> ?3)
+                 ORDER BY id LIMIT ?4"
+            ))?;
+            stmt.query_map(
+                params![lease.ns.client, lease.ns.flow, lease.token, limit],
+                |r| Ok((inbox_row(r)?, r.get::<_, bool>(9)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let mut out = Vec::with_capacity(raw.len());
+        for (mut r, stale) in raw {
+            // A claim under an older token is a run that died with it: one attempt more.
+            if stale {
+                r.8 += 1;
+            }
+            tx.execute(
+                "UPDATE inbox SET claimed_by = ?2, attempts = ?3 WHERE id = ?1",
+                params![r.0, lease.token, r.8],
+            )?;
+            out.push(r);
+        }
+        tx.commit()?;
+        out.into_iter().map(inbox_record).collect()
+    }
+
+    fn inbox_done(&self, lease: &Lease, ids: &[i64]) -> Result<u64> {
+        check_ns(&lease.ns)?;
+        let mut conn = self.lock();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        for id in ids {
+            n += tx.execute(
+                "DELETE FROM inbox WHERE id = ?1 AND client = ?2 AND flow = ?3 AND claimed_by = ?4",
+                params![id, lease.ns.client, lease.ns.flow, lease.token],
+            )? as u64;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    fn inbox_release(&self, lease: &Lease) -> Result<u64> {
+        check_ns(&lease.ns)?;
+        let conn = self.lock();
+        Ok(conn.execute(
+            "UPDATE inbox SET claimed_by = NULL, attempts = attempts + 1
+             WHERE client = ?1 AND flow = ?2 AND claimed_by = ?3",
+            params![lease.ns.client, lease.ns.flow, lease.token],
+        )? as u64)
+    }
+
+    fn inbox(&self, ns: Option<&Namespace>, limit: u32) -> Result<Vec<InboxRecord>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {INBOX_COLUMNS} FROM inbox
+             WHERE (?1 IS NULL OR client = ?1) AND (?2 IS NULL OR flow = ?2)
+             ORDER BY id LIMIT ?3"
+        ))?;
+        let raw = stmt
+            .query_map(
+                params![
+                    ns.map(|n| n.client.as_str()),
+                    ns.map(|n| n.flow.as_str()),
+                    limit
+                ],
+                inbox_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        raw.into_iter().map(inbox_record).collect()
+    }
+
+    fn inbox_len(&self, ns: &Namespace) -> Result<u64> {
+        check_ns(ns)?;
+        let conn = self.lock();
+        Ok(conn.query_row(
+            "SELECT COUNT(*) FROM inbox WHERE client = ?1 AND flow = ?2",
+            params![ns.client, ns.flow],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    fn lease_acquire(
+        &self,
+        ns: &Namespace,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        check_ns(ns)?;
+        if holder.is_empty() {
+            return Err(StoreError::Invalid {
+                what: "lease holder",
+                detail: "must be non-empty".into(),
+            });
+        }
+        let now = self.now_time();
+        let expires_at = plus(now, ttl);
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(Option<String>, i64, String)> = tx
+            .query_row(
+                "SELECT holder, token, expires_at FROM leases WHERE client = ?1 AND flow = ?2",
+                params![ns.client, ns.flow],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let token = match row {
+            Some((Some(_), _, exp)) if exp > ts(&now) => return Ok(None),
+            Some((_, token, _)) => token + 1,
+            None => 1,
+        };
+        tx.execute(
+            "INSERT INTO leases (client, flow, holder, token, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (client, flow) DO UPDATE SET holder = ?3, token = ?4, expires_at = ?5",
+            params![ns.client, ns.flow, holder, token, ts(&expires_at)],
+        )?;
+        tx.commit()?;
+        Ok(Some(Lease {
+            ns: ns.clone(),
+            holder: holder.to_string(),
+            token,
+            expires_at,
+        }))
+    }
+
+    fn lease_renew(&self, lease: &Lease, ttl: std::time::Duration) -> Result<Option<Lease>> {
+        check_ns(&lease.ns)?;
+        let expires_at = plus(self.now_time(), ttl);
+        let conn = self.lock();
+        let changed = conn.execute(
+            "UPDATE leases SET expires_at = ?4
+             WHERE client = ?1 AND flow = ?2 AND token = ?3 AND holder IS NOT NULL",
+            params![lease.ns.client, lease.ns.flow, lease.token, ts(&expires_at)],
+        )?;
+        Ok((changed == 1).then(|| Lease {
+            expires_at,
+            ..lease.clone()
+        }))
+    }
+
+    fn lease_release(&self, lease: &Lease) -> Result<()> {
+        check_ns(&lease.ns)?;
+        let now = self.now();
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE leases SET holder = NULL, expires_at = ?4
+             WHERE client = ?1 AND flow = ?2 AND token = ?3",
+            params![lease.ns.client, lease.ns.flow, lease.token, now],
+        )?;
+        Ok(())
     }
 
     fn audit(&self, line: &AuditLine) -> Result<()> {

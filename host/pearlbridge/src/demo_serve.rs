@@ -52,7 +52,7 @@ pub async fn run_demo_serve(opts: &DemoOptions) -> anyhow::Result<Value> {
         &file,
         text.replacen("[flows.orders]\n", "[flows.orders]\nschedule = \"1d\"\n", 1)
             + &format!(
-                "\n[webhooks]\npublic_url = \"https://demo.pearlbridge.invalid\"\nbigcommerce_secret = \"{WEBHOOK_SECRET}\"\n"
+                "\n[webhooks]\npublic_url = \"https://demo.pearlbridge.invalid\"\nbigcommerce_secret = \"{WEBHOOK_SECRET}\"\nbrightpearl_secret = \"{WEBHOOK_SECRET}\"\n"
             ),
     )?;
     let webhook = format!("whsec-{:032x}", rand::random::<u128>());

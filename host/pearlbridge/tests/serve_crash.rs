@@ -126,9 +126,14 @@ async fn sigkill_during_a_stream_of_webhooks_loses_nothing_and_posts_every_order
     );
     kills.push(kill(&mut child));
 
-    // No overlap: a run starts after the one before it finished, or, when that one never
+    // No overlap within the client × flow (the orders flow; the stock flow's runs may run
+    // beside it): a run starts after the one before it finished, or, when that one never
     // finished (its process was killed), after the kill.
-    let runs = env.runs();
+    let runs: Vec<_> = env
+        .runs()
+        .into_iter()
+        .filter(|r| r.flow == "orders")
+        .collect();
     let events_runs = runs
         .iter()
         .filter(|r| r.trigger.starts_with("events("))

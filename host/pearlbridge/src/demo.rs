@@ -746,6 +746,66 @@ impl DemoEnv {
             .collect()
     }
 
+    /// The flash sale: `orders` (single-line orders held back from the seed) are placed for
+    /// the 3 tracked SKUs with the least stock, a stock sync after every 5 and a
+    /// Brightpearl stock move (a sale elsewhere) after every 10; then the orders flow posts
+    /// them and a last stock sync runs. Returns what was placed.
+    pub async fn flash_sale(
+        &self,
+        orders: Vec<pearlbridge_sandbox::seed::BigCommerceOrderBundle>,
+        max_runs: usize,
+    ) -> anyhow::Result<Value> {
+        let bp = self.sandbox.brightpearl.on_hand_by_sku();
+        let mut hot: Vec<_> = self
+            .sandbox
+            .bigcommerce
+            .inventory_levels()
+            .into_iter()
+            .filter(|l| l.location_id == 1 && l.on_hand > 0)
+            .filter_map(|l| bp.get(&l.sku).map(|(id, _)| (l, *id)))
+            .collect();
+        hot.sort_by_key(|(l, _)| (l.on_hand, l.variant_id));
+        hot.truncate(3);
+        if hot.is_empty() || orders.is_empty() {
+            return Ok(json!({"orders": 0}));
+        }
+        let first_warehouse = self.mapping["warehouse"]["default"].as_i64().unwrap_or(2);
+        let placed = orders.len();
+        let mut units = 0i64;
+        for (i, mut b) in orders.into_iter().enumerate() {
+            let (level, bp_id) = &hot[i % hot.len()];
+            for p in b.products.iter_mut() {
+                p["sku"] = json!(level.sku);
+                p["product_id"] = json!(level.product_id);
+                p["variant_id"] = json!(level.variant_id);
+                units += p.get("quantity").and_then(Value::as_i64).unwrap_or(0);
+            }
+            self.place_order(b);
+            if i % 5 == 4 {
+                self.run_stock(Trigger::Scheduled).await?;
+            }
+            if i % 10 == 9 {
+                let on_hand = self
+                    .sandbox
+                    .brightpearl
+                    .on_hand_by_sku()
+                    .get(&level.sku)
+                    .map(|(_, q)| *q)
+                    .unwrap_or(0);
+                self.sandbox
+                    .brightpearl
+                    .set_stock(*bp_id, first_warehouse, (on_hand - 1).max(0));
+            }
+        }
+        self.run_orders(max_runs).await?;
+        self.run_stock(Trigger::Scheduled).await?;
+        Ok(json!({
+            "orders": placed,
+            "units": units,
+            "skus": hot.iter().map(|(l, _)| l.sku.clone()).collect::<Vec<_>>(),
+        }))
+    }
+
     /// One run of the stock flow; a failed run is an error.
     pub async fn run_stock(&self, trigger: Trigger) -> anyhow::Result<RunReport> {
         let r = self.host.run_flow("demo", "stock", trigger).await?;
@@ -968,7 +1028,21 @@ pub fn stock_mapping(seed: &StoreSeed, orders: &Value) -> Value {
 /// Run the demo and return its report (see [`render_text`] for the text form).
 pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let started = Instant::now();
-    let (seed, facts) = build_seed(opts)?;
+    let (mut seed, facts) = build_seed(opts)?;
+    // The flash sale: every 8th order awaiting fulfilment (at most 40) is held back and
+    // placed later, all for a few hot SKUs, while stock moves.
+    let mut flash = vec![];
+    let mut i = 0;
+    seed.bigcommerce.orders.retain(|b| {
+        let awaiting = b.order.get("status_id").and_then(Value::as_u64) == Some(11);
+        i += 1;
+        if awaiting && i % 8 == 0 && flash.len() < 40 && b.products.len() == 1 {
+            flash.push(b.clone());
+            false
+        } else {
+            true
+        }
+    });
     let env = DemoEnv::start(opts, seed, facts).await?;
     let runs = env.run_orders(opts.max_runs).await?;
     // Brightpearl calls of the orders flow alone (the stock flow runs after it).
@@ -1005,11 +1079,13 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let moved = env.move_stock(20);
     let events = env.stock_events(&moved);
     let incremental = env.run_stock(Trigger::Events(events)).await?;
+    let flash_sale = env.flash_sale(flash, opts.max_runs).await?;
     let stock_summary = json!({
         "skus_checked": full.count("skus_checked") + incremental.count("skus_checked"),
         "skus_pushed": full.count("skus_pushed") + incremental.count("skus_pushed"),
         "full_sync": {"skus_checked": full.count("skus_checked"), "skus_pushed": full.count("skus_pushed"), "writes": full.count("writes")},
         "events": {"products_moved": moved.len(), "skus_checked": incremental.count("skus_checked"), "skus_pushed": incremental.count("skus_pushed"), "writes": incremental.count("writes")},
+        "flash_sale": flash_sale,
     });
     let mut reconciliation = env.reconcile()?;
     reconciliation["stock"] = env.reconcile_stock();

@@ -44,7 +44,9 @@ pub fn needs() -> Vec<Need> {
         Need::new(Bp, &[Get], "/warehouse-service/order"),
         // The notes' sales orders (externalRef, ref, rows' externalRef and SKU).
         Need::new(Bp, &[Get], "/order-service/order"),
-        // The BigCommerce order, its products and shipments; posting shipments.
+        // The store's clock; the BigCommerce order, its products and shipments; posting
+        // shipments.
+        Need::new(Bc, &[Get], "/v2/time"),
         Need::new(Bc, &[Get, Post], "/v2/orders"),
     ]
 }

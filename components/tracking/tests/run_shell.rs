@@ -39,6 +39,8 @@ struct World {
     list_failures: u32,
     /// BigCommerce answers 401 to everything.
     bc_revoked: bool,
+    /// The store's clock (unix seconds).
+    store_time: i64,
     /// The next shipment POST is refused with this status and message.
     reject_post: Option<(u16, &'static str)>,
 }
@@ -123,6 +125,7 @@ impl World {
                 _ => panic!("unexpected Brightpearl GET {}", req.path),
             },
             (System::Bigcommerce, Method::Get) => match parts.as_slice() {
+                ["v2", "time"] => ok(json!({ "time": self.store_time })),
                 ["v2", "orders", id] => match self.orders.get(&id.parse().unwrap()) {
                     Some((o, _)) => ok(o.clone()),
                     None => Ok(Response::new(
@@ -260,7 +263,10 @@ impl Harness {
     }
 
     fn with_config(cfg: Value) -> Harness {
-        let mut world = World::default();
+        let mut world = World {
+            store_time: NOW,
+            ..World::default()
+        };
         world.sales_orders.insert(SALES_ORDER, sales_order());
         world.orders.insert(ORDER, bc_order());
         let world = Rc::new(RefCell::new(world));
@@ -277,6 +283,12 @@ impl Harness {
 
     fn add_note(&self, id: u64, note: Value) {
         self.world.borrow_mut().notes.insert(id, note);
+    }
+
+    /// Move the flow's clock and the store's to `t`.
+    fn set_now(&self, t: i64) {
+        self.now.set(t);
+        self.world.borrow_mut().store_time = t;
     }
 
     fn try_run(&self, trigger: Trigger) -> Result<RunSummary, FlowError> {
@@ -442,7 +454,7 @@ fn split_shipments_two_notes_of_one_order_found_by_the_sweep() {
         Some(Timestamp(NOW - 1800).to_iso8601().as_str())
     );
     // The next sweep sees both again through its overlap and posts nothing.
-    h.now.set(NOW + 600);
+    h.set_now(NOW + 600);
     let s = h.run(Trigger::Scheduled);
     assert_eq!(counts(&s), vec![("already_posted", 2)]);
     assert_eq!(h.posted().len(), 2);
@@ -522,11 +534,11 @@ fn missing_tracking_is_posted_without_it_after_the_grace_period() {
     assert!(h.posted().is_empty());
     assert!(h.state("awaiting:note:7001").is_some());
     // 50 minutes after shipping: still waiting (retried without an event).
-    h.now.set(NOW + 2400);
+    h.set_now(NOW + 2400);
     h.run(Trigger::Scheduled);
     assert!(h.posted().is_empty());
     // Past the grace period: posted without a tracking number.
-    h.now.set(NOW + 3000);
+    h.set_now(NOW + 3000);
     let s = h.run(Trigger::Scheduled);
     assert_eq!(
         counts(&s),
@@ -605,15 +617,24 @@ fn credentials_rejected_stop_the_run_before_any_other_note() {
     let h = Harness::new();
     h.add_note(7001, note(&[(71, 1001, 1)], "RM1", 6, NOW - 600));
     h.add_note(7002, note(&[(72, 1002, 1)], "RM2", 6, NOW - 500));
+    // A first sweep sets the cursor.
+    h.run(Trigger::Scheduled);
+    let cursor = h.state("cursor:tracking");
+    assert!(cursor.is_some());
+    h.add_note(7003, note(&[(71, 1001, 1)], "RM3", 6, NOW + 60));
+    h.add_note(7004, note(&[(72, 1002, 1)], "RM4", 6, NOW + 120));
+    h.set_now(NOW + 600);
+    h.api.clear_log();
     h.world.borrow_mut().bc_revoked = true;
     let err = h.try_run(Trigger::Scheduled).unwrap_err();
     assert!(matches!(err, FlowError::Upstream(_)), "{err:?}");
-    // One BigCommerce call, then nothing: no shipment, no link, the cursor not moved.
+    // One BigCommerce call (note 7003's order), then nothing: no shipment, no link, the
+    // cursor not moved.
     assert_eq!(h.api.count_system(System::Bigcommerce), 1);
-    assert!(h.shipments().is_empty());
-    assert_eq!(h.state("cursor:tracking"), None);
-    assert_eq!(h.state("link:note:7001"), None);
-    assert_eq!(h.state("retry:note:7001"), None);
+    assert_eq!(h.shipments().len(), 2);
+    assert_eq!(h.state("cursor:tracking"), cursor);
+    assert_eq!(h.state("link:note:7003"), None);
+    assert_eq!(h.state("retry:note:7003"), None);
     // A 401 on the POST itself stops the run too, and forgets the attempt (nothing was made).
     let h = Harness::new();
     h.add_note(7001, note(&[(71, 1001, 1)], "RM1", 6, NOW - 600));

@@ -9,6 +9,7 @@ use pearlbridge::demo::{DemoEnv, DemoOptions, build_seed};
 use pearlbridge::host::RunReport;
 use pearlbridge_capabilities::clients::load_client;
 use pearlbridge_capabilities::state::ExceptionFilter;
+use pearlbridge_sandbox::faults::{FaultKind, FaultRule};
 use pearlbridge_tests::components_dir;
 
 /// The second client of the demo host: the same sandbox connections and secrets, the
@@ -321,5 +322,114 @@ async fn shipped_notes_become_shipments_once_whole_partial_split_and_held_withou
     let second = run_tracking(&env).await;
     assert_eq!(second.count("shipments_created"), 0);
     assert_eq!(env.sandbox.bigcommerce.shipment_emails_sent().len(), emails);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_faults_no_shipment_is_duplicated_or_lost() {
+    let opts = options(60, 9, None);
+    let (seed, facts) = build_seed(&opts).unwrap();
+    let mut env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    add_tracking_client(&mut env, tmp.path()).await;
+
+    // Every posted order ships: on one note, or (every third) split over two notes.
+    let bp = env.sandbox.brightpearl.clone();
+    let mut want: BTreeMap<i64, Vec<Expected>> = BTreeMap::new();
+    for (i, p) in posted_orders(&env).iter().enumerate() {
+        let parts: Vec<&[(i64, u64, i64)]> = if i % 3 == 0 && p.rows.len() > 1 {
+            let (a, b) = p.rows.split_at(1);
+            vec![a, b]
+        } else {
+            vec![&p.rows]
+        };
+        for (n, rows) in parts.into_iter().enumerate() {
+            let tracking = format!("TRK-{}-{n}", p.id);
+            let id = bp.create_goods_out_note(
+                p.id,
+                p.warehouse_id,
+                rows.iter().map(|r| (r.0, r.2)).collect(),
+            );
+            bp.ship_goods_out_note(id, None, &tracking);
+            want.entry(p.order_id).or_default().push(expected(
+                &env,
+                p.order_id,
+                &rows.iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(),
+                &tracking,
+            ));
+        }
+    }
+    let want_count: usize = want.values().flatten().map(|e| e.len()).sum();
+    assert!(want_count >= 30, "only {want_count} shipments planned");
+
+    // A third of the shipment POSTs commit but lose their answer; 5xx on every read.
+    let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
+        method: method.map(str::to_string),
+        path: path.to_string(),
+        probability,
+        kind,
+    };
+    env.sandbox.bigcommerce.faults().set_rules(vec![
+        rule(
+            Some("POST"),
+            "/v2/orders/*/shipments",
+            0.3,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(Some("GET"), "*", 0.05, FaultKind::Status { status: 503 }),
+    ]);
+    env.sandbox.brightpearl.faults().set_rules(vec![rule(
+        Some("GET"),
+        "*",
+        0.05,
+        FaultKind::Status { status: 502 },
+    )]);
+
+    let mut created = 0;
+    let mut runs = 0;
+    for _ in 0..15 {
+        runs += 1;
+        let r = env
+            .host
+            .run_flow(CLIENT, "tracking", Trigger::Scheduled)
+            .await
+            .expect("tracking runs");
+        created += r.count("shipments_created");
+        if r.outcome.is_ok() && r.count("pending_retry") == 0 && r.count("shipments_created") == 0 {
+            break;
+        }
+    }
+    assert!(runs < 15, "still pending after {runs} runs");
+    // The faults did fire: shipment POSTs whose answer was lost.
+    let lost = env
+        .host
+        .store
+        .audit_lines(Some(CLIENT), 100_000)
+        .unwrap()
+        .iter()
+        .filter(|l| l.method == "POST" && l.path.ends_with("/shipments") && l.status.is_none())
+        .count();
+    assert!(lost >= 5, "only {lost} shipment POSTs lost their answer");
+    for (order_id, notes) in &want {
+        let got = env.sandbox.bigcommerce.shipments(*order_id);
+        assert_eq!(
+            got.len(),
+            notes.iter().map(|e| e.len()).sum::<usize>(),
+            "order {order_id}: {got:?}"
+        );
+        assert_eq!(
+            shipments(&env, *order_id),
+            as_set(notes),
+            "order {order_id}"
+        );
+    }
+    assert_eq!(created as usize, want_count);
+    assert_eq!(
+        env.sandbox.bigcommerce.shipment_emails_sent().len(),
+        want_count
+    );
+    env.sandbox.bigcommerce.faults().set_rules(vec![]);
+    env.sandbox.brightpearl.faults().set_rules(vec![]);
     env.shutdown().await;
 }

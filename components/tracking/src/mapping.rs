@@ -123,6 +123,14 @@ pub struct GoodsOutNote {
     pub order_rows: BTreeMap<String, Vec<NoteRow>>,
 }
 
+/// `quantity` of a sales order row.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RowQuantity {
+    /// A decimal string, e.g. `"3.0000"`.
+    pub magnitude: serde_json::Value,
+}
+
 /// `composition` of a sales order row.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -142,6 +150,8 @@ pub struct OrderRowView {
     pub product_id: u64,
     #[serde(deserialize_with = "lenient_text")]
     pub product_sku: String,
+    /// Units ordered (`{"magnitude": "3.0000"}`).
+    pub quantity: RowQuantity,
     /// The orders flow writes the BigCommerce order product id here.
     #[serde(deserialize_with = "lenient_text")]
     pub external_ref: String,
@@ -312,6 +322,9 @@ pub fn order_value(order: &Order) -> (Decimal, String) {
 /// [`kinds::UNMAPPED_SHIPPING_PROVIDER`]), messages of the same kind joined.
 ///
 /// Rules:
+/// - a bundle component row (`composition.bundleChild`, added by Brightpearl under the
+///   bundle row the orders flow posted) ships as its bundle row: as many bundles as every
+///   component's units on the note make whole, else `invalid-note-data`;
 /// - a note row's sales order row (`orderRows` key of the note) gives the order product:
 ///   its `externalRef` when it is the id of one of the order's products, else the one order
 ///   product with the row's `productSku` (bundle children excluded); none or several is an
@@ -349,16 +362,102 @@ pub fn map_note(
         .iter()
         .filter(|p| !p.is_bundled_product && p.parent_order_product_id.is_none())
         .collect();
-    let mut quantities: BTreeMap<u64, u64> = BTreeMap::new();
+    // Units on the note per sales order row.
+    let mut units: BTreeMap<&str, u64> = BTreeMap::new();
     for (row_id, lines) in &note.order_rows {
-        let Some(row) = so.order_rows.get(row_id) else {
+        if !so.order_rows.contains_key(row_id) {
             add(
                 kinds::UNMATCHED_NOTE_ROW,
                 Team::Integration,
                 format!("row {row_id} is not a row of the sales order"),
             );
             continue;
+        }
+        for line in lines {
+            match whole_quantity(&line.quantity) {
+                Some(0) | None => add(
+                    kinds::INVALID_NOTE_DATA,
+                    Team::Operations,
+                    format!(
+                        "row {row_id}: field `quantity` is {} (a positive whole number is expected)",
+                        line.quantity
+                    ),
+                ),
+                Some(q) => *units.entry(row_id.as_str()).or_default() += q,
+            }
+        }
+    }
+    // Bundle components (rows Brightpearl added under a bundle row) ship as their bundle's
+    // order product: as many bundles as every component's units make whole.
+    let mut shipped_rows: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut bundles: BTreeMap<String, Vec<(&str, u64)>> = BTreeMap::new();
+    for (row_id, q) in &units {
+        let row = &so.order_rows[*row_id];
+        if row.composition.bundle_child && row.composition.parent_order_row_id > 0 {
+            bundles
+                .entry(row.composition.parent_order_row_id.to_string())
+                .or_default()
+                .push((row_id, *q));
+        } else {
+            *shipped_rows.entry(row_id).or_default() += q;
+        }
+    }
+    for (parent_id, shipped) in &bundles {
+        let Some((parent_key, parent)) = so.order_rows.get_key_value(parent_id) else {
+            add(
+                kinds::UNMATCHED_NOTE_ROW,
+                Team::Integration,
+                format!(
+                    "bundle row {parent_id} (the parent of rows {}) is not a row of the sales order",
+                    shipped
+                        .iter()
+                        .map(|(r, _)| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+            continue;
         };
+        let parent_qty = whole_quantity(&parent.quantity.magnitude).unwrap_or(0);
+        let mut made: Vec<Option<u64>> = vec![];
+        for (child_id, child) in so.order_rows.iter().filter(|(_, r)| {
+            r.composition.bundle_child
+                && r.composition.parent_order_row_id.to_string() == *parent_id
+        }) {
+            let per_bundle = whole_quantity(&child.quantity.magnitude)
+                .filter(|q| parent_qty > 0 && *q > 0 && q % parent_qty == 0)
+                .map(|q| q / parent_qty);
+            let on_note = shipped
+                .iter()
+                .find(|(r, _)| *r == child_id.as_str())
+                .map_or(0, |(_, q)| *q);
+            made.push(
+                per_bundle
+                    .filter(|per| on_note % per == 0)
+                    .map(|per| on_note / per),
+            );
+        }
+        match made.first() {
+            Some(Some(n)) if *n > 0 && made.iter().all(|m| *m == Some(*n)) => {
+                *shipped_rows.entry(parent_key.as_str()).or_default() += n;
+            }
+            _ => add(
+                kinds::INVALID_NOTE_DATA,
+                Team::Operations,
+                format!(
+                    "the components of bundle row {parent_id} on the note ({}) do not make whole bundles: BigCommerce ships a bundle only as a whole",
+                    shipped
+                        .iter()
+                        .map(|(r, q)| format!("row {r} × {q}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        }
+    }
+    let mut quantities: BTreeMap<u64, u64> = BTreeMap::new();
+    for (row_id, q) in shipped_rows {
+        let row = &so.order_rows[row_id];
         let by_ref = row
             .external_ref
             .trim()
@@ -404,19 +503,7 @@ pub fn map_note(
                 }
             }
         };
-        for line in lines {
-            match whole_quantity(&line.quantity) {
-                Some(0) | None => add(
-                    kinds::INVALID_NOTE_DATA,
-                    Team::Operations,
-                    format!(
-                        "row {row_id}: field `quantity` is {} (a positive whole number is expected)",
-                        line.quantity
-                    ),
-                ),
-                Some(q) => *quantities.entry(product.id).or_default() += q,
-            }
-        }
+        *quantities.entry(product.id).or_default() += q;
     }
     if note.order_rows.is_empty() {
         add(

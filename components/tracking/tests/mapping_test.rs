@@ -118,3 +118,53 @@ fn a_shipment_is_the_same_when_address_tracking_and_items_are() {
     };
     assert!(!same_items(&other_address, &wanted));
 }
+
+#[test]
+fn bundle_components_ship_as_whole_bundles_of_their_order_product() {
+    use pearlbridge_sdk::bigcommerce::OrderProduct;
+    use tracking::mapping::{GoodsOutNote, map_note};
+    let c = cfg(json!({}));
+    // The orders flow posted the bundle row 80 (2 × KIT, order product 601); Brightpearl
+    // added its components 81 (1 per kit) and 82 (2 per kit).
+    let sales_order = so(
+        json!({"orderTypeCode": "SO", "externalRef": "100", "orderRows": {
+            "80": {"productId": 2000, "productSku": "KIT", "quantity": {"magnitude": "2.0000"}, "externalRef": "601",
+                   "composition": {"bundleParent": true, "bundleChild": false, "parentOrderRowId": 0}},
+            "81": {"productId": 2001, "productSku": "KIT-A", "quantity": {"magnitude": "2.0000"}, "externalRef": "",
+                   "composition": {"bundleParent": false, "bundleChild": true, "parentOrderRowId": 80}},
+            "82": {"productId": 2002, "productSku": "KIT-B", "quantity": {"magnitude": "4.0000"}, "externalRef": "",
+                   "composition": {"bundleParent": false, "bundleChild": true, "parentOrderRowId": 80}}
+        }}),
+    );
+    let products: Vec<OrderProduct> = serde_json::from_value(json!([
+        {"id": 601, "order_id": 100, "order_address_id": 11, "sku": "KIT", "quantity": 2}
+    ]))
+    .unwrap();
+    let note = |rows: serde_json::Value| -> GoodsOutNote {
+        serde_json::from_value(json!({"orderId": 9001, "status": {"shipped": true},
+            "shipping": {"reference": "RM1", "shippingMethodId": 6}, "orderRows": rows}))
+        .unwrap()
+    };
+    let one_kit = note(
+        json!({"81": [{"productId": 2001, "quantity": 1}], "82": [{"productId": 2002, "quantity": 2}]}),
+    );
+    let mapped = map_note(7001, &one_kit, &sales_order, 100, &products, &c).unwrap();
+    assert_eq!(
+        serde_json::to_value(&mapped.shipments).unwrap(),
+        json!([{"order_address_id": 11, "tracking_number": "RM1", "shipping_provider": "",
+                "items": [{"order_product_id": 601, "quantity": 1}]}])
+    );
+    let half_kit = note(
+        json!({"81": [{"productId": 2001, "quantity": 1}], "82": [{"productId": 2002, "quantity": 1}]}),
+    );
+    let problems = map_note(7002, &half_kit, &sales_order, 100, &products, &c).unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert_eq!(problems[0].kind, "invalid-note-data");
+    assert!(
+        problems[0]
+            .message
+            .contains("the components of bundle row 80 on the note (row 81 × 1, row 82 × 1) do not make whole bundles"),
+        "{}",
+        problems[0].message
+    );
+}

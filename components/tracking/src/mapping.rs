@@ -37,6 +37,9 @@ pub mod kinds {
     pub const INVALID_NOTE_DATA: &str = "invalid-note-data";
     /// The sales order names a BigCommerce order that BigCommerce does not know.
     pub const SHIPMENT_ORDER_MISSING: &str = "shipment-order-missing";
+    /// Brightpearl shipped a note of an order that is cancelled, declined or refunded in
+    /// BigCommerce: no shipment is posted.
+    pub const SHIPPED_CANCELLED_ORDER: &str = "shipped-cancelled-order";
     /// BigCommerce refused the shipment (4xx).
     pub const SHIPMENT_REJECTED: &str = "shipment-rejected";
     /// The shipment could not be posted for several runs (5xx, throttling, transport).
@@ -304,6 +307,10 @@ pub fn whole_quantity(v: &serde_json::Value) -> Option<u64> {
     }
     d.trunc().to_string().parse().ok()
 }
+
+/// BigCommerce status ids of an order that must not get a shipment: Refunded (4),
+/// Cancelled (5), Declined (6) (bigcommerce-api.md §4; by id, never by label).
+pub const CLOSED_STATUSES: &[u32] = &[4, 5, 6];
 
 /// The money at stake for an order: its `total_inc_tax` in its transactional currency
 /// (`default_currency_code`, else `currency_code`), bigcommerce-api.md §5.

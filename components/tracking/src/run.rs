@@ -483,6 +483,18 @@ impl Tracking<'_> {
         };
         let (value, currency) = mapping::order_value(&order);
         cx.at_stake(&key, Impact::new(value, currency));
+        if mapping::CLOSED_STATUSES.contains(&order.status_id) {
+            return Err(Problem {
+                kind: kinds::SHIPPED_CANCELLED_ORDER,
+                owner: Team::CustomerService,
+                message: format!(
+                    "{entity} (sales order {}) was shipped, but BigCommerce order {order_id} is {} (status {}): no shipment is posted",
+                    note.order_id, order.status, order.status_id
+                ),
+                impact: None,
+            }
+            .into());
+        }
         let mapped = mapping::map_note(id, &note, &so, order_id, &products, self.cfg)
             .map_err(|problems| Stop::Hold(problems.into_iter().map(Problem::from).collect()))?;
         if mapped.tracking_missing {

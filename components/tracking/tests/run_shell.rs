@@ -790,3 +790,29 @@ fn a_sales_order_found_by_ref_whose_bigcommerce_order_is_gone_is_held() {
         open[0].message
     );
 }
+
+#[test]
+fn a_note_of_an_order_cancelled_in_bigcommerce_is_held_not_shipped() {
+    let h = Harness::new();
+    {
+        let mut w = h.world.borrow_mut();
+        let order = &mut w.orders.get_mut(&ORDER).unwrap().0;
+        order["status_id"] = json!(5);
+        order["status"] = json!("Cancelled");
+    }
+    h.add_note(7001, note(&[(71, 1001, 1)], "RM1", 6, NOW - 600));
+    h.run(shipped(&[7001]));
+    assert!(h.posted().is_empty());
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "shipped-cancelled-order");
+    assert_eq!(open[0].owner, Team::CustomerService);
+    assert!(
+        open[0]
+            .message
+            .contains("BigCommerce order 100 is Cancelled (status 5)"),
+        "{}",
+        open[0].message
+    );
+    assert_eq!(open[0].impact.as_ref().unwrap().amount, "123.45");
+}

@@ -306,6 +306,13 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         next_step: "the sales order's externalRef / ref names a BigCommerce order that BigCommerce does not have (deleted, or another store's); check the sales order's externalRef and ref against BigCommerce; the note is retried on each run",
     },
     RunbookEntry {
+        kind: "shipped-cancelled-order",
+        owner: Team::CustomerService,
+        raised_by: "tracking",
+        impact: "the BigCommerce order's total (goods left the warehouse for an order the customer will not pay for)",
+        next_step: "Brightpearl shipped a goods-out note of an order that is cancelled, declined or refunded in BigCommerce; contact the customer and the carrier (recall, or re-bill), then either reopen the BigCommerce order (the shipment is posted on the next run) or leave it closed and resolve the exception",
+    },
+    RunbookEntry {
         kind: "shipment-rejected",
         owner: Team::Integration,
         raised_by: "tracking",

@@ -4,10 +4,12 @@
 //! - [`config`]: `TrackingConfig` (the client's `[flows.tracking.mapping]`) and `check-config`;
 //! - [`mapping`]: the business rules as plain functions ([`mapping::map_note`],
 //!   [`mapping::bigcommerce_order_id`], [`mapping::same_shipment`]);
-//! - [`run`]: the thin shell over the host capabilities on the SDK's flow engine.
+//! - [`run`]: the thin shell over the host capabilities on the SDK's flow engine;
+//! - [`reconcile`]: the dispatch reconciliation (a replay of `reconcile:shipments:<since>`).
 
 pub mod config;
 pub mod mapping;
+pub mod reconcile;
 pub mod run;
 
 use pearlbridge_sdk::bindings::exports::pearlbridge::flow::manifest;
@@ -42,8 +44,10 @@ pub fn needs() -> Vec<Need> {
         // The sweep of shipped notes, and notes by id set.
         Need::new(Bp, &[Get], "/warehouse-service/goods-note/goods-out-search"),
         Need::new(Bp, &[Get], "/warehouse-service/order"),
-        // The notes' sales orders (externalRef, ref, rows' externalRef and SKU).
+        // The notes' sales orders (externalRef, ref, rows' externalRef and SKU); the
+        // reconciliation finds a BigCommerce order's sales order by externalRef.
         Need::new(Bp, &[Get], "/order-service/order"),
+        Need::new(Bp, &[Get], "/order-service/order-search"),
         // The store's clock; the BigCommerce order, its products and shipments; posting
         // shipments.
         Need::new(Bc, &[Get], "/v2/time"),

@@ -42,6 +42,11 @@ pub mod kinds {
     pub const SHIPPED_CANCELLED_ORDER: &str = "shipped-cancelled-order";
     /// BigCommerce refused the shipment (4xx).
     pub const SHIPMENT_REJECTED: &str = "shipment-rejected";
+    /// Reconciliation: a note shipped in the window has no BigCommerce shipment.
+    pub const SHIPMENT_MISSING: &str = "shipment-missing";
+    /// Reconciliation: a BigCommerce order marked (partially) shipped has no shipped
+    /// goods-out note in Brightpearl.
+    pub const SHIPPED_WITHOUT_NOTE: &str = "shipped-without-note";
     /// The shipment could not be posted for several runs (5xx, throttling, transport).
     pub const SHIPMENT_POST_FAILED: &str = "shipment-post-failed";
 }

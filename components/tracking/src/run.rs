@@ -154,7 +154,8 @@ fn one_event_per_note(trigger: &Trigger) -> Trigger {
 
 /// Do the work for one trigger; `now` is the time in unix seconds (UTC). The engine's
 /// [`engine::run`] says when the run fails (a bad replay reference, an unreadable sweep,
-/// 401/403 from either system). Replays take `brightpearl:note:<goods-out note id>`.
+/// 401/403 from either system). Replays take `brightpearl:note:<goods-out note id>`; a replay
+/// of `reconcile:shipments:<since>` runs [`crate::reconcile::reconcile`] instead.
 pub fn run_at(
     trigger: &Trigger,
     cfg: &TrackingConfig,
@@ -163,6 +164,9 @@ pub fn run_at(
     report: &dyn Report,
     now: i64,
 ) -> Result<RunSummary, FlowError> {
+    if let Some(since) = crate::reconcile::since_of(trigger) {
+        return crate::reconcile::reconcile(cfg, api, state, report, since?);
+    }
     engine::run(
         &mut Tracking::new(cfg),
         &one_event_per_note(trigger),
@@ -222,37 +226,87 @@ pub fn sales_orders(api: &dyn Api, ids: &[u64]) -> Result<BTreeMap<u64, SalesOrd
     Ok(out)
 }
 
+/// The goods-out notes shipped since `from` (transfers left out) with their `shippedOn`,
+/// oldest first: `GET /warehouse-service/goods-note/goods-out-search?shipped=true&shippedOn=<from>/`,
+/// pages of 500, at most `max_pages`.
+pub fn shipped_notes_since(
+    api: &dyn Api,
+    from: Timestamp,
+    max_pages: u32,
+) -> Result<Vec<(u64, Option<Timestamp>)>, ApiError> {
+    let mut out = Vec::new();
+    let mut first = 1u64;
+    for _ in 0..max_pages.max(1) {
+        let path = format!(
+            "/warehouse-service/goods-note/goods-out-search?shipped=true&shippedOn={}/&pageSize=500&firstResult={first}",
+            from.to_iso8601()
+        );
+        let page: Envelope<SearchResponse> = engine::get_json(api, System::Brightpearl, &path)?;
+        let page = page.response;
+        let got = page.results.len() as u64;
+        for row in page.rows() {
+            let Some(id) = row.u64("goodsOutNoteId") else {
+                continue;
+            };
+            if row.0.get("transfer").and_then(|v| v.as_bool()) == Some(true) {
+                continue;
+            }
+            let shipped = row
+                .str("shippedOn")
+                .and_then(|s| Timestamp::parse_iso8601(&s).ok());
+            out.push((id, shipped));
+        }
+        if !page.meta_data.more_pages_available || got == 0 {
+            break;
+        }
+        first = page.meta_data.last_result.max(first + got - 1) + 1;
+    }
+    out.sort_by_key(|(_, t)| *t);
+    Ok(out)
+}
+
+/// `GET path` on BigCommerce as a list: 204 or an empty body is an empty list (v2 answers
+/// an empty page so, bigcommerce-api.md §3); `what` names the call in errors.
+pub fn bigcommerce_list<T: serde::de::DeserializeOwned>(
+    api: &dyn Api,
+    path: String,
+    what: &str,
+) -> Result<Vec<T>, ApiError> {
+    let resp = api
+        .send(Request::get(System::Bigcommerce, path))
+        .map_err(|error: SendError| ApiError::Send {
+            what: what.to_string(),
+            error,
+        })?;
+    if resp.status == 204 || ((200..300).contains(&resp.status) && resp.body.trim().is_empty()) {
+        return Ok(vec![]);
+    }
+    if !(200..300).contains(&resp.status) {
+        return Err(ApiError::Status {
+            system: System::Bigcommerce,
+            what: what.to_string(),
+            status: resp.status,
+            errors: vec![],
+            body: resp.body,
+        });
+    }
+    serde_json::from_str(&resp.body).map_err(|e| ApiError::Decode {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
 /// Every shipment of BigCommerce order `order_id`: `GET /v2/orders/{id}/shipments?limit=250&page=N`
 /// until a short or 204 page (at most 20 pages). Errors name the call.
 pub fn order_shipments(api: &dyn Api, order_id: u64) -> Result<Vec<Shipment>, ApiError> {
     let mut all = Vec::new();
     let what = format!("GET /v2/orders/{order_id}/shipments");
     for page in 1..=20 {
-        let path = format!("/v2/orders/{order_id}/shipments?limit=250&page={page}");
-        let resp =
-            api.send(Request::get(System::Bigcommerce, path))
-                .map_err(|error: SendError| ApiError::Send {
-                    what: what.clone(),
-                    error,
-                })?;
-        if resp.status == 204 || ((200..300).contains(&resp.status) && resp.body.trim().is_empty())
-        {
-            break;
-        }
-        if !(200..300).contains(&resp.status) {
-            return Err(ApiError::Status {
-                system: System::Bigcommerce,
-                what: what.clone(),
-                status: resp.status,
-                errors: vec![],
-                body: resp.body,
-            });
-        }
-        let rows: Vec<Shipment> =
-            serde_json::from_str(&resp.body).map_err(|e| ApiError::Decode {
-                what: what.clone(),
-                message: e.to_string(),
-            })?;
+        let rows: Vec<Shipment> = bigcommerce_list(
+            api,
+            format!("/v2/orders/{order_id}/shipments?limit=250&page={page}"),
+            &what,
+        )?;
         let short = rows.len() < 250;
         all.extend(rows);
         if short {
@@ -329,40 +383,14 @@ impl Flow for Tracking<'_> {
     /// Notes shipped since `from`: `goods-out-search?shipped=true&shippedOn=<from>/`, pages of
     /// 500, at most `sweep.max_pages`; transfers left out.
     fn sweep(&mut self, cx: &mut Cx, from: Timestamp) -> Result<SweptList<Self>, ApiError> {
-        let mut out = Vec::new();
-        let mut first = 1u64;
-        for _ in 0..self.cfg.sweep.max_pages.max(1) {
-            let path = format!(
-                "/warehouse-service/goods-note/goods-out-search?shipped=true&shippedOn={}/&pageSize=500&firstResult={first}",
-                from.to_iso8601()
-            );
-            let page: Envelope<SearchResponse> =
-                engine::get_json(cx.api, System::Brightpearl, &path)?;
-            let page = page.response;
-            let got = page.results.len() as u64;
-            for row in page.rows() {
-                let Some(id) = row.u64("goodsOutNoteId") else {
-                    continue;
-                };
-                if row.0.get("transfer").and_then(|v| v.as_bool()) == Some(true) {
-                    continue;
-                }
-                let modified = row
-                    .str("shippedOn")
-                    .and_then(|s| Timestamp::parse_iso8601(&s).ok());
-                out.push(Swept {
-                    id,
-                    modified,
-                    item: id,
-                });
-            }
-            if !page.meta_data.more_pages_available || got == 0 {
-                break;
-            }
-            first = page.meta_data.last_result.max(first + got - 1) + 1;
-        }
-        out.sort_by_key(|s| s.modified);
-        Ok(out)
+        Ok(shipped_notes_since(cx.api, from, self.cfg.sweep.max_pages)?
+            .into_iter()
+            .map(|(id, modified)| Swept {
+                id,
+                modified,
+                item: id,
+            })
+            .collect())
     }
 
     /// The swept notes not linked yet and their sales orders, in ID sets of 200.

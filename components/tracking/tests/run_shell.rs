@@ -118,6 +118,33 @@ impl World {
                     }
                     ok(json!({ "response": m }))
                 }
+                ["order-service", "order-search"] => {
+                    let q: BTreeMap<&str, &str> = query
+                        .split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .collect();
+                    let rows: Vec<Value> = self
+                        .sales_orders
+                        .values()
+                        .filter(|o| o["externalRef"].as_str() == Some(q["externalRef"]))
+                        .map(|o| json!([o["id"], o["externalRef"]]))
+                        .collect();
+                    ok(json!({"response": {
+                        "metaData": {"morePagesAvailable": false, "resultsAvailable": rows.len(),
+                            "resultsReturned": rows.len(), "firstResult": 1, "lastResult": rows.len(),
+                            "columns": [{"name": "orderId"}, {"name": "externalRef"}]},
+                        "results": rows}}))
+                }
+                ["warehouse-service", "order", set, "goods-note", "goods-out"] => {
+                    let orders = ids(set);
+                    let mut m = serde_json::Map::new();
+                    for (id, n) in &self.notes {
+                        if orders.contains(&n["orderId"].as_u64().unwrap()) {
+                            m.insert(id.to_string(), n.clone());
+                        }
+                    }
+                    ok(json!({ "response": m }))
+                }
                 ["order-service", "order", set] => ok(json!({"response": ids(set)
                     .iter()
                     .filter_map(|id| self.sales_orders.get(id).cloned())
@@ -126,6 +153,25 @@ impl World {
             },
             (System::Bigcommerce, Method::Get) => match parts.as_slice() {
                 ["v2", "time"] => ok(json!({ "time": self.store_time })),
+                ["v2", "orders"] => {
+                    let q: BTreeMap<&str, &str> = query
+                        .split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .collect();
+                    let status: u64 = q["status_id"].parse().unwrap();
+                    assert!(q.contains_key("min_date_modified"));
+                    let list: Vec<Value> = self
+                        .orders
+                        .values()
+                        .map(|(o, _)| o.clone())
+                        .filter(|o| o["status_id"] == status)
+                        .collect();
+                    if list.is_empty() || q["page"] != "1" {
+                        Ok(Response::new(204, ""))
+                    } else {
+                        ok(json!(list))
+                    }
+                }
                 ["v2", "orders", id] => match self.orders.get(&id.parse().unwrap()) {
                     Some((o, _)) => ok(o.clone()),
                     None => Ok(Response::new(
@@ -815,4 +861,116 @@ fn a_note_of_an_order_cancelled_in_bigcommerce_is_held_not_shipped() {
         open[0].message
     );
     assert_eq!(open[0].impact.as_ref().unwrap().amount, "123.45");
+}
+
+#[test]
+fn the_dispatch_reconciliation_finds_exactly_the_gaps_and_resolves_them_once_closed() {
+    let h = Harness::new();
+    h.add_note(7001, note(&[(71, 1001, 1)], "RM1", 6, NOW - 600));
+    // Shipped on an unmapped method: held, so it has no BigCommerce shipment.
+    h.add_note(7002, note(&[(72, 1002, 1)], "RM2", 42, NOW - 500));
+    h.run(shipped(&[7001, 7002]));
+    {
+        let mut w = h.world.borrow_mut();
+        w.orders.get_mut(&ORDER).unwrap().0["status_id"] = json!(3);
+        let order = |id: u64, status: u64, total: &str| {
+            (
+                json!({"id": id, "status_id": status, "status": "Shipped", "total_inc_tax": total,
+                       "currency_code": "EUR", "default_currency_code": "EUR"}),
+                vec![],
+            )
+        };
+        // Marked shipped in BigCommerce, never in Brightpearl.
+        w.orders.insert(200, order(200, 2, "50.0000"));
+        // Marked shipped; its sales order's only note is not shipped.
+        w.orders.insert(300, order(300, 2, "75.5000"));
+        // Not shipped: not checked.
+        w.orders.insert(400, order(400, 11, "10.0000"));
+        w.sales_orders.insert(
+            9003,
+            json!({"id": 9003, "orderTypeCode": "SO", "reference": "BC-300", "externalRef": "300", "orderRows": {}}),
+        );
+        let mut unshipped = note(&[(91, 1001, 1)], "", 6, NOW - 100);
+        unshipped["orderId"] = json!(9003);
+        unshipped["status"] = json!({"shipped": false, "shippedOn": null});
+        w.notes.insert(7003, unshipped);
+    }
+    let reconcile = Trigger::Replay(vec!["reconcile:shipments:2024-04-30".into()]);
+    let s = h.run(reconcile.clone());
+    assert_eq!(
+        counts(&s),
+        vec![
+            ("checked", 5),
+            ("missing", 3),
+            ("checked_notes", 2),
+            ("checked_orders", 3),
+            ("missing_shipments", 1),
+            ("shipped_without_note", 2)
+        ]
+    );
+    assert_eq!(s.notes.len(), 4, "{:?}", s.notes);
+    let mut gaps: Vec<(String, String, String, String)> = h
+        .report
+        .open_exceptions()
+        .into_iter()
+        .filter(|e| e.kind == "shipment-missing" || e.kind == "shipped-without-note")
+        .map(|e| {
+            let m = e.impact.unwrap();
+            (e.kind, e.entity, m.amount, m.currency)
+        })
+        .collect();
+    gaps.sort();
+    let g = |k: &str, e: &str, a: &str, c: &str| {
+        (k.to_string(), e.to_string(), a.to_string(), c.to_string())
+    };
+    assert_eq!(
+        gaps,
+        vec![
+            g("shipment-missing", "brightpearl:note:7002", "123.45", "GBP"),
+            g(
+                "shipped-without-note",
+                "bigcommerce:order:200",
+                "50.00",
+                "EUR"
+            ),
+            g(
+                "shipped-without-note",
+                "bigcommerce:order:300",
+                "75.50",
+                "EUR"
+            ),
+        ]
+    );
+    // Nothing was written by the reconciliation.
+    assert_eq!(h.posted().len(), 1);
+    // Order 300's note ships: the next reconciliation resolves the order's gap, and finds the
+    // note without a shipment instead (the tracking flow has not run since).
+    h.world.borrow_mut().notes.get_mut(&7003).unwrap()["status"] =
+        json!({"shipped": true, "shippedOn": Timestamp(NOW - 50).to_iso8601()});
+    let s = h.run(reconcile);
+    let missing = s.counts.iter().find(|(k, _)| k == "missing").unwrap().1;
+    assert_eq!(missing, 3);
+    let open: Vec<(String, String)> = h
+        .report
+        .open_exceptions()
+        .into_iter()
+        .map(|e| (e.kind, e.entity))
+        .collect();
+    assert!(
+        !open.iter().any(|(_, e)| e == "bigcommerce:order:300"),
+        "{open:?}"
+    );
+    assert!(open.contains(&("shipment-missing".into(), "brightpearl:note:7003".into())));
+    // A bad date is refused before any call.
+    h.api.clear_log();
+    let err = h
+        .try_run(Trigger::Replay(vec![
+            "reconcile:shipments:yesterday".into(),
+        ]))
+        .unwrap_err();
+    assert!(
+        matches!(err, FlowError::Internal(ref m) if m.contains("`yesterday` is not a date")),
+        "{err:?}"
+    );
+    assert!(h.api.requests().is_empty());
 }

@@ -320,6 +320,20 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         next_step: "BigCommerce refused the shipment (4xx; its message is quoted), e.g. more units than are left to ship or an unknown order address; compare the note with the order's shipments in BigCommerce, fix the cause, and the held note is retried on the next run",
     },
     RunbookEntry {
+        kind: "shipment-missing",
+        owner: Team::CustomerService,
+        raised_by: "tracking (dispatch reconciliation)",
+        impact: "the BigCommerce order's total",
+        next_step: "a goods-out note shipped in the window has no BigCommerce shipment, so the customer had no shipment email; look for the note's own exception (missing-tracking, unmapped-shipping-provider, ...) and fix that, or replay brightpearl:note:<id>; a shipment deleted in BigCommerce is not posted again by itself (its link stands): create it by hand. The next reconciliation resolves it",
+    },
+    RunbookEntry {
+        kind: "shipped-without-note",
+        owner: Team::Operations,
+        raised_by: "tracking (dispatch reconciliation)",
+        impact: "the BigCommerce order's total",
+        next_step: "a BigCommerce order is marked Shipped or Partially Shipped but Brightpearl has no shipped goods-out note for it (shipped outside Brightpearl, or set by hand): check with the warehouse whether the goods left; ship the note in Brightpearl (stock and invoicing follow it) or correct the BigCommerce status. The next reconciliation resolves it",
+    },
+    RunbookEntry {
         kind: "shipment-post-failed",
         owner: Team::Integration,
         raised_by: "tracking",

@@ -268,6 +268,7 @@ async fn shipped_notes_become_shipments_once_whole_partial_split_and_held_withou
         &rest.iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(),
         "TRK-SPLIT-2",
     ));
+    let want_count_notes = 4;
     let untracked_note = note(
         untracked,
         untracked.rows.iter().map(|r| (r.0, r.2)).collect(),
@@ -315,6 +316,33 @@ async fn shipped_notes_become_shipments_once_whole_partial_split_and_held_withou
     );
     assert_eq!(open[0].owner.as_str(), "customer-service");
     assert!(open[0].impact.is_some());
+
+    // The reconciliation of the day finds the note without tracking and nothing else (the
+    // store's own Shipped orders are older than the window).
+    let since = env.sandbox.clock.now() - chrono::Duration::hours(1);
+    let rec = env
+        .host
+        .run_flow(
+            CLIENT,
+            "tracking",
+            Trigger::Replay(vec![format!(
+                "reconcile:shipments:{}",
+                since.format("%Y-%m-%dT%H:%M:%SZ")
+            )]),
+        )
+        .await
+        .unwrap();
+    let summary = rec.outcome.as_ref().expect("reconciliation runs");
+    assert_eq!(rec.count("missing"), 1, "{:?}", summary.notes);
+    assert_eq!(rec.count("missing_shipments"), 1);
+    // The whole, partial and split orders, each Shipped or Partially Shipped by now.
+    assert_eq!(rec.count("checked_orders"), 3);
+    assert_eq!(rec.count("checked_notes") as usize, want_count_notes + 1);
+    assert!(
+        summary.notes[1].contains(&format!("brightpearl:note:{untracked_note}")),
+        "{:?}",
+        summary.notes
+    );
 
     // Every shipment emailed the customer once; a second run posts nothing.
     let emails = env.sandbox.bigcommerce.shipment_emails_sent().len();

@@ -158,8 +158,11 @@ fn expected(env: &DemoEnv, order_id: i64, lines: &[(u64, i64)], tracking: &str) 
     out
 }
 
-/// The BigCommerce shipments of an order as (address, tracking, sorted items).
-fn shipments(env: &DemoEnv, order_id: i64) -> BTreeSet<(i64, String, Vec<(u64, i64)>)> {
+/// A shipment as (order address, tracking number, sorted items).
+type Seen = (i64, String, Vec<(u64, i64)>);
+
+/// The BigCommerce shipments of an order.
+fn shipments(env: &DemoEnv, order_id: i64) -> BTreeSet<Seen> {
     env.sandbox
         .bigcommerce
         .shipments(order_id)
@@ -186,7 +189,7 @@ fn shipments(env: &DemoEnv, order_id: i64) -> BTreeSet<(i64, String, Vec<(u64, i
         .collect()
 }
 
-fn as_set(e: &[Expected]) -> BTreeSet<(i64, String, Vec<(u64, i64)>)> {
+fn as_set(e: &[Expected]) -> BTreeSet<Seen> {
     e.iter()
         .flat_map(|m| m.iter().map(|(a, (t, i))| (*a, t.clone(), i.clone())))
         .collect()

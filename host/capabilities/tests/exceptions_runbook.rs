@@ -46,6 +46,23 @@ fn every_kind_the_orders_flow_and_the_host_raise_has_an_entry() {
 }
 
 #[test]
+fn every_kind_the_tracking_flow_raises_has_an_entry() {
+    let tracking = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../components/tracking/src/mapping.rs"
+    ))
+    .unwrap();
+    let kinds = kinds_in(&tracking);
+    assert!(kinds.len() >= 7, "{kinds:?}");
+    let missing: Vec<&String> = kinds.iter().filter(|k| runbook(k).is_none()).collect();
+    assert!(missing.is_empty(), "no runbook entry for {missing:?}");
+    assert_eq!(
+        runbook("missing-tracking").unwrap().owner,
+        Team::CustomerService
+    );
+}
+
+#[test]
 fn entries_are_unique_kebab_case_and_say_what_to_do() {
     let mut seen = std::collections::BTreeSet::new();
     for e in RUNBOOK {

@@ -216,6 +216,12 @@ impl BigCommerceSim {
         &self.clock
     }
 
+    /// The fault injector (its rules can be changed while the store serves, e.g. to drop the
+    /// responses of committed shipment POSTs in a test).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// The numeric store id (webhook `store_id`), derived from the store hash.
     pub fn store_id(&self) -> String {
         let mut h: u64 = 0xcbf29ce484222325;

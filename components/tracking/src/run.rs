@@ -36,8 +36,8 @@ use pearlbridge_sdk::bigcommerce::{self, Order, OrderProduct};
 use pearlbridge_sdk::brightpearl::{Envelope, SearchResponse};
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::engine::{
-    self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, SweepSettings, Swept,
-    SweptList, is_rejection,
+    self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, Sweep, SweepSettings,
+    Swept, SweptList, is_rejection,
 };
 use pearlbridge_sdk::types::{
     Event, FlowError, Level, Request, RunSummary, SendError, System, Team, Trigger,
@@ -360,10 +360,10 @@ impl Flow for Tracking<'_> {
             retry_kind: kinds::SHIPMENT_POST_FAILED,
             retry_owner: Team::Integration,
             retry_exception_after: self.cfg.retry_exception_after,
-            sweep: Some(SweepSettings {
+            sweep: Some(Sweep::Since(SweepSettings {
                 overlap_minutes: self.cfg.sweep.overlap_minutes,
                 initial_lookback_hours: self.cfg.sweep.initial_lookback_hours,
-            }),
+            })),
             counters: COUNTERS,
         }
     }

@@ -11,6 +11,8 @@
 //!   restarted process never overlaps a run; a killed process's lease lapses after the TTL.
 //! - A schedule missed while the service was down runs once at start, not once per missed
 //!   interval (the last scheduled run's start comes from the store).
+//! - Schedules are intervals (`5m`) or five-field cron expressions in UTC
+//!   ([`pearlbridge_capabilities::cron`]); a cron flow that never ran waits for its next slot.
 //! - Client files are reloaded on SIGHUP and when they change; a file with problems
 //!   (`pearlbridge check`'s) is refused, its problems logged, and the old configuration keeps
 //!   running.
@@ -91,9 +93,9 @@ pub(crate) struct FlowEntry {
     /// Event scopes the component subscribes to (`describe().event-scopes`), e.g.
     /// `store/order/*`, `goods-out-note.modified.shipped`.
     pub scopes: Vec<String>,
-    /// Interval between scheduled runs (the client file's, else the component's default);
+    /// When scheduled runs happen (the client file's, else the component's default);
     /// `None`: events only.
-    pub interval: Option<Duration>,
+    pub schedule: Option<schedule::Schedule>,
     /// Woken when an event for this flow was committed.
     pub wake: Arc<Notify>,
     /// `Run` → `Drain` (finish the current run, start no other) → `Abort`.
@@ -202,20 +204,22 @@ async fn client_entry(host: &Host, c: &ClientConfig) -> anyhow::Result<ClientEnt
     for (flow, pin) in &c.flows {
         let (loaded, _) = host.pinned_component(c, flow)?;
         let info = host.runtime.describe(&loaded).await?;
-        let interval = match pin.schedule {
-            Some(d) => Some(d),
-            None => info
+        let schedule = match (&pin.schedule, &pin.cron) {
+            (Some(d), _) => Some(schedule::Schedule::Every(*d)),
+            (None, Some(c)) => Some(schedule::Schedule::Cron(c.clone())),
+            (None, None) => info
                 .default_schedule
                 .as_deref()
                 .map(parse_interval)
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("{}: default schedule: {e}", loaded.file))?,
+                .map_err(|e| anyhow::anyhow!("{}: default schedule: {e}", loaded.file))?
+                .map(schedule::Schedule::Every),
         };
         flows.insert(
             flow.clone(),
             FlowEntry {
                 scopes: info.event_scopes,
-                interval,
+                schedule,
                 wake: Arc::new(Notify::new()),
                 stop: watch::channel(Stop::Run).0,
                 task: std::sync::Mutex::new(None),
@@ -312,7 +316,7 @@ impl Service {
                     Some(tokio::spawn(schedule::flow_task(
                         self.clone(),
                         Namespace::new(name.clone(), flow.clone()),
-                        f.interval,
+                        f.schedule.clone(),
                         f.wake.clone(),
                         rx,
                     )));

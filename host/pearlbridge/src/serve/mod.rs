@@ -239,8 +239,9 @@ impl Service {
     /// Load or reload every client file: check each (as `pearlbridge check` does); a client
     /// with problems keeps its old configuration (or is not started), its problems logged;
     /// changed clients get new scheduler tasks once their old ones finished their run.
+    /// `force` (SIGHUP) checks unchanged files again too, so a rotated secret is picked up.
     /// Returns the problems of refused clients.
-    pub(crate) async fn reload(self: &Arc<Self>) -> BTreeMap<String, Vec<String>> {
+    pub(crate) async fn reload(self: &Arc<Self>, force: bool) -> BTreeMap<String, Vec<String>> {
         let (parsed, problems) = load_clients(&self.opts.clients_dir);
         let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for p in problems {
@@ -254,7 +255,7 @@ impl Service {
         for c in &parsed {
             let current = self.client(&c.name);
             let fp = fingerprint(&c.file).unwrap_or_default();
-            if current.as_ref().is_some_and(|e| e.fingerprint == fp) {
+            if !force && current.as_ref().is_some_and(|e| e.fingerprint == fp) {
                 continue;
             }
             let found = check_client(&self.host, c).await;
@@ -388,7 +389,7 @@ pub async fn serve(
         refused: RwLock::new(BTreeMap::new()),
         retired: std::sync::Mutex::new(vec![]),
     });
-    let refused = service.reload().await;
+    let refused = service.reload(true).await;
     service.ready.store(true, Ordering::SeqCst);
     started(&Started {
         listening: addr.to_string(),
@@ -409,15 +410,17 @@ pub async fn serve(
             let mut known = fingerprints(&service.opts.clients_dir);
             let mut tick = tokio::time::interval(service.opts.reload_poll);
             tick.tick().await;
+            let mut hup_open = true;
             loop {
-                tokio::select! {
-                    got = reload.recv() => {
+                let force = tokio::select! {
+                    got = reload.recv(), if hup_open => {
                         if got.is_none() {
                             // No more SIGHUPs: keep polling.
-                            reload = tokio::sync::mpsc::channel(1).1;
+                            hup_open = false;
                             continue;
                         }
                         tracing::info!("SIGHUP: reloading client files");
+                        true
                     }
                     _ = tick.tick() => {
                         let now = fingerprints(&service.opts.clients_dir);
@@ -425,10 +428,11 @@ pub async fn serve(
                             continue;
                         }
                         tracing::info!("client files changed: reloading");
+                        false
                     }
-                }
+                };
                 known = fingerprints(&service.opts.clients_dir);
-                service.reload().await;
+                service.reload(force).await;
             }
         })
     };

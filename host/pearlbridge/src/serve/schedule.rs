@@ -187,7 +187,13 @@ pub(crate) async fn flow_task(
                 }
                 continue;
             }
-            _ = stop.changed() => continue,
+            changed = stop.changed() => {
+                // The service dropped its end: nothing will tell this task to run again.
+                if changed.is_err() {
+                    return;
+                }
+                continue;
+            }
         }
         let now = Instant::now();
         let want_events = events_at.is_some_and(|t| t <= now);

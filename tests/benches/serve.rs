@@ -4,7 +4,8 @@
 //! daily schedule, webhooks on); 300 orders are in the BigCommerce simulator and posted
 //! once by the start-up sweep. Then:
 //! - burst: 3,000 distinct BigCommerce webhooks for those orders, 16 at a time on loopback:
-//!   webhooks accepted per second (each committed to the inbox before its 200), and the
+//!   webhooks accepted per second (each committed to the inbox before its 200), the time to
+//!   each 200 (p50/p95/max), and the
 //!   time from accepted (inbox commit) to the start of the run that took it, p50/p95;
 //! - trickle: 40 webhooks 250 ms apart, the same latency when the service is idle (it
 //!   includes the 100 ms coalescing wait).
@@ -154,10 +155,14 @@ fn main() {
         }
         let http = reqwest::Client::new();
         let ids = Arc::new(ids);
+        let answers: Arc<Mutex<Vec<i64>>> = Arc::default();
+        let answered = answers.clone();
         let post = move |n: usize| {
+            let answered = answered.clone();
             let (http, url) = (http.clone(), url.clone());
             let b = body(ids[n % ids.len()], n);
             async move {
+                let sent = Instant::now();
                 let r = http
                     .post(url)
                     .header("content-type", "application/json")
@@ -167,6 +172,10 @@ fn main() {
                     .await
                     .unwrap();
                 assert_eq!(r.status(), 200);
+                answered
+                    .lock()
+                    .unwrap()
+                    .push(sent.elapsed().as_micros() as i64);
             }
         };
 
@@ -192,6 +201,8 @@ fn main() {
             w.await.unwrap();
         }
         let secs = t0.elapsed().as_secs_f64();
+        let mut answer_times = answers.lock().unwrap().clone();
+        answer_times.sort_unstable();
         drain(store.as_ref()).await;
         let mut burst = waits.0.lock().unwrap().clone();
         burst.sort_unstable();
@@ -210,6 +221,12 @@ fn main() {
             "burst: {total} webhooks accepted in {secs:.2} s = {:.0} webhooks/s (16 concurrent, loopback, debug={})",
             total as f64 / secs,
             cfg!(debug_assertions)
+        );
+        println!(
+            "burst: time to the 200 (committed to the inbox): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+            percentile(&answer_times, 0.5),
+            percentile(&answer_times, 0.95),
+            percentile(&answer_times, 1.0)
         );
         println!(
             "burst: accepted -> run start over {} events: p50 {:.1} ms, p95 {:.1} ms",

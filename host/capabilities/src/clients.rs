@@ -20,7 +20,7 @@
 //! [flows.orders]
 //! component = "orders@1.0.0"
 //! sha256 = "<64 hex>"
-//! schedule = "5m"
+//! schedule = "5m"                               # or cron, UTC: "*/15 * * * *"
 //! [flows.orders.mapping]
 //! statuses = [11]
 //! [webhooks]                                     # optional: `pearlbridge serve` receives them
@@ -146,8 +146,12 @@ pub struct FlowPin {
     pub component_version: String,
     /// sha256 of the component's `.wasm`, 64 lower-case hex characters.
     pub sha256: String,
-    /// Interval between scheduled runs; `None` uses the component's default schedule.
+    /// Interval between scheduled runs (`schedule = "5m"`); `None` with no `cron` uses the
+    /// component's default schedule.
     pub schedule: Option<Duration>,
+    /// A cron schedule instead (`schedule = "*/15 * * * *"`, five fields, UTC; see
+    /// [`crate::cron`]); then `schedule` is `None`.
+    pub cron: Option<crate::cron::Cron>,
     /// The `[flows.<name>.mapping]` table as a JSON object (`{}` when absent). TOML dates and
     /// times become strings in their TOML form.
     pub mapping: serde_json::Value,
@@ -720,11 +724,24 @@ impl Cx<'_> {
         });
         let schedule = match self.string(t, path, "schedule", false, &section) {
             None if t.get("schedule").is_some() => None,
-            None => Some(None),
+            None => Some((None, None)),
+            Some((s, span)) if s.trim().contains(char::is_whitespace) => {
+                match crate::cron::Cron::parse(&s) {
+                    Ok(c) => Some((None, Some(c))),
+                    Err(message) => {
+                        self.at(span, &format!("{path}.schedule"), message);
+                        None
+                    }
+                }
+            }
             Some((s, span)) => match parse_interval(&s) {
-                Ok(d) => Some(Some(d)),
+                Ok(d) => Some((Some(d), None)),
                 Err(message) => {
-                    self.at(span, &format!("{path}.schedule"), message);
+                    self.at(
+                        span,
+                        &format!("{path}.schedule"),
+                        format!("{message}, or five cron fields, e.g. \"*/15 * * * *\""),
+                    );
                     None
                 }
             },
@@ -744,11 +761,13 @@ impl Cx<'_> {
             },
         };
         let (component_name, component_version) = component?;
+        let (schedule, cron) = schedule?;
         Some(FlowPin {
             component_name,
             component_version,
             sha256: sha256?,
-            schedule: schedule?,
+            schedule,
+            cron,
             mapping: mapping?,
         })
     }

@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod connections;
+pub mod cron;
 pub mod exceptions;
 pub mod redact;
 pub mod secrets;

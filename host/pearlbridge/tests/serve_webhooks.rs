@@ -17,6 +17,12 @@ async fn orders_placed_in_bigcommerce_are_posted_through_webhooks_without_a_manu
     let mut env = Env::start(12, 21, "1d", true).await;
     let serving = Serving::start(env.host(), |_| {}, &env.clients).await;
     env.register_bigcommerce_hook(serving.addr).await;
+    // Brightpearl's webhooks too (the orders flow subscribes to none of them: each is
+    // verified by its URL token, answered 200 and dropped).
+    env.demo
+        .sandbox
+        .brightpearl
+        .subscribe_callback(&serving.url(&format!("/webhooks/brightpearl/demo/{BP_HOOK_TOKEN}")));
     // Let the start-up sweep (nothing to post yet) finish.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let bundles = std::mem::take(&mut env.bundles);
@@ -39,6 +45,21 @@ async fn orders_placed_in_bigcommerce_are_posted_through_webhooks_without_a_manu
         deliveries.iter().all(|d| d.status == Some(200)),
         "{deliveries:?}"
     );
+    // Brightpearl raised sales-order.created for the posted orders (delivered in the
+    // background: wait for them).
+    let until = tokio::time::Instant::now() + Duration::from_secs(30);
+    let bp = loop {
+        let d = env.demo.sandbox.brightpearl.webhook_deliveries();
+        if d.iter().any(|d| d.event == "sales-order.created") {
+            break d;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "no Brightpearl webhook: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(bp.iter().all(|d| d.status == Some(200)), "{bp:?}");
     serving.stop().await;
     let runs = env.runs();
     let scheduled = runs.iter().filter(|r| r.trigger == "scheduled").count();

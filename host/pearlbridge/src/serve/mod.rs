@@ -11,6 +11,8 @@
 //!   restarted process never overlaps a run; a killed process's lease lapses after the TTL.
 //! - A schedule missed while the service was down runs once at start, not once per missed
 //!   interval (the last scheduled run's start comes from the store).
+//! - Schedules are intervals (`5m`) or five-field cron expressions in UTC
+//!   ([`pearlbridge_capabilities::cron`]); a cron flow that never ran waits for its next slot.
 //! - Client files are reloaded on SIGHUP and when they change; a file with problems
 //!   (`pearlbridge check`'s) is refused, its problems logged, and the old configuration keeps
 //!   running.
@@ -91,9 +93,9 @@ pub(crate) struct FlowEntry {
     /// Event scopes the component subscribes to (`describe().event-scopes`), e.g.
     /// `store/order/*`, `goods-out-note.modified.shipped`.
     pub scopes: Vec<String>,
-    /// Interval between scheduled runs (the client file's, else the component's default);
+    /// When scheduled runs happen (the client file's, else the component's default);
     /// `None`: events only.
-    pub interval: Option<Duration>,
+    pub schedule: Option<schedule::Schedule>,
     /// Woken when an event for this flow was committed.
     pub wake: Arc<Notify>,
     /// `Run` → `Drain` (finish the current run, start no other) → `Abort`.
@@ -202,20 +204,22 @@ async fn client_entry(host: &Host, c: &ClientConfig) -> anyhow::Result<ClientEnt
     for (flow, pin) in &c.flows {
         let (loaded, _) = host.pinned_component(c, flow)?;
         let info = host.runtime.describe(&loaded).await?;
-        let interval = match pin.schedule {
-            Some(d) => Some(d),
-            None => info
+        let schedule = match (&pin.schedule, &pin.cron) {
+            (Some(d), _) => Some(schedule::Schedule::Every(*d)),
+            (None, Some(c)) => Some(schedule::Schedule::Cron(c.clone())),
+            (None, None) => info
                 .default_schedule
                 .as_deref()
                 .map(parse_interval)
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("{}: default schedule: {e}", loaded.file))?,
+                .map_err(|e| anyhow::anyhow!("{}: default schedule: {e}", loaded.file))?
+                .map(schedule::Schedule::Every),
         };
         flows.insert(
             flow.clone(),
             FlowEntry {
                 scopes: info.event_scopes,
-                interval,
+                schedule,
                 wake: Arc::new(Notify::new()),
                 stop: watch::channel(Stop::Run).0,
                 task: std::sync::Mutex::new(None),
@@ -235,8 +239,9 @@ impl Service {
     /// Load or reload every client file: check each (as `pearlbridge check` does); a client
     /// with problems keeps its old configuration (or is not started), its problems logged;
     /// changed clients get new scheduler tasks once their old ones finished their run.
+    /// `force` (SIGHUP) checks unchanged files again too, so a rotated secret is picked up.
     /// Returns the problems of refused clients.
-    pub(crate) async fn reload(self: &Arc<Self>) -> BTreeMap<String, Vec<String>> {
+    pub(crate) async fn reload(self: &Arc<Self>, force: bool) -> BTreeMap<String, Vec<String>> {
         let (parsed, problems) = load_clients(&self.opts.clients_dir);
         let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for p in problems {
@@ -250,7 +255,7 @@ impl Service {
         for c in &parsed {
             let current = self.client(&c.name);
             let fp = fingerprint(&c.file).unwrap_or_default();
-            if current.as_ref().is_some_and(|e| e.fingerprint == fp) {
+            if !force && current.as_ref().is_some_and(|e| e.fingerprint == fp) {
                 continue;
             }
             let found = check_client(&self.host, c).await;
@@ -312,7 +317,7 @@ impl Service {
                     Some(tokio::spawn(schedule::flow_task(
                         self.clone(),
                         Namespace::new(name.clone(), flow.clone()),
-                        f.interval,
+                        f.schedule.clone(),
                         f.wake.clone(),
                         rx,
                     )));
@@ -384,7 +389,7 @@ pub async fn serve(
         refused: RwLock::new(BTreeMap::new()),
         retired: std::sync::Mutex::new(vec![]),
     });
-    let refused = service.reload().await;
+    let refused = service.reload(true).await;
     service.ready.store(true, Ordering::SeqCst);
     started(&Started {
         listening: addr.to_string(),
@@ -405,15 +410,17 @@ pub async fn serve(
             let mut known = fingerprints(&service.opts.clients_dir);
             let mut tick = tokio::time::interval(service.opts.reload_poll);
             tick.tick().await;
+            let mut hup_open = true;
             loop {
-                tokio::select! {
-                    got = reload.recv() => {
+                let force = tokio::select! {
+                    got = reload.recv(), if hup_open => {
                         if got.is_none() {
                             // No more SIGHUPs: keep polling.
-                            reload = tokio::sync::mpsc::channel(1).1;
+                            hup_open = false;
                             continue;
                         }
                         tracing::info!("SIGHUP: reloading client files");
+                        true
                     }
                     _ = tick.tick() => {
                         let now = fingerprints(&service.opts.clients_dir);
@@ -421,10 +428,11 @@ pub async fn serve(
                             continue;
                         }
                         tracing::info!("client files changed: reloading");
+                        false
                     }
-                }
+                };
                 known = fingerprints(&service.opts.clients_dir);
-                service.reload().await;
+                service.reload(force).await;
             }
         })
     };

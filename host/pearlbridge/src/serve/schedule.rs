@@ -18,6 +18,39 @@ use tokio::time::Instant;
 use super::{Service, Stop};
 use crate::bindings::Trigger;
 
+/// When a flow's scheduled runs happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every interval after the last scheduled run's start.
+    Every(Duration),
+    /// At each matching minute (UTC).
+    Cron(pearlbridge_capabilities::cron::Cron),
+}
+
+impl Schedule {
+    /// The next scheduled run after the last one started at `last` (`None`: never ran), as
+    /// of `now`, without jitter: a time in the past becomes `now` (one catch-up run). An
+    /// interval flow that never ran is due now; a cron flow waits for its next slot.
+    /// `None`: a cron expression with no slot within five years.
+    pub fn next(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Every(iv) => Some(next_due(last, *iv, now)),
+            Schedule::Cron(c) => match last {
+                None => c.next_after(now),
+                Some(t) => c.next_after(t).map(|due| due.max(now)),
+            },
+        }
+    }
+
+    /// The jitter bound: a tenth of the interval (for cron, of ten minutes), at most `max`.
+    pub fn jitter(&self, max: Duration) -> Duration {
+        match self {
+            Schedule::Every(iv) => jitter(*iv, max),
+            Schedule::Cron(_) => jitter(Duration::from_secs(600), max),
+        }
+    }
+}
+
 /// The random delay added to a scheduled run: uniform in `[0, min(interval / 10, max)]`.
 pub fn jitter(interval: Duration, max: Duration) -> Duration {
     let cap = (interval / 10).min(max);
@@ -102,7 +135,7 @@ enum EventsOutcome {
 pub(crate) async fn flow_task(
     service: Arc<Service>,
     ns: Namespace,
-    interval: Option<Duration>,
+    schedule: Option<Schedule>,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<Stop>,
 ) {
@@ -119,15 +152,18 @@ pub(crate) async fn flow_task(
             return;
         }
         if sched_at.is_none()
-            && let Some(iv) = interval
+            && let Some(sch) = &schedule
         {
             let ns2 = ns.clone();
             let last = blocking(&store, move |s| s.last_run_started(&ns2, "scheduled"))
                 .await
                 .and_then(|r| r.map_err(|e| tracing::warn!("last run: {e}")).ok())
                 .flatten();
-            let due = next_due(last, iv, Utc::now());
-            sched_at = Some(instant_of(due) + jitter(iv, opts.max_jitter));
+            // No slot within five years: look again in a day.
+            sched_at = Some(match sch.next(last, Utc::now()) {
+                Some(due) => instant_of(due) + sch.jitter(opts.max_jitter),
+                None => Instant::now() + Duration::from_secs(86_400),
+            });
         }
         let wake_at = [events_at, sched_at]
             .into_iter()
@@ -151,7 +187,13 @@ pub(crate) async fn flow_task(
                 }
                 continue;
             }
-            _ = stop.changed() => continue,
+            changed = stop.changed() => {
+                // The service dropped its end: nothing will tell this task to run again.
+                if changed.is_err() {
+                    return;
+                }
+                continue;
+            }
         }
         let now = Instant::now();
         let want_events = events_at.is_some_and(|t| t <= now);
@@ -336,6 +378,22 @@ mod tests {
         );
         // Down for a day: 288 missed sweeps are one sweep now.
         assert_eq!(next_due(Some(t("2026-12-02T12:00:00Z")), five, now), now);
+    }
+
+    #[test]
+    fn cron_schedules_wait_for_their_slot_and_catch_up_once() {
+        let c = Schedule::Cron(pearlbridge_capabilities::cron::Cron::parse("0 * * * *").unwrap());
+        let now = t("2026-12-03T12:20:00Z");
+        assert_eq!(c.next(None, now), Some(t("2026-12-03T13:00:00Z")));
+        assert_eq!(
+            c.next(Some(t("2026-12-03T12:00:00Z")), now),
+            Some(t("2026-12-03T13:00:00Z"))
+        );
+        // Down since yesterday: one run now.
+        assert_eq!(c.next(Some(t("2026-12-02T09:00:00Z")), now), Some(now));
+        assert!(c.jitter(Duration::from_secs(30)) <= Duration::from_secs(30));
+        let every = Schedule::Every(Duration::from_secs(300));
+        assert_eq!(every.next(None, now), Some(now));
     }
 
     #[test]

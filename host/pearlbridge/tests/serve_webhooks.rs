@@ -73,9 +73,18 @@ async fn orders_placed_in_bigcommerce_are_posted_through_webhooks_without_a_manu
         runs.iter().all(|r| r.finished_at.is_some()),
         "shutdown drained every run: {runs:?}"
     );
+    // The orders flow's events all left the inbox after their runs (the stock flow's
+    // Brightpearl events may still wait for its next run when the service stops).
+    let left: Vec<_> = env
+        .store()
+        .inbox(None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.flow == "orders")
+        .collect();
     assert!(
-        env.store().inbox(None, 100).unwrap().is_empty(),
-        "every event left the inbox after its run"
+        left.is_empty(),
+        "every orders event left the inbox after its run: {left:?}"
     );
 }
 

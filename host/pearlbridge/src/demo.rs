@@ -1029,7 +1029,7 @@ pub fn stock_mapping(seed: &StoreSeed, orders: &Value) -> Value {
 pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     let started = Instant::now();
     let (mut seed, facts) = build_seed(opts)?;
-    // The flash sale: every 8th order awaiting fulfilment (at most 40) is held back and
+    // The flash sale: every 3rd single-line order awaiting fulfilment (at most 40) is held back and
     // placed later, all for a few hot SKUs, while stock moves.
     let mut flash = vec![];
     let mut i = 0;
@@ -1040,7 +1040,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
         }
         let awaiting = b.order.get("status_id").and_then(Value::as_u64) == Some(11);
         i += 1;
-        if awaiting && i % 8 == 0 && flash.len() < 40 && b.products.len() == 1 {
+        if awaiting && i % 3 == 0 && flash.len() < 40 && b.products.len() == 1 {
             flash.push(b.clone());
             false
         } else {

@@ -512,12 +512,23 @@ impl<'a> Client<'a> {
 
     fn get_list<T: serde::de::DeserializeOwned>(&self, path: String) -> Result<Vec<T>, ApiError> {
         let what = format!("GET {path}");
-        let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
-        // An empty v2 page (and an order without transactions) is 204 with an empty body.
+        self.list(path, &what)
+    }
+
+    /// `GET path` on BigCommerce as a JSON list (a v2 list page, or any endpoint the typed
+    /// calls lack); `what` names the call in errors. An empty v2 page (and an order without
+    /// transactions) is 204 with an empty body: an empty list. A non-2xx is an
+    /// [`ApiError::Status`] with the server's error items.
+    pub fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        path: String,
+        what: &str,
+    ) -> Result<Vec<T>, ApiError> {
+        let resp = http::send(self.api, Request::get(System::Bigcommerce, path), what)?;
         if resp.status == 204 || resp.body.trim().is_empty() {
             return Ok(vec![]);
         }
-        http::decode(&resp.body, &what)
+        http::decode(&resp.body, what)
     }
 
     /// `GET /v2/time`: the store's clock in Unix seconds (a cheap credentials check).

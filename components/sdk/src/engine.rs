@@ -344,6 +344,17 @@ impl Written {
     }
 }
 
+/// Send `req`: a 2xx answer is returned; any other status is an [`ApiError::Status`] with the
+/// server's error items, a failure to deliver an [`ApiError::Send`]; `what` (e.g.
+/// `PUT /v3/inventory/adjustments/absolute`) names the call in both.
+pub fn send(
+    api: &dyn Api,
+    req: crate::types::Request,
+    what: &str,
+) -> Result<crate::types::Response, ApiError> {
+    crate::http::send(api, req, what)
+}
+
 /// `GET path` on `system`, a 2xx body decoded as JSON into `T`; any other status is an
 /// [`ApiError::Status`] naming `GET path`, an undecodable body an [`ApiError::Decode`]. For
 /// endpoints the typed clients ([`crate::bigcommerce`], [`crate::brightpearl`]) lack.

@@ -169,33 +169,6 @@ fn targets_of(products: Vec<CatalogProduct>) -> Vec<Target> {
     out
 }
 
-/// A GET of a BigCommerce list: a 204 (v2's empty page) is an empty list.
-fn bc_list(api: &dyn Api, path: &str) -> Result<Vec<Value>, ApiError> {
-    let what = format!("GET {}", path.split('?').next().unwrap_or(path));
-    let resp = api
-        .send(Request::get(System::Bigcommerce, path))
-        .map_err(|error| ApiError::Send {
-            what: what.clone(),
-            error,
-        })?;
-    if resp.status == 204 {
-        return Ok(vec![]);
-    }
-    if !(200..300).contains(&resp.status) {
-        return Err(ApiError::Status {
-            system: System::Bigcommerce,
-            what,
-            status: resp.status,
-            errors: vec![],
-            body: resp.body,
-        });
-    }
-    serde_json::from_str(&resp.body).map_err(|e| ApiError::Decode {
-        what,
-        message: e.to_string(),
-    })
-}
-
 impl Flow for Stock<'_> {
     type Id = u64;
     type Item = Vec<Target>;
@@ -309,36 +282,25 @@ impl Flow for Stock<'_> {
                 }
                 t
             }
-            None => match cx.mark(&key, TARGETS) {
-                Some(text) => serde_json::from_str(&text).map_err(|e| Problem {
-                    kind: engine::CORRUPT_LINK,
-                    owner: Team::Integration,
-                    message: format!(
-                        "{}: state key `{}` is not a list of targets ({e}); delete it and run a full sync",
-                        key.entity(),
-                        key.state(TARGETS)
-                    ),
-                    impact: None,
-                })?,
+            // The cache is only a copy of the catalog: unreadable counts as absent.
+            None => match cx
+                .mark(&key, TARGETS)
+                .and_then(|text| serde_json::from_str::<Vec<Target>>(&text).ok())
+            {
+                Some(t) => t,
                 None => {
                     cx.log(
                         LogLevel::Warn,
                         &format!(
-                            "{}: no BigCommerce variant known for it yet; the next full sync sets it",
-                            key.entity()
+                            "{}: no BigCommerce variant known for it yet (or `{}` unreadable); the next full sync sets it",
+                            key.entity(),
+                            key.state(TARGETS)
                         ),
                     );
                     return Ok(Outcome::Unchanged);
                 }
             },
         };
-        if let Some(t) = targets.first() {
-            let units = t.level.unwrap_or(0).max(0);
-            cx.at_stake(
-                &key,
-                Impact::new(t.price * Decimal::from(units.max(1)), &self.cfg.currency),
-            );
-        }
         self.queue.insert(*id, targets);
         Ok(Outcome::Deferred)
     }
@@ -414,12 +376,12 @@ impl Stock<'_> {
         for status in &self.cfg.pending_orders.statuses {
             let mut page = 1;
             loop {
-                let list = bc_list(
-                    cx.api,
-                    &format!(
+                let list: Vec<Value> = bigcommerce::Client::new(cx.api).list(
+                    format!(
                         "/v2/orders?status_id={status}&min_date_created={}&limit=250&page={page}",
                         pearlbridge_sdk::url::encode(&since.to_rfc2822())
                     ),
+                    "GET /v2/orders",
                 )?;
                 let n = list.len();
                 candidates.extend(list.iter().filter_map(|o| o["id"].as_u64()));
@@ -605,18 +567,7 @@ impl Stock<'_> {
             };
             let what = format!("PUT {}", req.path);
             cx.count("writes");
-            let sent = cx.api.send(req);
-            let result = match sent {
-                Ok(r) if (200..300).contains(&r.status) => Ok(()),
-                Ok(r) => Err(ApiError::Status {
-                    system: System::Bigcommerce,
-                    what,
-                    status: r.status,
-                    errors: vec![],
-                    body: r.body,
-                }),
-                Err(error) => Err(ApiError::Send { what, error }),
-            };
+            let result = engine::send(cx.api, req, &what).map(|_| ());
             for (id, levels) in batch {
                 let key = cx.key(id);
                 match &result {
@@ -640,7 +591,15 @@ impl Stock<'_> {
                         );
                         cx.clear(&key);
                     }
-                    Err(e) => cx.failed(&key, e),
+                    Err(e) => {
+                        // Money at stake: price × the units this write was to set.
+                        let units: Decimal = levels
+                            .iter()
+                            .map(|l| l.target.price * Decimal::from(l.quantity.max(0)))
+                            .sum();
+                        cx.at_stake(&key, Impact::new(units, &self.cfg.currency));
+                        cx.failed(&key, e);
+                    }
                 }
             }
         }

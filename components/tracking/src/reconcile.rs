@@ -80,8 +80,7 @@ fn orders_with_status(
 ) -> Result<Vec<Order>, ApiError> {
     let mut all = vec![];
     for page in 1..=40 {
-        let rows: Vec<Order> = run::bigcommerce_list(
-            api,
+        let rows: Vec<Order> = pearlbridge_sdk::bigcommerce::Client::new(api).list(
             format!(
                 "/v2/orders?status_id={status}&min_date_modified={}&limit=250&page={page}",
                 pearlbridge_sdk::url::encode(&since.to_rfc2822())

@@ -39,9 +39,7 @@ use pearlbridge_sdk::engine::{
     self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, Sweep, SweepSettings,
     Swept, SweptList, is_rejection,
 };
-use pearlbridge_sdk::types::{
-    Event, FlowError, Level, Request, RunSummary, SendError, System, Team, Trigger,
-};
+use pearlbridge_sdk::types::{Event, FlowError, Level, RunSummary, System, Team, Trigger};
 use pearlbridge_sdk::{Api, ApiError, Report, State};
 
 use crate::config::{MissingTrackingAction, TrackingConfig};
@@ -265,45 +263,13 @@ pub fn shipped_notes_since(
     Ok(out)
 }
 
-/// `GET path` on BigCommerce as a list: 204 or an empty body is an empty list (v2 answers
-/// an empty page so, bigcommerce-api.md §3); `what` names the call in errors.
-pub fn bigcommerce_list<T: serde::de::DeserializeOwned>(
-    api: &dyn Api,
-    path: String,
-    what: &str,
-) -> Result<Vec<T>, ApiError> {
-    let resp = api
-        .send(Request::get(System::Bigcommerce, path))
-        .map_err(|error: SendError| ApiError::Send {
-            what: what.to_string(),
-            error,
-        })?;
-    if resp.status == 204 || ((200..300).contains(&resp.status) && resp.body.trim().is_empty()) {
-        return Ok(vec![]);
-    }
-    if !(200..300).contains(&resp.status) {
-        return Err(ApiError::Status {
-            system: System::Bigcommerce,
-            what: what.to_string(),
-            status: resp.status,
-            errors: vec![],
-            body: resp.body,
-        });
-    }
-    serde_json::from_str(&resp.body).map_err(|e| ApiError::Decode {
-        what: what.to_string(),
-        message: e.to_string(),
-    })
-}
-
 /// Every shipment of BigCommerce order `order_id`: `GET /v2/orders/{id}/shipments?limit=250&page=N`
 /// until a short or 204 page (at most 20 pages). Errors name the call.
 pub fn order_shipments(api: &dyn Api, order_id: u64) -> Result<Vec<Shipment>, ApiError> {
     let mut all = Vec::new();
     let what = format!("GET /v2/orders/{order_id}/shipments");
     for page in 1..=20 {
-        let rows: Vec<Shipment> = bigcommerce_list(
-            api,
+        let rows: Vec<Shipment> = bigcommerce::Client::new(api).list(
             format!("/v2/orders/{order_id}/shipments?limit=250&page={page}"),
             &what,
         )?;

@@ -84,11 +84,7 @@ impl Guest for OrdersFlow {
         let cfg = config::parse(&pearlbridge_sdk::host::config_json())
             .map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
         let trigger: Trigger = trigger.into();
-        // The run's start from the host (WIT `context.current().now`, RFC 3339 UTC).
-        let now = pearlbridge_sdk::dates::Timestamp::parse_iso8601(
-            &pearlbridge_sdk::host::run_context().now,
-        )
-        .map_err(|e| wit::FlowError::Internal(format!("run context `now`: {e}")))?;
+        let now = pearlbridge_sdk::host::run_start().map_err(wit::FlowError::from)?;
         run::run_at(&trigger, &cfg, &HostApi, &HostState, &HostReport, now.0)
             .map(Into::into)
             .map_err(Into::into)

@@ -77,3 +77,12 @@ pub fn run_context() -> crate::types::RunContext {
         now: c.now,
     }
 }
+
+/// The run's start (WIT `context.current().now`, RFC 3339 UTC) as a [`Timestamp`]; an
+/// unreadable one is a `FlowError::Internal` naming the value.
+///
+/// [`Timestamp`]: crate::dates::Timestamp
+pub fn run_start() -> Result<crate::dates::Timestamp, crate::types::FlowError> {
+    crate::dates::Timestamp::parse_iso8601(&run_context().now)
+        .map_err(|e| crate::types::FlowError::Internal(format!("run context `now`: {e}")))
+}

@@ -66,10 +66,7 @@ impl Guest for StockFlow {
     fn run(trigger: wit::Trigger) -> Result<wit::RunSummary, wit::FlowError> {
         let cfg = config::parse(&pearlbridge_sdk::host::config_json())
             .map_err(|p| wit::FlowError::from(FlowError::Config(p)))?;
-        let now = pearlbridge_sdk::dates::Timestamp::parse_iso8601(
-            &pearlbridge_sdk::host::run_context().now,
-        )
-        .map_err(|e| wit::FlowError::Internal(format!("run context `now`: {e}")))?;
+        let now = pearlbridge_sdk::host::run_start().map_err(wit::FlowError::from)?;
         let trigger: Trigger = trigger.into();
         run::run_at(&trigger, &cfg, &HostApi, &HostState, &HostReport, now.0)
             .map(Into::into)

@@ -707,26 +707,24 @@ impl DemoEnv {
         }))
     }
 
-    /// Move Brightpearl stock of every `nth` stock-tracked product (first warehouse): a
-    /// receipt of 5, a correction to 0, a sale elsewhere of 1, in turn. Returns the
-    /// product ids moved.
+    /// Move Brightpearl stock of every `nth` stock-tracked product in the orders flow's
+    /// warehouse: a receipt of 5, a correction to 0, a sale elsewhere of 1, in turn. Returns
+    /// the product ids moved.
     pub fn move_stock(&self, nth: usize) -> Vec<i64> {
         let first_warehouse = self.mapping["warehouse"]["default"].as_i64().unwrap_or(2);
         let mut moved = vec![];
-        for (i, (_, (id, on_hand))) in self
-            .sandbox
-            .brightpearl
+        let bp = &self.sandbox.brightpearl;
+        for (i, (_, (id, _))) in bp
             .on_hand_by_sku()
             .into_iter()
             .enumerate()
             .filter(|(i, _)| i % nth.max(1) == 0)
         {
-            let to = match (i / nth.max(1)) % 3 {
-                0 => on_hand + 5,
-                1 => 0,
-                _ => (on_hand - 1).max(0),
-            };
-            self.sandbox.brightpearl.set_stock(id, first_warehouse, to);
+            match (i / nth.max(1)) % 3 {
+                0 => bp.add_stock(id, first_warehouse, 5),
+                1 => bp.set_stock(id, first_warehouse, 0),
+                _ => bp.add_stock(id, first_warehouse, -1),
+            }
             moved.push(id);
         }
         moved
@@ -748,7 +746,7 @@ impl DemoEnv {
 
     /// The flash sale: `orders` (single-line orders held back from the seed) are placed for
     /// the 3 tracked SKUs with the least stock, a stock sync after every 5 and a
-    /// Brightpearl stock move (a sale elsewhere) after every 10; then the orders flow posts
+    /// sale elsewhere of 1 in Brightpearl after every 10; then the orders flow posts
     /// them and a last stock sync runs. Returns what was placed.
     pub async fn flash_sale(
         &self,
@@ -785,16 +783,9 @@ impl DemoEnv {
                 self.run_stock(Trigger::Scheduled).await?;
             }
             if i % 10 == 9 {
-                let on_hand = self
-                    .sandbox
-                    .brightpearl
-                    .on_hand_by_sku()
-                    .get(&level.sku)
-                    .map(|(_, q)| *q)
-                    .unwrap_or(0);
                 self.sandbox
                     .brightpearl
-                    .set_stock(*bp_id, first_warehouse, (on_hand - 1).max(0));
+                    .add_stock(*bp_id, first_warehouse, -1);
             }
         }
         self.run_orders(max_runs).await?;

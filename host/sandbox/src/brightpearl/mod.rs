@@ -322,6 +322,18 @@ impl BrightpearlSim {
         out
     }
 
+    /// Moves a product's on-hand quantity in a warehouse by `delta` (a receipt > 0, a sale
+    /// elsewhere < 0), floored at 0; raises `product.modified.on-hand-modified`.
+    pub fn add_stock(&self, product_id: i64, warehouse_id: i64, delta: i64) {
+        let on_hand = self
+            .lock()
+            .stock
+            .get(&(product_id, warehouse_id))
+            .map(|l| l.in_stock - l.allocated)
+            .unwrap_or(0);
+        self.set_stock(product_id, warehouse_id, (on_hand + delta).max(0));
+    }
+
     /// Sets a product's on-hand quantity in a warehouse (inStock = on_hand + allocated);
     /// raises `product.modified.on-hand-modified`.
     pub fn set_stock(&self, product_id: i64, warehouse_id: i64, on_hand: i64) {

@@ -490,9 +490,108 @@ pub struct OrderBundle {
     pub customer: Option<Customer>,
 }
 
+/// One adjustment of a refunded PRODUCT / GIFT_WRAPPING item: `amount` ≤ 0 in the order's
+/// currency (bigcommerce-api.md §7 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefundAdjustment {
+    #[serde(with = "serde_amount")]
+    pub amount: Decimal,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub description: String,
+}
+
+/// One item of a refund (v3 refund `items[]`, bigcommerce-api.md §7 [doc]):
+/// - `item_type` `PRODUCT` / `GIFT_WRAPPING`: `item_id` is the order product id, `quantity`
+///   the units refunded (the refund carries no amount for them: `requested_amount` is
+///   `null`);
+/// - `SHIPPING` / `HANDLING` (`item_id` = order address id), `FEE` (fee id), `ORDER` (order
+///   id, tax-exempt), `TAX`: `requested_amount` is the amount refunded, tax included, in the
+///   order's currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefundItem {
+    #[serde(deserialize_with = "text::deserialize")]
+    pub item_type: String,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub item_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub reason: String,
+    #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
+    pub quantity: Option<u64>,
+    #[serde(with = "serde_amount::option")]
+    pub requested_amount: Option<Decimal>,
+    pub adjustments: Vec<RefundAdjustment>,
+}
+
+/// One payment of a refund (v3 refund `payments[]`, §7 [doc]): the money sent back through
+/// `provider_id` (a gateway such as `braintree`, `storecredit`, or `custom` for an offline
+/// refund), `amount` in the order's currency.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefundPayment {
+    pub id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub provider_id: String,
+    #[serde(with = "serde_amount")]
+    pub amount: Decimal,
+    pub offline: bool,
+    pub is_declined: bool,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub declined_message: String,
+    #[serde(deserialize_with = "lenient_opt_u64::deserialize")]
+    pub transaction_id: Option<u64>,
+}
+
+/// A refund as `GET /v3/orders/payment_actions/refunds[/{id}]` and
+/// `GET /v3/orders/{id}/payment_actions/refunds` return it (bigcommerce-api.md §7 [doc]):
+/// `total_amount` (tax included, rounded to 2 dp [doc]) and `total_tax` are JSON numbers in
+/// the order's currency; `created` is ISO 8601 / RFC 3339.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Refund {
+    pub id: u64,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub order_id: u64,
+    #[serde(deserialize_with = "lenient_u64::deserialize")]
+    pub user_id: u64,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub created: String,
+    #[serde(deserialize_with = "text::deserialize")]
+    pub reason: String,
+    #[serde(with = "serde_amount")]
+    pub total_amount: Decimal,
+    #[serde(with = "serde_amount")]
+    pub total_tax: Decimal,
+    pub uses_merchant_override_values: bool,
+    pub items: Vec<RefundItem>,
+    pub payments: Vec<RefundPayment>,
+}
+
 #[derive(Deserialize)]
 struct V3List<T> {
     data: Vec<T>,
+    #[serde(default)]
+    meta: V3Meta,
+}
+
+#[derive(Deserialize, Default)]
+struct V3Meta {
+    #[serde(default)]
+    pagination: Option<V3Pagination>,
+}
+
+#[derive(Deserialize, Default)]
+struct V3Pagination {
+    #[serde(default)]
+    current_page: u32,
+    #[serde(default)]
+    total_pages: u32,
+}
+
+#[derive(Deserialize)]
+struct V3One<T> {
+    data: T,
 }
 
 #[derive(Deserialize)]
@@ -655,6 +754,52 @@ impl<'a> Client<'a> {
         self.get_list(format!(
             "/v2/orders/{id}/taxes?details=true&limit={V2_MAX_LIMIT}"
         ))
+    }
+
+    /// Refunds created at or after `created_min` (RFC 3339, URL-encoded here), ascending by
+    /// id: `GET /v3/orders/payment_actions/refunds?created:min=&limit=250&page=N`
+    /// (bigcommerce-api.md §7 [doc]), pages while `meta.pagination` says more follow, at most
+    /// `max_pages`. A 204 or an empty page ends the list.
+    pub fn refunds_created_since(
+        &self,
+        created_min: &str,
+        max_pages: u32,
+    ) -> Result<Vec<Refund>, ApiError> {
+        let mut all = Vec::new();
+        for page in 1..=max_pages.max(1) {
+            let path = format!(
+                "/v3/orders/payment_actions/refunds?created:min={}&limit={V3_MAX_LIMIT}&page={page}",
+                encode(created_min)
+            );
+            let what = "GET /v3/orders/payment_actions/refunds".to_string();
+            let resp = http::send(self.api, Request::get(System::Bigcommerce, path), &what)?;
+            if resp.status == 204 || resp.body.trim().is_empty() {
+                break;
+            }
+            let list = http::decode::<V3List<Refund>>(&resp.body, &what)?;
+            let n = list.data.len();
+            all.extend(list.data);
+            let more = list
+                .meta
+                .pagination
+                .as_ref()
+                .is_some_and(|p| p.current_page < p.total_pages);
+            if n == 0 || !more {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /v3/orders/payment_actions/refunds/{id}` (§7 [doc]); `None` on 404.
+    pub fn refund(&self, id: u64) -> Result<Option<Refund>, ApiError> {
+        let path = format!("/v3/orders/payment_actions/refunds/{id}");
+        let what = format!("GET {path}");
+        match http::send(self.api, Request::get(System::Bigcommerce, path), &what) {
+            Ok(resp) => Ok(Some(http::decode::<V3One<Refund>>(&resp.body, &what)?.data)),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET /v3/orders/{id}/transactions` `data` (204 when none).

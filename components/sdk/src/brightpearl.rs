@@ -290,6 +290,171 @@ pub struct CustomerPayment {
     pub journal_ref: Option<String>,
 }
 
+/// `POST /order-service/sales-credit` body (brightpearl-api.md §10 [doc]): the sales order
+/// field set plus **`parentId`** (the sales order credited); header and rows in one call.
+/// Quantities are positive (the sign comes from the order type [client]); `net` and `tax`
+/// of each row are the credited amounts in the credit's currency. `externalRef` +
+/// `installedIntegrationInstanceId` form a unique key server-side [doc].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SalesCredit {
+    pub customer: SalesOrderCustomer,
+    pub parent_id: u64,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub external_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed_integration_instance_id: Option<u64>,
+    /// ISO 8601.
+    pub placed_on: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<u64>,
+    pub channel_id: u64,
+    pub warehouse_id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price_list_id: Option<u64>,
+    pub currency: OrderCurrency,
+    pub rows: Vec<SalesOrderRow>,
+}
+
+/// A money value of an order GET (`{"currencyCode", "value"}`), the value a decimal string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MoneyValue {
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub currency_code: String,
+    #[serde(with = "crate::money::serde_amount")]
+    pub value: Decimal,
+}
+
+/// `rowValue` of an order row (§4.3 [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RowValue {
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub tax_code: String,
+    pub row_net: MoneyValue,
+    pub row_tax: MoneyValue,
+}
+
+/// `quantity` of an order row (`{"magnitude": "3.0000"}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RowMagnitude {
+    #[serde(with = "crate::money::serde_amount")]
+    pub magnitude: Decimal,
+}
+
+/// One row of `GET /order-service/order/{id}` `orderRows` (§4.3 [doc]/[obs]); what the
+/// refunds flow reads: the product, units, row net and tax, tax code, nominal code and the
+/// `externalRef` the orders flow writes (the BigCommerce order product id).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderRowRecord {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub product_id: u64,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub product_name: String,
+    pub quantity: RowMagnitude,
+    pub row_value: RowValue,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub nominal_code: String,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub external_ref: String,
+}
+
+/// `invoices[]` of an order: `invoiceReference` is `""` until it is invoiced (§4.6 [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InvoiceRecord {
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub invoice_reference: String,
+}
+
+/// `currency` of an order GET.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderCurrencyRecord {
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub order_currency_code: String,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub exchange_rate: String,
+}
+
+/// A party of an order GET (`parties.customer`): its contact id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PartyRecord {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub contact_id: u64,
+}
+
+/// `parties` of an order GET.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartiesRecord {
+    pub customer: PartyRecord,
+}
+
+/// `assignment.current` of an order GET.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AssignmentRecord {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub channel_id: u64,
+}
+
+/// `assignment` of an order GET.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AssignmentsRecord {
+    pub current: AssignmentRecord,
+}
+
+/// An order as `GET /order-service/order/{idSet}` returns it (§4.3 [doc]/[obs]); the part
+/// the refunds flow reads. Invoiced = `invoices[0].invoiceReference` non-empty (§4.6 [obs]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderRecord {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub id: u64,
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub parent_order_id: u64,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub order_type_code: String,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub reference: String,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub external_ref: String,
+    #[serde(deserialize_with = "crate::http::lenient_opt_u64::deserialize")]
+    pub price_list_id: Option<u64>,
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub warehouse_id: u64,
+    pub invoices: Vec<InvoiceRecord>,
+    pub currency: OrderCurrencyRecord,
+    pub assignment: AssignmentsRecord,
+    pub parties: PartiesRecord,
+    /// Row id → row (a map, row order undefined [obs]).
+    pub order_rows: BTreeMap<String, OrderRowRecord>,
+}
+
+impl OrderRecord {
+    /// True once the order is invoiced (`invoices[0].invoiceReference` non-empty).
+    pub fn is_invoiced(&self) -> bool {
+        self.invoices
+            .first()
+            .is_some_and(|i| !i.invoice_reference.trim().is_empty())
+    }
+
+    /// Σ rows' net + tax.
+    pub fn total(&self) -> Decimal {
+        self.order_rows
+            .values()
+            .map(|r| r.row_value.row_net.value + r.row_value.row_tax.value)
+            .sum()
+    }
+}
+
 /// One column of a search response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -772,6 +937,61 @@ impl<'a> Client<'a> {
         let what = format!("GET {path}");
         let resp = http::send(self.api, Request::get(System::Brightpearl, path), &what)?;
         Ok(http::decode::<Envelope<Vec<OrderNoteRecord>>>(&resp.body, &what)?.response)
+    }
+
+    /// `POST /order-service/sales-credit` → the new sales credit id (§10 [doc]).
+    pub fn create_sales_credit(&self, credit: &SalesCredit) -> Result<u64, ApiError> {
+        self.create("/order-service/sales-credit", credit)
+    }
+
+    /// `GET /order-service/order-search?orderTypeId=3&externalRef=<ref>` → sales credit ids
+    /// (order type 3 = SC, §10 [doc]) carrying that external reference, lowest first.
+    pub fn sales_credits_by_external_ref(&self, external_ref: &str) -> Result<Vec<u64>, ApiError> {
+        let rows = self.search_all(&format!(
+            "/order-service/order-search?orderTypeId=3&externalRef={}",
+            encode(external_ref)
+        ))?;
+        let mut ids: Vec<u64> = rows
+            .iter()
+            .filter(|r| {
+                r.str("externalRef")
+                    .map(|e| e == external_ref)
+                    .unwrap_or(true)
+            })
+            .filter_map(|r| r.u64("orderId"))
+            .collect();
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// `GET /order-service/order/{id}` (§4.3 [doc]): the order, `None` when absent (200 `[]`
+    /// or 404, §3.2 [obs]).
+    pub fn order(&self, id: u64) -> Result<Option<OrderRecord>, ApiError> {
+        let path = format!("/order-service/order/{id}");
+        let what = format!("GET {path}");
+        match http::send(self.api, Request::get(System::Brightpearl, path), &what) {
+            Ok(resp) => Ok(
+                http::decode::<Envelope<Vec<OrderRecord>>>(&resp.body, &what)?
+                    .response
+                    .into_iter()
+                    .find(|o| o.id == id),
+            ),
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /order-service/sales-order/{id}/close` `{}` (§4.6 [doc]): invoice the sales
+    /// order (it passes through "invoice pending"; closing an invoiced order is rejected).
+    pub fn close_sales_order(&self, id: u64) -> Result<(), ApiError> {
+        let path = format!("/order-service/sales-order/{id}/close");
+        let what = format!("POST {path}");
+        let resp = http::send(
+            self.api,
+            Request::post(System::Brightpearl, path, "{}".to_string()),
+            &what,
+        )?;
+        decode_no_content(&resp.body, &what).map(|_| ())
     }
 
     /// `POST /accounting-service/customer-payment` → the new payment id.

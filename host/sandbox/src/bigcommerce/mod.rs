@@ -51,6 +51,7 @@ mod http;
 mod json;
 mod orders;
 mod payments;
+mod refund_script;
 mod ratelimit;
 mod state;
 mod webhooks;
@@ -74,6 +75,7 @@ use crate::faults::{FaultKind, Faults, dropped_connection};
 use crate::seed::{BigCommerceOrderBundle, BigCommerceSeed};
 use http::{Req, Resp, Ver};
 pub use ratelimit::{RateDecision, WINDOW_MS};
+pub use refund_script::RefundTo;
 use state::State;
 
 /// Store settings of the simulator.

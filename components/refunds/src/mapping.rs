@@ -358,7 +358,10 @@ pub fn map_refund(
                     kind: kinds::REFUND_TOTAL_VARIANCE,
                     owner: Team::Finance,
                     message: format!(
-                        "{entity}: the credit rows add up to {rows_total} {currency} but BigCommerce refunded {total} (total_amount): a difference of {diff} beyond the tolerance of {}",
+                        "{entity}: the credit rows add up to {} {currency} but BigCommerce refunded {} (total_amount): a difference of {} beyond the tolerance of {}",
+                        money::fixed(rows_total, ROW_DP),
+                        money::fixed(total, ROW_DP),
+                        money::fixed(diff, ROW_DP),
                         cfg.rounding.tolerance
                     ),
                     impact: diff.abs(),

@@ -81,3 +81,20 @@ fn entries_are_unique_kebab_case_and_say_what_to_do() {
     assert_eq!(runbook("payment-rejected").unwrap().owner, Team::Finance);
     assert!(runbook("no-such-kind").is_none());
 }
+
+#[test]
+fn every_kind_the_refunds_flow_raises_has_an_entry() {
+    let refunds = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../components/refunds/src/mapping.rs"
+    ))
+    .unwrap();
+    let kinds = kinds_in(&refunds);
+    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    let missing: Vec<&String> = kinds.iter().filter(|k| runbook(k).is_none()).collect();
+    assert!(missing.is_empty(), "no runbook entry for {missing:?}");
+    assert_eq!(
+        runbook("credit-blocked-not-invoiced").unwrap().owner,
+        Team::Finance
+    );
+}

@@ -28,7 +28,7 @@ use crate::bindings::Trigger;
 use crate::host::{Host, HostConfig, RunReport};
 
 /// Flows the demo runs, in order, with the component file each comes from.
-pub const DEMO_FLOWS: &[&str] = &["orders", "stock"];
+pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "refunds"];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -83,6 +83,12 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
         rule(
             Some("POST"),
             "/multi-message",
+            0.05,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(
+            Some("POST"),
+            "/order-service/sales-credit",
             0.05,
             FaultKind::CommitThenDrop,
         ),
@@ -423,6 +429,9 @@ impl DemoEnv {
         let stock = from_file
             .remove("stock")
             .unwrap_or_else(|| stock_mapping(&seed, &mapping));
+        let refunds = from_file
+            .remove("refunds")
+            .unwrap_or_else(|| crate::demo_refunds::refunds_mapping(&mapping));
         let order_ids = std::sync::Mutex::new(
             seed.bigcommerce
                 .orders
@@ -499,10 +508,10 @@ impl DemoEnv {
                 flow.to_string(),
                 stored.id(),
                 stored.sha256.clone(),
-                if *flow == "stock" {
-                    stock.clone()
-                } else {
-                    mapping.clone()
+                match *flow {
+                    "stock" => stock.clone(),
+                    "refunds" => refunds.clone(),
+                    _ => mapping.clone(),
                 },
             ));
         }
@@ -986,6 +995,7 @@ pub fn reconciliation_failure(report: &Value) -> Option<String> {
             st["mismatches"]
         ));
     }
+    problems.extend(crate::demo_refunds::reconciliation_problems(report));
     (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
 }
 
@@ -1091,6 +1101,14 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     } else {
         Value::Null
     };
+    // Refunds (generated stores only): see `demo_refunds`.
+    let refunds_summary = if opts.orders_from.is_none() {
+        let f = crate::demo_refunds::run(&env, opts.max_runs).await?;
+        reconciliation["refunds"] = crate::demo_refunds::reconcile(&env)?;
+        f
+    } else {
+        Value::Null
+    };
     // What the faults did, from the audit lines.
     let audit = env.host.store.audit_lines(Some("demo"), u32::MAX)?;
     let faults_seen = json!({
@@ -1110,7 +1128,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
         },
-        "flows": { "orders": orders_summary, "stock": stock_summary },
+        "flows": { "orders": orders_summary, "stock": stock_summary, "refunds": refunds_summary },
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
@@ -1197,6 +1215,7 @@ pub fn render_text(r: &Value) -> String {
         sf["full_sync"]["skus_checked"], sf["full_sync"]["skus_pushed"], sf["full_sync"]["writes"], sf["events"]["products_moved"], sf["events"]["skus_pushed"]
     ));
     }
+    out.push_str(&crate::demo_refunds::render_text(r));
     out.push_str(&format!(
         "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
         r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]

@@ -21,6 +21,7 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod demo_refunds;
 #[cfg(feature = "demo")]
 pub mod demo_serve;
 pub mod hooks;

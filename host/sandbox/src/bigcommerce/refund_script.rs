@@ -86,6 +86,30 @@ impl BigCommerceSim {
         })
     }
 
+    /// The order's shipping addresses as `GET /v2/orders/{id}/shipping_addresses` returns them.
+    pub fn shipping_addresses(&self, order_id: i64) -> Vec<Value> {
+        let st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.orders
+            .get(&order_id)
+            .map(|r| r.shipping_addresses.clone())
+            .unwrap_or_default()
+    }
+
+    /// The order's transactions as `GET /v3/orders/{id}/transactions` returns them.
+    pub fn transactions(&self, order_id: i64) -> Vec<Value> {
+        let st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.orders
+            .get(&order_id)
+            .map(|r| r.transactions.clone())
+            .unwrap_or_default()
+    }
+
     /// Every refund of the store (v3 refund JSON), ascending by id.
     pub fn all_refunds(&self) -> Vec<Value> {
         let st = self

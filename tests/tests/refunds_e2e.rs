@@ -135,3 +135,61 @@ async fn under_faults_no_credit_or_refund_payment_is_duplicated_or_lost() {
         env.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lost_credit_and_payment_response_is_recovered_once() {
+    use pearlbridge_sandbox::faults::{FaultKind, FaultRule};
+    let opts = options(40, 5, None);
+    let (seed, facts) = build_seed(&opts).unwrap();
+    let env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
+        method: method.map(str::to_string),
+        path: path.to_string(),
+        probability,
+        kind,
+    };
+    // Every credit and payment POST commits and loses its answer; 503s and 429s around them.
+    env.sandbox.brightpearl.faults().set_rules(vec![
+        rule(
+            Some("POST"),
+            "/order-service/sales-credit",
+            1.0,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(
+            Some("POST"),
+            "/accounting-service/customer-payment",
+            1.0,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(
+            Some("POST"),
+            "/multi-message",
+            1.0,
+            FaultKind::CommitThenDrop,
+        ),
+        rule(Some("GET"), "*", 0.2, FaultKind::Status { status: 503 }),
+    ]);
+    env.sandbox.bigcommerce.faults().set_rules(vec![
+        rule(None, "*", 0.1, FaultKind::Status { status: 429 }),
+        rule(None, "*", 0.1, FaultKind::Status { status: 500 }),
+    ]);
+    let flow = demo_refunds::run(&env, opts.max_runs).await.unwrap();
+    let rec = demo_refunds::reconcile(&env).unwrap();
+    assert_eq!(n(&flow["refunds"]), 6, "{flow}");
+    assert_eq!(n(&rec["checked"]), 6, "{rec} {flow}");
+    assert_eq!(n(&rec["mismatched"]), 0, "{rec}");
+    assert_eq!(n(&rec["duplicated"]), 0, "{rec}");
+    assert_eq!(n(&rec["missing"]), 0, "{rec}");
+    let lost = env
+        .host
+        .store
+        .audit_lines(Some("demo"), u32::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.flow == "refunds" && l.outcome == "outcome-unknown")
+        .count();
+    assert!(lost >= 6, "only {lost} lost responses");
+    env.shutdown().await;
+}

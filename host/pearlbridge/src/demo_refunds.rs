@@ -184,25 +184,24 @@ fn plan(env: &DemoEnv) -> Vec<(Case, i64)> {
         ));
     }
     // Shipping only: half the shipping.
-    if let Some((o, so)) = pick(&|o| shipped_cost(o)) {
-        if let Some(a) = env
+    if let Some((o, so)) = pick(&|o| shipped_cost(o))
+        && let Some(a) = env
             .sandbox
             .bigcommerce
             .shipping_addresses(id(&o))
             .into_iter()
             .find(|a| dec(a.get("cost_inc_tax")) > Decimal::ONE)
-        {
-            let half = (dec(a.get("cost_inc_tax")) / Decimal::TWO).round_dp(2);
-            out.push((
-                Case {
-                    name: "shipping only",
-                    order: id(&o),
-                    items: json!([{"item_type": "SHIPPING", "item_id": a["id"], "amount": half.to_string()}]),
-                    to: RefundTo::Gateway,
-                },
-                so,
-            ));
-        }
+    {
+        let half = (dec(a.get("cost_inc_tax")) / Decimal::TWO).round_dp(2);
+        out.push((
+            Case {
+                name: "shipping only",
+                order: id(&o),
+                items: json!([{"item_type": "SHIPPING", "item_id": a["id"], "amount": half.to_string()}]),
+                to: RefundTo::Gateway,
+            },
+            so,
+        ));
     }
     // Store credit: a registered customer's first product, one unit.
     if let Some((o, so)) = pick(&|o| o.get("customer_id").and_then(Value::as_i64).unwrap_or(0) > 0)

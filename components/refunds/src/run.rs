@@ -436,6 +436,8 @@ impl Refunds<'_> {
                 impact: cx.stake(&key),
             }]));
         }
+        // Held before because its order was not posted: that is over now.
+        cx.report.resolve(kinds::REFUND_ORDER_NOT_POSTED, &entity);
         cx.log(
             Level::Info,
             &format!(

@@ -856,3 +856,54 @@ fn an_event_names_the_refund_in_its_payload() {
         0
     );
 }
+
+#[test]
+fn a_refund_in_another_currency_credits_and_pays_in_the_sales_orders_currency() {
+    let h = Harness::new();
+    {
+        let mut w = h.world.borrow_mut();
+        let so = w.bp_orders.get_mut(&SALES_ORDER).unwrap();
+        so["currency"] = json!({"accountingCurrencyCode": "GBP", "orderCurrencyCode": "EUR", "exchangeRate": "1.170000"});
+    }
+    h.add(refund(
+        7016,
+        ORDER,
+        "12.00",
+        json!([product(555, 1)]),
+        json!([pay(16, "braintree", "7.00"), pay(17, "storecredit", "5.00")]),
+    ));
+    h.run();
+    let body = &h.credit_bodies()[0];
+    assert_eq!(
+        body["currency"],
+        json!({"code": "EUR", "fixedExchangeRate": true, "exchangeRate": "1.170000"})
+    );
+    let credit = h.credits()[0]["id"].as_u64().unwrap();
+    let sent: Vec<Value> = h
+        .api
+        .bodies(System::Brightpearl, Method::Post, "/multi-message")[0]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].clone())
+        .collect();
+    let eur = |mut v: Value| {
+        v["currencyIsoCode"] = json!("EUR");
+        v["exchangeRate"] = json!("1.170000");
+        v
+    };
+    assert_eq!(
+        sent,
+        vec![
+            eur(payment_body(7016, 16, "BRAINTREE", "1200", credit, "7.00")),
+            eur(payment_body(
+                7016,
+                17,
+                "STORECREDIT",
+                "2150",
+                credit,
+                "5.00"
+            )),
+        ]
+    );
+}

@@ -120,6 +120,14 @@ pub async fn register(host: &Host, client: &str) -> anyhow::Result<HooksReport> 
         let (loaded, _) = host.pinned_component(&c, flow)?;
         scopes.extend(host.runtime.describe(&loaded).await?.event_scopes);
     }
+    // A scope another flow's wildcard covers (`store/order/*` covers the refunds flow's
+    // `store/order/refund/created`) is not registered again: the platform would deliver its
+    // events twice. The receiver routes each event to every flow whose scope matches.
+    let all: Vec<String> = scopes.iter().cloned().collect();
+    scopes.retain(|s| {
+        !all.iter()
+            .any(|p| p != s && crate::serve::scope_matches(p, s))
+    });
     let (bc_scopes, bp_scopes): (Vec<String>, Vec<String>) =
         scopes.into_iter().partition(|s| s.starts_with("store/"));
     let mut report = HooksReport::default();

@@ -1248,6 +1248,7 @@ pub fn render_text(r: &Value) -> String {
         st["checked"], st["mismatched"], st["oversold_units"]
     ));
     }
+    out.push_str(&crate::demo_refunds::render_reconciliation_text(r));
     if let Some(failure) = reconciliation_failure(r) {
         out.push_str(&format!("RECONCILIATION FAILED  {failure}\n"));
     }

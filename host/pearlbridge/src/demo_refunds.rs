@@ -435,24 +435,31 @@ pub fn reconciliation_problems(report: &Value) -> Vec<String> {
     out
 }
 
-/// The text lines of the refunds part (empty when the demo made none).
+/// The text line of the refunds flow (empty when the demo made no refunds).
 pub fn render_text(report: &Value) -> String {
     let f = &report["flows"]["refunds"];
     if f.is_null() {
         return String::new();
     }
-    let r = &report["reconciliation"]["refunds"];
     format!(
-        "refunds  {} BigCommerce refunds: {} sales credits, {} refund payments, {} difference rows; {} held until its sales order was invoiced ({} runs)\n               {} refunds checked against their sales credits and refund payments, {} mismatched, {} duplicated, {} missing\n",
+        "refunds        {} BigCommerce refunds: {} sales credits, {} refund payments, {} difference rows; {} held until its sales order was invoiced, then posted ({} runs)\n",
         f["refunds"],
         f["credits_created"],
         f["refund_payments_posted"],
         f["difference_rows"],
         f["blocked_not_invoiced"],
-        f["runs"],
-        r["checked"],
-        r["mismatched"],
-        r["duplicated"],
-        r["missing"]
+        f["runs"]
+    )
+}
+
+/// The text line of the refunds reconciliation (empty when the demo made no refunds).
+pub fn render_reconciliation_text(report: &Value) -> String {
+    let r = &report["reconciliation"]["refunds"];
+    if r.is_null() {
+        return String::new();
+    }
+    format!(
+        "               {} refunds checked against their sales credits and refund payments, {} mismatched, {} duplicated, {} missing\n",
+        r["checked"], r["mismatched"], r["duplicated"], r["missing"]
     )
 }

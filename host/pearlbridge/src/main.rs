@@ -215,8 +215,12 @@ enum FlowCommand {
         #[arg(long, default_value = "clients")]
         clients: PathBuf,
         /// Replay these entity references (e.g. bigcommerce:order:118) instead of a scheduled sweep.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "full")]
         replay: Vec<String>,
+        /// A full sync that reads every record again instead of what changed since the last
+        /// read (the stock flow re-reads both catalogs; sent to the flow as the replay `full`).
+        #[arg(long)]
+        full: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -615,9 +619,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 flow,
                 clients,
                 replay,
+                full,
                 json,
             } => {
                 let mut host = host(&cli)?;
+                // On a terminal, the run's progress as a bar on stderr.
+                let bar = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    .then(|| progress_bar(client, flow));
+                if let Some(bar) = &bar {
+                    let bar = bar.clone();
+                    host.on_progress = Some(std::sync::Arc::new(move |done, total| {
+                        if let Some(t) = total {
+                            bar.set_length(t);
+                        }
+                        bar.set_position(done);
+                    }));
+                }
                 let dir = clients.join(client);
                 let config =
                     pearlbridge_capabilities::clients::load_client(&dir).map_err(|problems| {
@@ -631,7 +648,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                     })?;
                 host.add_client(config);
-                let trigger = if replay.is_empty() {
+                let trigger = if *full {
+                    Trigger::Replay(vec!["full".into()])
+                } else if replay.is_empty() {
                     Trigger::Scheduled
                 } else {
                     Trigger::Replay(replay.clone())
@@ -640,6 +659,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .run_flow(client, flow, trigger)
                     .await
                     .context("the run could not start")?;
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
                 if *json {
                     let v = serde_json::json!({
                         "run_id": report.run_id,
@@ -686,6 +708,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// The progress bar of `flow run` (stderr, redrawn at most 10 times a second).
+fn progress_bar(client: &str, flow: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{client}/{flow}"));
+    bar
 }
 
 fn main() -> ExitCode {

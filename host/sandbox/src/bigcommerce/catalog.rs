@@ -74,7 +74,7 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
         }
     };
     let with_variants = includes(req, "variants");
-    let rows: Vec<Value> = st
+    let rows: Vec<&Value> = st
         .products
         .iter()
         .filter(|p| id.is_none_or(|i| int(p, "id") == Some(i)))
@@ -93,9 +93,15 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
                 parse_catalog_date(text(p, "date_modified")).is_some_and(|t| t >= min)
             })
         })
+        .collect();
+    // Only the page returned is built (large catalogs).
+    let data: Vec<Value> = paging
+        .slice(&rows)
+        .into_iter()
         .map(|p| trim_fields(product_view(p, with_variants), req))
         .collect();
-    paging.v3_list(&rows)
+    let meta = paging.meta(rows.len(), data.len());
+    Resp::ok(json!({"data": data, "meta": meta}))
 }
 
 /// A v3 catalog date filter value: `YYYY-MM-DD` (midnight UTC here; BigCommerce appends the

@@ -24,6 +24,8 @@ pub mod context;
 pub mod demo;
 #[cfg(feature = "demo")]
 pub mod demo_serve;
+#[cfg(feature = "demo")]
+pub mod demo_tracking;
 pub mod hooks;
 pub mod host;
 pub mod imports;

@@ -55,7 +55,8 @@ pub struct DemoOptions {
 
 /// The stress preset of `--faults`: 5% 5xx on every endpoint of both systems, 0.2% 429 on
 /// BigCommerce, and 5% commit-then-drop (the write happens, the response is lost) on the
-/// Brightpearl sales-order, customer-payment and multi-message (payment batch) POSTs.
+/// Brightpearl sales-order, customer-payment and multi-message (payment batch) POSTs and the
+/// BigCommerce shipment POSTs and order status PUTs.
 pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
     let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
         method: method.map(str::to_string),
@@ -64,6 +65,9 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
         kind,
     };
     let bigcommerce = vec![
+        // The tracking flow's shipment POSTs and status PUTs.
+        rule(Some("POST"), "/v2/orders/*/shipments", 0.05, FaultKind::CommitThenDrop),
+        rule(Some("PUT"), "/v2/orders/*", 0.05, FaultKind::CommitThenDrop),
         rule(None, "*", 0.05, FaultKind::Status { status: 503 }),
         rule(None, "*", 0.002, FaultKind::Status { status: 429 }),
     ];

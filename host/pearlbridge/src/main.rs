@@ -71,7 +71,7 @@ enum Command {
         /// The sandbox clock (and its rate limits) runs this many times faster than real time.
         #[arg(long, default_value_t = 20.0)]
         time_scale: f64,
-        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order and payment POSTs), drawn from this random seed.
+        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order, payment and shipment POSTs and status PUTs), drawn from this random seed.
         #[arg(long, value_name = "SEED")]
         faults: Option<u64>,
         /// Print the report as one JSON object.

@@ -619,3 +619,145 @@ brightpearl_cancelled = 5
     assert_eq!(count_puts("brightpearl"), bp_before + 3);
     env.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_both_ways_on_the_sandbox_are_written_once_and_never_echoed() {
+    let opts = options(40, 17, None);
+    let (mut seed, facts) = build_seed(&opts).unwrap();
+    // Two orders awaiting fulfilment with no money taken yet (manual payment, pending):
+    // posted without customer payments, so Brightpearl lets them be cancelled.
+    let mut unpaid = vec![];
+    for b in seed.bigcommerce.orders.iter_mut() {
+        let o = &b.order;
+        let zero = |k: &str| {
+            o[k].as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                == 0.0
+        };
+        if o["status_id"] == 11
+            && zero("gift_certificate_amount")
+            && zero("store_credit_amount")
+            && unpaid.len() < 8
+        {
+            b.order["payment_method"] = "Manual".into();
+            b.order["payment_status"] = "pending".into();
+            b.transactions.clear();
+            unpaid.push(b.order["id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(unpaid.len(), 8);
+    let mut env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    add_tracking_client_with(
+        &mut env,
+        tmp.path(),
+        "\n[flows.tracking.mapping.statuses]\nbrightpearl_cancelled = 5\n",
+    )
+    .await;
+    let so_of = |order: i64| {
+        env.sandbox
+            .brightpearl
+            .sales_orders()
+            .into_iter()
+            .find(|so| so["externalRef"].as_str() == Some(&order.to_string()))
+            .unwrap_or_else(|| panic!("order {order} was not posted"))
+    };
+    // Two of them the orders flow posted (others may be held, e.g. for an unknown SKU).
+    let posted: Vec<i64> = unpaid
+        .iter()
+        .copied()
+        .filter(|id| {
+            env.sandbox
+                .brightpearl
+                .sales_orders()
+                .iter()
+                .any(|so| so["externalRef"].as_str() == Some(&id.to_string()))
+        })
+        .collect();
+    assert!(posted.len() >= 2, "posted: {posted:?} of {unpaid:?}");
+    let (a, b) = (posted[0], posted[1]);
+    let (so_a, so_b) = (
+        so_of(a)["id"].as_i64().unwrap(),
+        so_of(b)["id"].as_i64().unwrap(),
+    );
+    // A: the customer cancels in BigCommerce. B: the warehouse cancels in Brightpearl.
+    assert!(env.sandbox.bigcommerce.update_order_status(a, 5));
+    env.sandbox
+        .brightpearl
+        .try_set_order_status(so_b, 5, Some("Out of stock: cancelled"))
+        .unwrap();
+    let puts = |system: &str| {
+        env.host
+            .store
+            .audit_lines(Some(CLIENT), 100_000)
+            .unwrap()
+            .iter()
+            .filter(|l| l.method == "PUT" && l.system == system)
+            .map(|l| l.path.clone())
+            .collect::<Vec<_>>()
+    };
+    let first = run_tracking(&env).await;
+    assert_eq!(
+        first.count("cancelled_in_brightpearl"),
+        1,
+        "{:?}",
+        first.outcome
+    );
+    assert_eq!(first.count("cancelled_in_bigcommerce"), 1);
+    assert_eq!(so_of(a)["orderStatus"]["orderStatusId"], 5);
+    assert_eq!(env.sandbox.bigcommerce.order(b).unwrap()["status_id"], 5);
+    assert_eq!(
+        puts("brightpearl"),
+        vec![format!("/order-service/order/{so_a}/status")]
+    );
+    assert_eq!(puts("bigcommerce"), vec![format!("/v2/orders/{b}")]);
+    // The sweeps see both changes the flow made: each skipped as its own echo (the
+    // Brightpearl one already in the first run, whose statuses pass follows its
+    // cancellations pass; the BigCommerce one in the next).
+    let second = run_tracking(&env).await;
+    assert_eq!(
+        first.count("echo_skipped") + second.count("echo_skipped"),
+        2,
+        "{:?} {:?}",
+        first.outcome,
+        second.outcome
+    );
+    assert_eq!(second.count("cancelled_in_brightpearl"), 0);
+    assert_eq!(second.count("cancelled_in_bigcommerce"), 0);
+    // The platforms' events for them change nothing either.
+    let events = vec![
+        Event {
+            source: System::Bigcommerce,
+            scope: "store/order/statusUpdated".into(),
+            entity_id: b.to_string(),
+            payload: "{}".into(),
+        },
+        Event {
+            source: System::Brightpearl,
+            scope: "order.modified.order-status".into(),
+            entity_id: format!("{so_a},{so_b}"),
+            payload: "{}".into(),
+        },
+    ];
+    let r = env
+        .host
+        .run_flow(CLIENT, "tracking", Trigger::Events(events))
+        .await
+        .unwrap();
+    assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+    assert_eq!(puts("brightpearl").len(), 1);
+    assert_eq!(puts("bigcommerce").len(), 1);
+    let open = env
+        .host
+        .store
+        .exceptions(&ExceptionFilter {
+            client: Some(CLIENT.into()),
+            open_only: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(open.is_empty(), "{open:?}");
+    env.shutdown().await;
+}

@@ -291,17 +291,18 @@ impl BigCommerceCancellations<'_> {
         };
         cx.at_stake(&key, order_stake(&order));
         let status = order.status_id;
-        if !self.st.cancels(status) {
-            // Reopened (or never cancelled): nothing to cancel, nothing left to watch.
-            cx.clear_mark(&key, UNPOSTED);
-            return Ok(Outcome::Clear);
-        }
         let status_text = status.to_string();
         if cx.mark(&key, WROTE).as_deref() == Some(status_text.as_str()) {
             // The flow's own write from Brightpearl: not echoed back.
             cx.count("echo_skipped");
             cx.clear_mark(&key, WROTE);
             cx.set_mark(&key, MIRRORED, &status_text);
+            cx.clear_mark(&key, UNPOSTED);
+            return Ok(Outcome::Clear);
+        }
+        if !self.st.cancels(status) {
+            // Reopened (or never cancelled): nothing to cancel, nothing left to watch.
+            cx.clear_mark(&key, UNPOSTED);
             return Ok(Outcome::Clear);
         }
         let watching = cx.mark(&key, UNPOSTED);
@@ -402,7 +403,7 @@ impl BigCommerceCancellations<'_> {
                 }
                 Err(e) => return Err(Stop::Api(e)),
             }
-            cx.set_mark(&so_key, MIRRORED, &cancelled.to_string());
+            // `wrote:` stays until the change's own event or sweep consumes it.
             cx.count("cancelled_in_brightpearl");
         }
         if !problems.is_empty() {

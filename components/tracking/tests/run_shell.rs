@@ -1126,12 +1126,13 @@ fn a_mapped_brightpearl_status_is_written_back_to_bigcommerce_once() {
     assert_eq!(counts(&s), vec![("statuses_written", 1)]);
     assert_eq!(h.bc_status_puts(), vec![json!({"status_id": 12})]);
     assert_eq!(h.bc_status(), 12);
-    // The same event again, the sweep, and BigCommerce's own statusUpdated event for it:
-    // nothing more is written to either system.
+    // The same event again, the sweep, and BigCommerce's own statusUpdated event for it
+    // (skipped as the echo of our write): nothing more is written to either system.
     h.run(bp_status_event(SALES_ORDER));
     h.run(Trigger::Scheduled);
     let s = h.run(bc_status_event(ORDER));
-    assert_eq!(counts(&s), vec![]);
+    assert_eq!(counts(&s), vec![("echo_skipped", 1)]);
+    assert_eq!(h.state("wrote:order:100"), None);
     assert_eq!(h.bc_status_puts().len(), 1);
     assert!(h.bp_status_puts().is_empty());
     // A later status (awaiting pickup) found by the sweep: written once more.
@@ -1220,7 +1221,11 @@ fn a_full_refund_cancels_and_an_order_not_posted_yet_is_only_watched() {
     let h = Harness::with_config(status_cfg());
     h.set_bc_status(ORDER, 4, "Refunded");
     let s = h.run(Trigger::Scheduled);
-    assert_eq!(counts(&s), vec![("cancelled_in_brightpearl", 1)]);
+    // The same run's Brightpearl sweep sees the sales order changed: its own echo.
+    assert_eq!(
+        counts(&s),
+        vec![("cancelled_in_brightpearl", 1), ("echo_skipped", 1)]
+    );
     assert_eq!(
         h.bp_status_puts(),
         vec![json!({
@@ -1245,7 +1250,10 @@ fn a_full_refund_cancels_and_an_order_not_posted_yet_is_only_watched() {
         .insert(SALES_ORDER, sales_order());
     h.set_now(NOW + 3600);
     let s = h.run(Trigger::Scheduled);
-    assert_eq!(counts(&s), vec![("cancelled_in_brightpearl", 1)]);
+    assert_eq!(
+        counts(&s),
+        vec![("cancelled_in_brightpearl", 1), ("echo_skipped", 1)]
+    );
     assert_eq!(h.bp_status_puts().len(), 1);
     assert_eq!(h.state("unposted:order:100"), None);
     // Another order that never lands is dropped from the watch after 24 hours.

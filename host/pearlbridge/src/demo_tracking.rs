@@ -231,7 +231,9 @@ pub async fn run_tracking(env: &DemoEnv, max_runs: usize) -> anyhow::Result<(Val
                     .filter_map(|opid| {
                         products
                             .iter()
-                            .find(|op| op["id"].to_string() == *opid)
+                            .find(|op| {
+                                op["id"].as_u64().map(|id| id.to_string()).as_ref() == Some(opid)
+                            })
                             .and_then(|op| op["order_address_id"].as_i64())
                     })
                     .collect();

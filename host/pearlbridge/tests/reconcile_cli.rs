@@ -72,9 +72,11 @@ default = {{ shipping_provider = "royalmail" }}
         .add_client(load_client(&dir).expect("valid client"));
 }
 
-/// Posted sales orders: (sales order id, BigCommerce order id, warehouse, product rows
+/// A posted sales order: (sales order id, BigCommerce order id, warehouse, product rows
 /// (row id, quantity)).
-fn posted_orders(env: &DemoEnv) -> Vec<(i64, i64, i64, Vec<(i64, i64)>)> {
+type Posted = (i64, i64, i64, Vec<(i64, i64)>);
+
+fn posted_orders(env: &DemoEnv) -> Vec<Posted> {
     let mut out = vec![];
     for so in env.sandbox.brightpearl.sales_orders() {
         let Some(order_id) = so["externalRef"].as_str().and_then(|s| s.parse().ok()) else {

@@ -71,7 +71,7 @@ enum Command {
         /// The sandbox clock (and its rate limits) runs this many times faster than real time.
         #[arg(long, default_value_t = 20.0)]
         time_scale: f64,
-        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order and payment POSTs), drawn from this random seed.
+        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order, payment and shipment POSTs and status PUTs), drawn from this random seed.
         #[arg(long, value_name = "SEED")]
         faults: Option<u64>,
         /// Print the report as one JSON object.
@@ -111,6 +111,11 @@ enum Command {
     Flow {
         #[command(subcommand)]
         command: FlowCommand,
+    },
+    /// Reconciliations of one client over a window (they write nothing to either system).
+    Reconcile {
+        #[command(subcommand)]
+        command: ReconcileCommand,
     },
     /// Webhooks on the platforms.
     Hooks {
@@ -198,6 +203,27 @@ enum HooksCommand {
     Register {
         #[arg(long)]
         client: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReconcileCommand {
+    /// The dispatch reconciliation: goods-out notes shipped since DATE with no BigCommerce
+    /// shipment, and BigCommerce orders marked shipped with no shipped note, each an
+    /// exception with the order's total as impact (runs the client's tracking flow). Exit
+    /// status 0 when there is no gap, 3 when there are gaps, 1 when it could not run.
+    Shipments {
+        /// The client (a folder under --clients).
+        #[arg(long)]
+        client: String,
+        /// Window start: a date (2026-12-01, midnight UTC) or an RFC 3339 time.
+        #[arg(long)]
+        since: String,
         #[arg(long, default_value = "clients")]
         clients: PathBuf,
         /// Print the report as JSON.
@@ -612,6 +638,44 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile {
+            command:
+                ReconcileCommand::Shipments {
+                    client,
+                    since,
+                    clients,
+                    json,
+                },
+        } => {
+            let since = pearlbridge::reconcile::check_since(since)?;
+            let mut host = host(&cli)?;
+            let config = pearlbridge_capabilities::clients::load_client(&clients.join(client))
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
+            host.add_client(config);
+            let r = pearlbridge::reconcile::reconcile_shipments(&host, client, &since).await?;
+            if *json {
+                out!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!(
+                    "{}",
+                    redact::scrub(&pearlbridge::reconcile::render_text(&r))
+                );
+            }
+            Ok(if r.missing == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
         }
         Command::Flow { command } => match command {
             FlowCommand::Run {

@@ -149,7 +149,7 @@ async fn bad_webhooks_get_their_status_and_leave_nothing_in_the_inbox() {
     let serving = Serving::start(env.host(), |o| o.max_body = 4096, &env.clients).await;
     let health = get_json(serving.url("/healthz")).await;
     assert_eq!(health["status"], "ready", "{health}");
-    assert_eq!(health["flows"], 2, "orders and stock: {health}");
+    assert_eq!(health["flows"], 3, "orders, stock and tracking: {health}");
     let bc = |client: &str| serving.url(&format!("/webhooks/bigcommerce/{client}"));
     let bp =
         |client: &str, token: &str| serving.url(&format!("/webhooks/brightpearl/{client}/{token}"));

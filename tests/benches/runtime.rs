@@ -38,6 +38,7 @@ fn caps(store: &Arc<dyn Store>, client: &str, flow: &str) -> RunCapabilities {
         store: store.clone(),
         config_json: "{}".into(),
         deadline: tokio::time::Instant::now() + Duration::from_secs(10),
+        on_progress: None,
     }
 }
 

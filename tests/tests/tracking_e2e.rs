@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pearlbridge::bindings::Trigger;
+use pearlbridge::bindings::{Event, System, Trigger};
 use pearlbridge::demo::{DemoEnv, DemoOptions, build_seed};
 use pearlbridge::host::RunReport;
 use pearlbridge_capabilities::clients::load_client;
@@ -30,6 +30,11 @@ fn options(orders: usize, seed: u64, fault_seed: Option<u64>) -> DemoOptions {
 
 /// Pin the tracking component for [`CLIENT`] on the demo's host.
 async fn add_tracking_client(env: &mut DemoEnv, dir: &std::path::Path) {
+    add_tracking_client_with(env, dir, "").await
+}
+
+/// [`add_tracking_client`] with more of the mapping section (TOML appended to it).
+async fn add_tracking_client_with(env: &mut DemoEnv, dir: &std::path::Path, more: &str) {
     let stored = env
         .host
         .components
@@ -63,14 +68,15 @@ default = {{ shipping_provider = "royalmail" }}
 
 [flows.tracking.mapping.missing_tracking]
 action = "hold"
-"#,
+{}"#,
         bc.store_hash,
         bc.base_url,
         bp.account,
         bp.base_url,
         bp.app_ref,
         stored.id(),
-        stored.sha256
+        stored.sha256,
+        more
     );
     let client_dir = dir.join(CLIENT);
     std::fs::create_dir_all(&client_dir).unwrap();
@@ -462,5 +468,296 @@ async fn under_faults_no_shipment_is_duplicated_or_lost() {
     );
     env.sandbox.bigcommerce.faults().set_rules(vec![]);
     env.sandbox.brightpearl.faults().set_rules(vec![]);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_are_written_back_once_and_paid_cancellations_held_under_faults() {
+    let opts = options(40, 13, None);
+    let (seed, facts) = build_seed(&opts).unwrap();
+    let mut env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // The sandbox account's statuses: 5 Cancelled, 7 On hold.
+    add_tracking_client_with(
+        &mut env,
+        tmp.path(),
+        r#"
+[flows.tracking.mapping.statuses]
+brightpearl_cancelled = 5
+
+[flows.tracking.mapping.statuses.to_bigcommerce]
+"7" = 12
+"#,
+    )
+    .await;
+    let posted = posted_orders(&env);
+    assert!(posted.len() >= 12, "only {} posted orders", posted.len());
+    let bp = env.sandbox.brightpearl.clone();
+    // Eight sales orders put on hold in Brightpearl; three orders cancelled by the customer
+    // in BigCommerce (all are paid, so Brightpearl refuses to cancel them).
+    let on_hold: Vec<&Posted> = posted.iter().take(8).collect();
+    for p in &on_hold {
+        bp.try_set_order_status(p.id, 7, None).unwrap();
+    }
+    let cancelled: Vec<&Posted> = posted.iter().skip(8).take(3).collect();
+    for p in &cancelled {
+        assert!(env.sandbox.bigcommerce.update_order_status(p.order_id, 5));
+    }
+    // 40% of the status PUTs commit but lose their answer; 5xx on reads.
+    let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
+        method: method.map(str::to_string),
+        path: path.to_string(),
+        probability,
+        kind,
+    };
+    env.sandbox.bigcommerce.faults().set_rules(vec![
+        rule(Some("PUT"), "/v2/orders/*", 0.4, FaultKind::CommitThenDrop),
+        rule(Some("GET"), "*", 0.05, FaultKind::Status { status: 503 }),
+    ]);
+    env.sandbox.brightpearl.faults().set_rules(vec![rule(
+        Some("GET"),
+        "*",
+        0.05,
+        FaultKind::Status { status: 502 },
+    )]);
+    let mut written = 0;
+    let mut runs = 0;
+    for _ in 0..15 {
+        runs += 1;
+        let r = env
+            .host
+            .run_flow(CLIENT, "tracking", Trigger::Scheduled)
+            .await
+            .expect("tracking runs");
+        written += r.count("statuses_written");
+        if r.outcome.is_ok() && r.count("pending_retry") == 0 {
+            break;
+        }
+    }
+    assert!(runs < 15, "still pending after {runs} runs");
+    env.sandbox.bigcommerce.faults().set_rules(vec![]);
+    env.sandbox.brightpearl.faults().set_rules(vec![]);
+    assert_eq!(written, 8);
+    for p in &on_hold {
+        assert_eq!(
+            env.sandbox.bigcommerce.order(p.order_id).unwrap()["status_id"],
+            12,
+            "order {}",
+            p.order_id
+        );
+    }
+    // Never a second PUT after one whose answer was lost (the order was read instead).
+    let mut lines = env.host.store.audit_lines(Some(CLIENT), 100_000).unwrap();
+    lines.sort_by_key(|l| l.at);
+    let puts: Vec<_> = lines.iter().filter(|l| l.method == "PUT").collect();
+    let lost = puts.iter().filter(|l| l.status.is_none()).count();
+    assert!(lost >= 1, "no status PUT lost its answer");
+    for p in &on_hold {
+        let path = format!("/v2/orders/{}", p.order_id);
+        let mine: Vec<_> = puts.iter().filter(|l| l.path == path).collect();
+        let first_done = mine
+            .iter()
+            .position(|l| l.status.is_none_or(|s| (200..300).contains(&s)))
+            .unwrap_or_else(|| panic!("order {}: no PUT went through: {mine:?}", p.order_id));
+        assert_eq!(first_done + 1, mine.len(), "order {}: {mine:?}", p.order_id);
+    }
+    // The paid cancellations are held for customer service with Brightpearl's reason; no
+    // sales order was cancelled.
+    let open = env
+        .host
+        .store
+        .exceptions(&ExceptionFilter {
+            client: Some(CLIENT.into()),
+            open_only: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut rejected: Vec<String> = open
+        .iter()
+        .filter(|e| e.kind == "cancellation-rejected")
+        .map(|e| e.entity.clone())
+        .collect();
+    rejected.sort();
+    let mut want: Vec<String> = cancelled
+        .iter()
+        .map(|p| format!("bigcommerce:order:{}", p.order_id))
+        .collect();
+    want.sort();
+    assert_eq!(rejected, want, "{open:?}");
+    for so in env.sandbox.brightpearl.sales_orders() {
+        assert_ne!(so["orderStatus"]["orderStatusId"], 5, "{}", so["id"]);
+    }
+    // BigCommerce's statusUpdated events for our own writes change nothing.
+    let events: Vec<Event> = on_hold
+        .iter()
+        .map(|p| Event {
+            source: System::Bigcommerce,
+            scope: "store/order/statusUpdated".into(),
+            entity_id: p.order_id.to_string(),
+            payload: "{}".into(),
+        })
+        .collect();
+    let count_puts = |system: &str| {
+        env.host
+            .store
+            .audit_lines(Some(CLIENT), 100_000)
+            .unwrap()
+            .iter()
+            .filter(|l| l.method == "PUT" && l.system == system)
+            .count()
+    };
+    let (bc_before, bp_before) = (count_puts("bigcommerce"), count_puts("brightpearl"));
+    let r = env
+        .host
+        .run_flow(CLIENT, "tracking", Trigger::Events(events))
+        .await
+        .unwrap();
+    assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+    assert_eq!(count_puts("bigcommerce"), bc_before);
+    // Only the three held cancellations were retried (and refused again by Brightpearl).
+    assert_eq!(count_puts("brightpearl"), bp_before + 3);
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_both_ways_on_the_sandbox_are_written_once_and_never_echoed() {
+    let opts = options(40, 17, None);
+    let (mut seed, facts) = build_seed(&opts).unwrap();
+    // Two orders awaiting fulfilment with no money taken yet (manual payment, pending):
+    // posted without customer payments, so Brightpearl lets them be cancelled.
+    let mut unpaid = vec![];
+    for b in seed.bigcommerce.orders.iter_mut() {
+        let o = &b.order;
+        let zero = |k: &str| {
+            o[k].as_str()
+                .and_then(|s| s.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                == 0.0
+        };
+        if o["status_id"] == 11
+            && zero("gift_certificate_amount")
+            && zero("store_credit_amount")
+            && unpaid.len() < 8
+        {
+            b.order["payment_method"] = "Manual".into();
+            b.order["payment_status"] = "pending".into();
+            b.transactions.clear();
+            unpaid.push(b.order["id"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(unpaid.len(), 8);
+    let mut env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    add_tracking_client_with(
+        &mut env,
+        tmp.path(),
+        "\n[flows.tracking.mapping.statuses]\nbrightpearl_cancelled = 5\n",
+    )
+    .await;
+    let so_of = |order: i64| {
+        env.sandbox
+            .brightpearl
+            .sales_orders()
+            .into_iter()
+            .find(|so| so["externalRef"].as_str() == Some(&order.to_string()))
+            .unwrap_or_else(|| panic!("order {order} was not posted"))
+    };
+    // Two of them the orders flow posted (others may be held, e.g. for an unknown SKU).
+    let posted: Vec<i64> = unpaid
+        .iter()
+        .copied()
+        .filter(|id| {
+            env.sandbox
+                .brightpearl
+                .sales_orders()
+                .iter()
+                .any(|so| so["externalRef"].as_str() == Some(&id.to_string()))
+        })
+        .collect();
+    assert!(posted.len() >= 2, "posted: {posted:?} of {unpaid:?}");
+    let (a, b) = (posted[0], posted[1]);
+    let (so_a, so_b) = (
+        so_of(a)["id"].as_i64().unwrap(),
+        so_of(b)["id"].as_i64().unwrap(),
+    );
+    // A: the customer cancels in BigCommerce. B: the warehouse cancels in Brightpearl.
+    assert!(env.sandbox.bigcommerce.update_order_status(a, 5));
+    env.sandbox
+        .brightpearl
+        .try_set_order_status(so_b, 5, Some("Out of stock: cancelled"))
+        .unwrap();
+    let puts = |system: &str| {
+        env.host
+            .store
+            .audit_lines(Some(CLIENT), 100_000)
+            .unwrap()
+            .iter()
+            .filter(|l| l.method == "PUT" && l.system == system)
+            .map(|l| l.path.clone())
+            .collect::<Vec<_>>()
+    };
+    let first = run_tracking(&env).await;
+    assert_eq!(
+        first.count("cancelled_in_brightpearl"),
+        1,
+        "{:?}",
+        first.outcome
+    );
+    assert_eq!(first.count("cancelled_in_bigcommerce"), 1);
+    assert_eq!(so_of(a)["orderStatus"]["orderStatusId"], 5);
+    assert_eq!(env.sandbox.bigcommerce.order(b).unwrap()["status_id"], 5);
+    assert_eq!(
+        puts("brightpearl"),
+        vec![format!("/order-service/order/{so_a}/status")]
+    );
+    assert_eq!(puts("bigcommerce"), vec![format!("/v2/orders/{b}")]);
+    // The sweeps see both changes the flow made: each skipped as its own echo (the
+    // Brightpearl one already in the first run, whose statuses pass follows its
+    // cancellations pass; the BigCommerce one in the next).
+    let second = run_tracking(&env).await;
+    assert_eq!(
+        first.count("echo_skipped") + second.count("echo_skipped"),
+        2,
+        "{:?} {:?}",
+        first.outcome,
+        second.outcome
+    );
+    assert_eq!(second.count("cancelled_in_brightpearl"), 0);
+    assert_eq!(second.count("cancelled_in_bigcommerce"), 0);
+    // The platforms' events for them change nothing either.
+    let events = vec![
+        Event {
+            source: System::Bigcommerce,
+            scope: "store/order/statusUpdated".into(),
+            entity_id: b.to_string(),
+            payload: "{}".into(),
+        },
+        Event {
+            source: System::Brightpearl,
+            scope: "order.modified.order-status".into(),
+            entity_id: format!("{so_a},{so_b}"),
+            payload: "{}".into(),
+        },
+    ];
+    let r = env
+        .host
+        .run_flow(CLIENT, "tracking", Trigger::Events(events))
+        .await
+        .unwrap();
+    assert!(r.outcome.is_ok(), "{:?}", r.outcome);
+    assert_eq!(puts("brightpearl").len(), 1);
+    assert_eq!(puts("bigcommerce").len(), 1);
+    let open = env
+        .host
+        .store
+        .exceptions(&ExceptionFilter {
+            client: Some(CLIENT.into()),
+            open_only: true,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(open.is_empty(), "{open:?}");
     env.shutdown().await;
 }

@@ -819,6 +819,7 @@ impl Orders<'_> {
             return;
         }
         let w = self.waiting.remove(&id).unwrap_or_default();
+        cx.progress(1);
         let key = cx.key(id);
         cx.clear_mark(&key, UNPAID);
         if let Some(e) = w.failure {

@@ -247,7 +247,7 @@ impl World {
                                 r#"{"errors":[{"code":"CMNC-500","message":"boom"}]}"#,
                             ));
                         }
-                        assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU"));
+                        assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU,updatedOn"));
                         let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
                         let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
                         let mut all: Vec<(u64, String)> = self
@@ -1107,7 +1107,7 @@ fn call_counts_per_order_at_steady_state() {
     assert_eq!(
         h.bp_count(
             Method::Get,
-            "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1"
+            "/product-service/product-search?columns=productId,SKU,updatedOn&pageSize=500&firstResult=1"
         ),
         1
     );

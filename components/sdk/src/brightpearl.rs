@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::capabilities::{Api, ApiError};
+use crate::dates::Timestamp;
 use crate::http;
 use crate::types::{Method, Request, System};
 use crate::url::encode;
@@ -549,6 +550,19 @@ pub const MULTI_MESSAGE_MAX: usize = 10;
 /// Most pages [`Client::product_sku_index`] reads (500 rows each: 200 000 products).
 pub const PRODUCT_INDEX_MAX_PAGES: u32 = 400;
 
+/// What [`Client::product_skus`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductSkus {
+    /// SKU → product id.
+    pub index: BTreeMap<String, u64>,
+    /// Every product id read (with or without a SKU).
+    pub ids: std::collections::BTreeSet<u64>,
+    /// The newest `updatedOn` read (UTC).
+    pub newest: Option<Timestamp>,
+    /// Search pages read.
+    pub pages: u32,
+}
+
 /// One message of a `POST /multi-message` request (§3.7 [doc]): a destructive call
 /// (`POST`, `PUT`, `DELETE`) to `uri` (relative to the account, e.g.
 /// `/accounting-service/customer-payment`) with a JSON body, named by `label`.
@@ -778,42 +792,65 @@ impl<'a> Client<'a> {
         Ok(out)
     }
 
-    /// SKU → product id of every product: `GET /product-service/product-search` without a
-    /// filter, `columns=productId,SKU`, `pageSize=500`, `firstResult` from 1 while
-    /// `morePagesAvailable` (§3.3 [doc]/[obs], §7 [obs]), at most `max_pages` pages. SKUs are
-    /// kept exactly as Brightpearl holds them; products without a SKU are left out; when
-    /// several products share a SKU the lowest id wins. Returns the index and the number of
-    /// pages read.
+    /// SKU → product id of every product: [`Client::product_skus`] without a filter.
+    /// Returns the index and the number of pages read.
     pub fn product_sku_index(
         &self,
         max_pages: u32,
     ) -> Result<(BTreeMap<String, u64>, u32), ApiError> {
-        let mut index: BTreeMap<String, u64> = BTreeMap::new();
+        let skus = self.product_skus(None, max_pages)?;
+        Ok((skus.index, skus.pages))
+    }
+
+    /// SKU → product id of the products updated since `updated_since` (UTC; every product
+    /// when `None`): `GET /product-service/product-search` with `updatedOn=<since>/` (a
+    /// PERIOD filter, §3.3 [doc]), `columns=productId,SKU,updatedOn`, `pageSize=500`,
+    /// `firstResult` from 1 while `morePagesAvailable` (§3.3 [doc]/[obs], §7 [obs]), at most
+    /// `max_pages` pages. SKUs are kept exactly as Brightpearl holds them; products without
+    /// a SKU are left out of the index (but listed in `ids`); when several products share a
+    /// SKU the lowest id wins.
+    pub fn product_skus(
+        &self,
+        updated_since: Option<Timestamp>,
+        max_pages: u32,
+    ) -> Result<ProductSkus, ApiError> {
+        let filter = updated_since
+            .map(|t| format!("&updatedOn={}/", t.to_iso8601()))
+            .unwrap_or_default();
+        let mut out = ProductSkus::default();
         let mut first = 1u64;
-        let mut pages = 0;
-        while pages < max_pages {
+        while out.pages < max_pages {
             let page = self.search(format!(
-                "/product-service/product-search?columns=productId,SKU&pageSize={}&firstResult={first}",
+                "/product-service/product-search?columns=productId,SKU,updatedOn{filter}&pageSize={}&firstResult={first}",
                 crate::idset::SEARCH_PAGE_SIZE
             ))?;
-            pages += 1;
+            out.pages += 1;
             let got = page.results.len() as u64;
             for row in page.rows() {
-                let (Some(sku), Some(id)) = (row.str("SKU"), row.u64("productId")) else {
+                let Some(id) = row.u64("productId") else {
                     continue;
                 };
-                if sku.is_empty() {
-                    continue;
+                out.ids.insert(id);
+                if let Some(t) = row
+                    .str("updatedOn")
+                    .and_then(|t| Timestamp::parse_iso8601(&t).ok())
+                {
+                    out.newest = Some(out.newest.map_or(t, |n| n.max(t)));
                 }
-                let e = index.entry(sku).or_insert(id);
-                *e = (*e).min(id);
+                match row.str("SKU") {
+                    Some(sku) if !sku.is_empty() => {
+                        let e = out.index.entry(sku).or_insert(id);
+                        *e = (*e).min(id);
+                    }
+                    _ => {}
+                }
             }
             if !page.meta_data.more_pages_available || got == 0 {
                 break;
             }
             first = page.meta_data.last_result.max(first + got - 1) + 1;
         }
-        Ok((index, pages))
+        Ok(out)
     }
 
     /// `POST /multi-message` with `processingMode: SEQUENTIAL`, `onFail: CONTINUE` and 1 to
@@ -1105,8 +1142,8 @@ mod tests {
         assert_eq!(
             paths,
             vec![
-                "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=1",
-                "/product-service/product-search?columns=productId,SKU&pageSize=500&firstResult=3",
+                "/product-service/product-search?columns=productId,SKU,updatedOn&pageSize=500&firstResult=1",
+                "/product-service/product-search?columns=productId,SKU,updatedOn&pageSize=500&firstResult=3",
             ]
         );
     }

@@ -405,6 +405,9 @@ pub struct Cx<'a> {
     stop: Option<String>,
     versions: BTreeMap<String, String>,
     impacts: BTreeMap<String, Impact>,
+    /// Candidates done and in all, for `report.progress`.
+    done: u64,
+    total: u64,
 }
 
 impl<'a> Cx<'a> {
@@ -428,7 +431,17 @@ impl<'a> Cx<'a> {
             stop: None,
             versions: BTreeMap::new(),
             impacts: BTreeMap::new(),
+            done: 0,
+            total: 0,
         }
+    }
+
+    /// `n` more candidates are done: reported as `report.progress(done, total)`. The engine
+    /// calls it for each candidate `process` settled; a flow calls it for the candidates it
+    /// deferred ([`Outcome::Deferred`]) as it finishes them.
+    pub fn progress(&mut self, n: u64) {
+        self.done += n;
+        self.report.progress(self.done, Some(self.total));
     }
 
     /// The key of the entity `id` of the flow's kind.
@@ -915,10 +928,12 @@ pub fn run<F: Flow>(
             }
         }
     }
-    let total = candidates.len() as u64;
-    for (done, (id, item)) in candidates.into_iter().enumerate() {
+    cx.total = candidates.len() as u64;
+    for (id, item) in candidates {
         let key = s.key(&id);
-        match flow.process(&mut cx, &id, item) {
+        let outcome = flow.process(&mut cx, &id, item);
+        let deferred = matches!(outcome, Ok(Outcome::Deferred));
+        match outcome {
             Ok(Outcome::Clear) => cx.clear(&key),
             Ok(Outcome::Unchanged | Outcome::Deferred) => {}
             Err(Stop::Hold(problems)) => cx.hold(&key, problems),
@@ -928,7 +943,9 @@ pub fn run<F: Flow>(
             report.log(Level::Error, &format!("run stopped: {message}"));
             return Err(FlowError::Upstream(message));
         }
-        report.progress(done as u64 + 1, Some(total));
+        if !deferred {
+            cx.progress(1);
+        }
     }
     flow.finish(&mut cx);
     if let Some(message) = cx.stop.take() {

@@ -7,6 +7,7 @@
 //! currency = "GBP"              # the store's default currency (catalog prices, impacts)
 //! reason = "Brightpearl stock"  # adjustment reason shown in BigCommerce
 //! retry_exception_after = 3     # runs a failed push is retried before `stock-push-failed`
+//! complete_read_hours = 168     # the full sync re-reads the whole catalog at least this often
 //! [flows.stock.mapping.warehouses]  # Brightpearl warehouse id → BigCommerce location id
 //! "2" = 1
 //! "3" = 1                       # several warehouses summed into one location
@@ -76,6 +77,9 @@ fn default_lookback() -> i64 {
 fn default_reason() -> String {
     "Brightpearl stock".into()
 }
+fn default_complete_read_hours() -> i64 {
+    168
+}
 fn default_retry_after() -> u32 {
     3
 }
@@ -97,6 +101,11 @@ pub struct StockConfig {
     pub pending_orders: PendingOrders,
     #[serde(default = "default_retry_after")]
     pub retry_exception_after: u32,
+    /// Hours between complete catalog reads (both systems, every SKU, every BigCommerce
+    /// level checked for drift); between them a full sync reads only the products modified
+    /// since the last read. `--full` forces a complete read.
+    #[serde(default = "default_complete_read_hours")]
+    pub complete_read_hours: i64,
 }
 
 impl StockConfig {
@@ -179,6 +188,12 @@ pub fn parse(json: &str) -> Result<StockConfig, Vec<ConfigProblem>> {
     if cfg.pending_orders.lookback_hours <= 0 {
         problems.push(problem(
             "pending_orders.lookback_hours".into(),
+            "must be at least 1".into(),
+        ));
+    }
+    if cfg.complete_read_hours <= 0 {
+        problems.push(problem(
+            "complete_read_hours".into(),
             "must be at least 1".into(),
         ));
     }

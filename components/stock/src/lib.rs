@@ -5,6 +5,7 @@
 //!   location, the BigCommerce bodies);
 //! - [`run`]: the flow on the SDK's engine (full sync, events, batched reads and writes).
 
+pub mod catalog;
 pub mod config;
 pub mod mapping;
 pub mod run;

@@ -28,9 +28,17 @@ pub struct Target {
     pub price: Decimal,
     /// BigCommerce category ids of the product.
     pub categories: Vec<u64>,
+    /// Whether the product is visible on the storefront (`is_visible`); visible products are
+    /// written first.
+    #[serde(default = "visible")]
+    pub visible: bool,
     /// `inventory_level` as this run read it from the catalog (`None` when not read).
     #[serde(skip)]
     pub level: Option<i64>,
+}
+
+fn visible() -> bool {
+    true
 }
 
 /// Brightpearl availability of one product: warehouse id → `onHand`.

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pearlbridge_sdk::bigcommerce;
-use pearlbridge_sdk::brightpearl::{self, Envelope, PRODUCT_INDEX_MAX_PAGES, SearchResponse};
+use pearlbridge_sdk::brightpearl::{Envelope, SearchResponse};
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::engine::{
     self, Cx, Flow, Impact, Key, Mark, Outcome, Problem, Settings, Stop, Sweep, Swept, SweptList,
@@ -24,9 +24,9 @@ use pearlbridge_sdk::types::{
 };
 use pearlbridge_sdk::{Api, ApiError, Report, State};
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use serde_json::Value;
 
+use crate::catalog::{self, TARGETS};
 use crate::config::{Mode, StockConfig};
 use crate::mapping::{self, Availability, Level, Target};
 
@@ -42,7 +42,6 @@ pub mod kinds {
     pub const STOCK_PUSH_FAILED: &str = "stock-push-failed";
 }
 
-const TARGETS: Mark = Mark::Cache("targets");
 const PUSHED: Mark = Mark::Cache("pushed");
 
 /// The run summary's counters, in order.
@@ -60,6 +59,8 @@ pub const AVAILABILITY_IDS_MAX: usize = 100;
 /// The stock flow on the engine.
 pub struct Stock<'c> {
     cfg: &'c StockConfig,
+    /// Read both catalogs completely (`--full`), whatever `complete_read_hours` says.
+    complete: bool,
     /// Brightpearl product id → its BigCommerce targets, queued for the end of the run.
     queue: BTreeMap<u64, Vec<Target>>,
 }
@@ -68,13 +69,19 @@ impl<'c> Stock<'c> {
     pub fn new(cfg: &'c StockConfig) -> Self {
         Stock {
             cfg,
+            complete: false,
             queue: BTreeMap::new(),
         }
     }
 }
 
+/// The replay reference of a full sync with a complete catalog read
+/// (`pearlbridge flow run <client> stock --full`).
+pub const FULL_SYNC: &str = "full";
+
 /// Run for one trigger at `now` (unix seconds, UTC); see [`engine::run`] for when the run
-/// fails.
+/// fails. A replay of [`FULL_SYNC`] alone is a full sync that reads both catalogs
+/// completely.
 pub fn run_at(
     trigger: &Trigger,
     cfg: &StockConfig,
@@ -83,90 +90,20 @@ pub fn run_at(
     report: &dyn Report,
     now: i64,
 ) -> Result<RunSummary, FlowError> {
-    engine::run(
-        &mut Stock::new(cfg),
-        trigger,
-        api,
-        state,
-        report,
-        Timestamp(now),
-    )
+    let mut flow = Stock::new(cfg);
+    let full = [FULL_SYNC.to_string()];
+    let trigger = match trigger {
+        Trigger::Replay(refs) if refs.as_slice() == full => {
+            flow.complete = true;
+            &Trigger::Scheduled
+        }
+        t => t,
+    };
+    engine::run(&mut flow, trigger, api, state, report, Timestamp(now))
 }
 
 fn variant_entity(variant_id: u64) -> String {
     Key::new(System::Bigcommerce, "variant", variant_id).entity()
-}
-
-#[derive(Deserialize)]
-struct CatalogPage {
-    data: Vec<CatalogProduct>,
-    #[serde(default)]
-    meta: Value,
-}
-
-#[derive(Deserialize)]
-struct CatalogProduct {
-    id: u64,
-    #[serde(default)]
-    inventory_tracking: String,
-    #[serde(default)]
-    inventory_level: i64,
-    #[serde(default, with = "pearlbridge_sdk::money::serde_amount")]
-    price: Decimal,
-    #[serde(default)]
-    categories: Vec<u64>,
-    #[serde(default)]
-    variants: Vec<CatalogVariant>,
-}
-
-#[derive(Deserialize)]
-struct CatalogVariant {
-    id: u64,
-    #[serde(default)]
-    sku: String,
-    #[serde(default)]
-    inventory_level: i64,
-    #[serde(default, with = "pearlbridge_sdk::money::serde_amount::option")]
-    price: Option<Decimal>,
-}
-
-/// The stock targets of a catalog page: product-level products by their base variant,
-/// variant-level products by each variant with a SKU; untracked products are left out.
-fn targets_of(products: Vec<CatalogProduct>) -> Vec<Target> {
-    let mut out = vec![];
-    for p in products {
-        match p.inventory_tracking.as_str() {
-            "product" => {
-                if let Some(base) = p.variants.first() {
-                    out.push(Target {
-                        product_id: p.id,
-                        variant_id: base.id,
-                        sku: base.sku.trim().to_string(),
-                        product_level: true,
-                        price: p.price,
-                        categories: p.categories.clone(),
-                        level: Some(p.inventory_level),
-                    });
-                }
-            }
-            "variant" => {
-                for v in &p.variants {
-                    out.push(Target {
-                        product_id: p.id,
-                        variant_id: v.id,
-                        sku: v.sku.trim().to_string(),
-                        product_level: false,
-                        price: v.price.unwrap_or(p.price),
-                        categories: p.categories.clone(),
-                        level: Some(v.inventory_level),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    out.retain(|t| !t.sku.is_empty());
-    out
 }
 
 impl Flow for Stock<'_> {
@@ -195,33 +132,13 @@ impl Flow for Stock<'_> {
             .then(|| e.entity_id.clone())
     }
 
-    /// The full sync: every stock-tracked BigCommerce variant with a SKU
-    /// (`GET /v3/catalog/products?include=variants`, pages of 250), grouped by the
-    /// Brightpearl product of its SKU (the SKU index: paged `product-search`). A SKU with no
-    /// Brightpearl product raises `sku-not-in-brightpearl` (ecommerce; impact = price ×
-    /// BigCommerce level) and is resolved once it has one.
+    /// The full sync: every Brightpearl product with BigCommerce targets, from
+    /// [`catalog::read`] (complete or incremental). A SKU with no Brightpearl product raises
+    /// `sku-not-in-brightpearl` (ecommerce; impact = price × BigCommerce level) and is
+    /// resolved once it has one.
     fn sweep(&mut self, cx: &mut Cx, _from: Timestamp) -> Result<SweptList<Self>, ApiError> {
-        let mut targets = vec![];
-        let mut page = 1u32;
-        loop {
-            let got: CatalogPage = engine::get_json(
-                cx.api,
-                System::Bigcommerce,
-                &format!(
-                    "/v3/catalog/products?include=variants&limit={}&page={page}",
-                    bigcommerce::V3_MAX_LIMIT
-                ),
-            )?;
-            let n = got.data.len();
-            targets.extend(targets_of(got.data));
-            let total_pages = got.meta["pagination"]["total_pages"].as_u64().unwrap_or(1);
-            if n == 0 || u64::from(page) >= total_pages {
-                break;
-            }
-            page += 1;
-        }
-        let (index, _) =
-            brightpearl::Client::new(cx.api).product_sku_index(PRODUCT_INDEX_MAX_PAGES)?;
+        let read = catalog::read(cx, self.complete, self.cfg.complete_read_hours)?;
+        cx.note(read.note.clone());
         let open: BTreeSet<String> = cx
             .report
             .open("bigcommerce:variant:")
@@ -229,33 +146,35 @@ impl Flow for Stock<'_> {
             .filter(|(k, _)| k == kinds::SKU_NOT_IN_BRIGHTPEARL)
             .map(|(_, e)| e)
             .collect();
-        let mut by_product: BTreeMap<u64, Vec<Target>> = BTreeMap::new();
-        for t in targets {
-            let entity = variant_entity(t.variant_id);
-            match index.get(&t.sku) {
-                Some(id) => {
-                    if open.contains(&entity) {
-                        cx.report.resolve(kinds::SKU_NOT_IN_BRIGHTPEARL, &entity);
-                    }
-                    by_product.entry(*id).or_default().push(t);
-                }
-                None => {
-                    let units = t.level.unwrap_or(0).max(0);
-                    cx.raise(
-                        kinds::SKU_NOT_IN_BRIGHTPEARL,
-                        &entity,
-                        Team::Ecommerce,
-                        format!(
-                            "{entity}: SKU `{}` (BigCommerce product {}) has no Brightpearl product, so its stock ({units} in BigCommerce) is never set from Brightpearl",
-                            t.sku, t.product_id
-                        ),
-                        Some(&Impact::new(t.price * Decimal::from(units), &self.cfg.currency)),
-                        true,
-                    );
+        if !open.is_empty() {
+            for t in read.by_product.values().flatten() {
+                let entity = variant_entity(t.variant_id);
+                if open.contains(&entity) {
+                    cx.report.resolve(kinds::SKU_NOT_IN_BRIGHTPEARL, &entity);
                 }
             }
         }
-        Ok(by_product
+        for t in &read.unmatched {
+            let entity = variant_entity(t.variant_id);
+            // Known from an earlier read: already raised, with the level read then.
+            if t.level.is_none() && open.contains(&entity) {
+                continue;
+            }
+            let units = t.level.unwrap_or(0).max(0);
+            cx.raise(
+                kinds::SKU_NOT_IN_BRIGHTPEARL,
+                &entity,
+                Team::Ecommerce,
+                format!(
+                    "{entity}: SKU `{}` (BigCommerce product {}) has no Brightpearl product, so its stock ({units} in BigCommerce) is never set from Brightpearl",
+                    t.sku, t.product_id
+                ),
+                Some(&Impact::new(t.price * Decimal::from(units), &self.cfg.currency)),
+                true,
+            );
+        }
+        Ok(read
+            .by_product
             .into_iter()
             .map(|(id, item)| Swept {
                 id,
@@ -320,12 +239,13 @@ impl Flow for Stock<'_> {
                 return;
             }
         };
-        let ids: Vec<u64> = queue.keys().copied().collect();
+        let ids = self.write_order(cx, &queue);
         let mut writes: Vec<(u64, Vec<Level>)> = vec![];
         for chunk in ids.chunks(AVAILABILITY_IDS_MAX) {
             if cx.stopping() {
                 return;
             }
+            cx.progress(chunk.len() as u64);
             let availability = match self.availability(cx, chunk) {
                 Ok(a) => a,
                 Err(e) => {
@@ -363,6 +283,26 @@ impl Flow for Stock<'_> {
 }
 
 impl Stock<'_> {
+    /// The order products are read and written in: visible on the storefront first, then
+    /// the least stock first (the units last written, summed over the product's targets;
+    /// never written counts as 0), then by id. A flash sale's products are in stock at
+    /// BigCommerce soonest; a large full sync fixes what sells out first.
+    fn write_order(&self, cx: &Cx, queue: &BTreeMap<u64, Vec<Target>>) -> Vec<u64> {
+        let mut order: Vec<(bool, i64, u64)> = queue
+            .iter()
+            .map(|(id, targets)| {
+                let pushed: BTreeMap<String, i64> = cx
+                    .mark(&cx.key(id), PUSHED)
+                    .and_then(|v| serde_json::from_str(&v).ok())
+                    .unwrap_or_default();
+                let units: i64 = pushed.values().sum();
+                (!targets.iter().any(|t| t.visible), units, *id)
+            })
+            .collect();
+        order.sort();
+        order.into_iter().map(|(_, _, id)| id).collect()
+    }
+
     /// Units per SKU of BigCommerce orders accepted (in `pending_orders.statuses`, created
     /// within `lookback_hours`) whose Brightpearl sales order does not exist yet: Brightpearl
     /// has not allocated them, so they are deducted. Posted = a Brightpearl sales order

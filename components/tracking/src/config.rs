@@ -20,6 +20,14 @@
 //! overlap_minutes = 30
 //! initial_lookback_hours = 48
 //! max_pages = 10
+//!
+//! [flows.tracking.mapping.statuses]       # optional: order statuses and cancellations
+//! brightpearl_cancelled = 5          # the account's cancelled order status id
+//! bigcommerce_cancel = [5, 4]        # BigCommerce Cancelled, Refunded (the default)
+//!
+//! [flows.tracking.mapping.statuses.to_bigcommerce]   # Brightpearl status id → BigCommerce status_id
+//! "12" = 12                          # On hold → Manual Verification Required
+//! "20" = 8                           # Awaiting pickup → Awaiting Pickup
 //! ```
 
 use std::collections::BTreeMap;
@@ -113,6 +121,64 @@ impl Default for Sweep {
     }
 }
 
+/// BigCommerce `status_id`s the status write-back may set (bigcommerce-api.md §4): not
+/// Incomplete (0), Shipped (2) or Partially Shipped (3) (only a shipment sets those, so the
+/// customer's email carries the tracking), Refunded (4) or Partially Refunded (14) (refunds
+/// set those), nor Cancelled (5) (set by `brightpearl_cancelled`).
+pub const WRITABLE_BIGCOMMERCE_STATUSES: &[u32] = &[1, 6, 7, 8, 9, 10, 11, 12, 13];
+
+/// BigCommerce `status_id`s that may cancel the Brightpearl order: Refunded (4), Cancelled
+/// (5), Declined (6).
+pub const CANCELLING_BIGCOMMERCE_STATUSES: &[u32] = &[4, 5, 6];
+
+/// Order status write-back and cancellations both ways (`[flows.tracking.mapping.statuses]`).
+/// Absent: the flow writes no status.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Statuses {
+    /// Brightpearl order status id (a string key, e.g. `"12"`) → the BigCommerce `status_id`
+    /// written with `PUT /v2/orders/{id}` when a sales order moves to it (one of
+    /// [`WRITABLE_BIGCOMMERCE_STATUSES`]).
+    pub to_bigcommerce: BTreeMap<String, u32>,
+    /// The Brightpearl account's cancelled order status id (`GET /order-service/order-status`).
+    /// Set: a sales order moved to it sets the BigCommerce order Cancelled (5), and a
+    /// BigCommerce order in `bigcommerce_cancel` sets its sales order to it
+    /// (`PUT /order-service/order/{id}/status`). Unset: no cancellations.
+    pub brightpearl_cancelled: Option<u64>,
+    /// BigCommerce statuses that cancel the Brightpearl sales order before dispatch (a subset
+    /// of [`CANCELLING_BIGCOMMERCE_STATUSES`]; default Cancelled 5 and Refunded 4 — a full
+    /// refund).
+    pub bigcommerce_cancel: Vec<u32>,
+}
+
+impl Default for Statuses {
+    fn default() -> Self {
+        Statuses {
+            to_bigcommerce: BTreeMap::new(),
+            brightpearl_cancelled: None,
+            bigcommerce_cancel: vec![5, 4],
+        }
+    }
+}
+
+impl Statuses {
+    /// The BigCommerce status a Brightpearl order status id maps to: Cancelled (5) for
+    /// `brightpearl_cancelled`, else its `to_bigcommerce` entry.
+    pub fn bigcommerce_status(&self, brightpearl_status: u64) -> Option<u32> {
+        if self.brightpearl_cancelled == Some(brightpearl_status) {
+            return Some(5);
+        }
+        self.to_bigcommerce
+            .get(&brightpearl_status.to_string())
+            .copied()
+    }
+
+    /// True when BigCommerce status `status_id` cancels the Brightpearl order.
+    pub fn cancels(&self, status_id: u32) -> bool {
+        self.brightpearl_cancelled.is_some() && self.bigcommerce_cancel.contains(&status_id)
+    }
+}
+
 /// The tracking flow's mapping section.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,6 +201,9 @@ pub struct TrackingConfig {
     /// A retryable failure raises `shipment-post-failed` after this many consecutive runs.
     #[serde(default = "default_retry_after")]
     pub retry_exception_after: u32,
+    /// Order status write-back and cancellations; `None`: none.
+    #[serde(default)]
+    pub statuses: Option<Statuses>,
 }
 
 fn default_ref_prefix() -> String {
@@ -160,6 +229,7 @@ const KNOWN_KEYS: &[&str] = &[
     "missing_tracking",
     "sweep",
     "retry_exception_after",
+    "statuses",
 ];
 
 /// True for a BigCommerce `shipping_provider` value: a documented one or `carrier_<digits>`.
@@ -237,6 +307,120 @@ impl Checker {
                 format!("{path}.shipping_method"),
                 format!("a non-empty text of at most 250 characters; got {m}"),
             );
+        }
+    }
+}
+
+impl Checker {
+    /// `statuses`: every bad key named with its path, e.g. `statuses.to_bigcommerce.12`.
+    fn statuses(&mut self, v: &Value) {
+        let Some(m) = v.as_object() else {
+            self.push(
+                "statuses",
+                "a table { brightpearl_cancelled = .., bigcommerce_cancel = [..], to_bigcommerce = { \"<Brightpearl status id>\" = <BigCommerce status_id> } }",
+            );
+            return;
+        };
+        let cancelled = m.get("brightpearl_cancelled");
+        let cancelled_id = cancelled.and_then(Value::as_u64).filter(|n| *n > 0);
+        for k in m.keys() {
+            if ![
+                "to_bigcommerce",
+                "brightpearl_cancelled",
+                "bigcommerce_cancel",
+            ]
+            .contains(&k.as_str())
+            {
+                self.push(
+                    format!("statuses.{k}"),
+                    "unknown key (expected to_bigcommerce, brightpearl_cancelled, bigcommerce_cancel)",
+                );
+            }
+        }
+        if let Some(c) = cancelled
+            && cancelled_id.is_none()
+        {
+            self.push(
+                "statuses.brightpearl_cancelled",
+                format!("a positive Brightpearl order status id (GET /order-service/order-status); got {c}"),
+            );
+        }
+        if let Some(list) = m.get("bigcommerce_cancel") {
+            match list.as_array() {
+                Some(items) => {
+                    for (i, s) in items.iter().enumerate() {
+                        if s.as_u64()
+                            .filter(|n| CANCELLING_BIGCOMMERCE_STATUSES.contains(&(*n as u32)))
+                            .is_none()
+                        {
+                            self.push(
+                                format!("statuses.bigcommerce_cancel[{i}]"),
+                                format!("a BigCommerce status_id that cancels an order: 4 (Refunded), 5 (Cancelled) or 6 (Declined); got {s}"),
+                            );
+                        }
+                    }
+                    if cancelled.is_none() {
+                        self.push(
+                            "statuses.bigcommerce_cancel",
+                            "needs statuses.brightpearl_cancelled (the Brightpearl status to set)",
+                        );
+                    }
+                }
+                None => self.push(
+                    "statuses.bigcommerce_cancel",
+                    "a list of BigCommerce status ids, e.g. [5, 4]",
+                ),
+            }
+        }
+        if let Some(t) = m.get("to_bigcommerce") {
+            let Some(t) = t.as_object() else {
+                self.push(
+                    "statuses.to_bigcommerce",
+                    "a table \"<Brightpearl order status id>\" = <BigCommerce status_id>",
+                );
+                return;
+            };
+            for (k, val) in t {
+                let path = format!("statuses.to_bigcommerce.{k}");
+                match k.parse::<u64>() {
+                    Ok(id) if id > 0 => {
+                        if Some(id) == cancelled_id {
+                            self.push(
+                                path.clone(),
+                                "is statuses.brightpearl_cancelled: a cancelled sales order sets BigCommerce Cancelled (5) by itself; remove this entry",
+                            );
+                        }
+                    }
+                    _ => self.push(
+                        path.clone(),
+                        "the key must be a Brightpearl order status id, e.g. \"12\"",
+                    ),
+                }
+                let ok = val
+                    .as_u64()
+                    .is_some_and(|n| WRITABLE_BIGCOMMERCE_STATUSES.contains(&(n as u32)));
+                if !ok {
+                    let why = match val.as_u64() {
+                        Some(2) | Some(3) => {
+                            " (Shipped / Partially Shipped are set by BigCommerce when the shipment is created, so the customer's email carries the tracking)"
+                        }
+                        Some(4) | Some(14) => " (refund statuses follow the refunds)",
+                        Some(5) => " (Cancelled comes from statuses.brightpearl_cancelled)",
+                        _ => "",
+                    };
+                    self.push(
+                        path,
+                        format!(
+                            "a BigCommerce status_id the flow may set: one of {}; got {val}{why}",
+                            WRITABLE_BIGCOMMERCE_STATUSES
+                                .iter()
+                                .map(u32::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+            }
         }
     }
 }
@@ -374,6 +558,9 @@ pub fn parse(json: &str) -> Result<TrackingConfig, Vec<ConfigProblem>> {
                 "a table { overlap_minutes, initial_lookback_hours, max_pages }",
             ),
         }
+    }
+    if let Some(v) = obj.get("statuses") {
+        c.statuses(v);
     }
     if let Some(v) = obj.get("retry_exception_after")
         && v.as_u64().filter(|d| *d >= 1).is_none()

@@ -5,12 +5,14 @@
 //! - [`mapping`]: the business rules as plain functions ([`mapping::map_note`],
 //!   [`mapping::bigcommerce_order_id`], [`mapping::same_shipment`]);
 //! - [`run`]: the thin shell over the host capabilities on the SDK's flow engine;
-//! - [`reconcile`]: the dispatch reconciliation (a replay of `reconcile:shipments:<since>`).
+//! - [`reconcile`]: the dispatch reconciliation (a replay of `reconcile:shipments:<since>`);
+//! - [`status`]: order status write-back and cancellations both ways.
 
 pub mod config;
 pub mod mapping;
 pub mod reconcile;
 pub mod run;
+pub mod status;
 
 use pearlbridge_sdk::bindings::exports::pearlbridge::flow::manifest;
 use pearlbridge_sdk::bindings::exports::pearlbridge::flow::runner::Guest;
@@ -22,13 +24,19 @@ pub use config::TrackingConfig;
 pub use mapping::{MappedNote, NewShipment, NoteProblem, map_note};
 
 /// The flow's self-description: name `tracking`, this crate's version, every trigger, the
-/// Brightpearl `goods-out-note.modified.shipped` event and a default schedule of 15 minutes.
+/// events it runs on (Brightpearl `goods-out-note.modified.shipped` and
+/// `order.modified.order-status`, BigCommerce `store/order/statusUpdated`) and a default
+/// schedule of 15 minutes.
 pub fn describe() -> FlowInfo {
     FlowInfo {
         name: "tracking".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         triggers: vec!["scheduled".into(), "events".into(), "replay".into()],
-        event_scopes: vec![run::SHIPPED_EVENT.into()],
+        event_scopes: vec![
+            run::SHIPPED_EVENT.into(),
+            status::BRIGHTPEARL_STATUS_EVENT.into(),
+            status::BIGCOMMERCE_STATUS_EVENT.into(),
+        ],
         default_schedule: Some("15m".into()),
     }
 }
@@ -36,9 +44,9 @@ pub fn describe() -> FlowInfo {
 /// Every API path the flow calls (WIT `manifest.needs`): the host denies anything else
 /// without an HTTP call. `POST /v2/orders` is the narrowest prefix that covers
 /// `POST /v2/orders/{id}/shipments` (a need is a path prefix, with no wildcard segment); the
-/// flow posts nothing else there.
+/// flow posts nothing else there, and `PUT`s only `/v2/orders/{id}` (a status).
 pub fn needs() -> Vec<Need> {
-    use Method::{Get, Post};
+    use Method::{Get, Post, Put};
     use System::{Bigcommerce as Bc, Brightpearl as Bp};
     vec![
         // The sweep of shipped notes, and notes by id set.
@@ -46,12 +54,14 @@ pub fn needs() -> Vec<Need> {
         Need::new(Bp, &[Get], "/warehouse-service/order"),
         // The notes' sales orders (externalRef, ref, rows' externalRef and SKU); the
         // reconciliation finds a BigCommerce order's sales order by externalRef.
-        Need::new(Bp, &[Get], "/order-service/order"),
+        // …and, for cancellations from BigCommerce, `PUT /order-service/order/{id}/status`.
+        Need::new(Bp, &[Get, Put], "/order-service/order"),
         Need::new(Bp, &[Get], "/order-service/order-search"),
         // The store's clock; the BigCommerce order, its products and shipments; posting
         // shipments.
         Need::new(Bc, &[Get], "/v2/time"),
-        Need::new(Bc, &[Get, Post], "/v2/orders"),
+        // The status write-back: `PUT /v2/orders/{id}` `{"status_id": N}`.
+        Need::new(Bc, &[Get, Post, Put], "/v2/orders"),
     ]
 }
 

@@ -49,6 +49,16 @@ pub mod kinds {
     pub const SHIPPED_WITHOUT_NOTE: &str = "shipped-without-note";
     /// The shipment could not be posted for several runs (5xx, throttling, transport).
     pub const SHIPMENT_POST_FAILED: &str = "shipment-post-failed";
+    /// A cancellation cannot be mirrored: the BigCommerce order was cancelled (or refunded in
+    /// full) but its sales order has goods-out notes, or the sales order was cancelled in
+    /// Brightpearl but the BigCommerce order is already shipped.
+    pub const CANCELLATION_BLOCKED: &str = "cancellation-blocked";
+    /// Brightpearl refused to cancel the sales order (4xx: invoiced, has payments, ...).
+    pub const CANCELLATION_REJECTED: &str = "cancellation-rejected";
+    /// BigCommerce refused the order status write (4xx).
+    pub const STATUS_REJECTED: &str = "status-rejected";
+    /// An order status could not be written for several runs (5xx, throttling, transport).
+    pub const STATUS_WRITE_FAILED: &str = "status-write-failed";
 }
 
 /// The entity reference of a Brightpearl goods-out note: `brightpearl:note:<id>`.
@@ -181,6 +191,16 @@ pub struct Assignments {
     pub current: Assignment,
 }
 
+/// `orderStatus` of a Brightpearl order (§4.3 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderStatusView {
+    #[serde(deserialize_with = "lenient_u64")]
+    pub order_status_id: u64,
+    #[serde(deserialize_with = "lenient_text")]
+    pub name: String,
+}
+
 /// A Brightpearl sales order as `GET /order-service/order/{idSet}` returns it (§4.3
 /// [doc]); only what this flow reads.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -195,6 +215,8 @@ pub struct SalesOrderView {
     #[serde(deserialize_with = "lenient_text")]
     pub external_ref: String,
     pub assignment: Assignments,
+    /// The order's status (`orderStatus.orderStatusId`, an account's own id).
+    pub order_status: OrderStatusView,
     /// Row id → row.
     pub order_rows: BTreeMap<String, OrderRowView>,
 }

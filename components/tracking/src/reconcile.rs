@@ -11,14 +11,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pearlbridge_sdk::bigcommerce::{self, Order};
-use pearlbridge_sdk::brightpearl::{self, Envelope};
+use pearlbridge_sdk::brightpearl;
 use pearlbridge_sdk::dates::Timestamp;
-use pearlbridge_sdk::engine::{self, Impact, Key, Mark};
+use pearlbridge_sdk::engine::{Impact, Key, Mark};
 use pearlbridge_sdk::types::{Exception, FlowError, RunSummary, System, Team, Trigger};
 use pearlbridge_sdk::{Api, ApiError, Report, State};
 
 use crate::config::TrackingConfig;
-use crate::mapping::{self, GoodsOutNote, kinds, note_entity};
+use crate::mapping::{self, kinds, note_entity};
 use crate::run;
 
 /// The replay reference prefix that runs the reconciliation.
@@ -49,51 +49,6 @@ pub fn since_of(trigger: &Trigger) -> Option<Result<Timestamp, FlowError>> {
 
 fn upstream(e: ApiError) -> FlowError {
     FlowError::Upstream(e.credentials_problem().unwrap_or_else(|| e.to_string()))
-}
-
-/// Notes of the given Brightpearl orders: `GET /warehouse-service/order/<idSet>/goods-note/goods-out`.
-fn notes_of_orders(api: &dyn Api, orders: &[u64]) -> Result<Vec<GoodsOutNote>, ApiError> {
-    let mut out = vec![];
-    for chunk in pearlbridge_sdk::idset::chunks(orders, 200) {
-        let path = format!("/warehouse-service/order/{chunk}/goods-note/goods-out");
-        let got: Envelope<serde_json::Value> = engine::get_json(api, System::Brightpearl, &path)?;
-        if let Some(map) = got.response.as_object() {
-            for (id, v) in map {
-                out.push(
-                    serde_json::from_value(v.clone()).map_err(|e| ApiError::Decode {
-                        what: "GET /warehouse-service/order/{id}/goods-note/goods-out".into(),
-                        message: format!("goods-out note {id}: {e}"),
-                    })?,
-                );
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// BigCommerce orders with `status_id` modified since `since`:
-/// `GET /v2/orders?status_id=<s>&min_date_modified=<RFC 2822>&limit=250&page=N`.
-fn orders_with_status(
-    api: &dyn Api,
-    status: u32,
-    since: Timestamp,
-) -> Result<Vec<Order>, ApiError> {
-    let mut all = vec![];
-    for page in 1..=40 {
-        let rows: Vec<Order> = pearlbridge_sdk::bigcommerce::Client::new(api).list(
-            format!(
-                "/v2/orders?status_id={status}&min_date_modified={}&limit=250&page={page}",
-                pearlbridge_sdk::url::encode(&since.to_rfc2822())
-            ),
-            "GET /v2/orders",
-        )?;
-        let short = rows.len() < 250;
-        all.extend(rows);
-        if short {
-            break;
-        }
-    }
-    Ok(all)
 }
 
 struct Gaps<'a> {
@@ -232,7 +187,7 @@ pub fn reconcile(
     // 2. BigCommerce orders marked Shipped (2) or Partially Shipped (3) in the window.
     let mut marked: BTreeMap<u64, Order> = BTreeMap::new();
     for status in [2, 3] {
-        for o in orders_with_status(api, status, since).map_err(upstream)? {
+        for o in crate::status::orders_with_status(api, status, since, 40).map_err(upstream)? {
             marked.insert(o.id, o);
         }
     }
@@ -249,9 +204,9 @@ pub fn reconcile(
             .sales_orders_by_external_ref(&order_id.to_string())
             .map_err(upstream)?;
         let has_note = !so_ids.is_empty()
-            && notes_of_orders(api, &so_ids)
+            && run::goods_out_notes_of_orders(api, &so_ids)
                 .map_err(upstream)?
-                .iter()
+                .values()
                 .any(|n| n.status.shipped);
         if has_note {
             ok_resolved.push((kinds::SHIPPED_WITHOUT_NOTE, entity));

@@ -130,10 +130,10 @@ pub fn id_set(text: &str) -> Option<Vec<u64>> {
     Some(ids)
 }
 
-/// One event per note: Brightpearl webhooks registered with `idSetAccepted` carry an ID set
+/// One event per id: Brightpearl webhooks registered with `idSetAccepted` carry an ID set
 /// (`1-3,7`) as the resource id (brightpearl-api.md §11 [doc]); the engine takes one id per
-/// event.
-fn one_event_per_note(trigger: &Trigger) -> Trigger {
+/// event. A plain id (a BigCommerce order id) is left as it is.
+pub fn one_event_per_id(trigger: &Trigger) -> Trigger {
     let Trigger::Events(events) = trigger else {
         return trigger.clone();
     };
@@ -150,10 +150,36 @@ fn one_event_per_note(trigger: &Trigger) -> Trigger {
     Trigger::Events(out)
 }
 
-/// Do the work for one trigger; `now` is the time in unix seconds (UTC). The engine's
-/// [`engine::run`] says when the run fails (a bad replay reference, an unreadable sweep,
-/// 401/403 from either system). Replays take `brightpearl:note:<goods-out note id>`; a replay
-/// of `reconcile:shipments:<since>` runs [`crate::reconcile::reconcile`] instead.
+/// Replay references of the status passes ([`crate::status`]).
+const ORDER_REPLAY: &str = "bigcommerce:order:";
+const SALES_ORDER_REPLAY: &str = "brightpearl:sales-order:";
+
+/// Add `more` to `into`: counters of the same name summed (the first summary's order kept),
+/// notes appended.
+fn merge(into: &mut RunSummary, more: RunSummary) {
+    for (k, v) in more.counts {
+        match into.counts.iter_mut().find(|(n, _)| *n == k) {
+            Some((_, n)) => *n += v,
+            None => into.counts.push((k, v)),
+        }
+    }
+    into.notes.extend(more.notes);
+}
+
+/// Do the work for one trigger; `now` is the time in unix seconds (UTC). Up to three passes
+/// on the engine ([`engine::run`] says when each fails: a bad replay reference, an unreadable
+/// sweep, 401/403 from either system; the first failure fails the run):
+/// 1. with `statuses.brightpearl_cancelled`: BigCommerce cancellations → Brightpearl
+///    ([`crate::status::BigCommerceCancellations`]);
+/// 2. with a `statuses` section: Brightpearl statuses → BigCommerce
+///    ([`crate::status::BrightpearlStatuses`]);
+/// 3. shipped goods-out notes → shipments ([`Tracking`]).
+///
+/// A scheduled run runs every pass; an events run the passes its events are for (each
+/// retries its held entities too); a replay the pass of each reference:
+/// `bigcommerce:order:<id>`, `brightpearl:sales-order:<id>`, else `brightpearl:note:<id>`.
+/// A replay of `reconcile:shipments:<since>` runs [`crate::reconcile::reconcile`] instead.
+/// The summary lists the shipment counters first, then the status passes' (summed by name).
 pub fn run_at(
     trigger: &Trigger,
     cfg: &TrackingConfig,
@@ -162,17 +188,122 @@ pub fn run_at(
     report: &dyn Report,
     now: i64,
 ) -> Result<RunSummary, FlowError> {
+    use crate::status::{
+        BIGCOMMERCE_STATUS_EVENT, BRIGHTPEARL_STATUS_EVENT, BigCommerceCancellations,
+        BrightpearlStatuses,
+    };
     if let Some(since) = crate::reconcile::since_of(trigger) {
         return crate::reconcile::reconcile(cfg, api, state, report, since?);
     }
-    engine::run(
-        &mut Tracking::new(cfg),
-        &one_event_per_note(trigger),
-        api,
-        state,
-        report,
-        Timestamp(now),
-    )
+    let now = Timestamp(now);
+    let trigger = one_event_per_id(trigger);
+    // Which trigger each pass gets (`None`: the pass does not run).
+    let (notes, cancels, statuses) = match &trigger {
+        Trigger::Scheduled => (
+            Some(Trigger::Scheduled),
+            Some(Trigger::Scheduled),
+            Some(Trigger::Scheduled),
+        ),
+        Trigger::Events(events) => {
+            let only = |f: &dyn Fn(&Event) -> bool| {
+                let picked: Vec<Event> = events.iter().filter(|e| f(e)).cloned().collect();
+                (!picked.is_empty()).then_some(Trigger::Events(picked))
+            };
+            (
+                only(&|e| e.scope == SHIPPED_EVENT),
+                only(&|e| e.scope == BIGCOMMERCE_STATUS_EVENT),
+                only(&|e| e.scope == BRIGHTPEARL_STATUS_EVENT),
+            )
+        }
+        Trigger::Replay(refs) => {
+            let pick = |f: &dyn Fn(&str) -> bool| {
+                let picked: Vec<String> = refs.iter().filter(|r| f(r)).cloned().collect();
+                (!picked.is_empty()).then_some(Trigger::Replay(picked))
+            };
+            (
+                pick(&|r| !r.starts_with(ORDER_REPLAY) && !r.starts_with(SALES_ORDER_REPLAY)),
+                pick(&|r| r.starts_with(ORDER_REPLAY)),
+                pick(&|r| r.starts_with(SALES_ORDER_REPLAY)),
+            )
+        }
+    };
+    let not_configured = |pass: &Option<Trigger>, what: &str| {
+        if let Some(Trigger::Replay(refs)) = pass {
+            return Err(FlowError::Internal(format!(
+                "replay `{}`: {what} is not configured for this client (flows.tracking.mapping.statuses)",
+                refs[0]
+            )));
+        }
+        Ok(())
+    };
+    let mut summary = RunSummary {
+        counts: COUNTERS.iter().map(|c| (c.to_string(), 0)).collect(),
+        notes: vec![],
+    };
+    let mut status_summary = RunSummary {
+        counts: vec![],
+        notes: vec![],
+    };
+    match cfg.statuses.as_ref() {
+        Some(st) => {
+            if st.brightpearl_cancelled.is_some() {
+                if let Some(t) = &cancels {
+                    let mut flow = BigCommerceCancellations::new(cfg, st);
+                    merge(
+                        &mut status_summary,
+                        engine::run(&mut flow, t, api, state, report, now)?,
+                    );
+                }
+            } else {
+                not_configured(&cancels, "cancelling sales orders (brightpearl_cancelled)")?;
+            }
+            if let Some(t) = &statuses {
+                let mut flow = BrightpearlStatuses::new(cfg, st);
+                merge(
+                    &mut status_summary,
+                    engine::run(&mut flow, t, api, state, report, now)?,
+                );
+            }
+        }
+        None => {
+            not_configured(&cancels, "cancelling sales orders")?;
+            not_configured(&statuses, "the status write-back")?;
+        }
+    }
+    if let Some(t) = &notes {
+        merge(
+            &mut summary,
+            engine::run(&mut Tracking::new(cfg), t, api, state, report, now)?,
+        );
+    }
+    merge(&mut summary, status_summary);
+    Ok(summary)
+}
+
+/// Notes of the given Brightpearl orders (shipped or not), by note id:
+/// `GET /warehouse-service/order/<orderIdSet>/goods-note/goods-out` (≤ 200 orders a call).
+pub fn goods_out_notes_of_orders(
+    api: &dyn Api,
+    orders: &[u64],
+) -> Result<BTreeMap<u64, GoodsOutNote>, ApiError> {
+    let mut out = BTreeMap::new();
+    for chunk in pearlbridge_sdk::idset::chunks(orders, ID_SET_MAX) {
+        let path = format!("/warehouse-service/order/{chunk}/goods-note/goods-out");
+        let got: Envelope<serde_json::Value> = engine::get_json(api, System::Brightpearl, &path)?;
+        if let Some(map) = got.response.as_object() {
+            for (id, v) in map {
+                let note: GoodsOutNote =
+                    serde_json::from_value(v.clone()).map_err(|e| ApiError::Decode {
+                        what: "GET /warehouse-service/order/{id}/goods-note/goods-out".into(),
+                        message: format!("goods-out note {id}: {e}"),
+                    })?;
+                if let Ok(id) = id.parse::<u64>() {
+                    out.insert(id, note);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `GET /warehouse-service/order/*/goods-note/goods-out/<idSet>` for `ids` (≤ 200 a call):

@@ -43,6 +43,10 @@ struct World {
     store_time: i64,
     /// The next shipment POST is refused with this status and message.
     reject_post: Option<(u16, &'static str)>,
+    /// The next status PUT (either system) commits but its answer is lost.
+    lose_put_response: bool,
+    /// Brightpearl refuses to cancel these sales orders (as for one with payments).
+    paid_sales_orders: Vec<u64>,
 }
 
 fn ok(v: Value) -> Result<Response, SendError> {
@@ -117,6 +121,32 @@ impl World {
                         }
                     }
                     ok(json!({ "response": m }))
+                }
+                ["order-service", "order-search"] if query.contains("updatedOn=") => {
+                    let q: BTreeMap<&str, &str> = query
+                        .split('&')
+                        .filter_map(|kv| kv.split_once('='))
+                        .collect();
+                    assert_eq!(q["orderTypeId"], "1");
+                    let from =
+                        Timestamp::parse_iso8601(q["updatedOn"].trim_end_matches('/')).unwrap();
+                    let rows: Vec<Value> = self
+                        .sales_orders
+                        .values()
+                        .filter(|o| {
+                            o["updatedOn"]
+                                .as_str()
+                                .is_some_and(|t| Timestamp::parse_iso8601(t).unwrap() >= from)
+                        })
+                        .map(|o| {
+                            json!([o["id"], o["orderStatus"]["orderStatusId"], o["updatedOn"]])
+                        })
+                        .collect();
+                    ok(json!({"response": {
+                        "metaData": {"morePagesAvailable": false, "resultsAvailable": rows.len(),
+                            "resultsReturned": rows.len(), "firstResult": 1, "lastResult": rows.len(),
+                            "columns": [{"name": "orderId"}, {"name": "orderStatusId"}, {"name": "updatedOn"}]},
+                        "results": rows}}))
                 }
                 ["order-service", "order-search"] => {
                     let q: BTreeMap<&str, &str> = query
@@ -223,6 +253,39 @@ impl World {
                 }
                 _ => panic!("unexpected BigCommerce POST {}", req.path),
             },
+            (System::Bigcommerce, Method::Put) => match parts.as_slice() {
+                ["v2", "orders", id] => {
+                    let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+                    let (order, _) = self.orders.get_mut(&id.parse().unwrap()).unwrap();
+                    order["status_id"] = body["status_id"].clone();
+                    if std::mem::take(&mut self.lose_put_response) {
+                        return Err(SendError::OutcomeUnknown);
+                    }
+                    ok(order.clone())
+                }
+                _ => panic!("unexpected BigCommerce PUT {}", req.path),
+            },
+            (System::Brightpearl, Method::Put) => match parts.as_slice() {
+                ["order-service", "order", id, "status"] => {
+                    let id: u64 = id.parse().unwrap();
+                    let body: Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
+                    let has_notes = self.notes.values().any(|n| n["orderId"] == id);
+                    if has_notes || self.paid_sales_orders.contains(&id) {
+                        return Ok(Response::new(
+                            400,
+                            r#"{"errors":[{"code":"ORDC-010","message":"The order cannot be cancelled: it has goods-out notes, is invoiced or has payments"}]}"#,
+                        ));
+                    }
+                    let so = self.sales_orders.get_mut(&id).unwrap();
+                    so["orderStatus"] =
+                        json!({"orderStatusId": body["orderStatusId"], "name": "Cancelled"});
+                    if std::mem::take(&mut self.lose_put_response) {
+                        return Err(SendError::OutcomeUnknown);
+                    }
+                    ok(json!({}))
+                }
+                _ => panic!("unexpected Brightpearl PUT {}", req.path),
+            },
             _ => panic!("unexpected {:?} {:?} {}", req.system, req.method, req.path),
         }
     }
@@ -254,6 +317,8 @@ fn sales_order() -> Value {
     json!({
         "id": SALES_ORDER, "orderTypeCode": "SO", "reference": "BC-100", "externalRef": "100",
         "assignment": {"current": {"channelId": 4}},
+        "orderStatus": {"orderStatusId": 3, "name": "Sales order"},
+        "updatedOn": "2024-05-01T09:00:00Z",
         "orderRows": {
             "71": {"productId": 1001, "productSku": "TEE-M", "quantity": {"magnitude": "3.0000"}, "externalRef": "501",
                    "composition": {"bundleParent": false, "bundleChild": false, "parentOrderRowId": 0}},
@@ -973,4 +1038,322 @@ fn the_dispatch_reconciliation_finds_exactly_the_gaps_and_resolves_them_once_clo
         "{err:?}"
     );
     assert!(h.api.requests().is_empty());
+}
+
+// --- Order statuses and cancellations (issue 10 §5) ---
+
+/// Brightpearl's cancelled status in these tests (an account's own id).
+const BP_CANCELLED: u64 = 15;
+/// Brightpearl "On hold" and "Awaiting pickup" statuses.
+const BP_ON_HOLD: u64 = 12;
+const BP_AWAITING_PICKUP: u64 = 20;
+
+fn status_cfg() -> Value {
+    let mut cfg = cfg_json();
+    cfg["statuses"] = json!({
+        "brightpearl_cancelled": BP_CANCELLED,
+        "to_bigcommerce": {"12": 12, "20": 8}
+    });
+    cfg
+}
+
+fn bp_status_event(id: u64) -> Trigger {
+    Trigger::Events(vec![Event {
+        source: System::Brightpearl,
+        scope: "order.modified.order-status".into(),
+        entity_id: id.to_string(),
+        payload: "{}".into(),
+    }])
+}
+
+fn bc_status_event(id: u64) -> Trigger {
+    Trigger::Events(vec![Event {
+        source: System::Bigcommerce,
+        scope: "store/order/statusUpdated".into(),
+        entity_id: id.to_string(),
+        payload: "{}".into(),
+    }])
+}
+
+impl Harness {
+    fn set_bp_status(&self, status: u64) {
+        let mut w = self.world.borrow_mut();
+        let so = w.sales_orders.get_mut(&SALES_ORDER).unwrap();
+        so["orderStatus"] = json!({"orderStatusId": status, "name": format!("status {status}")});
+        so["updatedOn"] = json!(Timestamp(NOW - 60).to_iso8601());
+    }
+
+    fn set_bc_status(&self, order: u64, status: u64, name: &str) {
+        let mut w = self.world.borrow_mut();
+        let o = &mut w.orders.get_mut(&order).unwrap().0;
+        o["status_id"] = json!(status);
+        o["status"] = json!(name);
+        o["date_modified"] = json!("Wed, 01 May 2024 11:59:00 +0000");
+    }
+
+    fn bc_status(&self) -> Value {
+        self.world.borrow().orders[&ORDER].0["status_id"].clone()
+    }
+
+    fn bp_status(&self) -> Value {
+        self.world.borrow().sales_orders[&SALES_ORDER]["orderStatus"]["orderStatusId"].clone()
+    }
+
+    /// Every `PUT /v2/orders/100` body sent so far.
+    fn bc_status_puts(&self) -> Vec<Value> {
+        self.api.bodies(
+            System::Bigcommerce,
+            Method::Put,
+            &format!("/v2/orders/{ORDER}"),
+        )
+    }
+
+    /// Every `PUT /order-service/order/9001/status` body sent so far.
+    fn bp_status_puts(&self) -> Vec<Value> {
+        self.api.bodies(
+            System::Brightpearl,
+            Method::Put,
+            &format!("/order-service/order/{SALES_ORDER}/status"),
+        )
+    }
+}
+
+#[test]
+fn a_mapped_brightpearl_status_is_written_back_to_bigcommerce_once() {
+    let h = Harness::with_config(status_cfg());
+    h.set_bp_status(BP_ON_HOLD);
+    let s = h.run(bp_status_event(SALES_ORDER));
+    assert_eq!(counts(&s), vec![("statuses_written", 1)]);
+    assert_eq!(h.bc_status_puts(), vec![json!({"status_id": 12})]);
+    assert_eq!(h.bc_status(), 12);
+    // The same event again, the sweep, and BigCommerce's own statusUpdated event for it
+    // (skipped as the echo of our write): nothing more is written to either system.
+    h.run(bp_status_event(SALES_ORDER));
+    h.run(Trigger::Scheduled);
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("echo_skipped", 1)]);
+    assert_eq!(h.state("wrote:order:100"), None);
+    assert_eq!(h.bc_status_puts().len(), 1);
+    assert!(h.bp_status_puts().is_empty());
+    // A later status (awaiting pickup) found by the sweep: written once more.
+    h.set_bp_status(BP_AWAITING_PICKUP);
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![("statuses_written", 1)]);
+    assert_eq!(
+        h.bc_status_puts(),
+        vec![json!({"status_id": 12}), json!({"status_id": 8})]
+    );
+    // An unmapped status writes nothing; an order BigCommerce has shipped is never moved
+    // back by a status.
+    h.set_bp_status(4);
+    h.run(bp_status_event(SALES_ORDER));
+    h.set_bc_status(ORDER, 2, "Shipped");
+    h.set_bp_status(BP_ON_HOLD);
+    h.run(bp_status_event(SALES_ORDER));
+    assert_eq!(h.bc_status_puts().len(), 2);
+    assert_eq!(h.bc_status(), 2);
+    assert!(h.report.open_exceptions().is_empty());
+}
+
+#[test]
+fn a_brightpearl_cancellation_cancels_the_bigcommerce_order_and_is_not_echoed_back() {
+    let h = Harness::with_config(status_cfg());
+    h.set_bp_status(BP_CANCELLED);
+    let s = h.run(bp_status_event(SALES_ORDER));
+    assert_eq!(counts(&s), vec![("cancelled_in_bigcommerce", 1)]);
+    assert_eq!(h.bc_status_puts(), vec![json!({"status_id": 5})]);
+    assert_eq!(h.state("wrote:order:100").as_deref(), Some("5"));
+    // BigCommerce's statusUpdated event for our own write: skipped, nothing sent to
+    // Brightpearl (not even a search).
+    h.api.clear_log();
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("echo_skipped", 1)]);
+    assert_eq!(h.api.count_system(System::Brightpearl), 0);
+    assert_eq!(h.state("wrote:order:100"), None);
+    // The sweeps of both sides see the orders again: nothing is written.
+    h.run(Trigger::Scheduled);
+    assert!(h.bp_status_puts().is_empty());
+    assert!(h.bc_status_puts().is_empty());
+    // A note shipped for the cancelled order is not posted as a shipment.
+    h.add_note(7001, note(&[(71, 1001, 1)], "RM1", 6, NOW - 600));
+    h.run(shipped(&[7001]));
+    assert!(h.posted().is_empty());
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "shipped-cancelled-order");
+}
+
+#[test]
+fn a_bigcommerce_cancellation_before_dispatch_cancels_the_sales_order_once() {
+    let h = Harness::with_config(status_cfg());
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("cancelled_in_brightpearl", 1)]);
+    assert_eq!(
+        h.bp_status_puts(),
+        vec![json!({
+            "orderStatusId": 15,
+            "orderNote": {"text": "Cancelled by Pearlbridge: BigCommerce order 100 is Cancelled (status 5)", "isPublic": false}
+        })]
+    );
+    assert_eq!(h.bp_status(), 15);
+    // Brightpearl's order-status event for our own write: skipped, nothing sent to
+    // BigCommerce.
+    h.api.clear_log();
+    let s = h.run(bp_status_event(SALES_ORDER));
+    assert_eq!(counts(&s), vec![("echo_skipped", 1)]);
+    assert_eq!(
+        h.api.count(System::Bigcommerce, Method::Put, "/v2/orders"),
+        0
+    );
+    // The same BigCommerce event again and the sweeps: nothing more is written (the log
+    // was cleared above).
+    h.run(bc_status_event(ORDER));
+    h.run(Trigger::Scheduled);
+    assert!(h.bp_status_puts().is_empty());
+    assert!(h.bc_status_puts().is_empty());
+    assert!(h.report.open_exceptions().is_empty());
+}
+
+#[test]
+fn a_full_refund_cancels_and_an_order_not_posted_yet_is_only_watched() {
+    // Refunded in full (status 4) before dispatch, found by the sweep.
+    let h = Harness::with_config(status_cfg());
+    h.set_bc_status(ORDER, 4, "Refunded");
+    let s = h.run(Trigger::Scheduled);
+    // The same run's Brightpearl sweep sees the sales order changed: its own echo.
+    assert_eq!(
+        counts(&s),
+        vec![("cancelled_in_brightpearl", 1), ("echo_skipped", 1)]
+    );
+    assert_eq!(
+        h.bp_status_puts(),
+        vec![json!({
+            "orderStatusId": 15,
+            "orderNote": {"text": "Cancelled by Pearlbridge: BigCommerce order 100 is Refunded (status 4)", "isPublic": false}
+        })]
+    );
+    // An order cancelled before the orders flow posted it: nothing to cancel, and nothing is
+    // posted (the orders flow's status filter leaves it out); it is watched for 24 hours in
+    // case a post already under way lands.
+    let h = Harness::with_config(status_cfg());
+    h.world.borrow_mut().sales_orders.clear();
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("cancelled_before_posting", 1)]);
+    assert_eq!(h.state("unposted:order:100"), Some(NOW.to_string()));
+    assert!(h.bp_status_puts().is_empty());
+    // The post lands an hour later: the watch cancels it.
+    h.world
+        .borrow_mut()
+        .sales_orders
+        .insert(SALES_ORDER, sales_order());
+    h.set_now(NOW + 3600);
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(
+        counts(&s),
+        vec![("cancelled_in_brightpearl", 1), ("echo_skipped", 1)]
+    );
+    assert_eq!(h.bp_status_puts().len(), 1);
+    assert_eq!(h.state("unposted:order:100"), None);
+    // Another order that never lands is dropped from the watch after 24 hours.
+    let h = Harness::with_config(status_cfg());
+    h.world.borrow_mut().sales_orders.clear();
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    h.run(bc_status_event(ORDER));
+    h.set_now(NOW + 24 * 3600);
+    let s = h.run(Trigger::Scheduled);
+    assert_eq!(counts(&s), vec![]);
+    assert_eq!(h.state("unposted:order:100"), None);
+    assert_eq!(h.state("mirrored:order:100").as_deref(), Some("5"));
+}
+
+#[test]
+fn a_cancellation_after_dispatch_or_of_a_paid_order_is_held_not_forced() {
+    // Dispatch started: a goods-out note exists (not shipped yet).
+    let h = Harness::with_config(status_cfg());
+    let mut unshipped = note(&[(71, 1001, 1)], "", 6, NOW - 100);
+    unshipped["status"] = json!({"shipped": false, "shippedOn": null});
+    h.add_note(7009, unshipped);
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("held", 1)]);
+    assert!(h.bp_status_puts().is_empty());
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "cancellation-blocked");
+    assert_eq!(open[0].entity, "bigcommerce:order:100");
+    assert_eq!(open[0].owner, Team::CustomerService);
+    assert!(
+        open[0]
+            .message
+            .contains("sales order 9001 has goods-out note(s) 7009 (not shipped)"),
+        "{}",
+        open[0].message
+    );
+    assert_eq!(open[0].impact.as_ref().unwrap().amount, "123.45");
+    // The order is reopened in BigCommerce: the hold resolves.
+    h.set_bc_status(ORDER, 11, "Awaiting Fulfillment");
+    h.run(Trigger::Scheduled);
+    assert!(h.report.open_exceptions().is_empty());
+
+    // Paid: Brightpearl refuses the cancelled status; held with its message, retried.
+    let h = Harness::with_config(status_cfg());
+    h.world.borrow_mut().paid_sales_orders.push(SALES_ORDER);
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    h.run(bc_status_event(ORDER));
+    assert_eq!(h.bp_status_puts().len(), 1);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "cancellation-rejected");
+    assert!(
+        open[0].message.contains("has payments"),
+        "{}",
+        open[0].message
+    );
+    assert_eq!(h.state("wrote:sales-order:9001"), None);
+
+    // Cancelled in Brightpearl after BigCommerce shipped: not cancelled there, held.
+    let h = Harness::with_config(status_cfg());
+    h.set_bc_status(ORDER, 2, "Shipped");
+    h.set_bp_status(BP_CANCELLED);
+    h.run(bp_status_event(SALES_ORDER));
+    assert!(h.bc_status_puts().is_empty());
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, "cancellation-blocked");
+    assert_eq!(open[0].entity, "brightpearl:sales-order:9001");
+}
+
+#[test]
+fn a_lost_status_answer_is_checked_by_reading_not_sent_again() {
+    let h = Harness::with_config(status_cfg());
+    h.set_bc_status(ORDER, 5, "Cancelled");
+    h.world.borrow_mut().lose_put_response = true;
+    let s = h.run(bc_status_event(ORDER));
+    assert_eq!(counts(&s), vec![("cancelled_in_brightpearl", 1)]);
+    assert_eq!(h.bp_status_puts().len(), 1);
+    h.run(Trigger::Scheduled);
+    assert_eq!(h.bp_status_puts().len(), 1);
+
+    let h = Harness::with_config(status_cfg());
+    h.set_bp_status(BP_CANCELLED);
+    h.world.borrow_mut().lose_put_response = true;
+    let s = h.run(bp_status_event(SALES_ORDER));
+    assert_eq!(counts(&s), vec![("cancelled_in_bigcommerce", 1)]);
+    h.run(Trigger::Scheduled);
+    h.run(bc_status_event(ORDER));
+    assert_eq!(h.bc_status_puts(), vec![json!({"status_id": 5})]);
+    assert!(h.bp_status_puts().is_empty());
+    assert!(h.report.open_exceptions().is_empty());
+
+    // A replay of a status entity without a statuses section is refused by name.
+    let h = Harness::new();
+    let err = h
+        .try_run(Trigger::Replay(vec!["bigcommerce:order:100".into()]))
+        .unwrap_err();
+    assert!(
+        matches!(err, FlowError::Internal(ref m) if m.contains("not configured")),
+        "{err:?}"
+    );
 }

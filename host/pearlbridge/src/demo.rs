@@ -28,7 +28,7 @@ use crate::bindings::Trigger;
 use crate::host::{Host, HostConfig, RunReport};
 
 /// Flows the demo runs, in order, with the component file each comes from.
-pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "refunds"];
+pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "tracking", "refunds"];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -55,7 +55,8 @@ pub struct DemoOptions {
 
 /// The stress preset of `--faults`: 5% 5xx on every endpoint of both systems, 0.2% 429 on
 /// BigCommerce, and 5% commit-then-drop (the write happens, the response is lost) on the
-/// Brightpearl sales-order, customer-payment and multi-message (payment batch) POSTs.
+/// Brightpearl sales-order, customer-payment and multi-message (payment batch) POSTs and the
+/// BigCommerce shipment POSTs and order status PUTs.
 pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
     let rule = |method: Option<&str>, path: &str, probability: f64, kind: FaultKind| FaultRule {
         method: method.map(str::to_string),
@@ -64,6 +65,9 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
         kind,
     };
     let bigcommerce = vec![
+        // The tracking flow's shipment POSTs and status PUTs.
+        rule(Some("POST"), "/v2/orders/*/shipments", 0.05, FaultKind::CommitThenDrop),
+        rule(Some("PUT"), "/v2/orders/*", 0.05, FaultKind::CommitThenDrop),
         rule(None, "*", 0.05, FaultKind::Status { status: 503 }),
         rule(None, "*", 0.002, FaultKind::Status { status: 429 }),
     ];
@@ -399,6 +403,8 @@ pub struct DemoEnv {
     pub host: Host,
     /// The orders flow's mapping section in use.
     pub mapping: Value,
+    /// The tracking flow's mapping section in use.
+    pub tracking_mapping: Value,
     /// What the generator planted (generated stores only).
     pub facts: Option<StoreFacts>,
     /// BigCommerce status ids the orders flow posts.
@@ -429,6 +435,9 @@ impl DemoEnv {
         let stock = from_file
             .remove("stock")
             .unwrap_or_else(|| stock_mapping(&seed, &mapping));
+        let tracking_mapping = from_file
+            .remove("tracking")
+            .unwrap_or_else(|| crate::demo_tracking::tracking_mapping(&seed));
         let refunds = from_file
             .remove("refunds")
             .unwrap_or_else(|| crate::demo_refunds::refunds_mapping(&mapping));
@@ -510,6 +519,7 @@ impl DemoEnv {
                 stored.sha256.clone(),
                 match *flow {
                     "stock" => stock.clone(),
+                    "tracking" => tracking_mapping.clone(),
                     "refunds" => refunds.clone(),
                     _ => mapping.clone(),
                 },
@@ -548,6 +558,7 @@ impl DemoEnv {
             sandbox,
             host,
             mapping,
+            tracking_mapping,
             facts,
             statuses,
             order_ids,
@@ -995,6 +1006,7 @@ pub fn reconciliation_failure(report: &Value) -> Option<String> {
             st["mismatches"]
         ));
     }
+    problems.extend(crate::demo_tracking::shipments_failure(report));
     problems.extend(crate::demo_refunds::reconciliation_problems(report));
     (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
 }
@@ -1101,6 +1113,14 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     } else {
         Value::Null
     };
+    // Tracking (generated stores only): part of the posted orders ship, one is cancelled.
+    let tracking_summary = if opts.orders_from.is_none() {
+        let (flow, shipments) = crate::demo_tracking::run_tracking(&env, opts.max_runs).await?;
+        reconciliation["shipments"] = shipments;
+        flow
+    } else {
+        Value::Null
+    };
     // Refunds (generated stores only): see `demo_refunds`.
     let refunds_summary = if opts.orders_from.is_none() {
         let f = crate::demo_refunds::run(&env, opts.max_runs).await?;
@@ -1128,7 +1148,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
         },
-        "flows": { "orders": orders_summary, "stock": stock_summary, "refunds": refunds_summary },
+        "flows": { "orders": orders_summary, "stock": stock_summary, "tracking": tracking_summary, "refunds": refunds_summary },
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
@@ -1215,6 +1235,7 @@ pub fn render_text(r: &Value) -> String {
         sf["full_sync"]["skus_checked"], sf["full_sync"]["skus_pushed"], sf["full_sync"]["writes"], sf["events"]["products_moved"], sf["events"]["skus_pushed"]
     ));
     }
+    out.push_str(&crate::demo_tracking::render_text(r));
     out.push_str(&crate::demo_refunds::render_text(r));
     out.push_str(&format!(
         "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",

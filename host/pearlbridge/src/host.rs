@@ -104,6 +104,8 @@ pub struct Host {
     pub connections: Connections,
     /// Behind a lock so a running service can swap a client's file while other runs go on.
     clients: std::sync::RwLock<BTreeMap<String, Arc<ClientConfig>>>,
+    /// Told of every run's `report.progress` (`flow run`'s progress bar).
+    pub on_progress: Option<crate::imports::ProgressFn>,
 }
 
 impl Host {
@@ -137,6 +139,7 @@ impl Host {
             secrets,
             connections: Connections::new(),
             clients: Default::default(),
+            on_progress: None,
         })
     }
 
@@ -379,6 +382,7 @@ impl Host {
             store: self.store.clone(),
             config_json: serde_json::to_string(&pin.mapping)?,
             deadline: tokio::time::Instant::now() + self.config.runtime.deadline,
+            on_progress: self.on_progress.clone(),
         };
         let ns = Namespace {
             client: c.name.clone(),

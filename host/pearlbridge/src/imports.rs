@@ -33,7 +33,13 @@ pub struct RunCapabilities {
     pub config_json: String,
     /// Waits for rate limits never go past this instant.
     pub deadline: tokio::time::Instant,
+    /// Called with each `report.progress(done, total)` as the run reports it (the CLI's
+    /// progress bar); the journal keeps the last one either way.
+    pub on_progress: Option<ProgressFn>,
 }
+
+/// A progress observer: `(done, total)` of the run's candidates.
+pub type ProgressFn = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 impl RunCapabilities {
     fn ns(&self) -> Namespace {
@@ -409,7 +415,9 @@ impl report::Host for RunState {
     }
 
     async fn progress(&mut self, done: u64, total: Option<u64>) -> wasmtime::Result<()> {
-        caps(self)?;
+        if let Some(f) = &caps(self)?.on_progress {
+            f(done, total);
+        }
         self.journal.progress = Some((done, total));
         Ok(())
     }

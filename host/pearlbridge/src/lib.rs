@@ -8,6 +8,7 @@
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
 //! - [`hooks`]: `pearlbridge hooks register` (BigCommerce hooks, Brightpearl webhooks).
+//! - [`reconcile`]: `pearlbridge reconcile shipments` (the daily dispatch reconciliation).
 //! - [`serve`]: `pearlbridge serve` (schedules, webhook receiver, durable inbox, leases).
 //! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
 //!   `demo` cargo feature (on by default), so a production build ships no simulator.
@@ -24,9 +25,12 @@ pub mod demo;
 pub mod demo_refunds;
 #[cfg(feature = "demo")]
 pub mod demo_serve;
+#[cfg(feature = "demo")]
+pub mod demo_tracking;
 pub mod hooks;
 pub mod host;
 pub mod imports;
 pub mod manifest;
+pub mod reconcile;
 pub mod runtime;
 pub mod serve;

@@ -71,7 +71,7 @@ enum Command {
         /// The sandbox clock (and its rate limits) runs this many times faster than real time.
         #[arg(long, default_value_t = 20.0)]
         time_scale: f64,
-        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order and payment POSTs), drawn from this random seed.
+        /// Inject faults (5% 5xx, 0.2% 429, 5% lost responses of committed sales-order, payment and shipment POSTs and status PUTs), drawn from this random seed.
         #[arg(long, value_name = "SEED")]
         faults: Option<u64>,
         /// Print the report as one JSON object.
@@ -111,6 +111,11 @@ enum Command {
     Flow {
         #[command(subcommand)]
         command: FlowCommand,
+    },
+    /// Reconciliations of one client over a window (they write nothing to either system).
+    Reconcile {
+        #[command(subcommand)]
+        command: ReconcileCommand,
     },
     /// Webhooks on the platforms.
     Hooks {
@@ -207,6 +212,27 @@ enum HooksCommand {
 }
 
 #[derive(Subcommand)]
+enum ReconcileCommand {
+    /// The dispatch reconciliation: goods-out notes shipped since DATE with no BigCommerce
+    /// shipment, and BigCommerce orders marked shipped with no shipped note, each an
+    /// exception with the order's total as impact (runs the client's tracking flow). Exit
+    /// status 0 when there is no gap, 3 when there are gaps, 1 when it could not run.
+    Shipments {
+        /// The client (a folder under --clients).
+        #[arg(long)]
+        client: String,
+        /// Window start: a date (2026-12-01, midnight UTC) or an RFC 3339 time.
+        #[arg(long)]
+        since: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum FlowCommand {
     /// Run one client's flow once.
     Run {
@@ -215,8 +241,12 @@ enum FlowCommand {
         #[arg(long, default_value = "clients")]
         clients: PathBuf,
         /// Replay these entity references (e.g. bigcommerce:order:118) instead of a scheduled sweep.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "full")]
         replay: Vec<String>,
+        /// A full sync that reads every record again instead of what changed since the last
+        /// read (the stock flow re-reads both catalogs; sent to the flow as the replay `full`).
+        #[arg(long)]
+        full: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -609,15 +639,66 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Reconcile {
+            command:
+                ReconcileCommand::Shipments {
+                    client,
+                    since,
+                    clients,
+                    json,
+                },
+        } => {
+            let since = pearlbridge::reconcile::check_since(since)?;
+            let mut host = host(&cli)?;
+            let config = pearlbridge_capabilities::clients::load_client(&clients.join(client))
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
+            host.add_client(config);
+            let r = pearlbridge::reconcile::reconcile_shipments(&host, client, &since).await?;
+            if *json {
+                out!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!(
+                    "{}",
+                    redact::scrub(&pearlbridge::reconcile::render_text(&r))
+                );
+            }
+            Ok(if r.missing == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
         Command::Flow { command } => match command {
             FlowCommand::Run {
                 client,
                 flow,
                 clients,
                 replay,
+                full,
                 json,
             } => {
                 let mut host = host(&cli)?;
+                // On a terminal, the run's progress as a bar on stderr.
+                let bar = std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    .then(|| progress_bar(client, flow));
+                if let Some(bar) = &bar {
+                    let bar = bar.clone();
+                    host.on_progress = Some(std::sync::Arc::new(move |done, total| {
+                        if let Some(t) = total {
+                            bar.set_length(t);
+                        }
+                        bar.set_position(done);
+                    }));
+                }
                 let dir = clients.join(client);
                 let config =
                     pearlbridge_capabilities::clients::load_client(&dir).map_err(|problems| {
@@ -631,7 +712,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                     })?;
                 host.add_client(config);
-                let trigger = if replay.is_empty() {
+                let trigger = if *full {
+                    Trigger::Replay(vec!["full".into()])
+                } else if replay.is_empty() {
                     Trigger::Scheduled
                 } else {
                     Trigger::Replay(replay.clone())
@@ -640,6 +723,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .run_flow(client, flow, trigger)
                     .await
                     .context("the run could not start")?;
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
                 if *json {
                     let v = serde_json::json!({
                         "run_id": report.run_id,
@@ -686,6 +772,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// The progress bar of `flow run` (stderr, redrawn at most 10 times a second).
+fn progress_bar(client: &str, flow: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{client}/{flow}"));
+    bar
 }
 
 fn main() -> ExitCode {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::InventoryLevel;
@@ -45,7 +46,7 @@ fn product_view(p: &Value, with_variants: bool) -> Value {
 
 /// `GET /v3/catalog/products` [doc]: filters `id`, `id:in`, `sku`, `sku:in` (base SKU only
 /// [doc]), `name`; `include=variants`; `include_fields` / `exclude_fields`; `page`, `limit`
-/// (≤ 250 [doc]); `{data, meta{pagination}}`.
+/// (≤ 250 [doc]); `date_modified:min` [doc]; `{data, meta{pagination}}`.
 pub(crate) fn products(st: &State, req: &Req) -> Resp {
     let paging = match Paging::parse(req, Ver::V3, 50, 250) {
         Ok(p) => p,
@@ -61,8 +62,19 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
     let sku = req.q("sku");
     let skus = strs(req, "sku:in");
     let name = req.q("name");
+    let modified_min = match req.q("date_modified:min").map(parse_catalog_date) {
+        None => None,
+        Some(Some(t)) => Some(t),
+        Some(None) => {
+            return Resp::v3_error(
+                422,
+                "Input is invalid",
+                json!({"date_modified:min": "must be a date (YYYY-MM-DD) or an ISO 8601 date-time"}),
+            );
+        }
+    };
     let with_variants = includes(req, "variants");
-    let rows: Vec<Value> = st
+    let rows: Vec<&Value> = st
         .products
         .iter()
         .filter(|p| id.is_none_or(|i| int(p, "id") == Some(i)))
@@ -76,9 +88,32 @@ pub(crate) fn products(st: &State, req: &Req) -> Resp {
                 .is_none_or(|l| l.iter().any(|s| s == text(p, "sku")))
         })
         .filter(|p| name.is_none_or(|n| text(p, "name") == n))
+        .filter(|p| {
+            modified_min.is_none_or(|min| {
+                parse_catalog_date(text(p, "date_modified")).is_some_and(|t| t >= min)
+            })
+        })
+        .collect();
+    // Only the page returned is built (large catalogs).
+    let data: Vec<Value> = paging
+        .slice(&rows)
+        .into_iter()
         .map(|p| trim_fields(product_view(p, with_variants), req))
         .collect();
-    paging.v3_list(&rows)
+    let meta = paging.meta(rows.len(), data.len());
+    Resp::ok(json!({"data": data, "meta": meta}))
+}
+
+/// A v3 catalog date filter value: `YYYY-MM-DD` (midnight UTC here; BigCommerce appends the
+/// current time of day [doc], bigcommerce-api.md) or an RFC 3339 date-time.
+fn parse_catalog_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 /// `GET /v3/catalog/products/{id}[?include=variants]` [doc]: `{data, meta: {}}`.
@@ -177,7 +212,7 @@ const VARIANT_READ_ONLY: [&str; 4] = [
 /// All valid: 200 `{data:[variants], meta:{}}`. None valid: 422 `{batch_errors:[{status, title,
 /// type, errors}]}` [doc]. Some valid: 207 `{data, batch_errors, meta:{}}` (the valid ones are
 /// written) — the 207 body shape is [unconfirmed].
-pub(crate) fn update_variants(st: &mut State, req: &Req) -> Resp {
+pub(crate) fn update_variants(st: &mut State, req: &Req, now: DateTime<Utc>) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(Value::Array(a)) => a,
         Ok(_) => {
@@ -248,7 +283,7 @@ pub(crate) fn update_variants(st: &mut State, req: &Req) -> Resp {
         }
         let updated = target.clone();
         if let Some(l) = level {
-            set_stock(st, pos, default_location, l, "absolute", false);
+            set_stock(st, pos, default_location, l, "absolute", false, now);
         }
         data.push(updated);
     }
@@ -266,6 +301,10 @@ pub(crate) fn update_variants(st: &mut State, req: &Req) -> Resp {
 /// `inventory_level`, and fires the inventory webhook for the product's tracking mode [doc]:
 /// `store/sku/inventory/updated` (variant tracking) or `store/product/inventory/updated`, or
 /// their `.../inventory/order/updated` forms when an order moved the stock (`by_order`).
+///
+/// A write through the API (not an order, `by_order` false) also moves the product's
+/// `date_modified` to `now` [unconfirmed: BigCommerce's own behaviour on inventory writes
+/// is not documented], so incremental catalog reads see stock edits.
 fn set_stock(
     st: &mut State,
     pos: (usize, usize),
@@ -273,7 +312,12 @@ fn set_stock(
     level: i64,
     method: &str,
     by_order: bool,
+    now: DateTime<Utc>,
 ) {
+    if !by_order {
+        st.products[pos.0]["date_modified"] =
+            json!(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+    }
     let v = st.variant(pos).clone();
     let vid = int(&v, "id").unwrap_or(0);
     let pid = int(&st.products[pos.0], "id").unwrap_or(0);
@@ -469,7 +513,7 @@ pub(crate) fn location_items(st: &State, id: i64, req: &Req) -> Resp {
 /// `errors{"items.N.field": msg}` and nothing written (the Inventory API rejects [doc]).
 /// Relative: 422 when the item/location never had an absolute set [doc] or when the result
 /// would be below safety stock [doc]. Success: 200 `{"transaction_id": "..."}` [doc].
-pub(crate) fn adjust(st: &mut State, req: &Req, absolute: bool) -> Resp {
+pub(crate) fn adjust(st: &mut State, req: &Req, absolute: bool, now: DateTime<Utc>) -> Resp {
     let body = match req.json(Ver::V3) {
         Ok(b) => b,
         Err(r) => return r,
@@ -556,7 +600,7 @@ pub(crate) fn adjust(st: &mut State, req: &Req, absolute: bool) -> Resp {
     }
     let method = if absolute { "absolute" } else { "relative" };
     for (pos, loc, target) in plan {
-        set_stock(st, pos, loc, target, method, false);
+        set_stock(st, pos, loc, target, method, false, now);
     }
     st.next_inventory_transaction += 1;
     let n = st.next_inventory_transaction;
@@ -596,7 +640,7 @@ pub(crate) fn inventory_settings() -> Resp {
 /// = order_placed` [doc]) for tracked products, firing `store/sku/inventory/order/updated` (or
 /// the product form) with `method: "relative"` and the negative change as `value` [doc].
 /// Lines are matched by `variant_id`, else by `sku`; stock does not go below 0 [unconfirmed].
-pub(crate) fn order_placed(st: &mut State, lines: &[Value]) {
+pub(crate) fn order_placed(st: &mut State, lines: &[Value], now: DateTime<Utc>) {
     let location = st.default_location_id();
     for line in lines {
         let sku = text(line, "sku");
@@ -617,6 +661,14 @@ pub(crate) fn order_placed(st: &mut State, lines: &[Value]) {
         }
         let vid = int(st.variant(pos), "id").unwrap_or(0);
         let current = stock_at(st, vid, location).on_hand;
-        set_stock(st, pos, location, (current - q).max(0), "relative", true);
+        set_stock(
+            st,
+            pos,
+            location,
+            (current - q).max(0),
+            "relative",
+            true,
+            now,
+        );
     }
 }

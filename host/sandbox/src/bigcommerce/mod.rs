@@ -304,7 +304,7 @@ impl BigCommerceSim {
             let id = st.insert_bundle(bundle, Some(ctx.now));
             st.emit("store/order/created", json!({"type": "order", "id": id}));
             let lines = st.orders[&id].products.clone();
-            catalog::order_placed(st, &lines);
+            catalog::order_placed(st, &lines, ctx.now);
             id
         })
     }
@@ -646,7 +646,7 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
             id_of(id).map_or_else(nf, |id| catalog::product_variants(st, id, req))
         }
         ["v3", "catalog", "variants"] if m == M::GET => catalog::variants(st, req),
-        ["v3", "catalog", "variants"] if m == M::PUT => catalog::update_variants(st, req),
+        ["v3", "catalog", "variants"] if m == M::PUT => catalog::update_variants(st, req, ctx.now),
         // v3 inventory (§8)
         ["v3", "inventory", "locations"] if m == M::GET => catalog::locations(st, req),
         ["v3", "inventory", "locations", id, "items"] if m == M::GET => {
@@ -655,10 +655,10 @@ fn route(st: &mut State, ctx: &Ctx, segs: &[&str], req: &Req) -> Resp {
         ["v3", "settings", "inventory"] if m == M::GET => catalog::inventory_settings(),
         ["v3", "inventory", "items"] if m == M::GET => catalog::inventory_items(st, req),
         ["v3", "inventory", "adjustments", "absolute"] if m == M::PUT => {
-            catalog::adjust(st, req, true)
+            catalog::adjust(st, req, true, ctx.now)
         }
         ["v3", "inventory", "adjustments", "relative"] if m == M::POST => {
-            catalog::adjust(st, req, false)
+            catalog::adjust(st, req, false, ctx.now)
         }
         // v3 customers (§9)
         ["v3", "customers"] if m == M::GET => customers::customers(st, req),

@@ -403,6 +403,28 @@ impl BrightpearlSim {
             .unwrap_or_else(|e| panic!("ship_goods_out_note: {e}"))
     }
 
+    /// Sets an order's status like `PUT /order-service/order/{id}/status` (same rules: the
+    /// status must exist for the order type; the "Cancelled" status is refused for an order
+    /// with goods-out notes, an invoice or payments), with an order note when given; raises
+    /// `order.modified.order-status`.
+    pub fn try_set_order_status(
+        &self,
+        order_id: i64,
+        status_id: i64,
+        note: Option<&str>,
+    ) -> Result<(), String> {
+        let mut body = json!({ "orderStatusId": status_id });
+        if let Some(text) = note {
+            body["orderNote"] = json!({"text": text, "isPublic": false});
+        }
+        let mut st = self.lock();
+        let events = st
+            .set_status(order_id, &body, self.clock.now())
+            .map_err(|e| e.message)?;
+        self.raise(&st, &events);
+        Ok(())
+    }
+
     /// Invoices a sales order like `POST /order-service/sales-order/{id}/close`.
     pub fn try_invoice_order(&self, order_id: i64) -> Result<(), String> {
         self.lock()

@@ -289,6 +289,21 @@ const ENDINGS: [&str; 4] = ["1.00", "0.50", "0.95", "0.99"];
 /// Catalogue creation stamp (ISO 8601, as v3 catalog returns dates).
 const CATALOG_CREATED: &str = "2025-02-03T10:00:00+00:00";
 
+/// The catalog's creation time plus `n` minutes: products were last edited one after another
+/// (spread modification times, as a live catalog has), in BigCommerce's
+/// (`2025-02-03T10:01:00+00:00`) or Brightpearl's (`2025-02-03T10:01:00.000Z`) form.
+fn minutes_after_creation(n: i64, brightpearl: bool) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(CATALOG_CREATED)
+        .expect("CATALOG_CREATED is RFC 3339")
+        .with_timezone(&chrono::Utc)
+        + chrono::Duration::minutes(n);
+    if brightpearl {
+        t.format("%Y-%m-%dT%H:%M:%S.000Z").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    }
+}
+
 fn d(s: &str) -> Decimal {
     s.parse().expect("decimal literal")
 }
@@ -613,7 +628,7 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
         });
         let more = json!({
             "page_title": "", "meta_description": "", "view_count": 0, "total_sold": 0,
-            "date_created": CATALOG_CREATED, "date_modified": CATALOG_CREATED,
+            "date_created": CATALOG_CREATED, "date_modified": minutes_after_creation(*product_id, false),
             "base_variant_id": if *simple { Value::from(*first_variant_id) } else { Value::Null },
             "options": options,
             "variants": vjson
@@ -691,7 +706,7 @@ pub fn build(rng: &mut Rng, count: usize) -> Catalog {
             "composition": {"bundle": false},
             "variations": variations,
             "nominalCodeStock": "1001", "nominalCodePurchases": "5000", "nominalCodeSales": "4000",
-            "createdOn": "2025-02-03T10:00:00.000Z", "updatedOn": "2025-02-03T10:00:00.000Z"
+            "createdOn": "2025-02-03T10:00:00.000Z", "updatedOn": minutes_after_creation(k as i64, true)
         }));
         let retail_ex = v.retail_ex();
         let eur_ex = round4(

@@ -767,7 +767,8 @@ impl DemoEnv {
     /// The flash sale: `orders` (single-line orders held back from the seed) are placed for
     /// the 3 tracked SKUs with the least stock, a stock sync after every 5 and a
     /// sale elsewhere of 1 in Brightpearl after every 10; then the orders flow posts
-    /// them and a last stock sync runs. Returns what was placed.
+    /// them and a last stock sync runs (again while writes are pending, as the next schedule
+    /// would). Returns what was placed.
     pub async fn flash_sale(
         &self,
         orders: Vec<pearlbridge_sandbox::seed::BigCommerceOrderBundle>,
@@ -809,7 +810,13 @@ impl DemoEnv {
             }
         }
         self.run_orders(max_runs).await?;
-        self.run_stock(Trigger::Scheduled).await?;
+        // A last full sync, run again while writes are pending (faults) as a schedule would.
+        for _ in 0..max_runs.max(1) {
+            let r = self.run_stock(Trigger::Scheduled).await?;
+            if r.count("pending_retry") == 0 {
+                break;
+            }
+        }
         Ok(json!({
             "orders": placed,
             "units": units,

@@ -43,18 +43,12 @@ async fn register_is_idempotent_and_reports_and_reactivates_deactivated_hooks() 
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("store/order/*"), "{text}");
     assert!(text.contains("created"), "{text}");
-    // The orders flow's `store/order/*` and the tracking flow's `store/order/statusUpdated`.
+    // One hook: the orders flow's `store/order/*` covers the tracking flow's
+    // `store/order/statusUpdated` and the refunds flow's `store/order/refund/created` (a
+    // second hook would deliver those events twice).
     let hooks = env.demo.sandbox.bigcommerce.hooks();
-    assert_eq!(hooks.len(), 2, "{hooks:?}");
-    let h = hooks
-        .iter()
-        .find(|h| h["scope"] == "store/order/*")
-        .unwrap_or_else(|| panic!("{hooks:?}"));
-    assert!(
-        hooks
-            .iter()
-            .any(|h| h["scope"] == "store/order/statusUpdated")
-    );
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let h = &hooks[0];
     assert_eq!(h["scope"], "store/order/*");
     assert_eq!(
         h["destination"],
@@ -68,7 +62,7 @@ async fn register_is_idempotent_and_reports_and_reactivates_deactivated_hooks() 
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("unchanged"), "{text}");
     assert!(text.contains("0 deactivated"), "{text}");
-    assert_eq!(env.demo.sandbox.bigcommerce.hooks().len(), 2);
+    assert_eq!(env.demo.sandbox.bigcommerce.hooks().len(), 1);
 
     // BigCommerce deactivated it (deliveries failed for 48 h): reported and reactivated.
     let bc = &env.demo.sandbox.info.bigcommerce;
@@ -93,7 +87,7 @@ async fn register_is_idempotent_and_reports_and_reactivates_deactivated_hooks() 
     );
     assert!(text.contains("reactivated"), "{text}");
     let hooks = env.demo.sandbox.bigcommerce.hooks();
-    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert!(hooks.iter().all(|h| h["is_active"] == true), "{hooks:?}");
 
     // Without a public URL there is nothing to register at.

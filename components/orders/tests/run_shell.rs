@@ -247,7 +247,10 @@ impl World {
                                 r#"{"errors":[{"code":"CMNC-500","message":"boom"}]}"#,
                             ));
                         }
-                        assert_eq!(query(path, "columns").as_deref(), Some("productId,SKU,updatedOn"));
+                        assert_eq!(
+                            query(path, "columns").as_deref(),
+                            Some("productId,SKU,updatedOn")
+                        );
                         let size: usize = query(path, "pageSize").unwrap().parse().unwrap();
                         let first: usize = query(path, "firstResult").unwrap().parse().unwrap();
                         let mut all: Vec<(u64, String)> = self

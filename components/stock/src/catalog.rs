@@ -150,10 +150,7 @@ pub(crate) fn targets_of(p: &CatalogProduct) -> Vec<Target> {
 
 /// BigCommerce products modified since `since` (every product when `None`): product id →
 /// its targets (empty for a product no longer tracked), and the newest `date_modified`.
-fn read_bigcommerce(
-    cx: &Cx,
-    since: Option<Timestamp>,
-) -> Result<(BTreeMap<u64, Vec<Target>>, Option<Timestamp>, u32), ApiError> {
+fn read_bigcommerce(cx: &Cx, since: Option<Timestamp>) -> Result<BigCommerceRead, ApiError> {
     let filter = since
         .map(|t| {
             format!(
@@ -191,7 +188,19 @@ fn read_bigcommerce(
         }
         page += 1;
     }
-    Ok((out, newest, page))
+    Ok(BigCommerceRead {
+        products: out,
+        newest,
+        pages: page,
+    })
+}
+
+/// What [`read_bigcommerce`] read: product id → its targets, the newest `date_modified`,
+/// the pages read.
+struct BigCommerceRead {
+    products: BTreeMap<u64, Vec<Target>>,
+    newest: Option<Timestamp>,
+    pages: u32,
 }
 
 fn mark_time(t: &Option<String>) -> Option<Timestamp> {
@@ -240,7 +249,11 @@ pub fn read(cx: &mut Cx, forced: bool, complete_read_hours: i64) -> Result<Catal
             back(mark_time(&mark.brightpearl)),
         )
     };
-    let (fresh, bc_newest, bc_pages) = read_bigcommerce(cx, bc_since)?;
+    let BigCommerceRead {
+        products: fresh,
+        newest: bc_newest,
+        pages: bc_pages,
+    } = read_bigcommerce(cx, bc_since)?;
     let bp = brightpearl::Client::new(cx.api);
     let skus = bp.product_skus(bp_since, PRODUCT_INDEX_MAX_PAGES)?;
 

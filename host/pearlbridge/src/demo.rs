@@ -66,7 +66,12 @@ pub fn stress_faults() -> (Vec<FaultRule>, Vec<FaultRule>) {
     };
     let bigcommerce = vec![
         // The tracking flow's shipment POSTs and status PUTs.
-        rule(Some("POST"), "/v2/orders/*/shipments", 0.05, FaultKind::CommitThenDrop),
+        rule(
+            Some("POST"),
+            "/v2/orders/*/shipments",
+            0.05,
+            FaultKind::CommitThenDrop,
+        ),
         rule(Some("PUT"), "/v2/orders/*", 0.05, FaultKind::CommitThenDrop),
         rule(None, "*", 0.05, FaultKind::Status { status: 503 }),
         rule(None, "*", 0.002, FaultKind::Status { status: 429 }),

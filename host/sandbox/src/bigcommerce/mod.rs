@@ -51,8 +51,8 @@ mod http;
 mod json;
 mod orders;
 mod payments;
-mod refund_script;
 mod ratelimit;
+mod refund_script;
 mod state;
 mod webhooks;
 

@@ -22,6 +22,7 @@ pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
 pub mod demo_refunds;
 #[cfg(feature = "demo")]
 pub mod demo_serve;

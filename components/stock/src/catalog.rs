@@ -4,9 +4,10 @@
 //! (`GET /v3/catalog/products?include=variants`, pages of 250) and every Brightpearl SKU
 //! (paged `product-search`, 500 a page) and joins them by SKU. Between complete reads (at
 //! most `complete_read_hours` apart, or when `--full` asks for one) a full sync reads only
-//! what changed since the last read — BigCommerce products with `date_modified:min` and
-//! Brightpearl products with `updatedOn=<since>/`, each from the newest value the last read
-//! saw, minus [`OVERLAP_MINUTES`] — and joins those onto the targets already in state, so a
+//! what changed since the last read — BigCommerce products with `date_modified:min` from the
+//! store's clock (`GET /v2/time`) when the last read began, Brightpearl products with
+//! `updatedOn=<since>/` from the newest value the last read saw, each minus
+//! [`OVERLAP_MINUTES`] — and joins those onto the targets already in state, so a
 //! sync of an unchanged catalog costs one read on each system besides the availability.
 //!
 //! State keys (besides the flow's `targets:product:<bp id>`):
@@ -51,7 +52,7 @@ pub const MAX_SKU_LOOKUPS: usize = 20;
 /// Where the last catalog read left off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogMark {
-    /// The newest BigCommerce product `date_modified` read (ISO 8601, UTC).
+    /// The store's clock (`GET /v2/time`) when the last read began (ISO 8601, UTC).
     pub bigcommerce: Option<String>,
     /// The newest Brightpearl product `updatedOn` read (ISO 8601, UTC).
     pub brightpearl: Option<String>,
@@ -249,6 +250,9 @@ pub fn read(cx: &mut Cx, forced: bool, complete_read_hours: i64) -> Result<Catal
             back(mark_time(&mark.brightpearl)),
         )
     };
+    // The store's clock before the read: whatever changes after it (our own writes too) is
+    // read next time; the newest `date_modified` read would lag behind those writes.
+    let bc_clock = bigcommerce::Client::new(cx.api).time()?;
     let BigCommerceRead {
         products: fresh,
         newest: bc_newest,
@@ -350,7 +354,10 @@ pub fn read(cx: &mut Cx, forced: bool, complete_read_hours: i64) -> Result<Catal
         }
     }
     let saved = CatalogMark {
-        bigcommerce: later(mark_time(&mark.bigcommerce), bc_newest),
+        bigcommerce: later(
+            mark_time(&mark.bigcommerce),
+            Some(Timestamp(bc_clock)).max(bc_newest),
+        ),
         brightpearl: later(mark_time(&mark.brightpearl), skus.newest),
         complete_at: if complete { cx.now.0 } else { mark.complete_at },
     };

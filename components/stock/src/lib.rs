@@ -35,6 +35,7 @@ pub fn needs() -> Vec<Need> {
     use Method::{Get, Put};
     use System::{Bigcommerce as Bc, Brightpearl as Bp};
     vec![
+        Need::new(Bc, &[Get], "/v2/time"),
         Need::new(Bc, &[Get], "/v3/catalog/products"),
         Need::new(Bc, &[Put], "/v3/catalog/variants"),
         Need::new(Bc, &[Put], "/v3/inventory/adjustments/absolute"),

@@ -27,6 +27,8 @@ struct World {
     bp_products: BTreeMap<String, u64>,
     /// Brightpearl product id → `updatedOn` (absent: 2024-05-01T09:00:00Z).
     bp_updated: BTreeMap<u64, String>,
+    /// BigCommerce's clock (`GET /v2/time`); 0 = [`NOW`].
+    bc_time: i64,
     /// Brightpearl availability: product id → warehouse id → onHand (absent = not tracked).
     availability: BTreeMap<u64, BTreeMap<u64, i64>>,
     /// BigCommerce orders in status 11: id → [(sku, quantity)].
@@ -78,13 +80,18 @@ impl World {
         let path = req.path.as_str();
         let ok = |v: Value| Ok(Response::new(200, v.to_string()));
         match (req.system, req.method) {
+            (System::Bigcommerce, Method::Get) if path == "/v2/time" => {
+                let t = if self.bc_time == 0 { NOW } else { self.bc_time };
+                ok(json!({ "time": t }))
+            }
             (System::Bigcommerce, Method::Get) if path.starts_with("/v3/catalog/products?") => {
                 let min = query(path, "date_modified:min").map(|t| ts(&t));
                 let data: Vec<&Value> = self
                     .products
                     .iter()
                     .filter(|p| {
-                        min.is_none_or(|m| p["date_modified"].as_str().is_some_and(|d| ts(d) >= m))
+                        // No date (the older tests' products): always read.
+                        min.is_none_or(|m| p["date_modified"].as_str().is_none_or(|d| ts(d) >= m))
                     })
                     .collect();
                 ok(
@@ -657,15 +664,18 @@ fn between_complete_reads_a_full_sync_reads_only_what_changed_on_either_side() {
     h.api.clear_log();
     h.world.borrow_mut().writes.clear();
 
-    // An hour later nothing changed: one read on each side from the newest modification
-    // read (11:00) minus 5 minutes, the availability, no write.
+    // An hour later nothing changed: one read on each side, BigCommerce's from its clock at
+    // the last read (12:00) and Brightpearl's from the newest modification read (09:00),
+    // each minus 5 minutes; the availability; no write.
     let later = NOW + 3600;
+    h.world.borrow_mut().bc_time = later;
     let second = h.run_at(Trigger::Scheduled, later).unwrap();
     let p = paths(&h);
     assert_eq!(
-        p[..2],
+        p[..3],
         [
-            "/v3/catalog/products?include=variants&date_modified:min=2024-05-01T10%3A55%3A00Z&limit=250&page=1".to_string(),
+            "/v2/time".to_string(),
+            "/v3/catalog/products?include=variants&date_modified:min=2024-05-01T11%3A55%3A00Z&limit=250&page=1".to_string(),
             "/product-service/product-search?columns=productId,SKU,updatedOn&updatedOn=2024-05-01T08:55:00Z/&pageSize=500&firstResult=1".to_string(),
         ]
     );
@@ -677,7 +687,7 @@ fn between_complete_reads_a_full_sync_reads_only_what_changed_on_either_side() {
         vec!["/warehouse-service/product-availability/1002,1001,1003"]
     );
     assert!(h.writes().is_empty());
-    assert!(second.notes.iter().any(|n| n.starts_with("incremental catalog read: 1 BigCommerce product(s) in 1 page(s), 3 Brightpearl product(s)")), "{:?}", second.notes);
+    assert!(second.notes.iter().any(|n| n.starts_with("incremental catalog read: 0 BigCommerce product(s) in 1 page(s), 3 Brightpearl product(s)")), "{:?}", second.notes);
     assert_eq!(
         second
             .counts
@@ -744,11 +754,11 @@ fn between_complete_reads_a_full_sync_reads_only_what_changed_on_either_side() {
         .unwrap();
     let p = paths(&h);
     assert_eq!(
-        p[0],
+        p[1],
         "/v3/catalog/products?include=variants&limit=250&page=1"
     );
     assert_eq!(
-        p[1],
+        p[2],
         "/product-service/product-search?columns=productId,SKU,updatedOn&pageSize=500&firstResult=1"
     );
 }

@@ -944,8 +944,19 @@ impl<'a> Client<'a> {
     /// `GET /order-service/order-search?orderTypeId=1&externalRef=<ref>` → sales order ids
     /// (column `orderId`) carrying that external reference (§3.3 [doc]).
     pub fn sales_orders_by_external_ref(&self, external_ref: &str) -> Result<Vec<u64>, ApiError> {
+        self.orders_by_external_ref(1, external_ref)
+    }
+
+    /// `GET /order-service/order-search?orderTypeId=<type>&externalRef=<ref>` → the ids
+    /// (column `orderId`) of orders of that type carrying that external reference, lowest
+    /// first; rows whose `externalRef` differs (a partial match) are left out.
+    fn orders_by_external_ref(
+        &self,
+        order_type_id: u32,
+        external_ref: &str,
+    ) -> Result<Vec<u64>, ApiError> {
         let rows = self.search_all(&format!(
-            "/order-service/order-search?orderTypeId=1&externalRef={}",
+            "/order-service/order-search?orderTypeId={order_type_id}&externalRef={}",
             encode(external_ref)
         ))?;
         let mut ids: Vec<u64> = rows
@@ -984,21 +995,7 @@ impl<'a> Client<'a> {
     /// `GET /order-service/order-search?orderTypeId=3&externalRef=<ref>` → sales credit ids
     /// (order type 3 = SC, §10 [doc]) carrying that external reference, lowest first.
     pub fn sales_credits_by_external_ref(&self, external_ref: &str) -> Result<Vec<u64>, ApiError> {
-        let rows = self.search_all(&format!(
-            "/order-service/order-search?orderTypeId=3&externalRef={}",
-            encode(external_ref)
-        ))?;
-        let mut ids: Vec<u64> = rows
-            .iter()
-            .filter(|r| {
-                r.str("externalRef")
-                    .map(|e| e == external_ref)
-                    .unwrap_or(true)
-            })
-            .filter_map(|r| r.u64("orderId"))
-            .collect();
-        ids.sort_unstable();
-        Ok(ids)
+        self.orders_by_external_ref(3, external_ref)
     }
 
     /// `GET /order-service/order/{id}` (§4.3 [doc]): the order, `None` when absent (200 `[]`

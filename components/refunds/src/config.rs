@@ -8,7 +8,8 @@
 //! credit_status_id = 29              # optional: Brightpearl status of new sales credits
 //! not_invoiced = "invoice-parent"    # or "hold": wait until the sales order is invoiced
 //! blocked_exception_after_minutes = 1440
-//! restock = false                    # default: returns arrive separately
+//! restock = false                    # default: returns arrive separately; true = a goods-in
+//!                                    # note against each credit returns its units to stock
 //! retry_exception_after = 3
 //!
 //! [flows.refunds.mapping.nominal_codes]
@@ -146,8 +147,9 @@ pub struct RefundsConfig {
     /// `credit-blocked-not-invoiced` (owner finance, impact the refund total) is raised.
     #[serde(default = "default_blocked_after")]
     pub blocked_exception_after_minutes: i64,
-    /// Return the credited units to stock. Default off: returns arrive separately (goods-in);
-    /// `true` is refused by [`check`] until the Brightpearl call for it is confirmed.
+    /// Return the credited units to stock with a goods-in note against each sales credit
+    /// (`POST /warehouse-service/order/{creditId}/goods-note/goods-in`, brightpearl-api.md
+    /// §10 [doc]). Default off: returns arrive separately and are received in Brightpearl.
     #[serde(default)]
     pub restock: bool,
     #[serde(default)]
@@ -359,11 +361,7 @@ pub fn parse(json: &str) -> Result<RefundsConfig, Vec<ConfigProblem>> {
         );
     }
     match obj.get("restock") {
-        Some(Value::Bool(false)) | None => {}
-        Some(Value::Bool(true)) => c.push(
-            "restock",
-            "restock = true is not supported yet: the Brightpearl call that returns credited units to stock is unconfirmed (brightpearl-api.md §10); receive returns with a goods-in note and keep restock = false",
-        ),
+        Some(Value::Bool(_)) | None => {}
         Some(v) => c.push("restock", format!("true or false; got {v}")),
     }
     if let Some(v) = obj.get("rounding") {

@@ -54,6 +54,9 @@ pub fn needs() -> Vec<Need> {
         Need::new(Bp, &[Post], "/accounting-service/customer-payment"),
         Need::new(Bp, &[Get], "/accounting-service/customer-payment-search"),
         Need::new(Bp, &[Post], "/multi-message"),
+        // restock = true: the products' default locations, the credit's goods-in notes.
+        Need::new(Bp, &[Get], "/warehouse-service/warehouse"),
+        Need::new(Bp, &[Get, Post], "/warehouse-service/order"),
     ]
 }
 

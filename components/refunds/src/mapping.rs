@@ -21,13 +21,18 @@
 //!   `refund-total-variance` (owner finance).
 //! - Money is `Decimal` in the sales order's currency (the BigCommerce order's transactional
 //!   currency, as the orders flow posted it), rows at 2 dp.
+//! - Restock (`restock = true`, [`goods_in_note`]): the credit's product rows go back into
+//!   stock with one goods-in note against the sales credit, each product into its default
+//!   location in the credit's warehouse, valued at the sales order row's `itemCost` (the cost
+//!   it left stock at); products with no default location there (not stock-tracked) are not
+//!   received.
 
 use std::collections::BTreeMap;
 
 use pearlbridge_sdk::bigcommerce::Refund;
 use pearlbridge_sdk::brightpearl::{
-    CustomerPayment, OrderCurrency, OrderRecord, OrderRowRecord, PaymentType, SalesCredit,
-    SalesOrderCustomer, SalesOrderRow,
+    CustomerPayment, GoodsInNote, GoodsMoved, OrderCurrency, OrderRecord, OrderRowRecord,
+    PaymentType, ProductValue, SalesCredit, SalesOrderCustomer, SalesOrderRow,
 };
 use pearlbridge_sdk::dates::Timestamp;
 use pearlbridge_sdk::money;
@@ -62,6 +67,10 @@ pub mod kinds {
     pub const REFUND_PAYMENT_DECLINED: &str = "refund-payment-declined";
     /// A retryable failure for `retry_exception_after` runs.
     pub const REFUND_POST_FAILED: &str = "refund-post-failed";
+    /// `restock = true` and Brightpearl rejected the goods-in note that returns the credited
+    /// units to stock (4xx), or the credit cannot be received (raised, not holding: the
+    /// refund payments still post).
+    pub const RESTOCK_REJECTED: &str = "restock-rejected";
 }
 
 /// Decimal places of the credit's rows and payments.
@@ -451,4 +460,85 @@ pub fn map_payments(
     } else {
         Err(unmapped)
     }
+}
+
+/// The goods-in note's `userBatchReference` (unique across goods-in notes [doc]), the same as
+/// the credit's external reference: `bc-refund-<refund id>`.
+pub fn restock_reference(refund_id: u64) -> String {
+    credit_external_ref(refund_id)
+}
+
+/// The goods-in note returning sales credit `credit`'s product rows to stock
+/// (`POST /warehouse-service/order/{creditId}/goods-note/goods-in`, brightpearl-api.md §10
+/// [doc]): into `credit.warehouseId`, one line per product row (row id order) whose product
+/// has a default location there (`locations`: product id → location id, from
+/// `GET /warehouse-service/warehouse/{id}/product/{idSet}`), `purchaseOrderRowId` = the
+/// credit row, valued at the `itemCost` of the sales order row it credits (matched by
+/// `externalRef`, the BigCommerce order product id). `Ok(None)` when nothing is received;
+/// `Err` when a row's quantity is not a whole number or it credits no sales order row.
+pub fn goods_in_note(
+    refund_id: u64,
+    received_on: &str,
+    credit: &OrderRecord,
+    parent: &OrderRecord,
+    locations: &BTreeMap<u64, u64>,
+) -> Result<Option<GoodsInNote>, String> {
+    let entity = refund_entity(refund_id);
+    let mut rows: Vec<(u64, &OrderRowRecord)> = credit
+        .order_rows
+        .iter()
+        .map(|(id, r)| (id.parse::<u64>().unwrap_or(u64::MAX), r))
+        .filter(|(_, r)| r.product_id > 0 && r.quantity.magnitude > Decimal::ZERO)
+        .collect();
+    rows.sort_by_key(|(id, _)| *id);
+    let mut moved = vec![];
+    for (row_id, row) in rows {
+        let Some(&location) = locations.get(&row.product_id) else {
+            continue;
+        };
+        let units = row.quantity.magnitude;
+        if units.fract() != Decimal::ZERO {
+            return Err(format!(
+                "{entity}: sales credit {} row {row_id} has {} units of product {}: only whole units can be received",
+                credit.id,
+                units.normalize(),
+                row.product_id
+            ));
+        }
+        let Some(sold) = parent
+            .order_rows
+            .values()
+            .find(|p| !row.external_ref.is_empty() && p.external_ref == row.external_ref)
+        else {
+            return Err(format!(
+                "{entity}: sales credit {} row {row_id} (externalRef {:?}) credits no row of sales order {}",
+                credit.id, row.external_ref, parent.id
+            ));
+        };
+        let currency = if sold.item_cost.currency_code.is_empty() {
+            credit_currency(parent)
+        } else {
+            sold.item_cost.currency_code.clone()
+        };
+        moved.push(GoodsMoved {
+            product_id: row.product_id,
+            purchase_order_row_id: row_id,
+            quantity: units.trunc().try_into().unwrap_or(0),
+            destination_location_id: location,
+            product_value: ProductValue {
+                currency,
+                value: money::fixed(sold.item_cost.value, 4),
+            },
+        });
+    }
+    if moved.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(GoodsInNote {
+        transfer: false,
+        warehouse_id: credit.warehouse_id,
+        goods_moved: moved,
+        received_on: received_on.to_string(),
+        user_batch_reference: restock_reference(refund_id),
+    }))
 }

@@ -68,6 +68,8 @@ pub const COUNTERS: &[&str] = &[
     "parents_invoiced",
     "blocked_not_invoiced",
     "difference_rows",
+    "restocked",
+    "restocks_rejected",
 ];
 
 impl From<RefundProblem> for Problem {
@@ -300,6 +302,9 @@ impl Refunds<'_> {
             }
         };
         cx.clear_mark(&key, BLOCKED);
+        if self.cfg.restock {
+            self.restock(cx, &refund, &parent, credit_id)?;
+        }
         let payments =
             mapping::map_payments(&refund, &parent, credit_id, self.cfg).map_err(unmapped)?;
         let payments = self.payments.unlinked(cx, payments)?;
@@ -493,6 +498,115 @@ impl Refunds<'_> {
                     mapped.credit.currency.code.clone(),
                 )),
             }])),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `restock = true`: return the credited units to stock once, with a goods-in note against
+    /// the sales credit ([`mapping::goods_in_note`]; [`Cx::write_once`] under
+    /// `link:restock:<refund id>`, found again by its `userBatchReference` among the credit's
+    /// goods-in notes). A rejection, or a credit that cannot be received, raises
+    /// `restock-rejected` (owner operations, impact the units at cost) and the refund payments
+    /// still post; any other failure is retried with the refund.
+    fn restock(
+        &self,
+        cx: &mut Cx,
+        refund: &Refund,
+        parent: &OrderRecord,
+        credit_id: u64,
+    ) -> Result<(), Stop> {
+        let key = Key::new(System::Brightpearl, "restock", refund.id);
+        if cx.linked(&key)?.is_some() {
+            return Ok(());
+        }
+        let entity = refund_entity(refund.id);
+        let bp = brightpearl::Client::new(cx.api);
+        let Some(credit) = bp.order(credit_id)? else {
+            return Err(Stop::Api(ApiError::Decode {
+                what: format!("GET /order-service/order/{credit_id}"),
+                message: format!("{entity}: sales credit {credit_id} not found to restock"),
+            }));
+        };
+        let products: Vec<u64> = credit
+            .order_rows
+            .values()
+            .map(|r| r.product_id)
+            .filter(|p| *p > 0)
+            .collect();
+        if products.is_empty() {
+            return Ok(());
+        }
+        let locations = bp.default_locations(credit.warehouse_id, &products)?;
+        let rejected = |cx: &mut Cx, message: String, at_cost: Decimal, currency: String| {
+            cx.count("restocks_rejected");
+            cx.raise(
+                kinds::RESTOCK_REJECTED,
+                &entity,
+                Team::Operations,
+                message,
+                Some(&Impact::new(at_cost, currency)),
+                false,
+            );
+        };
+        let note = match mapping::goods_in_note(
+            refund.id,
+            &refund.created,
+            &credit,
+            parent,
+            &locations,
+        ) {
+            Ok(Some(note)) => note,
+            Ok(None) => return Ok(()),
+            Err(message) => {
+                rejected(cx, message, Decimal::ZERO, mapping::credit_currency(parent));
+                return Ok(());
+            }
+        };
+        let at_cost: Decimal = note
+            .goods_moved
+            .iter()
+            .map(|m| m.product_value.value * Decimal::from(m.quantity))
+            .sum();
+        let currency = note
+            .goods_moved
+            .first()
+            .map(|m| m.product_value.currency.clone())
+            .unwrap_or_default();
+        let reference = note.user_batch_reference.clone();
+        let written = cx.write_once(
+            &key,
+            "goods-in-note",
+            false,
+            || {
+                Ok(bp
+                    .goods_in_notes(credit_id)?
+                    .into_iter()
+                    .find(|n| n.user_batch_reference == reference)
+                    .map(|n| n.goods_note_id))
+            },
+            || bp.create_goods_in_note(credit_id, &note),
+        );
+        match written {
+            Ok(w) => {
+                if w.by_this_run() {
+                    cx.count("restocked");
+                }
+                cx.report.resolve(kinds::RESTOCK_REJECTED, &entity);
+                Ok(())
+            }
+            Err(Stop::Api(e)) if is_rejection(&e) => {
+                let units: u64 = note.goods_moved.iter().map(|m| m.quantity).sum();
+                rejected(
+                    cx,
+                    format!(
+                        "{entity}: Brightpearl rejected the goods-in note returning {units} units of sales credit {credit_id} to warehouse {}: {e}",
+                        note.warehouse_id
+                    ),
+                    at_cost,
+                    currency,
+                );
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }

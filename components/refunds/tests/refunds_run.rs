@@ -41,6 +41,12 @@ struct World {
     lose_payment_response: bool,
     /// Closing a sales order is refused.
     refuse_close: bool,
+    /// Goods-in notes (POST bodies, with `goodsNoteId` and `orderId`).
+    goods_in: Vec<Value>,
+    /// The next goods-in POST commits but its answer is lost.
+    lose_goods_in_response: bool,
+    /// Goods-in POSTs are refused (400).
+    refuse_goods_in: bool,
 }
 
 fn ok(v: Value) -> Result<Response, SendError> {
@@ -192,15 +198,75 @@ impl World {
                 for (i, r) in body["rows"].as_array().unwrap().iter().enumerate() {
                     rows.insert(
                         format!("{id}{i}"),
-                        json!({"rowValue": {"rowNet": {"value": r["net"]}, "rowTax": {"value": r["tax"]}, "taxCode": r["taxCode"]}}),
+                        json!({"productId": r["productId"], "quantity": {"magnitude": r["quantity"]},
+                               "externalRef": r["externalRef"],
+                               "rowValue": {"rowNet": {"value": r["net"]}, "rowTax": {"value": r["tax"]}, "taxCode": r["taxCode"]}}),
                     );
                 }
                 self.bp_orders.insert(
                     id,
                     json!({"id": id, "orderTypeCode": "SC", "externalRef": body["externalRef"],
-                           "parentOrderId": body["parentId"], "orderRows": rows, "body": body}),
+                           "parentOrderId": body["parentId"], "warehouseId": body["warehouseId"],
+                           "orderRows": rows, "body": body}),
                 );
                 if std::mem::take(&mut self.lose_credit_response) {
+                    return Err(SendError::OutcomeUnknown);
+                }
+                ok(json!({ "response": id }))
+            }
+            (
+                System::Brightpearl,
+                Method::Get,
+                ["warehouse-service", "warehouse", "2", "product", set],
+            ) => {
+                // Products 1007 and 1008 are stock-tracked, with default location 201.
+                let defaults: Vec<Value> = set
+                    .split(',')
+                    .filter(|p| ["1007", "1008"].contains(p))
+                    .map(|p| json!({"productId": p.parse::<u64>().unwrap(), "defaultLocationId": 201}))
+                    .collect();
+                ok(json!({ "response": defaults }))
+            }
+            (
+                System::Brightpearl,
+                Method::Get,
+                ["warehouse-service", "order", credit, "goods-note", "goods-in", ""],
+            ) => {
+                let notes: serde_json::Map<String, Value> = self
+                    .goods_in
+                    .iter()
+                    .filter(|n| n["orderId"].to_string() == *credit)
+                    .map(|n| (n["goodsNoteId"].to_string(), n.clone()))
+                    .collect();
+                ok(json!({ "response": notes }))
+            }
+            (
+                System::Brightpearl,
+                Method::Post,
+                ["warehouse-service", "order", credit, "goods-note", "goods-in"],
+            ) => {
+                if self.refuse_goods_in {
+                    return Ok(Response::new(
+                        400,
+                        r#"{"errors":[{"code":"WHSC-003","message":"Location 201 is closed"}]}"#,
+                    ));
+                }
+                if self
+                    .goods_in
+                    .iter()
+                    .any(|n| n["userBatchReference"] == body["userBatchReference"])
+                {
+                    return Ok(Response::new(
+                        400,
+                        r#"{"errors":[{"code":"WHSC-003","message":"userBatchReference already used"}]}"#,
+                    ));
+                }
+                let id = self.id();
+                let mut n = body.clone();
+                n["goodsNoteId"] = json!(id);
+                n["orderId"] = json!(credit.parse::<u64>().unwrap());
+                self.goods_in.push(n);
+                if std::mem::take(&mut self.lose_goods_in_response) {
                     return Err(SendError::OutcomeUnknown);
                 }
                 ok(json!({ "response": id }))
@@ -264,7 +330,13 @@ impl World {
 /// (order products 555 × 2 and 556 × 1) and a shipping row, 40.00 GBP in all.
 fn sales_order(id: u64, bc: u64, invoiced: bool) -> Value {
     let row = |pid: u64, name: &str, qty: &str, net: &str, tax: &str, nominal: &str, er: Value| {
+        let cost = match pid {
+            1007 => "4.5000",
+            1008 => "2.2500",
+            _ => "0.0000",
+        };
         json!({"productId": pid, "productName": name, "quantity": {"magnitude": qty},
+               "itemCost": {"currencyCode": "GBP", "value": cost},
                "rowValue": {"taxCode": "T20", "rowNet": {"currencyCode": "GBP", "value": net},
                             "rowTax": {"currencyCode": "GBP", "value": tax}},
                "nominalCode": nominal, "externalRef": er})
@@ -906,4 +978,146 @@ fn a_refund_in_another_currency_credits_and_pays_in_the_sales_orders_currency() 
             )),
         ]
     );
+}
+
+fn restocking() -> Harness {
+    let mut v = cfg_json();
+    v["restock"] = json!(true);
+    Harness::with(config::parse(&v.to_string()).unwrap())
+}
+
+fn goods_in_body(refund: u64, moved: Value) -> Value {
+    json!({"transfer": false, "warehouseId": 2, "goodsMoved": moved,
+           "receivedOn": "2024-05-01T11:00:00+00:00",
+           "userBatchReference": format!("bc-refund-{refund}")})
+}
+
+#[test]
+fn restock_off_sends_no_goods_in_note() {
+    let h = Harness::new();
+    h.add(refund(
+        7101,
+        ORDER,
+        "12.00",
+        json!([product(555, 1)]),
+        json!([pay(1, "braintree", "12.00")]),
+    ));
+    let s = h.run();
+    assert_eq!(count(&s, "credits_created"), 1);
+    assert_eq!(count(&s, "restocked"), 0);
+    assert_eq!(
+        h.api
+            .count(System::Brightpearl, Method::Post, "/warehouse-service/"),
+        0
+    );
+    assert_eq!(
+        h.api
+            .count(System::Brightpearl, Method::Get, "/warehouse-service/"),
+        0
+    );
+}
+
+#[test]
+fn restock_receives_the_credited_product_rows_at_their_cost_once() {
+    let h = restocking();
+    h.add(refund(
+        7102,
+        ORDER,
+        "40.00",
+        json!([
+            product(555, 2),
+            product(556, 1),
+            amount("SHIPPING", 1, "6.00")
+        ]),
+        json!([pay(1, "braintree", "40.00")]),
+    ));
+    let s = h.run();
+    assert_eq!(count(&s, "credits_created"), 1);
+    assert_eq!(count(&s, "restocked"), 1);
+    assert_eq!(count(&s, "payments_posted"), 1);
+    let credit = h.credits()[0]["id"].as_u64().unwrap();
+    // The credit's rows are `<credit id><index>`: 0 and 1 are the product rows (the shipping
+    // row is not received).
+    assert_eq!(
+        h.api.bodies(
+            System::Brightpearl,
+            Method::Post,
+            &format!("/warehouse-service/order/{credit}/goods-note/goods-in")
+        ),
+        vec![goods_in_body(
+            7102,
+            json!([
+                {"productId": 1007, "purchaseOrderRowId": format!("{credit}0").parse::<u64>().unwrap(),
+                 "quantity": 2, "destinationLocationId": 201,
+                 "productValue": {"currency": "GBP", "value": "4.5000"}},
+                {"productId": 1008, "purchaseOrderRowId": format!("{credit}1").parse::<u64>().unwrap(),
+                 "quantity": 1, "destinationLocationId": 201,
+                 "productValue": {"currency": "GBP", "value": "2.2500"}}
+            ])
+        )]
+    );
+    assert!(h.open_kinds().is_empty(), "{:?}", h.open_kinds());
+    // A replay of the refund: the restock is linked, nothing is received twice.
+    h.api.clear_log();
+    let s = h.run_at(Trigger::Replay(vec!["bigcommerce:refund:7102".into()]), NOW);
+    assert_eq!(count(&s, "restocked"), 0);
+    assert_eq!(h.world.borrow().goods_in.len(), 1);
+    assert_eq!(
+        h.api
+            .count(System::Brightpearl, Method::Post, "/warehouse-service/"),
+        0
+    );
+}
+
+#[test]
+fn a_lost_goods_in_answer_is_found_by_its_batch_reference_not_received_twice() {
+    let h = restocking();
+    h.world.borrow_mut().lose_goods_in_response = true;
+    h.add(refund(
+        7103,
+        ORDER,
+        "12.00",
+        json!([product(555, 1)]),
+        json!([pay(1, "braintree", "12.00")]),
+    ));
+    let s = h.run();
+    assert_eq!(count(&s, "credits_created"), 1);
+    assert_eq!(count(&s, "restocked"), 1);
+    assert_eq!(count(&s, "payments_posted"), 1);
+    let notes = h.world.borrow().goods_in.clone();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["goodsMoved"][0]["quantity"], 1);
+    assert_eq!(
+        h.state.get("link:restock:7103").map(|e| e.value),
+        Some(notes[0]["goodsNoteId"].to_string())
+    );
+}
+
+#[test]
+fn a_refused_goods_in_note_raises_restock_rejected_and_the_payment_still_posts() {
+    let h = restocking();
+    h.world.borrow_mut().refuse_goods_in = true;
+    h.add(refund(
+        7104,
+        ORDER,
+        "24.00",
+        json!([product(555, 2)]),
+        json!([pay(1, "braintree", "24.00")]),
+    ));
+    let s = h.run();
+    assert_eq!(count(&s, "credits_created"), 1);
+    assert_eq!(count(&s, "restocks_rejected"), 1);
+    assert_eq!(count(&s, "payments_posted"), 1);
+    assert_eq!(h.payments().len(), 1);
+    let open = h.report.open_exceptions();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].kind, "restock-rejected");
+    assert_eq!(open[0].entity, "bigcommerce:refund:7104");
+    assert_eq!(open[0].owner, Team::Operations);
+    // 2 units at 4.50 cost.
+    assert_eq!(
+        open[0].impact.as_ref().map(|i| (i.amount.as_str(), i.currency.as_str())),
+        Some(("9.00", "GBP"))
+    );
+    assert!(open[0].message.contains("Location 201 is closed"), "{}", open[0].message);
 }

@@ -318,6 +318,66 @@ pub struct SalesCredit {
     pub rows: Vec<SalesOrderRow>,
 }
 
+/// `productValue` of a goods movement: the value of one unit in a currency (§10 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProductValue {
+    pub currency: String,
+    #[serde(with = "crate::money::serde_amount")]
+    pub value: Decimal,
+}
+
+/// One line of a goods-in note: units of a product received against an order row
+/// (`purchaseOrderRowId` names the row of a purchase order *or* a sales credit, §10 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GoodsMoved {
+    pub product_id: u64,
+    pub purchase_order_row_id: u64,
+    pub quantity: u64,
+    pub destination_location_id: u64,
+    pub product_value: ProductValue,
+}
+
+/// `POST /warehouse-service/order/{orderId}/goods-note/goods-in` body (§10 [doc]): stock
+/// received into one warehouse. `userBatchReference` is optional but unique across all
+/// goods-in notes [doc]: the flows' external reference for them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GoodsInNote {
+    pub transfer: bool,
+    pub warehouse_id: u64,
+    pub goods_moved: Vec<GoodsMoved>,
+    /// ISO 8601.
+    pub received_on: String,
+    pub user_batch_reference: String,
+}
+
+/// A goods-in note as `GET /warehouse-service/order/{idSet}/goods-note/goods-in/` returns it
+/// (a map of note id → note, §10 [doc]); the part the flows read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct GoodsInNoteRecord {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub goods_note_id: u64,
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub order_id: u64,
+    #[serde(deserialize_with = "crate::http::money_text::deserialize")]
+    pub user_batch_reference: String,
+    pub goods_moved: Vec<GoodsMoved>,
+}
+
+/// One product's defaults in a warehouse (`GET /warehouse-service/warehouse/{id}/product/{idSet}`,
+/// §10 [doc]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WarehouseDefaults {
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub product_id: u64,
+    #[serde(deserialize_with = "crate::http::lenient_u64::deserialize")]
+    pub default_location_id: u64,
+}
+
 /// A money value of an order GET (`{"currencyCode", "value"}`), the value a decimal string.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -357,6 +417,9 @@ pub struct OrderRowRecord {
     #[serde(deserialize_with = "crate::http::money_text::deserialize")]
     pub product_name: String,
     pub quantity: RowMagnitude,
+    /// Cost of one unit as the row was sold (`itemCost`, §4.3 [obs]): the value a return
+    /// goes back into stock at.
+    pub item_cost: MoneyValue,
     pub row_value: RowValue,
     #[serde(deserialize_with = "crate::http::money_text::deserialize")]
     pub nominal_code: String,
@@ -1013,6 +1076,49 @@ impl<'a> Client<'a> {
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /warehouse-service/warehouse/{warehouseId}/product/{productIdSet}` (≤ 200 products
+    /// a call, §10 [doc]) → product id → its default location in that warehouse. Products
+    /// without defaults there are absent.
+    pub fn default_locations(
+        &self,
+        warehouse_id: u64,
+        product_ids: &[u64],
+    ) -> Result<BTreeMap<u64, u64>, ApiError> {
+        let mut out = BTreeMap::new();
+        for set in crate::idset::chunks(product_ids, 200) {
+            let path = format!("/warehouse-service/warehouse/{warehouse_id}/product/{set}");
+            let what = format!("GET {path}");
+            let resp = http::send(self.api, Request::get(System::Brightpearl, path), &what)?;
+            for d in http::decode::<Envelope<Vec<WarehouseDefaults>>>(&resp.body, &what)?.response {
+                out.insert(d.product_id, d.default_location_id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `POST /warehouse-service/order/{orderId}/goods-note/goods-in` → the new goods-in note
+    /// id (§10 [doc]; against a sales credit its rows return to stock).
+    pub fn create_goods_in_note(&self, order_id: u64, note: &GoodsInNote) -> Result<u64, ApiError> {
+        self.create(
+            &format!("/warehouse-service/order/{order_id}/goods-note/goods-in"),
+            note,
+        )
+    }
+
+    /// `GET /warehouse-service/order/{orderId}/goods-note/goods-in/` (§10 [doc]): the goods-in
+    /// notes of an order, lowest id first.
+    pub fn goods_in_notes(&self, order_id: u64) -> Result<Vec<GoodsInNoteRecord>, ApiError> {
+        let path = format!("/warehouse-service/order/{order_id}/goods-note/goods-in/");
+        let what = format!("GET {path}");
+        let resp = http::send(self.api, Request::get(System::Brightpearl, path), &what)?;
+        let notes: BTreeMap<String, GoodsInNoteRecord> =
+            http::decode::<Envelope<BTreeMap<String, GoodsInNoteRecord>>>(&resp.body, &what)?
+                .response;
+        let mut notes: Vec<GoodsInNoteRecord> = notes.into_values().collect();
+        notes.sort_by_key(|n| n.goods_note_id);
+        Ok(notes)
     }
 
     /// `POST /order-service/sales-order/{id}/close` `{}` (§4.6 [doc]): invoice the sales

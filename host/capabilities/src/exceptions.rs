@@ -432,6 +432,13 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         next_step: "BigCommerce reports the refund payment as declined by the gateway, so no money went back and no customer payment is posted for it; refund the customer another way (a new refund in BigCommerce is credited by itself) and resolve the exception",
     },
     RunbookEntry {
+        kind: "restock-rejected",
+        owner: Team::Operations,
+        raised_by: "refunds",
+        impact: "the credited units at the cost they were sold at (itemCost)",
+        next_step: "restock = true and Brightpearl refused the goods-in note that returns the credited units to stock (the message quotes it), or the credit could not be received (a fractional quantity, a row with no sales order row); the credit and its refund payments are posted; receive the units by hand on the sales credit in Brightpearl (userBatchReference bc-refund-<id>), then resolve the exception, or replay the refund after fixing the cause",
+    },
+    RunbookEntry {
         kind: "refund-post-failed",
         owner: Team::Integration,
         raised_by: "refunds",

@@ -493,6 +493,46 @@ pub(crate) fn handle(
             // Response shape is [unconfirmed]: the new note ids as an array.
             Ok((ok(json!(ids)), events))
         })()),
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "order",
+                orders,
+                "goods-note",
+                "goods-in",
+            ],
+        ) => done(goods_in_get(st, orders, None)),
+        (
+            "GET",
+            [
+                "warehouse-service",
+                "order",
+                orders,
+                "goods-note",
+                "goods-in",
+                notes,
+            ],
+        ) => done(goods_in_get(st, orders, Some(notes))),
+        (
+            "POST",
+            [
+                "warehouse-service",
+                "order",
+                order,
+                "goods-note",
+                "goods-in",
+            ],
+        ) => with_events((|| {
+            let id = path_id(order)?;
+            let (note, events) = st.create_goods_in_note(id, needs_body()?, now)?;
+            Ok((ok(json!(note)), events))
+        })()),
+        ("GET", ["warehouse-service", "warehouse", wid, "product", set]) => done((|| {
+            let wid = path_id(wid)?;
+            let ids = parse_id_set_limited(set, limits::OTHER, "product")?;
+            Ok(ok(st.warehouse_defaults(wid, &ids)?))
+        })()),
         ("PUT", ["warehouse-service", "goods-note", "goods-out", id]) => with_events((|| {
             let id = path_id(id)?;
             let events = st.update_goods_out_note(id, needs_body()?, now)?;
@@ -871,6 +911,18 @@ fn product_prices(st: &State, set: &str, lists: Option<&str>) -> ApiResult {
 
 /// `GET /warehouse-service/order/{orderIdSet|*}/goods-note/goods-out[/{gonIdSet}]` **\[doc\]**:
 /// a map note id → note; each ID set ≤500.
+/// `GET /warehouse-service/order/{orderIdSet|*}/goods-note/goods-in/[{noteIdSet}]` **\[doc\]**.
+fn goods_in_get(st: &State, orders: &str, notes: Option<&str>) -> ApiResult {
+    let order_ids = (orders != "*")
+        .then(|| parse_id_set_limited(orders, limits::OTHER, "order"))
+        .transpose()?;
+    let note_ids = notes
+        .filter(|n| !n.is_empty())
+        .map(|n| parse_id_set_limited(n, limits::OTHER, "goods-in note"))
+        .transpose()?;
+    Ok(ok(st.goods_in_get(order_ids.as_deref(), note_ids.as_deref())))
+}
+
 fn goods_out_get(st: &State, orders: &str, gons: Option<&str>) -> ApiResult {
     let order_ids = if orders == "*" {
         None
@@ -945,6 +997,7 @@ pub(crate) fn order_json(st: &State, o: &Order) -> Value {
         } else {
             r.net / r.quantity
         };
+        let (cost, cost_currency) = st.item_cost(r.product_id);
         rows.insert(
             r.id.to_string(),
             json!({
@@ -953,7 +1006,7 @@ pub(crate) fn order_json(st: &State, o: &Order) -> Value {
                 "productName": r.name,
                 "productSku": r.sku.clone().unwrap_or_default(),
                 "quantity": {"magnitude": money(r.quantity, 4)},
-                "itemCost": {"currencyCode": o.currency_code, "value": "0.0000"},
+                "itemCost": {"currencyCode": cost_currency, "value": money(cost, 4)},
                 "productPrice": {"currencyCode": o.currency_code, "value": money(unit, 4)},
                 "discountPercentage": "0.00",
                 "rowValue": {

@@ -78,6 +78,8 @@ pub(crate) mod codes {
     pub const WEBHOOK_EVENT: &str = "INTC-064";
     /// Stock correction validation **\[unconfirmed\]**.
     pub const STOCK_CORRECTION_INVALID: &str = "WHSC-002";
+    /// Goods-in note validation **\[unconfirmed\]**.
+    pub const GOODS_IN_INVALID: &str = "WHSC-003";
     /// Malformed multi-message request **\[unconfirmed\]**.
     pub const MULTI_MESSAGE_INVALID: &str = "CMNC-400";
     /// Webhook body validation **\[unconfirmed\]**.

@@ -209,6 +209,8 @@ pub(crate) struct State {
     pub gons: BTreeMap<i64, GoodsOutNote>,
     pub webhooks: BTreeMap<i64, Webhook>,
     pub stock_corrections: BTreeMap<i64, Value>,
+    /// Goods-in notes by id, as `GET …/goods-note/goods-in/` answers them.
+    pub goods_in_notes: BTreeMap<i64, Value>,
     next_contact: i64,
     next_address: i64,
     next_order: i64,
@@ -220,6 +222,7 @@ pub(crate) struct State {
     next_invoice: i64,
     next_credit_note: i64,
     next_stock_correction: i64,
+    next_goods_in: i64,
     ruid_rng: ChaCha8Rng,
     /// The account's UTC offset: every date-time the simulator writes carries it
     /// ([`BrightpearlConfig::utc_offset`](super::BrightpearlConfig::utc_offset)).
@@ -284,6 +287,8 @@ impl State {
             next_credit_note: 1001,
             next_stock_correction: 40001,
             stock_corrections: BTreeMap::new(),
+            next_goods_in: 60001,
+            goods_in_notes: BTreeMap::new(),
             contacts,
             addresses,
             products,
@@ -688,6 +693,223 @@ impl State {
                 only: None,
             }],
         ))
+    }
+
+    /// The default location of a warehouse (`locationId`): `warehouse id × 100 + 1`
+    /// (a simulator convention; real ids are account-wide).
+    pub fn default_location(warehouse_id: i64) -> i64 {
+        warehouse_id * 100 + 1
+    }
+
+    fn warehouse_exists(&self, warehouse_id: i64) -> bool {
+        self.warehouses.is_empty()
+            || self
+                .warehouses
+                .iter()
+                .any(|w| id_of(w, &["id"]) == Some(warehouse_id))
+    }
+
+    /// `GET /warehouse-service/warehouse/{id}/product/{idSet}` **\[doc\]**: the warehouse
+    /// defaults of the stock-tracked products among `ids` (others are absent
+    /// **\[unconfirmed\]**); reorder levels are 0.
+    pub fn warehouse_defaults(&self, warehouse_id: i64, ids: &[i64]) -> Result<Value, ApiError> {
+        if !self.warehouse_exists(warehouse_id) {
+            return Err(ApiError::bad(
+                codes::GOODS_IN_INVALID,
+                format!("Warehouse {warehouse_id} does not exist"),
+            ));
+        }
+        let location = Self::default_location(warehouse_id);
+        Ok(Value::Array(
+            ids.iter()
+                .filter(|p| self.products.contains_key(p) && self.product_stock_tracked(**p))
+                .map(|p| {
+                    json!({"productId": p, "defaultLocationId": location,
+                           "overflowLocationId": location, "reorderLevel": 0, "reorderQuantity": 0})
+                })
+                .collect(),
+        ))
+    }
+
+    /// The cost of one unit of a product: its price at quantity 1 on the account's `BUY`
+    /// (cost) price list **\[doc\]**, with that list's currency; zero in the base currency
+    /// when it has none. Order rows carry it as `itemCost`.
+    pub fn item_cost(&self, product_id: Option<i64>) -> (Decimal, String) {
+        let cost_list = self
+            .price_lists
+            .iter()
+            .find(|l| l["priceListTypeCode"] == "BUY");
+        let currency = cost_list
+            .and_then(|l| l["currencyCode"].as_str())
+            .unwrap_or("GBP")
+            .to_string();
+        let value = cost_list
+            .and_then(|l| id_of(l, &["id"]))
+            .zip(product_id.and_then(|p| self.product_prices.get(&p)))
+            .and_then(|(list, prices)| {
+                prices["priceLists"]
+                    .as_array()?
+                    .iter()
+                    .find(|pl| id_of(pl, &["priceListId"]) == Some(list))?
+                    .pointer("/quantityPrice/1")
+                    .and_then(dec)
+            })
+            .unwrap_or(Decimal::ZERO);
+        (value, currency)
+    }
+
+    /// `POST /warehouse-service/order/{orderId}/goods-note/goods-in` **\[doc\]** against a
+    /// sales credit: `warehouseId` (must exist), `goodsMoved[]` each with `productId`,
+    /// `purchaseOrderRowId` (a stock-tracked row of this credit, for that product), a positive
+    /// whole `quantity` (with earlier notes at most the row's units), `destinationLocationId`
+    /// (the warehouse's default location) and `productValue {currency, value}`;
+    /// `userBatchReference` optional but unique across goods-in notes **\[doc\]**. All or
+    /// nothing; the units go into stock (`inStock`). Returns the note id and the
+    /// `goods-in-note.created` and on-hand events. Purchase orders are not simulated.
+    pub fn create_goods_in_note(
+        &mut self,
+        order_id: i64,
+        body: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, Vec<Event>), ApiError> {
+        let invalid = |m: String| ApiError::bad(codes::GOODS_IN_INVALID, m);
+        let o = self
+            .orders
+            .get(&order_id)
+            .filter(|o| o.type_code == "SC")
+            .ok_or_else(|| invalid(format!("Sales credit {order_id} does not exist")))?;
+        let warehouse_id = int_at(body, "/warehouseId")
+            .ok_or_else(|| invalid("warehouseId is required".into()))?;
+        if !self.warehouse_exists(warehouse_id) {
+            return Err(invalid(format!("Warehouse {warehouse_id} does not exist")));
+        }
+        let reference = body
+            .get("userBatchReference")
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty());
+        if let Some(r) = reference
+            && self
+                .goods_in_notes
+                .values()
+                .any(|n| n["userBatchReference"] == r)
+        {
+            return Err(invalid(format!(
+                "userBatchReference {r} is already used by another goods-in note"
+            )));
+        }
+        let Some(Value::Array(lines)) = body.get("goodsMoved") else {
+            return Err(invalid("goodsMoved is required".into()));
+        };
+        if lines.is_empty() {
+            return Err(invalid("goodsMoved must not be empty".into()));
+        }
+        let mut received: BTreeMap<i64, i64> = BTreeMap::new();
+        for n in self.goods_in_notes.values().filter(|n| n["orderId"] == order_id) {
+            for m in n["goodsMoved"].as_array().into_iter().flatten() {
+                if let Some(row) = int_at(m, "/purchaseOrderRowId") {
+                    *received.entry(row).or_default() += int_at(m, "/quantity").unwrap_or(0);
+                }
+            }
+        }
+        let location = Self::default_location(warehouse_id);
+        let mut moved = Vec::new();
+        for (i, m) in lines.iter().enumerate() {
+            let row_id = int_at(m, "/purchaseOrderRowId").ok_or_else(|| {
+                invalid(format!("goodsMoved[{i}].purchaseOrderRowId is required"))
+            })?;
+            let row = o
+                .rows
+                .iter()
+                .find(|r| r.id == row_id)
+                .ok_or_else(|| invalid(format!("Row {row_id} is not on order {order_id}")))?;
+            let product_id = row
+                .product_id
+                .filter(|_| row.stock_tracked)
+                .ok_or_else(|| invalid(format!("Row {row_id} is not a stock-tracked product row")))?;
+            if int_at(m, "/productId") != Some(product_id) {
+                return Err(invalid(format!(
+                    "goodsMoved[{i}].productId must be {product_id}, the product of row {row_id}"
+                )));
+            }
+            let q = int_at(m, "/quantity").filter(|q| *q > 0).ok_or_else(|| {
+                invalid(format!("goodsMoved[{i}].quantity must be a positive integer"))
+            })?;
+            let done = received.entry(row_id).or_default();
+            if Decimal::from(*done + q) > row.quantity {
+                return Err(invalid(format!(
+                    "Row {row_id} has {} units, {done} already received: cannot receive {q} more",
+                    row.quantity.normalize()
+                )));
+            }
+            *done += q;
+            if int_at(m, "/destinationLocationId") != Some(location) {
+                return Err(invalid(format!(
+                    "goodsMoved[{i}].destinationLocationId must be a location of warehouse {warehouse_id}"
+                )));
+            }
+            if m.pointer("/productValue/value").and_then(dec).is_none()
+                || m.pointer("/productValue/currency").and_then(Value::as_str).is_none()
+            {
+                return Err(invalid(format!(
+                    "goodsMoved[{i}].productValue {{currency, value}} is required"
+                )));
+            }
+            moved.push((product_id, q, m.clone()));
+        }
+        let id = self.next_goods_in;
+        self.next_goods_in += 1;
+        let mut products = Vec::new();
+        for (product_id, q, _) in &moved {
+            self.stock.entry((*product_id, warehouse_id)).or_default().in_stock += q;
+            products.push(*product_id);
+        }
+        products.sort_unstable();
+        products.dedup();
+        let goods_moved: Vec<Value> = moved
+            .into_iter()
+            .map(|(_, _, mut m)| {
+                m["warehouseId"] = json!(warehouse_id);
+                m["goodsNoteId"] = json!(id);
+                m
+            })
+            .collect();
+        self.goods_in_notes.insert(
+            id,
+            json!({"goodsNoteId": id, "orderId": order_id, "transfer": false,
+                   "goodsNoteStatus": "CLOSED", "userBatchReference": reference,
+                   "receivedOn": body.get("receivedOn").cloned().unwrap_or_else(|| json!(iso(now, self.tz))),
+                   "createdBy": 4, "goodsMoved": goods_moved}),
+        );
+        Ok((
+            id,
+            vec![
+                Event {
+                    full: "goods-in-note.created",
+                    ids: vec![id],
+                    raised_on: now,
+                    only: None,
+                },
+                Event {
+                    full: "product.modified.on-hand-modified",
+                    ids: products,
+                    raised_on: now,
+                    only: None,
+                },
+            ],
+        ))
+    }
+
+    /// `GET /warehouse-service/order/{orderIdSet}/goods-note/goods-in/[{noteIdSet}]`
+    /// **\[doc\]**: a map of note id → note.
+    pub fn goods_in_get(&self, orders: Option<&[i64]>, notes: Option<&[i64]>) -> Value {
+        let mut m = Map::new();
+        for (id, n) in &self.goods_in_notes {
+            let order = n["orderId"].as_i64().unwrap_or(0);
+            if orders.is_none_or(|os| os.contains(&order)) && notes.is_none_or(|ns| ns.contains(id)) {
+                m.insert(id.to_string(), n.clone());
+            }
+        }
+        Value::Object(m)
     }
 
     fn default_warehouse(&self) -> i64 {

@@ -193,3 +193,98 @@ async fn every_lost_credit_and_payment_response_is_recovered_once() {
     assert!(lost >= 6, "only {lost} lost responses");
     env.shutdown().await;
 }
+
+/// `restock = true`: every credited product row goes back into stock once, with one goods-in
+/// note per credit against the sales credit, even when every goods-in POST commits and loses
+/// its answer; Brightpearl's on-hand rises by exactly the credited units.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restock_receives_each_credits_units_once_even_when_answers_are_lost() {
+    use pearlbridge_sandbox::faults::{FaultKind, FaultRule};
+    use std::collections::BTreeMap;
+    let opts = options(40, 5, None);
+    let (seed, facts) = build_seed(&opts).unwrap();
+    let env = DemoEnv::start(&opts, seed, facts).await.unwrap();
+    env.run_orders(opts.max_runs).await.unwrap();
+    let mut client = (*env.host.client("demo").unwrap()).clone();
+    client.flows.get_mut("refunds").unwrap().mapping["restock"] = Value::Bool(true);
+    env.host.put_client(client);
+    let bp = &env.sandbox.brightpearl;
+    // On-hand of every product before the refunds.
+    let products: Vec<i64> = bp
+        .sales_orders()
+        .iter()
+        .flat_map(|o| {
+            o["orderRows"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, r)| r["productId"].as_i64())
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| *p > 0)
+        .collect();
+    let before: BTreeMap<i64, i64> = products
+        .iter()
+        .map(|p| (*p, bp.on_hand(*p).values().sum()))
+        .collect();
+    bp.faults().set_rules(vec![FaultRule {
+        method: Some("POST".into()),
+        path: "/warehouse-service/order/*/goods-note/goods-in".into(),
+        probability: 1.0,
+        kind: FaultKind::CommitThenDrop,
+    }]);
+    let flow = demo_refunds::run(&env, opts.max_runs).await.unwrap();
+    assert_eq!(n(&flow["credits_created"]), 6, "{flow}");
+    let credits: Vec<Value> = bp
+        .sales_orders()
+        .into_iter()
+        .filter(|o| o["orderTypeCode"] == "SC")
+        .collect();
+    let notes = bp.goods_in_notes();
+    // The credited units of stock-tracked products, per product, from the credits' rows.
+    let mut credited: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut with_units = 0;
+    for c in &credits {
+        let mut units = 0;
+        for r in c["orderRows"].as_object().unwrap().values() {
+            let p = r["productId"].as_i64().unwrap_or(0);
+            if p > 0 && before.contains_key(&p) {
+                let q: f64 = r["quantity"]["magnitude"].as_str().unwrap().parse().unwrap();
+                *credited.entry(p).or_default() += q as i64;
+                units += q as i64;
+            }
+        }
+        let of_credit: Vec<&Value> = notes.iter().filter(|n| n["orderId"] == c["id"]).collect();
+        if units > 0 {
+            with_units += 1;
+            assert_eq!(of_credit.len(), 1, "credit {}: {of_credit:?}", c["id"]);
+            assert_eq!(
+                of_credit[0]["userBatchReference"],
+                c["externalRef"],
+                "{of_credit:?}"
+            );
+        } else {
+            assert!(of_credit.is_empty(), "credit {}: {of_credit:?}", c["id"]);
+        }
+    }
+    assert!(with_units >= 4, "{credits:?}");
+    assert_eq!(notes.len(), with_units);
+    for (p, was) in &before {
+        let now: i64 = bp.on_hand(*p).values().sum();
+        assert_eq!(
+            now - was,
+            credited.get(p).copied().unwrap_or(0),
+            "product {p}"
+        );
+    }
+    let lost = env
+        .host
+        .store
+        .audit_lines(Some("demo"), u32::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.flow == "refunds" && l.outcome == "outcome-unknown")
+        .count();
+    assert!(lost >= with_units, "only {lost} lost responses");
+    env.shutdown().await;
+}

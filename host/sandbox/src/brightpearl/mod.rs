@@ -296,6 +296,20 @@ impl BrightpearlSim {
         self.lock().contacts.values().cloned().collect()
     }
 
+    /// Every goods-in note (`GET …/goods-note/goods-in/` shape), lowest id first.
+    pub fn goods_in_notes(&self) -> Vec<Value> {
+        self.lock().goods_in_notes.values().cloned().collect()
+    }
+
+    /// On-hand units of a product in each warehouse that holds any: warehouse id → `onHand`.
+    pub fn on_hand(&self, product_id: i64) -> BTreeMap<i64, i64> {
+        let st = self.lock();
+        st.stock
+            .range((product_id, i64::MIN)..=(product_id, i64::MAX))
+            .map(|((_, w), lv)| (*w, lv.on_hand()))
+            .collect()
+    }
+
     /// Every stock-tracked product's sellable stock: SKU (exactly as product-search shows
     /// it) → (product id, Σ `onHand` over its warehouses), as
     /// `GET /warehouse-service/product-availability` would answer.

@@ -14,40 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pearlbridge::demo::{DemoEnv, DemoOptions, build_seed};
-use pearlbridge::host::{Host, HostConfig};
-use pearlbridge::serve::{ServeOptions, serve};
-use pearlbridge_capabilities::secrets::{MemorySecrets, Secret, Secrets};
 use pearlbridge_capabilities::state::Store;
-use tracing_subscriber::layer::SubscriberExt as _;
+use pearlbridge_tests::{RunStartWaits, Serving};
 
 const SECRET: &str = "whsec-bench-7c41d9e2";
-
-/// Collects the `waited_us` field of the serve's "event run started" events.
-#[derive(Clone, Default)]
-struct Waits(Arc<Mutex<Vec<i64>>>);
-
-struct Visit(Option<i64>);
-
-impl tracing::field::Visit for Visit {
-    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
-        if field.name() == "waited_us" {
-            self.0 = Some(value);
-        }
-    }
-    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Waits {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "pearlbridge::serve::latency" {
-            let mut v = Visit(None);
-            event.record(&mut v);
-            if let Some(w) = v.0 {
-                self.0.lock().unwrap().push(w);
-            }
-        }
-    }
-}
 
 fn percentile(sorted: &[i64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -77,9 +47,7 @@ async fn drain(store: &dyn Store) {
 }
 
 fn main() {
-    let waits = Waits::default();
-    let subscriber = tracing_subscriber::registry().with(waits.clone().with_filter_level());
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let waits = RunStartWaits::install();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/components");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -107,46 +75,14 @@ fn main() {
             .filter_map(|b| b.order["id"].as_i64())
             .collect();
         let env = DemoEnv::start(&opts, seed, facts).await.unwrap();
-        let file = data.join("clients/demo/client.toml");
-        let text = std::fs::read_to_string(&file).unwrap();
-        std::fs::write(
-            &file,
-            text.replace("[flows.orders]\n", "[flows.orders]\nschedule = \"1d\"\n")
-                + "\n[webhooks]\nbigcommerce_secret = \"bench_bc_webhook\"\n",
+        let store = env.host.store.clone();
+        let serving = Serving::start(
+            &env,
+            &[("bench_bc_webhook", SECRET)],
+            "bigcommerce_secret = \"bench_bc_webhook\"",
         )
-        .unwrap();
-        let mut cfg = HostConfig::new(&data);
-        cfg.server_time_scale = opts.time_scale;
-        cfg.runtime.cache_dir = dir.join(".cache");
-        let mut host = Host::open(cfg).unwrap();
-        let mut s = MemorySecrets::new();
-        s.insert(
-            "demo_bc_token",
-            Secret::new(env.sandbox.info.bigcommerce.token.clone()),
-        );
-        s.insert(
-            "demo_bp_token",
-            Secret::new(env.sandbox.info.brightpearl.token.clone()),
-        );
-        s.insert("bench_bc_webhook", Secret::new(SECRET));
-        host.set_secrets(Secrets::new(vec![Box::new(s)]));
-        let store = host.store.clone();
-        let sopts = ServeOptions::new(data.join("clients"), "127.0.0.1:0".parse().unwrap());
-        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (_reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
-        let server = tokio::spawn(serve(
-            host,
-            sopts,
-            async move {
-                let _ = stop_rx.await;
-            },
-            reload_rx,
-            move |s| {
-                let _ = addr_tx.send(s.listening.clone());
-            },
-        ));
-        let addr = addr_rx.await.unwrap();
+        .await;
+        let addr = serving.addr.clone();
         let url = format!("http://{addr}/webhooks/bigcommerce/demo");
         // The start-up sweep posts the 300 orders.
         let until = Instant::now() + Duration::from_secs(600);
@@ -180,7 +116,7 @@ fn main() {
         };
 
         // Burst.
-        waits.0.lock().unwrap().clear();
+        waits.take();
         let total = 3000usize;
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let t0 = Instant::now();
@@ -204,17 +140,16 @@ fn main() {
         let mut answer_times = answers.lock().unwrap().clone();
         answer_times.sort_unstable();
         drain(store.as_ref()).await;
-        let mut burst = waits.0.lock().unwrap().clone();
+        let mut burst = waits.take();
         burst.sort_unstable();
 
         // Trickle.
-        waits.0.lock().unwrap().clear();
         for n in 0..40 {
             post(total + n).await;
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         drain(store.as_ref()).await;
-        let mut trickle = waits.0.lock().unwrap().clone();
+        let mut trickle = waits.take();
         trickle.sort_unstable();
 
         println!(
@@ -240,35 +175,7 @@ fn main() {
             percentile(&trickle, 0.5),
             percentile(&trickle, 0.95)
         );
-        let _ = stop_tx.send(());
-        server.await.unwrap().unwrap();
+        serving.stop().await;
         env.shutdown().await;
     });
-}
-
-/// Only the serve's latency target at DEBUG; nothing else is recorded.
-trait FilterLevel: Sized {
-    fn with_filter_level(
-        self,
-    ) -> tracing_subscriber::filter::Filtered<
-        Self,
-        tracing_subscriber::filter::Targets,
-        tracing_subscriber::Registry,
-    >;
-}
-
-impl FilterLevel for Waits {
-    fn with_filter_level(
-        self,
-    ) -> tracing_subscriber::filter::Filtered<
-        Self,
-        tracing_subscriber::filter::Targets,
-        tracing_subscriber::Registry,
-    > {
-        use tracing_subscriber::Layer as _;
-        self.with_filter(
-            tracing_subscriber::filter::Targets::new()
-                .with_target("pearlbridge::serve::latency", tracing::Level::DEBUG),
-        )
-    }
 }

@@ -163,3 +163,136 @@ sha256 = "{sha256}"
 "#
     )
 }
+
+/// `pearlbridge serve` in process over a [`DemoEnv`](pearlbridge::demo::DemoEnv)'s data folder,
+/// for the benchmarks: the demo client with every flow on a daily schedule (so only webhooks
+/// start runs) and `[webhooks]` naming the secrets given; stop it with [`Serving::stop`].
+pub struct Serving {
+    /// `host:port` it listens on.
+    pub addr: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Serving {
+    /// Start serving the demo client of `env`. `secrets`: extra secrets (name, value) besides
+    /// the sandbox tokens; `webhooks`: the `[webhooks]` table's lines, e.g.
+    /// `brightpearl_secret = "bench_bp_webhook"`.
+    pub async fn start(
+        env: &pearlbridge::demo::DemoEnv,
+        secrets: &[(&str, &str)],
+        webhooks: &str,
+    ) -> Serving {
+        use pearlbridge_capabilities::secrets::MemorySecrets;
+        let clients = env.host.config.data_dir.join("clients");
+        let file = clients.join("demo/client.toml");
+        let mut text = std::fs::read_to_string(&file).expect("demo client file");
+        for flow in pearlbridge::demo::DEMO_FLOWS {
+            let table = format!("[flows.{flow}]\n");
+            text = text.replacen(&table, &format!("{table}schedule = \"1d\"\n"), 1);
+        }
+        text.push_str(&format!("\n[webhooks]\n{webhooks}\n"));
+        std::fs::write(&file, text).expect("demo client file");
+        let mut s = MemorySecrets::new();
+        s.insert(
+            "demo_bc_token",
+            Secret::new(env.sandbox.info.bigcommerce.token.clone()),
+        );
+        s.insert(
+            "demo_bp_token",
+            Secret::new(env.sandbox.info.brightpearl.token.clone()),
+        );
+        for (name, value) in secrets {
+            s.insert(*name, Secret::new(*value));
+        }
+        let mut host = Host::with_parts(
+            env.host.config.clone(),
+            env.host.runtime.clone(),
+            env.host.store.clone(),
+        )
+        .expect("serve host");
+        host.set_secrets(Secrets::new(vec![Box::new(s)]));
+        let opts = pearlbridge::serve::ServeOptions::new(&clients, "127.0.0.1:0".parse().unwrap());
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(async move {
+            let _keep_reload_open = reload_tx;
+            pearlbridge::serve::serve(
+                host,
+                opts,
+                async move {
+                    let _ = stop_rx.await;
+                },
+                reload_rx,
+                move |s| {
+                    let _ = addr_tx.send(s.listening.clone());
+                },
+            )
+            .await
+        });
+        let addr = addr_rx.await.expect("serve started");
+        Serving {
+            addr: addr.to_string(),
+            stop: Some(stop_tx),
+            task,
+        }
+    }
+
+    /// Stop the service and wait for it; panics if it failed.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.task.await.expect("serve task").expect("serve");
+    }
+}
+
+/// The `waited_us` of each `pearlbridge::serve::latency` event (accepted → run start), for the
+/// benchmarks: install [`RunStartWaits::install`] once, read with [`RunStartWaits::take`].
+#[derive(Clone, Default)]
+pub struct RunStartWaits(Arc<Mutex<Vec<i64>>>);
+
+impl RunStartWaits {
+    /// Install as the global tracing subscriber (only the serve's latency target, at DEBUG).
+    pub fn install() -> RunStartWaits {
+        use tracing_subscriber::Layer as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let waits = RunStartWaits::default();
+        let layer = waits.clone().with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target("pearlbridge::serve::latency", tracing::Level::DEBUG),
+        );
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("one global subscriber");
+        waits
+    }
+
+    /// The waits recorded since the last call, in µs, in arrival order.
+    pub fn take(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+struct WaitVisit(Option<i64>);
+
+impl tracing::field::Visit for WaitVisit {
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        if field.name() == "waited_us" {
+            self.0 = Some(value);
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RunStartWaits {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "pearlbridge::serve::latency" {
+            let mut v = WaitVisit(None);
+            event.record(&mut v);
+            if let Some(w) = v.0 {
+                self.0.lock().unwrap().push(w);
+            }
+        }
+    }
+}

@@ -249,7 +249,11 @@ async fn restock_receives_each_credits_units_once_even_when_answers_are_lost() {
         for r in c["orderRows"].as_object().unwrap().values() {
             let p = r["productId"].as_i64().unwrap_or(0);
             if p > 0 && before.contains_key(&p) {
-                let q: f64 = r["quantity"]["magnitude"].as_str().unwrap().parse().unwrap();
+                let q: f64 = r["quantity"]["magnitude"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 *credited.entry(p).or_default() += q as i64;
                 units += q as i64;
             }
@@ -259,8 +263,7 @@ async fn restock_receives_each_credits_units_once_even_when_answers_are_lost() {
             with_units += 1;
             assert_eq!(of_credit.len(), 1, "credit {}: {of_credit:?}", c["id"]);
             assert_eq!(
-                of_credit[0]["userBatchReference"],
-                c["externalRef"],
+                of_credit[0]["userBatchReference"], c["externalRef"],
                 "{of_credit:?}"
             );
         } else {

@@ -548,20 +548,15 @@ impl Refunds<'_> {
                 false,
             );
         };
-        let note = match mapping::goods_in_note(
-            refund.id,
-            &refund.created,
-            &credit,
-            parent,
-            &locations,
-        ) {
-            Ok(Some(note)) => note,
-            Ok(None) => return Ok(()),
-            Err(message) => {
-                rejected(cx, message, Decimal::ZERO, mapping::credit_currency(parent));
-                return Ok(());
-            }
-        };
+        let note =
+            match mapping::goods_in_note(refund.id, &refund.created, &credit, parent, &locations) {
+                Ok(Some(note)) => note,
+                Ok(None) => return Ok(()),
+                Err(message) => {
+                    rejected(cx, message, Decimal::ZERO, mapping::credit_currency(parent));
+                    return Ok(());
+                }
+            };
         let at_cost: Decimal = note
             .goods_moved
             .iter()

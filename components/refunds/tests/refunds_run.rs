@@ -230,7 +230,14 @@ impl World {
             (
                 System::Brightpearl,
                 Method::Get,
-                ["warehouse-service", "order", credit, "goods-note", "goods-in", ""],
+                [
+                    "warehouse-service",
+                    "order",
+                    credit,
+                    "goods-note",
+                    "goods-in",
+                    "",
+                ],
             ) => {
                 let notes: serde_json::Map<String, Value> = self
                     .goods_in
@@ -243,7 +250,13 @@ impl World {
             (
                 System::Brightpearl,
                 Method::Post,
-                ["warehouse-service", "order", credit, "goods-note", "goods-in"],
+                [
+                    "warehouse-service",
+                    "order",
+                    credit,
+                    "goods-note",
+                    "goods-in",
+                ],
             ) => {
                 if self.refuse_goods_in {
                     return Ok(Response::new(
@@ -1116,8 +1129,15 @@ fn a_refused_goods_in_note_raises_restock_rejected_and_the_payment_still_posts()
     assert_eq!(open[0].owner, Team::Operations);
     // 2 units at 4.50 cost.
     assert_eq!(
-        open[0].impact.as_ref().map(|i| (i.amount.as_str(), i.currency.as_str())),
+        open[0]
+            .impact
+            .as_ref()
+            .map(|i| (i.amount.as_str(), i.currency.as_str())),
         Some(("9.00", "GBP"))
     );
-    assert!(open[0].message.contains("Location 201 is closed"), "{}", open[0].message);
+    assert!(
+        open[0].message.contains("Location 201 is closed"),
+        "{}",
+        open[0].message
+    );
 }

@@ -920,7 +920,9 @@ fn goods_in_get(st: &State, orders: &str, notes: Option<&str>) -> ApiResult {
         .filter(|n| !n.is_empty())
         .map(|n| parse_id_set_limited(n, limits::OTHER, "goods-in note"))
         .transpose()?;
-    Ok(ok(st.goods_in_get(order_ids.as_deref(), note_ids.as_deref())))
+    Ok(ok(
+        st.goods_in_get(order_ids.as_deref(), note_ids.as_deref())
+    ))
 }
 
 fn goods_out_get(st: &State, orders: &str, gons: Option<&str>) -> ApiResult {

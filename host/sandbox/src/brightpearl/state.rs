@@ -804,7 +804,11 @@ impl State {
             return Err(invalid("goodsMoved must not be empty".into()));
         }
         let mut received: BTreeMap<i64, i64> = BTreeMap::new();
-        for n in self.goods_in_notes.values().filter(|n| n["orderId"] == order_id) {
+        for n in self
+            .goods_in_notes
+            .values()
+            .filter(|n| n["orderId"] == order_id)
+        {
             for m in n["goodsMoved"].as_array().into_iter().flatten() {
                 if let Some(row) = int_at(m, "/purchaseOrderRowId") {
                     *received.entry(row).or_default() += int_at(m, "/quantity").unwrap_or(0);
@@ -825,14 +829,18 @@ impl State {
             let product_id = row
                 .product_id
                 .filter(|_| row.stock_tracked)
-                .ok_or_else(|| invalid(format!("Row {row_id} is not a stock-tracked product row")))?;
+                .ok_or_else(|| {
+                    invalid(format!("Row {row_id} is not a stock-tracked product row"))
+                })?;
             if int_at(m, "/productId") != Some(product_id) {
                 return Err(invalid(format!(
                     "goodsMoved[{i}].productId must be {product_id}, the product of row {row_id}"
                 )));
             }
             let q = int_at(m, "/quantity").filter(|q| *q > 0).ok_or_else(|| {
-                invalid(format!("goodsMoved[{i}].quantity must be a positive integer"))
+                invalid(format!(
+                    "goodsMoved[{i}].quantity must be a positive integer"
+                ))
             })?;
             let done = received.entry(row_id).or_default();
             if Decimal::from(*done + q) > row.quantity {
@@ -848,7 +856,9 @@ impl State {
                 )));
             }
             if m.pointer("/productValue/value").and_then(dec).is_none()
-                || m.pointer("/productValue/currency").and_then(Value::as_str).is_none()
+                || m.pointer("/productValue/currency")
+                    .and_then(Value::as_str)
+                    .is_none()
             {
                 return Err(invalid(format!(
                     "goodsMoved[{i}].productValue {{currency, value}} is required"
@@ -860,7 +870,10 @@ impl State {
         self.next_goods_in += 1;
         let mut products = Vec::new();
         for (product_id, q, _) in &moved {
-            self.stock.entry((*product_id, warehouse_id)).or_default().in_stock += q;
+            self.stock
+                .entry((*product_id, warehouse_id))
+                .or_default()
+                .in_stock += q;
             products.push(*product_id);
         }
         products.sort_unstable();
@@ -905,7 +918,8 @@ impl State {
         let mut m = Map::new();
         for (id, n) in &self.goods_in_notes {
             let order = n["orderId"].as_i64().unwrap_or(0);
-            if orders.is_none_or(|os| os.contains(&order)) && notes.is_none_or(|ns| ns.contains(id)) {
+            if orders.is_none_or(|os| os.contains(&order)) && notes.is_none_or(|ns| ns.contains(id))
+            {
                 m.insert(id.to_string(), n.clone());
             }
         }

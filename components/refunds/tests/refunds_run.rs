@@ -242,7 +242,11 @@ impl World {
                 let notes: serde_json::Map<String, Value> = self
                     .goods_in
                     .iter()
-                    .filter(|n| n["orderId"].to_string() == *credit)
+                    .filter(|n| {
+                        n["orderId"]
+                            .as_u64()
+                            .is_some_and(|id| credit.parse() == Ok(id))
+                    })
                     .map(|n| (n["goodsNoteId"].to_string(), n.clone()))
                     .collect();
                 ok(json!({ "response": notes }))

@@ -331,6 +331,10 @@ pub struct ConnectionStats {
     pub waits_ms: u64,
     /// Milliseconds spent in retry backoff.
     pub backoff_ms: u64,
+    /// Requests left in the server's current rate-limit window (BigCommerce
+    /// `X-Rate-Limit-Requests-Left`, Brightpearl `brightpearl-requests-remaining`, less the
+    /// requests sent since); `None` before the first answer or while throttled.
+    pub requests_left: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -526,6 +530,7 @@ impl Connection {
             retries: c.retries.load(Ordering::Relaxed),
             waits_ms: c.waits_ms.load(Ordering::Relaxed),
             backoff_ms: c.backoff_ms.load(Ordering::Relaxed),
+            requests_left: self.limiter.left(),
         }
     }
 

@@ -170,6 +170,8 @@ pub struct RunbookEntry {
     pub owner: Team,
     /// Which flow or part raises it.
     pub raised_by: &'static str,
+    /// What it means, for the people running the business.
+    pub means: &'static str,
     /// What the money impact measures.
     pub impact: &'static str,
     /// The next step, for the owner.
@@ -183,6 +185,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "sku-not-in-brightpearl",
         owner: Team::Ecommerce,
         raised_by: "stock",
+        means: "A BigCommerce variant's SKU matches no Brightpearl product, so its stock is not managed from Brightpearl and it can sell stock that does not exist.",
         impact: "the variant's price × the units BigCommerce shows (sold without Brightpearl stock behind them)",
         next_step: "create the product in Brightpearl with this SKU, or correct the SKU in BigCommerce; the next full stock sync sets its stock and resolves this",
     },
@@ -190,6 +193,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "untracked-product",
         owner: Team::Operations,
         raised_by: "stock",
+        means: "The Brightpearl product behind a BigCommerce variant is not stock-tracked, so Brightpearl has no availability to send.",
         impact: "none named: BigCommerce keeps whatever level it has",
         next_step: "make the Brightpearl product stock-tracked (or stop tracking inventory for it in BigCommerce); the product is retried on every stock run",
     },
@@ -197,6 +201,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "stock-drift",
         owner: Team::Operations,
         raised_by: "stock",
+        means: "BigCommerce showed a different stock level from the one last written from Brightpearl: someone or something edited stock in BigCommerce.",
         impact: "the variant's price × the units BigCommerce held beyond what was last written from Brightpearl",
         next_step: "someone changed stock in BigCommerce; the flow has set it back to Brightpearl's value. Record real stock changes in Brightpearl (a stock correction), and consider marking the inventory location as managed by an external source",
     },
@@ -204,6 +209,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "stock-push-failed",
         owner: Team::Operations,
         raised_by: "stock",
+        means: "The storefront's stock level could not be updated for several runs, so BigCommerce shows a stale level (overselling or lost sales).",
         impact: "the variant's price × its units (the storefront shows a stale level)",
         next_step: "BigCommerce refused or did not answer the inventory write on several runs; the message names the last error. Check the store's API status and the location ids in flows.stock.mapping.warehouses; the write is retried every run",
     },
@@ -211,6 +217,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "corrupt-link",
         owner: Team::Integration,
         raised_by: "every flow (the SDK's flow engine)",
+        means: "The integration's record of which Brightpearl entity belongs to a BigCommerce one is unreadable, so the entity is held rather than risk posting it twice.",
         impact: "the entity's value, when the flow read it (the entity is held, never written again)",
         next_step: "a `link:` state key holds something that is not an id (edited by hand or corrupted): look the entity up in the other system by its external reference and set the key to that id (never delete it: the entity would be written a second time); the held entity goes on at the next run",
     },
@@ -218,6 +225,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-sku",
         owner: Team::Ecommerce,
         raised_by: "orders",
+        means: "An order contains a SKU that Brightpearl does not have, so the order cannot become a sales order and is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "create the product in Brightpearl with this SKU, or correct the SKU in BigCommerce (the message names the nearest Brightpearl SKU); the held order posts on the next run",
     },
@@ -225,6 +233,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-payment-method",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "An order was paid with a BigCommerce payment method that has no Brightpearl payment method or bank nominal code in the mapping; the order is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "add the BigCommerce payment method to flows.orders.mapping.payment_methods (bank nominal code, payment method code) in client.toml; the held order posts on the next run",
     },
@@ -232,6 +241,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-shipping-method",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "An order's BigCommerce shipping method has no Brightpearl shipping method in the mapping; the order is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "map the BigCommerce shipping method to a Brightpearl shipping method in flows.orders.mapping.shipping_methods; the held order posts on the next run",
     },
@@ -239,6 +249,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-tax-class",
         owner: Team::Finance,
         raised_by: "orders",
+        means: "An order line's BigCommerce tax class has no Brightpearl tax code in the mapping, so its tax cannot be posted; the order is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "map the BigCommerce tax class to a Brightpearl tax code in flows.orders.mapping.tax_codes; the held order posts on the next run",
     },
@@ -246,6 +257,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-customer-group",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "The customer's BigCommerce customer group has no Brightpearl price list in the mapping; the order is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "map the BigCommerce customer group to a Brightpearl price list in flows.orders.mapping.customer_groups; the held order posts on the next run",
     },
@@ -253,6 +265,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "order-total-variance",
         owner: Team::Finance,
         raised_by: "orders",
+        means: "The order's rows do not add up to what BigCommerce charged beyond the allowed rounding, so posting it would put a wrong total in the ledger; it is held.",
         impact: "the difference between the rows and the charged amount",
         next_step: "compare the BigCommerce order's rows with the charged amount; fix the order data or allow a rounding row (flows.orders.mapping.rounding), then replay the order",
     },
@@ -260,6 +273,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "invalid-order-data",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "BigCommerce sent an order with a field that cannot be posted as it is (a bad date, a missing address, an impossible quantity); it is held.",
         impact: "the order's charged total (the order is held)",
         next_step: "the message names the field BigCommerce sent in a shape that cannot be posted; correct the order in BigCommerce and replay it",
     },
@@ -267,6 +281,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "price-list-mismatch",
         owner: Team::Ecommerce,
         raised_by: "orders",
+        means: "A B2B customer's Brightpearl contact is on a different price list from the one their customer group maps to, so Brightpearl prices, reports and later edits follow the wrong list.",
         impact: "the order's charged total",
         next_step: "the order was posted at BigCommerce's prices; check the customer group's Brightpearl price list for the SKUs named",
     },
@@ -274,6 +289,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "order-rejected",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "Brightpearl refused to create the sales order; the order is held until the cause is fixed.",
         impact: "the order's charged total (the order is held)",
         next_step: "Brightpearl refused the sales order (4xx; its message is quoted): fix the mapping or reference data it names, then replay the order",
     },
@@ -281,6 +297,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "order-post-failed",
         owner: Team::Integration,
         raised_by: "orders",
+        means: "Brightpearl could not be reached or kept failing for several runs; the order is not posted yet (it will be, once, when Brightpearl answers).",
         impact: "the order's charged total (retried on each run)",
         next_step: "Brightpearl kept failing (5xx, throttling, transport) past the retry limit; check Brightpearl's status; the order is retried on the next run",
     },
@@ -288,6 +305,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "payment-rejected",
         owner: Team::Finance,
         raised_by: "orders",
+        means: "Brightpearl refused the customer payment of a posted sales order, so the order shows unpaid in Brightpearl although the customer paid.",
         impact: "the customer payment's amount",
         next_step: "Brightpearl refused the customer payment (its message is quoted): check the bank nominal code and payment method mapping; the sales order stands unpaid until the payment posts",
     },
@@ -295,6 +313,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "order-note-rejected",
         owner: Team::CustomerService,
         raised_by: "orders",
+        means: "Brightpearl refused the note carrying the customer's message or staff notes; the sales order is posted without it.",
         impact: "the order's charged total (the sales order and payments stand; the note with the customer's message is missing)",
         next_step: "Brightpearl refused the order note (customer message / staff notes); add it by hand from the BigCommerce order",
     },
@@ -302,6 +321,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "missing-tracking",
         owner: Team::CustomerService,
         raised_by: "tracking",
+        means: "A goods-out note was shipped in Brightpearl without a tracking number, so the customer's shipment email is held back.",
         impact: "the BigCommerce order's total (no shipment is created, so the customer has no shipment email)",
         next_step: "the goods-out note was shipped in Brightpearl without a tracking number (shipping.reference) and the client holds such notes (flows.tracking.mapping.missing_tracking.action = \"hold\"); get the tracking number from the carrier and create the shipment with it in BigCommerce by hand (the flow then finds it by its items and links it), or switch the client to action = \"post\" to send shipments without tracking after grace_minutes",
     },
@@ -309,6 +329,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-shipping-provider",
         owner: Team::Operations,
         raised_by: "tracking",
+        means: "The goods-out note's Brightpearl shipping method has no BigCommerce carrier in the mapping, so the shipment cannot be created.",
         impact: "the BigCommerce order's total (the note is held, no shipment yet)",
         next_step: "the note's Brightpearl shipping method id has no carrier in flows.tracking.mapping.shipping_methods; add it (shipping_provider, optional tracking_carrier) or a default entry in client.toml; the held note is posted on the next run",
     },
@@ -316,6 +337,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmatched-note-row",
         owner: Team::Integration,
         raised_by: "tracking",
+        means: "A shipped goods-out note row cannot be matched to a line of the BigCommerce order, so that part of the shipment cannot be sent.",
         impact: "the BigCommerce order's total (the note is held, no shipment yet)",
         next_step: "a goods-out note row's sales order row matches no BigCommerce order product (its externalRef is not an order product id and its SKU matches none or several): set the sales order row's externalRef to the order product id, or ship the items by hand in BigCommerce; the held note is retried on each run",
     },
@@ -323,6 +345,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "invalid-note-data",
         owner: Team::Operations,
         raised_by: "tracking",
+        means: "A shipped goods-out note carries a value BigCommerce cannot take (a quantity or a tracking number), so its shipment is held.",
         impact: "the BigCommerce order's total (the note is held, no shipment yet)",
         next_step: "the message names the note field BigCommerce cannot take (a quantity that is not a whole number or exceeds the ordered quantity, a tracking number over 50 characters); correct the note in Brightpearl if it is not shipped yet, else create the shipment by hand in BigCommerce",
     },
@@ -330,6 +353,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipment-order-missing",
         owner: Team::Integration,
         raised_by: "tracking",
+        means: "A shipped sales order points at a BigCommerce order that BigCommerce does not have, so no shipment can be created.",
         impact: "none named (the BigCommerce order could not be read)",
         next_step: "the sales order's externalRef / ref names a BigCommerce order that BigCommerce does not have (deleted, or another store's); check the sales order's externalRef and ref against BigCommerce; the note is retried on each run",
     },
@@ -337,6 +361,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipped-cancelled-order",
         owner: Team::CustomerService,
         raised_by: "tracking",
+        means: "Brightpearl shipped goods for an order that is cancelled, declined or refunded in BigCommerce: goods may be leaving for an order nobody will pay for.",
         impact: "the BigCommerce order's total (goods left the warehouse for an order the customer will not pay for)",
         next_step: "Brightpearl shipped a goods-out note of an order that is cancelled, declined or refunded in BigCommerce; contact the customer and the carrier (recall, or re-bill), then either reopen the BigCommerce order (the shipment is posted on the next run) or leave it closed and resolve the exception",
     },
@@ -344,6 +369,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipment-rejected",
         owner: Team::Integration,
         raised_by: "tracking",
+        means: "BigCommerce refused the shipment for a shipped goods-out note, so the customer had no shipment email.",
         impact: "the BigCommerce order's total (the note is held, no shipment yet)",
         next_step: "BigCommerce refused the shipment (4xx; its message is quoted), e.g. more units than are left to ship or an unknown order address; compare the note with the order's shipments in BigCommerce, fix the cause, and the held note is retried on the next run",
     },
@@ -351,6 +377,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipment-missing",
         owner: Team::CustomerService,
         raised_by: "tracking (dispatch reconciliation)",
+        means: "The dispatch reconciliation found a goods-out note shipped in the window with no BigCommerce shipment: the customer had no shipment email.",
         impact: "the BigCommerce order's total",
         next_step: "a goods-out note shipped in the window has no BigCommerce shipment, so the customer had no shipment email; look for the note's own exception (missing-tracking, unmapped-shipping-provider, ...) and fix that, or replay brightpearl:note:<id>; a shipment deleted in BigCommerce is not posted again by itself (its link stands): create it by hand. The next reconciliation resolves it",
     },
@@ -358,6 +385,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipped-without-note",
         owner: Team::Operations,
         raised_by: "tracking (dispatch reconciliation)",
+        means: "The dispatch reconciliation found a BigCommerce order marked shipped with no shipped goods-out note in Brightpearl: stock and the ledger may not show the goods as gone.",
         impact: "the BigCommerce order's total",
         next_step: "a BigCommerce order is marked Shipped or Partially Shipped but Brightpearl has no shipped goods-out note for it (shipped outside Brightpearl, or set by hand): check with the warehouse whether the goods left; ship the note in Brightpearl (stock and invoicing follow it) or correct the BigCommerce status. The next reconciliation resolves it",
     },
@@ -365,6 +393,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "shipment-post-failed",
         owner: Team::Integration,
         raised_by: "tracking",
+        means: "BigCommerce or Brightpearl kept failing for several runs, so a shipped note's shipment is not created yet (it will be, once).",
         impact: "the BigCommerce order's total (retried on each run)",
         next_step: "BigCommerce or Brightpearl kept failing (5xx, throttling, transport) past the retry limit; check their status; the note is retried on the next run and never posted twice (a lost answer is looked up in the order's shipments first)",
     },
@@ -372,6 +401,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "refund-order-not-posted",
         owner: Team::Integration,
         raised_by: "refunds",
+        means: "A BigCommerce refund belongs to an order that was never posted to Brightpearl, so there is no sales order to credit; the refund is held.",
         impact: "the refund total (no sales credit yet)",
         next_step: "the refund's BigCommerce order (named in the message) has no Brightpearl sales order: the orders flow holds it (fix that exception first) or its status is not in flows.orders.mapping.statuses; once the order is posted the refund is credited on the next run by itself",
     },
@@ -379,6 +409,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "unmapped-refund-method",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "A refund went back through a BigCommerce payment provider that has no Brightpearl payment method in the mapping; the refund is held.",
         impact: "the refund total (nothing is written until it is mapped)",
         next_step: "a refund payment's BigCommerce provider_id (named in the message) has no entry in flows.refunds.mapping.payment_methods; add it with the Brightpearl payment method code and bank nominal code; the held refund is credited on the next run",
     },
@@ -386,6 +417,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "refund-total-variance",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "The sales credit's rows would not add up to what BigCommerce refunded beyond the allowed rounding; the refund is held.",
         impact: "the difference between the credit rows and the refund total",
         next_step: "the credit rows (valued from the sales order's rows) do not add up to BigCommerce's refund total beyond flows.refunds.mapping.rounding.tolerance (e.g. a merchant override or an edited sales order); credit it by hand in Brightpearl with the refund's externalRef bc-refund-<id> (the flow then links it), or raise the tolerance if the difference is rounding",
     },
@@ -393,6 +425,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "invalid-refund-data",
         owner: Team::Integration,
         raised_by: "refunds",
+        means: "A refund names something a sales credit cannot be built from (an item with no sales order row, an unsupported item type such as gift wrapping, a bad date); it is held.",
         impact: "the refund total (no sales credit yet)",
         next_step: "the message names the refund field the credit cannot be built from (an order product with no sales order row carrying its id in externalRef, a gift-wrapping item, an unreadable date); credit it by hand in Brightpearl with externalRef bc-refund-<id>, or correct the sales order row's externalRef; the refund is retried on each run",
     },
@@ -400,6 +433,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "credit-blocked-not-invoiced",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "The refund's sales order is not invoiced yet and the client's setting holds credits until it is; the customer's money went back but the ledger does not show it yet.",
         impact: "the refund total (the customer has been refunded in BigCommerce, Brightpearl has no credit yet)",
         next_step: "the sales order being credited is not invoiced and the client holds credits until it is (flows.refunds.mapping.not_invoiced = \"hold\"); invoice the sales order in Brightpearl (or switch to not_invoiced = \"invoice-parent\"); the credit and its refund payments post on the next run by themselves",
     },
@@ -407,6 +441,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "parent-invoice-rejected",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "Brightpearl refused to invoice the sales order that a refund credits, so the credit cannot be posted.",
         impact: "the refund total (no sales credit yet)",
         next_step: "Brightpearl refused to invoice (close) the sales order before its credit (the message quotes it); invoice it in Brightpearl by hand; the credit posts on the next run",
     },
@@ -414,6 +449,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "credit-rejected",
         owner: Team::Integration,
         raised_by: "refunds",
+        means: "Brightpearl refused the sales credit for a refund; the refund is held.",
         impact: "the refund total (no sales credit yet)",
         next_step: "Brightpearl refused the sales credit (4xx; its message is quoted), e.g. an unknown tax code or a sales order that cannot be credited; fix the cause (or credit it by hand with externalRef bc-refund-<id>, which the flow then links); the refund is retried on each run",
     },
@@ -421,6 +457,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "refund-payment-rejected",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "Brightpearl refused the refund payment against a sales credit, so the credit shows unpaid although the customer was refunded.",
         impact: "the rejected refund payments' amounts",
         next_step: "Brightpearl refused a customer payment of type PAYMENT against the sales credit (the message names its transactionRef and the server's error), e.g. an unknown payment method code; fix the payment method in Brightpearl or in flows.refunds.mapping.payment_methods; it is retried on each run and posted once by its transactionRef",
     },
@@ -428,6 +465,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "refund-payment-declined",
         owner: Team::Finance,
         raised_by: "refunds",
+        means: "BigCommerce reports that the gateway declined a refund payment: the customer did not get that money back.",
         impact: "the declined payment's amount",
         next_step: "BigCommerce reports the refund payment as declined by the gateway, so no money went back and no customer payment is posted for it; refund the customer another way (a new refund in BigCommerce is credited by itself) and resolve the exception",
     },
@@ -435,6 +473,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "restock-rejected",
         owner: Team::Operations,
         raised_by: "refunds",
+        means: "The credited units of a refund could not be returned to stock in Brightpearl, so available stock is understated.",
         impact: "the credited units at the cost they were sold at (itemCost)",
         next_step: "restock = true and Brightpearl refused the goods-in note that returns the credited units to stock (the message quotes it), or the credit could not be received (a fractional quantity, a row with no sales order row); the credit and its refund payments are posted; receive the units by hand on the sales credit in Brightpearl (userBatchReference bc-refund-<id>), then resolve the exception, or replay the refund after fixing the cause",
     },
@@ -442,6 +481,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "refund-post-failed",
         owner: Team::Integration,
         raised_by: "refunds",
+        means: "BigCommerce or Brightpearl kept failing for several runs, so a refund's sales credit or payment is not posted yet (it will be, once).",
         impact: "the refund total (retried on each run)",
         next_step: "BigCommerce or Brightpearl kept failing (5xx, throttling, transport) past the retry limit; check their status; the refund is retried on the next run and never credited twice (a lost answer is looked up by the credit's externalRef and the payments' transactionRef first)",
     },
@@ -449,6 +489,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "cancellation-blocked",
         owner: Team::CustomerService,
         raised_by: "tracking (statuses)",
+        means: "An order cancelled in BigCommerce cannot be cancelled in Brightpearl because goods are already picked, packed or shipped.",
         impact: "the BigCommerce order's total",
         next_step: "a cancellation could not be mirrored: the BigCommerce order was cancelled or refunded in full but its Brightpearl sales order has goods-out notes (Brightpearl does not cancel once dispatch started), or the sales order was cancelled in Brightpearl but BigCommerce already shows the order shipped; stop or recall the shipment with the warehouse, then cancel the other side by hand (or reopen the cancelled side); the hold resolves when the order is reopened, and the entity is retried on each run",
     },
@@ -456,6 +497,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "cancellation-rejected",
         owner: Team::CustomerService,
         raised_by: "tracking (statuses)",
+        means: "Brightpearl refused to cancel the sales order of an order cancelled or fully refunded in BigCommerce, so it may still be fulfilled.",
         impact: "the BigCommerce order's total",
         next_step: "Brightpearl refused the cancelled status for the sales order of a BigCommerce order cancelled or refunded in full (its message is quoted: invoiced, has payments, ...); reverse the payments or credit the invoice in Brightpearl (the refunds flow posts a sales credit for a refund), then cancel the sales order by hand or let the next run retry",
     },
@@ -463,6 +505,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "status-rejected",
         owner: Team::Integration,
         raised_by: "tracking (statuses)",
+        means: "BigCommerce refused an order status written back from Brightpearl, so the customer sees an out-of-date status.",
         impact: "the BigCommerce order's total",
         next_step: "BigCommerce refused the order status written back from Brightpearl (4xx; its message is quoted); check flows.tracking.mapping.statuses.to_bigcommerce against the store's order statuses; the sales order is retried on each run",
     },
@@ -470,6 +513,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "status-write-failed",
         owner: Team::Integration,
         raised_by: "tracking (statuses)",
+        means: "An order status or cancellation could not be written for several runs; the other system shows an out-of-date status.",
         impact: "the BigCommerce order's total (retried on each run)",
         next_step: "an order status or cancellation could not be written for several runs (5xx, throttling, transport); check both systems' status; it is retried on the next run, and the current status is read first so nothing is written twice",
     },
@@ -477,6 +521,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "credentials-rejected",
         owner: Team::Integration,
         raised_by: "host (any flow's connection)",
+        means: "BigCommerce or Brightpearl refused the integration's credentials, so every flow of the client has stopped calling that system.",
         impact: "none named: every run of the client stops until fixed",
         next_step: "the server answered 401/403: the token was revoked, is wrong or lacks a scope; reinstall the app or issue a new token and update the secret named by token_secret in client.toml",
     },
@@ -484,6 +529,7 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         kind: "credentials-expired",
         owner: Team::Integration,
         raised_by: "host (any flow's connection)",
+        means: "The access token for BigCommerce or Brightpearl has expired, so every flow of the client has stopped calling that system.",
         impact: "none named: every run of the client stops until fixed",
         next_step: "the OAuth access token expired and this host does not refresh tokens; issue a new one and update the secret named by token_secret in client.toml",
     },
@@ -492,4 +538,35 @@ pub const RUNBOOK: &[RunbookEntry] = &[
 /// The runbook entry of `kind`, if it has one.
 pub fn runbook(kind: &str) -> Option<&'static RunbookEntry> {
     RUNBOOK.iter().find(|e| e.kind == kind)
+}
+
+/// The whole [`RUNBOOK`] as the Markdown of `docs/runbook.md` (`pearlbridge runbook
+/// --markdown` prints it; a test keeps the file equal to it): kinds grouped by owning team in
+/// [`Team::ALL`] order, each with what it means, who raises it, what its money impact measures
+/// and what to check and do.
+pub fn runbook_markdown() -> String {
+    let mut md = String::from(
+        "# Pearlbridge runbook\n\n\
+         Every exception kind a flow or the host raises, grouped by the team that owns it: what \
+         it means, what its money impact measures, and what to check and do. An exception \
+         resolves by itself on the next run once its cause is fixed; `pearlbridge exceptions \
+         list --owner <team>` lists the open ones by impact.\n\n\
+         Generated from `host/capabilities/src/exceptions.rs` (`RUNBOOK`) by \
+         `pearlbridge runbook --markdown > docs/runbook.md`; a test fails when a kind has no \
+         entry or this file is out of date.\n",
+    );
+    for team in Team::ALL {
+        let entries: Vec<&RunbookEntry> = RUNBOOK.iter().filter(|e| e.owner == team).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        md.push_str(&format!("\n## Owner: {team}\n"));
+        for e in entries {
+            md.push_str(&format!(
+                "\n### `{}`\n\n{}\n\n- **Raised by:** {}\n- **Money impact:** {}\n- **Check and fix:** {}\n",
+                e.kind, e.means, e.raised_by, e.impact, e.next_step
+            ));
+        }
+    }
+    md
 }

@@ -299,6 +299,20 @@ pub trait Store: Send + Sync {
     fn audit(&self, line: &AuditLine) -> Result<()>;
     /// The latest `limit` audit lines (of `client` when given), newest first.
     fn audit_lines(&self, client: Option<&str>, limit: u32) -> Result<Vec<AuditLine>>;
+
+    /// How many runs each client × flow has had, by outcome (`ok`, `error`, or `running`
+    /// while unfinished), ordered by client, flow, outcome.
+    fn run_counts(&self) -> Result<Vec<RunCount>>;
+}
+
+/// One line of [`Store::run_counts`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunCount {
+    pub client: String,
+    pub flow: String,
+    /// `ok`, `error` or `running`.
+    pub outcome: String,
+    pub runs: u64,
 }
 
 /// The store as the host uses it: every text written goes through [`crate::redact::scrub`]
@@ -358,6 +372,9 @@ impl Store for Scrubbed {
     }
     fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {
         self.0.runs(filter)
+    }
+    fn run_counts(&self) -> Result<Vec<RunCount>> {
+        self.0.run_counts()
     }
     fn exception_raise(&self, ns: &Namespace, e: &NewException) -> Result<()> {
         let e = NewException {

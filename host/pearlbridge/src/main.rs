@@ -106,7 +106,12 @@ enum Command {
         json: bool,
     },
     /// What each exception kind means, who owns it and the next step (all kinds, or one).
-    Runbook { kind: Option<String> },
+    Runbook {
+        kind: Option<String>,
+        /// Print the whole runbook as Markdown (the text of docs/runbook.md).
+        #[arg(long, conflicts_with = "kind")]
+        markdown: bool,
+    },
     /// Run flows.
     Flow {
         #[command(subcommand)]
@@ -513,7 +518,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Runbook { kind } => {
+        Command::Runbook { markdown: true, .. } => {
+            print!(
+                "{}",
+                pearlbridge_capabilities::exceptions::runbook_markdown()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Runbook { kind, .. } => {
             use pearlbridge_capabilities::exceptions::{RUNBOOK, runbook};
             let entries: Vec<_> = match kind {
                 Some(k) => vec![runbook(k).ok_or_else(|| {
@@ -530,10 +542,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             for e in entries {
                 out!(
-                    "{} (owner {}, raised by {})\n  impact: {}\n  next:   {}",
+                    "{} (owner {}, raised by {})\n  means:  {}\n  impact: {}\n  next:   {}",
                     e.kind,
                     e.owner,
                     e.raised_by,
+                    e.means,
                     e.impact,
                     e.next_step
                 );

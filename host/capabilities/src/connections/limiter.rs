@@ -91,6 +91,13 @@ impl Limiter {
         }
     }
 
+    /// Requests left in the server's current window as far as the limiter knows (the last
+    /// `requests-left` header minus the requests sent since); `None` before the first answer
+    /// and while blocked after a 429 / throttle-503.
+    pub fn left(&self) -> Option<u64> {
+        self.state.lock().expect("limiter lock").left
+    }
+
     /// Takes in the rate-limit headers of a response that just arrived.
     pub fn observe(&self, rate: RateHeaders) {
         let Some(left) = rate.left else { return };

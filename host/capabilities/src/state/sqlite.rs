@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 
 use super::{
     AuditLine, Entry, ExceptionFilter, ExceptionRecord, InboxPut, InboxRecord, Lease, Money,
-    Namespace, NewException, NewInboxEvent, Result, RunFilter, RunOutcome, RunRecord, Store,
-    StoreError, Team, sort_by_impact,
+    Namespace, NewException, NewInboxEvent, Result, RunCount, RunFilter, RunOutcome, RunRecord,
+    Store, StoreError, Team, sort_by_impact,
 };
 
 /// Longest state key accepted, in bytes.
@@ -496,6 +496,26 @@ impl Store for SqliteStore {
         } else {
             StoreError::UnknownRun(run_id)
         })
+    }
+
+    fn run_counts(&self) -> Result<Vec<RunCount>> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT client, flow, COALESCE(outcome, 'running'), COUNT(*) FROM runs
+             GROUP BY client, flow, COALESCE(outcome, 'running')
+             ORDER BY client, flow, COALESCE(outcome, 'running')",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunCount {
+                    client: r.get(0)?,
+                    flow: r.get(1)?,
+                    outcome: r.get(2)?,
+                    runs: r.get::<_, i64>(3)?.max(0) as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>> {

@@ -1,5 +1,5 @@
 //! `pearlbridge serve`: the host as a service. One listener serves the webhook receiver
-//! ([`webhooks`]) and `/healthz`; one scheduler task per client × flow ([`schedule`]) runs the
+//! ([`webhooks`]), `/healthz` and `/metrics` ([`metrics`]); one scheduler task per client × flow ([`schedule`]) runs the
 //! flow on its schedule and for the events the receiver committed to the durable inbox.
 //!
 //! What an operations team can rely on:
@@ -19,6 +19,7 @@
 //! - SIGTERM/SIGINT: stop accepting, let in-flight runs finish up to the drain deadline, then
 //!   leave the rest in the inbox (claims released) and exit.
 
+pub mod metrics;
 pub mod schedule;
 pub mod webhooks;
 
@@ -438,7 +439,7 @@ pub async fn serve(
     };
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let app = webhooks::router(service.clone());
+    let app = webhooks::router(service.clone()).merge(metrics::router(service.clone()));
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -71,6 +71,9 @@ async fn metrics_count_runs_and_open_exceptions_as_the_store_holds_them() {
         };
         if pearlbridge::demo::DEMO_FLOWS.iter().all(|f| started(f))
             && !runs.keys().any(|k| !k.contains(r#"outcome="ok""#))
+            && samples(&text, "pearlbridge_runs_running")
+                .values()
+                .all(|n| *n == 0.0)
         {
             break text;
         }
@@ -89,6 +92,7 @@ async fn metrics_count_runs_and_open_exceptions_as_the_store_holds_them() {
         .run_counts()
         .unwrap()
         .into_iter()
+        .filter(|c| c.outcome != "running")
         .map(|c| {
             (
                 format!(

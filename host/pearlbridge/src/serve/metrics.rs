@@ -5,8 +5,9 @@
 //! folder names, flow names, exception kinds, owner teams and system names.
 //!
 //! Families (counters end in `_total`):
-//! - `pearlbridge_runs_total{client,flow,outcome}`: runs recorded in the store, `outcome` =
-//!   `ok`, `error` (failed runs) or `running`;
+//! - `pearlbridge_runs_total{client,flow,outcome}`: finished runs recorded in the store,
+//!   `outcome` = `ok` or `error` (failed runs); `pearlbridge_runs_running{client,flow}`: runs
+//!   started and not finished (a gauge: it falls when they finish);
 //! - `pearlbridge_exceptions_open{client,flow,kind,owner}`: open exceptions;
 //! - `pearlbridge_api_calls_total{client,system}`, `pearlbridge_api_throttled_total` (429 /
 //!   throttle-503 answers), `pearlbridge_api_retries_total`,
@@ -98,16 +99,31 @@ pub fn exposition(host: &Host, clients: &[(String, Vec<String>)]) -> anyhow::Res
     let runs = Family::<RunLabels, Counter>::default();
     registry.register(
         "pearlbridge_runs",
-        "Runs of each client and flow, by outcome (ok, error, running)",
+        "Finished runs of each client and flow, by outcome (ok, error)",
         runs.clone(),
     );
+    let running = Family::<FlowLabels, Gauge>::default();
+    registry.register(
+        "pearlbridge_runs_running",
+        "Runs of each client and flow started and not finished",
+        running.clone(),
+    );
     for c in host.store.run_counts()? {
-        runs.get_or_create(&RunLabels {
-            client: c.client,
-            flow: c.flow,
-            outcome: c.outcome,
-        })
-        .inc_by(c.runs);
+        if c.outcome == "running" {
+            running
+                .get_or_create(&FlowLabels {
+                    client: c.client,
+                    flow: c.flow,
+                })
+                .set(i64::try_from(c.runs).unwrap_or(i64::MAX));
+        } else {
+            runs.get_or_create(&RunLabels {
+                client: c.client,
+                flow: c.flow,
+                outcome: c.outcome,
+            })
+            .inc_by(c.runs);
+        }
     }
 
     let open = Family::<ExceptionLabels, Gauge>::default();

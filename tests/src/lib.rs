@@ -183,6 +183,17 @@ impl Serving {
         secrets: &[(&str, &str)],
         webhooks: &str,
     ) -> Serving {
+        Serving::start_with(env, secrets, webhooks, |_| {}).await
+    }
+
+    /// [`Serving::start`] with the service's options changed by `tune` first (e.g. a short
+    /// `alert_every`).
+    pub async fn start_with(
+        env: &pearlbridge::demo::DemoEnv,
+        secrets: &[(&str, &str)],
+        webhooks: &str,
+        tune: impl FnOnce(&mut pearlbridge::serve::ServeOptions),
+    ) -> Serving {
         use pearlbridge_capabilities::secrets::MemorySecrets;
         let clients = env.host.config.data_dir.join("clients");
         let file = clients.join("demo/client.toml");
@@ -212,7 +223,9 @@ impl Serving {
         )
         .expect("serve host");
         host.set_secrets(Secrets::new(vec![Box::new(s)]));
-        let opts = pearlbridge::serve::ServeOptions::new(&clients, "127.0.0.1:0".parse().unwrap());
+        let mut opts =
+            pearlbridge::serve::ServeOptions::new(&clients, "127.0.0.1:0".parse().unwrap());
+        tune(&mut opts);
         let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (reload_tx, reload_rx) = tokio::sync::mpsc::channel(1);

@@ -27,6 +27,9 @@
 //! public_url = "https://hooks.acme.example"      # where serve is reached from the platforms
 //! bigcommerce_secret = "acme_bc_webhook"         # sent back in the hook's custom header
 //! brightpearl_secret = "acme_bp_webhook"         # the token in the registered URL
+//! [alerts]                                       # optional: `pearlbridge serve` posts new
+//! finance = "acme_finance_alerts_url"            # exceptions to each team's chat webhook
+//! operations = "acme_ops_alerts_url"             # (secret *names*: the URL is a credential)
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,6 +60,9 @@ pub struct ClientConfig {
     /// `[webhooks]`: how `pearlbridge serve` receives and verifies this client's webhooks;
     /// `None` when the section is absent (schedules only).
     pub webhooks: Option<WebhooksConfig>,
+    /// `[alerts]`: per owning team, the *name* of the secret holding the chat webhook URL
+    /// that `pearlbridge serve` posts the team's new exceptions to. Empty: no alerts.
+    pub alerts: BTreeMap<crate::exceptions::Team, String>,
 }
 
 /// The header BigCommerce sends back with every callback of a hook registered by
@@ -95,6 +101,7 @@ impl ClientConfig {
             names.extend(w.bigcommerce_secret.iter().cloned());
             names.extend(w.brightpearl_secret.iter().cloned());
         }
+        names.extend(self.alerts.values().cloned());
         names.into_iter().collect()
     }
 }
@@ -291,6 +298,7 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
         brightpearl: None,
         flows: BTreeMap::new(),
         webhooks: None,
+        alerts: BTreeMap::new(),
     };
     for (key, value) in doc.iter() {
         match key.get_ref().as_ref() {
@@ -347,10 +355,15 @@ pub fn parse_client(name: &str, file: &Path, text: &str) -> Result<ClientConfig,
                     config.webhooks = cx.webhooks(t, "webhooks", key.span());
                 }
             }
+            "alerts" => {
+                if let Some(t) = cx.table(value, "alerts") {
+                    config.alerts = cx.alerts(t, "alerts", key.span());
+                }
+            }
             other => cx.at(
                 key.span(),
                 other,
-                "unknown key; expected [connections.*], [flows.*] or [webhooks]".into(),
+                "unknown key; expected [connections.*], [flows.*], [webhooks] or [alerts]".into(),
             ),
         }
     }
@@ -529,6 +542,26 @@ impl Cx<'_> {
             );
             None
         }
+    }
+
+    /// `[alerts]`: a key per owning team (`finance`, `operations`, `ecommerce`,
+    /// `customer-service`, `integration`), each the secret name of that team's webhook URL.
+    fn alerts(
+        &mut self,
+        t: &Table<'_>,
+        path: &str,
+        section: Range<usize>,
+    ) -> BTreeMap<crate::exceptions::Team, String> {
+        use crate::exceptions::Team;
+        let names: Vec<&str> = Team::ALL.iter().map(|t| t.as_str()).collect();
+        self.unknown_keys(t, path, &names);
+        let mut out = BTreeMap::new();
+        for team in Team::ALL {
+            if let Some(secret) = self.secret_field(t, path, team.as_str(), false, &section) {
+                out.insert(team, secret);
+            }
+        }
+        out
     }
 
     /// `[webhooks]`: `public_url` (optional URL), `bigcommerce_secret`, `brightpearl_secret`

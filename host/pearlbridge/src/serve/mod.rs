@@ -1,6 +1,7 @@
 //! `pearlbridge serve`: the host as a service. One listener serves the webhook receiver
-//! ([`webhooks`]), `/healthz` and `/metrics` ([`metrics`]); one scheduler task per client × flow ([`schedule`]) runs the
-//! flow on its schedule and for the events the receiver committed to the durable inbox.
+//! ([`webhooks`]), `/healthz` and `/metrics` ([`metrics`]); one scheduler task per client × flow
+//! ([`schedule`]) runs the flow on its schedule and for the events the receiver committed to
+//! the durable inbox; one task sends new exceptions to the teams' chat webhooks ([`alerts`]).
 //!
 //! What an operations team can rely on:
 //! - A webhook is answered 2xx only after its event is committed to the inbox (SQLite, WAL);
@@ -19,6 +20,7 @@
 //! - SIGTERM/SIGINT: stop accepting, let in-flight runs finish up to the drain deadline, then
 //!   leave the rest in the inbox (claims released) and exit.
 
+pub mod alerts;
 pub mod metrics;
 pub mod schedule;
 pub mod webhooks;
@@ -69,6 +71,10 @@ pub struct ServeOptions {
     pub batch: u32,
     /// First wait before a failed events run is retried (doubles, up to 5 minutes).
     pub retry_backoff: Duration,
+    /// How often new exceptions are sent to the teams' alert webhooks ([`alerts`]).
+    pub alert_every: Duration,
+    /// More new exceptions than this for one team in one alert pass go as one digest.
+    pub alert_digest_over: usize,
 }
 
 impl ServeOptions {
@@ -85,6 +91,8 @@ impl ServeOptions {
             reload_poll: Duration::from_secs(2),
             batch: 250,
             retry_backoff: Duration::from_secs(5),
+            alert_every: Duration::from_secs(30),
+            alert_digest_over: 5,
         }
     }
 }
@@ -438,6 +446,8 @@ pub async fn serve(
         })
     };
 
+    let (alerts_stop, alerts_rx) = watch::channel(Stop::Run);
+    let alerts = tokio::spawn(alerts::task(service.clone(), alerts_rx));
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let app = webhooks::router(service.clone()).merge(metrics::router(service.clone()));
     let server = tokio::spawn(async move {
@@ -451,6 +461,7 @@ pub async fn serve(
     tracing::info!("stopping: no new webhooks or runs; draining in-flight runs");
     service.ready.store(false, Ordering::SeqCst);
     watcher.abort();
+    alerts_stop.send_replace(Stop::Drain);
     stop_tx.send_replace(true);
     let entries: Vec<Arc<ClientEntry>> = service
         .clients
@@ -472,5 +483,6 @@ pub async fn serve(
         }
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), alerts).await;
     Ok(())
 }

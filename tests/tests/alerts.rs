@@ -101,7 +101,11 @@ async fn new_exceptions_reach_their_team_once_bursts_as_a_digest() {
     let until = Instant::now() + Duration::from_secs(300);
     loop {
         let done = pearlbridge::demo::DEMO_FLOWS.iter().all(|f| started(f))
-            && !store.run_counts().unwrap().iter().any(|c| c.outcome == "running");
+            && !store
+                .run_counts()
+                .unwrap()
+                .iter()
+                .any(|c| c.outcome == "running");
         let mut got = alerted(&seen.lock().unwrap());
         got.sort();
         if done && got == open_of(Team::Ecommerce) {
@@ -124,10 +128,7 @@ async fn new_exceptions_reach_their_team_once_bursts_as_a_digest() {
     assert_eq!(got.len(), n, "an exception was alerted twice");
     let open = open_of(Team::Ecommerce);
     assert!(open.len() > 5, "{open:?}");
-    assert!(
-        open.iter().any(|(_, k, _)| k == "unmapped-sku"),
-        "{open:?}"
-    );
+    assert!(open.iter().any(|(_, k, _)| k == "unmapped-sku"), "{open:?}");
     // The refused first delivery was retried with the same body.
     assert_eq!(first[0].0, 500);
     assert_eq!(first[1].0, 200);
@@ -157,7 +158,10 @@ async fn new_exceptions_reach_their_team_once_bursts_as_a_digest() {
         ] {
             assert!(!text.contains(token.as_str()), "a token in an alert");
         }
-        assert!(!text.contains("ecommerce-secret-path"), "the URL in an alert");
+        assert!(
+            !text.contains("ecommerce-secret-path"),
+            "the URL in an alert"
+        );
     }
 
     // One new ecommerce exception: one message of its own, with the runbook's next step.
@@ -212,7 +216,9 @@ async fn new_exceptions_reach_their_team_once_bursts_as_a_digest() {
         .next_step;
     let text = body["text"].as_str().unwrap();
     assert!(
-        text.starts_with("[demo] ecommerce: unmapped-sku on bigcommerce:order:990001 (orders), GBP 42.50"),
+        text.starts_with(
+            "[demo] ecommerce: unmapped-sku on bigcommerce:order:990001 (orders), GBP 42.50"
+        ),
         "{text}"
     );
     assert!(text.contains(next_step), "{text}");

@@ -70,3 +70,40 @@ brightpearl = "x"
         "{problems:#?}"
     );
 }
+
+#[test]
+fn alerts_section_names_a_webhook_secret_per_team() {
+    use pearlbridge_capabilities::exceptions::Team;
+    let c =
+        parse("[alerts]\nfinance = \"acme_fin_hook\"\noperations = \"acme_ops_hook\"\n").unwrap();
+    assert_eq!(
+        c.alerts,
+        std::collections::BTreeMap::from([
+            (Team::Finance, "acme_fin_hook".to_string()),
+            (Team::Operations, "acme_ops_hook".to_string()),
+        ])
+    );
+    let c = parse("[alerts]\nfinance = \"acme_fin_hook\"\n").unwrap();
+    assert_eq!(c.referenced_secrets(), ["acme_bc_token", "acme_fin_hook"]);
+    let problems = parse(
+        "[alerts]\nfinance = \"https://hooks.slack.com/services/T0/B0/abc\"\nmarketing = \"x_hook\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("alerts.finance: must be the NAME of a secret")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("alerts.marketing: unknown key")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().all(|p| !p.contains("hooks.slack.com")),
+        "{problems:#?}"
+    );
+}

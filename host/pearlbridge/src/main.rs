@@ -156,6 +156,9 @@ enum Command {
         /// First wait before a failed events run is retried (doubles up to 5m).
         #[arg(long, default_value = "5s", value_parser = duration_arg)]
         retry_backoff: std::time::Duration,
+        /// How often new exceptions are posted to the teams' `[alerts]` webhooks.
+        #[arg(long, default_value = "30s", value_parser = duration_arg)]
+        alert_every: std::time::Duration,
         /// The servers' clocks run this many times faster than real time (the sandbox's
         /// time scale; 1 for real servers).
         #[arg(long, default_value_t = 1.0, hide = true)]
@@ -608,6 +611,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_body,
             reload_poll,
             retry_backoff,
+            alert_every,
             server_time_scale,
         } => {
             use tokio::signal::unix::{SignalKind, signal};
@@ -626,6 +630,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts.max_body = *max_body;
             opts.reload_poll = *reload_poll;
             opts.retry_backoff = *retry_backoff;
+            opts.alert_every = *alert_every;
             let mut term = signal(SignalKind::terminate())?;
             let mut int = signal(SignalKind::interrupt())?;
             let mut hup = signal(SignalKind::hangup())?;

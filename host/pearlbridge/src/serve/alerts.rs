@@ -98,11 +98,8 @@ pub fn messages(
                 let todo = runbook(&e.kind)
                     .map(|r| format!(" What to do: {}", r.next_step))
                     .unwrap_or_default();
-                let text = scrub(&format!(
-                    "[{client}] {team}: {}.{todo}",
-                    one_line(e)
-                ))
-                .into_owned();
+                let text =
+                    scrub(&format!("[{client}] {team}: {}.{todo}", one_line(e))).into_owned();
                 let body = json!({
                     "text": text,
                     "client": client,
@@ -178,17 +175,19 @@ fn check_url(url: &str) -> Result<reqwest::Url, &'static str> {
 }
 
 /// POST one message, up to three attempts. Errors name the client and team, never the URL.
-async fn deliver(
-    http: &reqwest::Client,
-    url: &reqwest::Url,
-    body: &Value,
-) -> Result<(), String> {
+async fn deliver(http: &reqwest::Client, url: &reqwest::Url, body: &Value) -> Result<(), String> {
     let mut last = String::new();
     for attempt in 0..3u32 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_secs(u64::from(attempt))).await;
         }
-        match http.post(url.clone()).json(body).send().await {
+        let sent = http
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
             Ok(r) if r.status().is_success() => return Ok(()),
             Ok(r) => last = format!("answered {}", r.status().as_u16()),
             // Without the URL: reqwest's error text includes it.
@@ -287,5 +286,86 @@ pub(crate) async fn task(service: Arc<Service>, mut stop: tokio::sync::watch::Re
             _ = tokio::time::sleep(service.opts.alert_every) => {}
             _ = stop.wait_for(|s| *s != Stop::Run) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pearlbridge_capabilities::exceptions::Money;
+
+    fn exc(kind: &str, entity: &str, pence: i64) -> ExceptionRecord {
+        ExceptionRecord {
+            id: 1,
+            client: "acme".into(),
+            flow: "orders".into(),
+            kind: kind.into(),
+            entity: entity.into(),
+            message: format!("{entity}: token=abc123secret"),
+            owner: Team::Ecommerce,
+            impact: Some(Money::new(Decimal::new(pence, 2), "GBP")),
+            retryable: true,
+            first_seen: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            last_seen: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            occurrences: 1,
+            resolved_at: None,
+        }
+    }
+
+    #[test]
+    fn webhook_urls_must_be_https_or_loopback_and_errors_never_repeat_them() {
+        assert!(check_url("https://hooks.example.com/T0/B0/xyz").is_ok());
+        assert!(check_url("http://127.0.0.1:9/x").is_ok());
+        assert!(check_url("http://[::1]:9/x").is_ok());
+        assert!(check_url("http://localhost/x").is_ok());
+        for bad in [
+            "http://hooks.example.com/T0/B0/xyz",
+            "ftp://x/y",
+            "not a url",
+        ] {
+            let e = check_url(bad).unwrap_err();
+            assert!(!e.contains("xyz") && !e.contains("hooks"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_few_go_one_by_one_a_burst_goes_as_one_digest_with_totals_per_currency() {
+        pearlbridge_capabilities::redact::register("abc123secret");
+        let few: Vec<_> = (0..3)
+            .map(|i| exc("unmapped-sku", &format!("bigcommerce:order:{i}"), 1000 + i))
+            .collect();
+        let m = messages("acme", Team::Ecommerce, &few, 5);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m[0].1.len(), 1);
+        assert_eq!(m[0].0["digest"], false);
+        assert_eq!(m[0].0["exceptions"][0]["impact"]["amount"], "10.00");
+        let text = m[0].0["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(
+                "[acme] ecommerce: unmapped-sku on bigcommerce:order:0 (orders), GBP 10.00"
+            ),
+            "{text}"
+        );
+        assert!(!m[0].0.to_string().contains("abc123secret"), "{}", m[0].0);
+
+        let burst: Vec<_> = (0..12)
+            .map(|i| exc("unmapped-sku", &format!("bigcommerce:order:{i}"), 100))
+            .collect();
+        let m = messages("acme", Team::Ecommerce, &burst, 5);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].1.len(), 12);
+        let text = m[0].0["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("[acme] ecommerce: 12 new exceptions (unmapped-sku × 12), impact GBP 12.00. Largest:"),
+            "{text}"
+        );
+        assert_eq!(text.matches("\n- ").count(), 10);
+        assert!(
+            text.ends_with(
+                "… and 2 more: `pearlbridge exceptions list --client acme --owner ecommerce`"
+            ),
+            "{text}"
+        );
+        assert!(messages("acme", Team::Ecommerce, &[], 5).is_empty());
     }
 }

@@ -626,6 +626,16 @@ pub struct ProductSkus {
     pub pages: u32,
 }
 
+/// One product of [`Client::product_rows`]: its id, its SKU exactly as Brightpearl holds it
+/// (empty when it has none) and whether its stock is tracked (`None` when the account's
+/// search has no `stockTracked` column).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductRow {
+    pub id: u64,
+    pub sku: String,
+    pub stock_tracked: Option<bool>,
+}
+
 /// One message of a `POST /multi-message` request (§3.7 [doc]): a destructive call
 /// (`POST`, `PUT`, `DELETE`) to `uri` (relative to the account, e.g.
 /// `/accounting-service/customer-payment`) with a JSON body, named by `label`.
@@ -914,6 +924,51 @@ impl<'a> Client<'a> {
             first = page.meta_data.last_result.max(first + got - 1) + 1;
         }
         Ok(out)
+    }
+
+    /// Every product, duplicates of a SKU included: `GET /product-service/product-search`
+    /// with `columns=productId,SKU,stockTracked`, `pageSize=500`, `firstResult` from 1 while
+    /// `morePagesAvailable` (§3.3 [doc]/[obs]; `stockTracked` is a BOOLEAN column, §3.3
+    /// [obs]), at most `max_pages` pages. Returns the rows in id order and the pages read.
+    pub fn product_rows(&self, max_pages: u32) -> Result<(Vec<ProductRow>, u32), ApiError> {
+        let mut rows = BTreeMap::new();
+        let mut pages = 0u32;
+        let mut first = 1u64;
+        while pages < max_pages {
+            let page = self.search(format!(
+                "/product-service/product-search?columns=productId,SKU,stockTracked&pageSize={}&firstResult={first}",
+                crate::idset::SEARCH_PAGE_SIZE
+            ))?;
+            pages += 1;
+            let got = page.results.len() as u64;
+            for row in page.rows() {
+                let Some(id) = row.u64("productId") else {
+                    continue;
+                };
+                let stock_tracked = match row.0.get("stockTracked") {
+                    Some(serde_json::Value::Bool(b)) => Some(*b),
+                    Some(serde_json::Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+                        "true" => Some(true),
+                        "false" => Some(false),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                rows.insert(
+                    id,
+                    ProductRow {
+                        id,
+                        sku: row.str("SKU").unwrap_or_default(),
+                        stock_tracked,
+                    },
+                );
+            }
+            if !page.meta_data.more_pages_available || got == 0 {
+                break;
+            }
+            first = page.meta_data.last_result.max(first + got - 1) + 1;
+        }
+        Ok((rows.into_values().collect(), pages))
     }
 
     /// `POST /multi-message` with `processingMode: SEQUENTIAL`, `onFail: CONTINUE` and 1 to

@@ -8,9 +8,9 @@ use std::rc::Rc;
 
 use catalog::config::{self, CatalogConfig};
 use catalog::run::run;
-use pearlbridge_sdk::{Report, State};
 use pearlbridge_sdk::testing::{FakeApi, MemoryReport, MemoryState};
 use pearlbridge_sdk::types::{FlowError, Method, Response, System, Team, Trigger};
+use pearlbridge_sdk::{Report, State};
 use serde_json::{Value, json};
 
 #[derive(Default)]

@@ -28,7 +28,7 @@ use crate::bindings::Trigger;
 use crate::host::{Host, HostConfig, RunReport};
 
 /// Flows the demo runs, in order, with the component file each comes from.
-pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "tracking", "refunds"];
+pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "tracking", "refunds", "catalog"];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -446,6 +446,9 @@ impl DemoEnv {
         let refunds = from_file
             .remove("refunds")
             .unwrap_or_else(|| crate::demo_refunds::refunds_mapping(&mapping));
+        let catalog = from_file
+            .remove("catalog")
+            .unwrap_or_else(|| crate::demo_catalog::catalog_mapping(&stock));
         let order_ids = std::sync::Mutex::new(
             seed.bigcommerce
                 .orders
@@ -526,6 +529,7 @@ impl DemoEnv {
                     "stock" => stock.clone(),
                     "tracking" => tracking_mapping.clone(),
                     "refunds" => refunds.clone(),
+                    "catalog" => catalog.clone(),
                     _ => mapping.clone(),
                 },
             ));
@@ -1020,12 +1024,13 @@ pub fn reconciliation_failure(report: &Value) -> Option<String> {
     }
     problems.extend(crate::demo_tracking::shipments_failure(report));
     problems.extend(crate::demo_refunds::reconciliation_problems(report));
+    problems.extend(crate::demo_catalog::reconciliation_problems(report));
     (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
 }
 
 /// The stock flow's mapping for the sandbox: every Brightpearl warehouse into BigCommerce
 /// location 1 (the default), absolute adjustments, no safety stock, orders in the orders
-/// flow's statuses deducted until posted, the store's currency from its orders.
+/// flow's statuses deducted until posted, the store's default currency from its orders.
 pub fn stock_mapping(seed: &StoreSeed, orders: &Value) -> Value {
     let warehouses: serde_json::Map<String, Value> = seed
         .brightpearl
@@ -1038,7 +1043,12 @@ pub fn stock_mapping(seed: &StoreSeed, orders: &Value) -> Value {
         .bigcommerce
         .orders
         .iter()
-        .map(|b| s(&b.order, "default_currency_code"))
+        // The store's default currency (catalog prices); `default_currency_code` is the
+        // currency the shopper paid in (bigcommerce-api.md, orders).
+        .map(|b| match s(&b.order, "store_default_currency_code") {
+            c if c.trim().is_empty() => s(&b.order, "default_currency_code"),
+            c => c,
+        })
         .find(|c| !c.trim().is_empty())
         .unwrap_or_else(|| "GBP".into());
     json!({
@@ -1141,6 +1151,14 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     } else {
         Value::Null
     };
+    // The catalog audit (generated stores only: the planted SKU problems are known).
+    let catalog_summary = if opts.orders_from.is_none() {
+        let (f, rec) = crate::demo_catalog::run(&env).await?;
+        reconciliation["catalog"] = rec;
+        f
+    } else {
+        Value::Null
+    };
     // What the faults did, from the audit lines.
     let audit = env.host.store.audit_lines(Some("demo"), u32::MAX)?;
     let faults_seen = json!({
@@ -1160,7 +1178,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
         },
-        "flows": { "orders": orders_summary, "stock": stock_summary, "tracking": tracking_summary, "refunds": refunds_summary },
+        "flows": { "orders": orders_summary, "stock": stock_summary, "tracking": tracking_summary, "refunds": refunds_summary, "catalog": catalog_summary },
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
@@ -1213,7 +1231,7 @@ pub fn render_text(r: &Value) -> String {
     for ((kind, owner), (n, money)) in &by_kind {
         let m: Vec<String> = money.iter().map(|(c, a)| format!("{a} {c}")).collect();
         out.push_str(&format!(
-            "  {kind:<28} owner {owner:<16} {n:>4}  impact {}\n",
+            "  {kind:<36} owner {owner:<16} {n:>4}  impact {}\n",
             m.join(" + ")
         ));
     }
@@ -1249,6 +1267,7 @@ pub fn render_text(r: &Value) -> String {
     }
     out.push_str(&crate::demo_tracking::render_text(r));
     out.push_str(&crate::demo_refunds::render_text(r));
+    out.push_str(&crate::demo_catalog::render_text(r));
     out.push_str(&format!(
         "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
         r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]

@@ -8,6 +8,7 @@
 //! - [`host`]: clients, connections and runs put together.
 //! - [`check`]: `pearlbridge check`.
 //! - [`hooks`]: `pearlbridge hooks register` (BigCommerce hooks, Brightpearl webhooks).
+//! - [`audit`]: `pearlbridge audit catalog` (the catalog audit's report).
 //! - [`reconcile`]: `pearlbridge reconcile shipments` (the daily dispatch reconciliation).
 //! - [`serve`]: `pearlbridge serve` (schedules, webhook receiver, durable inbox, leases).
 //! - `demo`: `pearlbridge demo` (sandbox, demo client, runs, reconciliation); only with the
@@ -16,12 +17,15 @@
 //! Capabilities that need no WASM (secrets, state store, client files, connections) live in
 //! the `pearlbridge-capabilities` crate.
 
+pub mod audit;
 pub mod bindings;
 pub mod check;
 pub mod components;
 pub mod context;
 #[cfg(feature = "demo")]
 pub mod demo;
+#[cfg(feature = "demo")]
+pub mod demo_catalog;
 #[cfg(feature = "demo")]
 pub mod demo_refunds;
 #[cfg(feature = "demo")]

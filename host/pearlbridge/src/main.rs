@@ -122,6 +122,11 @@ enum Command {
         #[command(subcommand)]
         command: ReconcileCommand,
     },
+    /// Audits of one client's data (they write nothing unless the flow's settings say so).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Webhooks on the platforms.
     Hooks {
         #[command(subcommand)]
@@ -209,6 +214,25 @@ enum HooksCommand {
     /// Create or update the client's BigCommerce hooks and Brightpearl webhooks (idempotent)
     /// and report deactivated BigCommerce hooks.
     Register {
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "clients")]
+        clients: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// The catalog audit: BigCommerce variant SKUs against Brightpearl product SKUs (missing
+    /// on either side, duplicates, near-matches, products without a Brightpearl master,
+    /// inventory-tracking mismatches), each an exception with its owner (runs the client's
+    /// catalog flow). Exit status 0 when there is no discrepancy, 3 when there are, 1 when
+    /// it could not run.
+    Catalog {
+        /// The client (a folder under --clients).
         #[arg(long)]
         client: String,
         #[arg(long, default_value = "clients")]
@@ -690,6 +714,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             Ok(if r.missing == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            })
+        }
+        Command::Audit {
+            command:
+                AuditCommand::Catalog {
+                    client,
+                    clients,
+                    json,
+                },
+        } => {
+            let mut host = host(&cli)?;
+            let config = pearlbridge_capabilities::clients::load_client(&clients.join(client))
+                .map_err(|problems| {
+                    anyhow!(
+                        "{}",
+                        problems
+                            .iter()
+                            .map(|p| p.to_string())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    )
+                })?;
+            host.add_client(config);
+            let r = pearlbridge::audit::audit_catalog(&host, client).await?;
+            if *json {
+                out!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                print!("{}", redact::scrub(&pearlbridge::audit::render_text(&r)));
+            }
+            Ok(if r.discrepancy_count == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(3)

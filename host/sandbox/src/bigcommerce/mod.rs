@@ -365,6 +365,15 @@ impl BigCommerceSim {
         catalog::inventory_levels(&self.state.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
+    /// Every catalog product as stored, with its `variants`.
+    pub fn products(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .products
+            .clone()
+    }
+
     /// The records of a price list as stored.
     pub fn price_list_records(&self, price_list_id: i64) -> Vec<Value> {
         let st = self.state.lock().unwrap_or_else(PoisonError::into_inner);

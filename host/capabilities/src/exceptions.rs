@@ -224,10 +224,10 @@ pub const RUNBOOK: &[RunbookEntry] = &[
     RunbookEntry {
         kind: "sku-not-in-bigcommerce",
         owner: Team::Ecommerce,
-        raised_by: "catalog",
-        means: "A Brightpearl product whose SKU is on no BigCommerce variant (not even nearly): it cannot be sold online.",
-        impact: "none named",
-        next_step: "list it in BigCommerce with this SKU, or add its SKU prefix to the audit's brightpearl_only_prefixes if it is not sold online; the next audit resolves this",
+        raised_by: "catalog, pricing",
+        means: "A Brightpearl product whose SKU is on no BigCommerce variant (the catalog audit: not even nearly): it cannot be sold online, and a price it has on a price list mapped to a B2B customer group is not published to BigCommerce.",
+        impact: "none named: nothing is sold at a wrong price; the product is not on the storefront",
+        next_step: "list it in BigCommerce with exactly this SKU, or correct the SKU in either system; if it is not sold online, add its SKU prefix to the catalog audit's brightpearl_only_prefixes (and remove its price from the mapped list). The next audit and pricing run resolve this",
     },
     RunbookEntry {
         kind: "untracked-product",
@@ -320,10 +320,10 @@ pub const RUNBOOK: &[RunbookEntry] = &[
     RunbookEntry {
         kind: "price-list-mismatch",
         owner: Team::Ecommerce,
-        raised_by: "orders",
+        raised_by: "orders (entity brightpearl:contact:<id>), pricing (entity bigcommerce:customer:<id>)",
         means: "A B2B customer's Brightpearl contact is on a different price list from the one their customer group maps to, so Brightpearl prices, reports and later edits follow the wrong list.",
-        impact: "the order's charged total",
-        next_step: "the order was posted at BigCommerce's prices; check the customer group's Brightpearl price list for the SKUs named",
+        impact: "the order's charged total (orders); none named (pricing's contacts check, no order involved)",
+        next_step: "set the Brightpearl contact's price list to the customer group's list (flows.pricing.mapping.groups / flows.orders.mapping.customer_groups), or move the customer to the right BigCommerce group; the pricing run resolves it once they agree. An order already posted was posted at BigCommerce's prices: check the SKUs named",
     },
     RunbookEntry {
         kind: "order-rejected",
@@ -572,6 +572,29 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         means: "The access token for BigCommerce or Brightpearl has expired, so every flow of the client has stopped calling that system.",
         impact: "none named: every run of the client stops until fixed",
         next_step: "the OAuth access token expired and this host does not refresh tokens; issue a new one and update the secret named by token_secret in client.toml",
+    },    RunbookEntry {
+        kind: "price-missing",
+        owner: Team::Ecommerce,
+        raised_by: "pricing",
+        means: "A Brightpearl product that is sold in BigCommerce has no usable price on a Brightpearl price list mapped to a B2B customer group (no price, a price in another currency, or an unreadable one), so the group's BigCommerce price list has no record for it and those customers see the catalog price.",
+        impact: "none named: the group's customers pay the catalog price for the SKU",
+        next_step: "add the product's price to the Brightpearl price list named in the message (in the currency of flows.pricing.mapping.currency), or correct the list mapping in flows.pricing.mapping.groups; the next pricing run writes the record and resolves this",
+    },
+    RunbookEntry {
+        kind: "price-record-rejected",
+        owner: Team::Ecommerce,
+        raised_by: "pricing",
+        means: "BigCommerce refused some records (or the customer-group assignment) of a B2B price list, so those variants keep their old price, or the group does not see the list at all.",
+        impact: "none named: the variants named keep the price BigCommerce had",
+        next_step: "the message quotes BigCommerce's field errors for the first variants refused (an unknown variant, a negative price) or the assignment error (a group with customer-group discounts cannot take a price list); fix the variant, price or group, and the price list is retried on every pricing run",
+    },
+    RunbookEntry {
+        kind: "price-push-failed",
+        owner: Team::Ecommerce,
+        raised_by: "pricing",
+        means: "Writing a B2B price list to BigCommerce failed on several runs in a row (no answer, 5xx, throttled), so BigCommerce shows stale B2B prices.",
+        impact: "none named: BigCommerce keeps the prices last written",
+        next_step: "BigCommerce did not answer or kept failing the price list writes; the message names the last error. Check the store's API status and the list id in flows.pricing.mapping.groups; the list is retried on every pricing run and only changed records are sent",
     },
 ];
 

@@ -572,7 +572,8 @@ pub const RUNBOOK: &[RunbookEntry] = &[
         means: "The access token for BigCommerce or Brightpearl has expired, so every flow of the client has stopped calling that system.",
         impact: "none named: every run of the client stops until fixed",
         next_step: "the OAuth access token expired and this host does not refresh tokens; issue a new one and update the secret named by token_secret in client.toml",
-    },    RunbookEntry {
+    },
+    RunbookEntry {
         kind: "price-missing",
         owner: Team::Ecommerce,
         raised_by: "pricing",

@@ -28,7 +28,9 @@ use crate::bindings::Trigger;
 use crate::host::{Host, HostConfig, RunReport};
 
 /// Flows the demo runs, in order, with the component file each comes from.
-pub const DEMO_FLOWS: &[&str] = &["orders", "stock", "tracking", "refunds", "catalog"];
+pub const DEMO_FLOWS: &[&str] = &[
+    "orders", "stock", "tracking", "refunds", "catalog", "pricing",
+];
 
 /// Demo settings.
 #[derive(Debug, Clone)]
@@ -449,6 +451,9 @@ impl DemoEnv {
         let catalog = from_file
             .remove("catalog")
             .unwrap_or_else(|| crate::demo_catalog::catalog_mapping(&stock));
+        let pricing = from_file
+            .remove("pricing")
+            .unwrap_or_else(|| crate::demo_pricing::pricing_mapping(&seed, &mapping, &stock));
         let order_ids = std::sync::Mutex::new(
             seed.bigcommerce
                 .orders
@@ -530,6 +535,7 @@ impl DemoEnv {
                     "tracking" => tracking_mapping.clone(),
                     "refunds" => refunds.clone(),
                     "catalog" => catalog.clone(),
+                    "pricing" => pricing.clone(),
                     _ => mapping.clone(),
                 },
             ));
@@ -1025,6 +1031,7 @@ pub fn reconciliation_failure(report: &Value) -> Option<String> {
     problems.extend(crate::demo_tracking::shipments_failure(report));
     problems.extend(crate::demo_refunds::reconciliation_problems(report));
     problems.extend(crate::demo_catalog::reconciliation_problems(report));
+    problems.extend(crate::demo_pricing::reconciliation_problems(report));
     (!problems.is_empty()).then(|| format!("reconciliation failed: {}", problems.join("; ")))
 }
 
@@ -1159,6 +1166,14 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
     } else {
         Value::Null
     };
+    // B2B pricing (generated stores only).
+    let pricing_summary = if opts.orders_from.is_none() {
+        let (f, rec) = crate::demo_pricing::run(&env).await?;
+        reconciliation["prices"] = rec;
+        f
+    } else {
+        Value::Null
+    };
     // What the faults did, from the audit lines.
     let audit = env.host.store.audit_lines(Some("demo"), u32::MAX)?;
     let faults_seen = json!({
@@ -1178,7 +1193,7 @@ pub async fn run_demo(opts: &DemoOptions) -> anyhow::Result<Value> {
             "planted_unknown_skus": facts.as_ref().map(|f| f.unknown_skus.clone()),
             "orders_with_unknown_skus": facts.as_ref().map(|f| f.orders_with_unknown_skus.clone()),
         },
-        "flows": { "orders": orders_summary, "stock": stock_summary, "tracking": tracking_summary, "refunds": refunds_summary, "catalog": catalog_summary },
+        "flows": { "orders": orders_summary, "stock": stock_summary, "tracking": tracking_summary, "refunds": refunds_summary, "catalog": catalog_summary, "pricing": pricing_summary },
         "exceptions": exceptions,
         "api_calls": { "bigcommerce": bc.calls, "brightpearl": bp.calls },
         "throttled": { "bigcommerce": bc.throttled, "brightpearl": bp.throttled },
@@ -1268,6 +1283,7 @@ pub fn render_text(r: &Value) -> String {
     out.push_str(&crate::demo_tracking::render_text(r));
     out.push_str(&crate::demo_refunds::render_text(r));
     out.push_str(&crate::demo_catalog::render_text(r));
+    out.push_str(&crate::demo_pricing::render_text(r));
     out.push_str(&format!(
         "API calls      BigCommerce {}  Brightpearl {}  (Brightpearl calls per posted order {per_order})\n",
         r["api_calls"]["bigcommerce"], r["api_calls"]["brightpearl"]

@@ -27,6 +27,8 @@ pub mod demo;
 #[cfg(feature = "demo")]
 pub mod demo_catalog;
 #[cfg(feature = "demo")]
+pub mod demo_pricing;
+#[cfg(feature = "demo")]
 pub mod demo_refunds;
 #[cfg(feature = "demo")]
 pub mod demo_serve;

@@ -70,7 +70,8 @@ async fn brightpearl_price_lists_reach_the_bigcommerce_price_lists_once() {
         &seed,
         &env.mapping,
         &pearlbridge::demo::stock_mapping(&seed, &env.mapping),
-    );
+    )
+    .unwrap();
     let groups = pricing["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2, "{pricing:#}");
     let mut checked = 0;

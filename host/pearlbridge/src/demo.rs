@@ -453,7 +453,7 @@ impl DemoEnv {
             .unwrap_or_else(|| crate::demo_catalog::catalog_mapping(&stock));
         let pricing = from_file
             .remove("pricing")
-            .unwrap_or_else(|| crate::demo_pricing::pricing_mapping(&seed, &mapping, &stock));
+            .or_else(|| crate::demo_pricing::pricing_mapping(&seed, &mapping, &stock));
         let order_ids = std::sync::Mutex::new(
             seed.bigcommerce
                 .orders
@@ -518,6 +518,10 @@ impl DemoEnv {
 
         let mut pins = vec![];
         for flow in DEMO_FLOWS {
+            // Pricing only where there is a price list to keep (not exported orders).
+            if *flow == "pricing" && pricing.is_none() {
+                continue;
+            }
             let file = opts.components_dir.join(format!("{flow}.wasm"));
             let stored = host
                 .components
@@ -535,7 +539,7 @@ impl DemoEnv {
                     "tracking" => tracking_mapping.clone(),
                     "refunds" => refunds.clone(),
                     "catalog" => catalog.clone(),
-                    "pricing" => pricing.clone(),
+                    "pricing" => pricing.clone().unwrap_or_default(),
                     _ => mapping.clone(),
                 },
             ));

@@ -15,7 +15,8 @@ use pearlbridge_sandbox::seed::StoreSeed;
 /// The pricing flow's mapping for the sandbox: each BigCommerce price list assignment
 /// (customer group → BigCommerce price list, channel) with the Brightpearl price list the
 /// orders mapping gives that group; the store's default currency (the stock mapping's).
-pub fn pricing_mapping(seed: &StoreSeed, orders: &Value, stock: &Value) -> Value {
+/// `None` when no assignment maps (exported orders have no price lists): no pricing flow.
+pub fn pricing_mapping(seed: &StoreSeed, orders: &Value, stock: &Value) -> Option<Value> {
     let groups: Vec<Value> = seed
         .bigcommerce
         .price_list_assignments
@@ -31,7 +32,9 @@ pub fn pricing_mapping(seed: &StoreSeed, orders: &Value, stock: &Value) -> Value
             }))
         })
         .collect();
-    json!({"currency": stock["currency"].clone(), "wrong_list": "post-with-group-list", "groups": groups})
+    (!groups.is_empty()).then(|| {
+        json!({"currency": stock["currency"].clone(), "wrong_list": "post-with-group-list", "groups": groups})
+    })
 }
 
 /// Run pricing twice; returns `flows.pricing` and `reconciliation.prices`.
